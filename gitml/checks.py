@@ -1,0 +1,43 @@
+"""Where the checks plug into the commit: each check gets the lineage and the new gitml.lock.
+
+A check records its results in the lock entries it judged and returns failures; any failure
+blocks the commit. Data validation (great-expectations) and model tests (pytest) register here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitml.manifest import Lineage
+from gitml.repo import Repo
+
+
+@dataclass
+class CheckContext:
+    repo: Repo
+    lineage: Lineage
+    lock: dict[str, Any]
+    cache_dir: Path
+    changed_models: list[str] = field(default_factory=list)
+    changed_data: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: str  # "validation", "tests", "gates", ...
+    path: str
+    detail: str
+
+
+Check = Callable[[CheckContext], list[Failure]]
+CHECKS: list[Check] = []
+
+
+def run_all(ctx: CheckContext) -> list[Failure]:
+    failures: list[Failure] = []
+    for check in CHECKS:
+        failures.extend(check(ctx))
+    return failures

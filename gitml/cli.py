@@ -1,0 +1,138 @@
+"""The command line: parses arguments and calls one plain function per command.
+
+Nothing here does work: every command lives in gitml/commands/<name>.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gitml.error_handler import Exit, handled
+
+app = typer.Typer(
+    name="gitml",
+    help="Git-native checks, lineage and verified reproduction for ML projects on git + DVC.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+RevArg = Annotated[Optional[str], typer.Argument(help="A commit, branch or tag (default: HEAD).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def _done(code: int) -> None:
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    hooks: Annotated[str, typer.Option(help="Install native `git` hooks or `pre-commit` framework hooks.")] = "git",
+) -> None:
+    """Set gitml up in this git + DVC repository: gitml.yaml, hooks, gitml.lock merge driver.
+
+    Runs `dvc init` if needed, writes gitml.yaml from what dvc.yaml/.dvc files declare, installs
+    the hooks next to any that are already there, and is safe to run again.
+    """
+    from gitml.commands.init import init as run
+
+    _done(run(hooks=hooks))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def hook(
+    name: Annotated[str, typer.Argument(help="The git hook: pre-commit, pre-push, post-checkout, ...")],
+    args: Annotated[Optional[list[str]], typer.Argument(help="The arguments git passed the hook.")] = None,
+) -> None:
+    """Run a git hook's work (what the installed hook shims call)."""
+    from gitml.hookfast import main as hook_main
+
+    _done(hook_main([name, *(args or [])]))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def repro(
+    args: Annotated[Optional[list[str]], typer.Argument(help="Arguments passed to `dvc repro`.")] = None,
+) -> None:
+    """`dvc repro`, recording the environment that built each output (for gitml.lock)."""
+    from gitml.commands.repro import repro as run
+
+    _done(run(args or []))
+
+
+@app.command()
+def check(json_out: JsonOpt = False) -> None:
+    """Run what the pre-commit hook runs, on the staged state, without committing.
+
+    Exits 1 when a check fails, an object is missing, or the pipeline is stale (for CI).
+    """
+    from gitml.commands.check import check as run
+
+    _done(run(json_out=json_out))
+
+
+@app.command()
+def lock(
+    check: Annotated[bool, typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale).")] = False,
+    rev: Annotated[Optional[str], typer.Option(help="With --check: judge this commit instead of the staged state.")] = None,
+) -> None:
+    """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
+    from gitml.commands.lock import lock as run
+
+    _done(run(check=check, rev=rev))
+
+
+@app.command()
+def show(rev: RevArg = None, json_out: JsonOpt = False) -> None:
+    """The lineage of a commit: models, their stages, data, params, code and environment."""
+    from gitml.commands.show import show as run
+
+    _done(run(rev, json_out=json_out))
+
+
+@app.command()
+def restore(
+    rev: RevArg = None,
+    paths: Annotated[Optional[list[str]], typer.Option("--path", help="Restore only this DVC-tracked path (repeatable).")] = None,
+) -> None:
+    """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
+
+    Objects missing from the local cache are fetched from the DVC remote. Files you modified
+    are kept, never overwritten.
+    """
+    from gitml.commands.restore import restore_command
+
+    _done(restore_command(rev, paths))
+
+
+@app.command()
+def doctor(json_out: JsonOpt = False) -> None:
+    """Check the set-up: hooks installed and chained, DVC, remote, config, manifest freshness."""
+    from gitml.commands.doctor import doctor as run
+
+    _done(run(json_out=json_out))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="An empty or missing directory to build the example in.")],
+) -> None:
+    """Build the example project (git + DVC + sklearn on the wine data) and run gitml on it."""
+    from gitml.commands.demo import demo as run
+
+    _done(run(directory))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        with handled():
+            app(args=argv, prog_name="gitml")
+    except Exit as e:
+        return e.code
+    except SystemExit as e:  # typer/click's own exit, usage errors included (code 2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0

@@ -1,0 +1,156 @@
+"""`gitml hook NAME`: what the installed hooks run once the fast path found work to do."""
+
+from __future__ import annotations
+
+import sys
+
+from gitml import git, hookfast, manifest, precommit
+from gitml import repo as repo_mod
+from gitml import state as state_mod
+from gitml.error_handler import Exit, handled
+from gitml.errors import BadInput
+from gitml.fileio import atomic_write
+from gitml.manifest import LOCK_FILE
+from gitml.output import say, warn
+from gitml.precommit import Outcome
+from gitml.snapshot import Snapshot
+
+SYNC_FILE = "post-commit-sync"
+
+
+def run_hook(hook: str, args: list[str]) -> int:
+    try:
+        with handled():
+            return _dispatch(hook, args)
+    except Exit as e:
+        if hook in ("post-checkout", "post-merge", "post-rewrite", "post-commit"):
+            return 0  # a failing post-* hook breaks interactive rebases; it has said its piece
+        return e.code
+
+
+def _dispatch(hook: str, args: list[str]) -> int:
+    repo = repo_mod.find()
+    if not repo.has_dvc:
+        warn("this repository has no .dvc/ (DVC is not initialised); gitml checks nothing")
+        return 0
+    if hook in ("pre-commit", "pre-merge-commit"):
+        return pre_commit(repo, framework="--framework" in args)
+    if hook == "post-commit":
+        return post_commit(repo)
+    if hook == "pre-push":
+        from gitml.commands.push import pre_push
+
+        return pre_push(repo, args, sys.stdin.buffer)
+    from gitml.commands.restore import after_checkout
+
+    return after_checkout(repo, hook, args)
+
+
+def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
+    keys = git.index_entries(repo.root, [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc",
+                                                                    "gitml.yaml", "gitml.lock")])
+    watched = precommit.watched_paths(outcome.lineage) if outcome.lineage else []
+    state_mod.write_json(state_mod.state_dir(repo.common_dir) / hookfast.WATCH_FILE,
+                         {"keys": keys, "watched": watched})
+
+
+def report_missing(outcome: Outcome) -> None:
+    lines = []
+    for m in outcome.missing:
+        what = f"{m.path}/{m.member}" if m.member else m.path
+        fix = (f"`dvc commit {m.origin}`" if m.origin.endswith(".dvc")
+               else "`dvc commit` (or `gitml repro`)")
+        lines.append(f"  {what}  md5 {m.md5}  (named in {m.origin}); fix: {fix}, or `dvc pull` "
+                     "if it exists on the remote")
+    say("commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
+        + "\n".join(lines))
+
+
+def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
+    """Print warnings and failures; True when the commit must be blocked."""
+    for path in outcome.modified:
+        warn(f"{path} in the workspace differs from its staged hash; the commit records and "
+             "checks the staged bytes")
+    for stage, reasons in outcome.stale.items():
+        (say if block_stale else warn)(
+            f"stage {stage} is stale (run `gitml repro`): " + "; ".join(reasons))
+    for f in outcome.failures:
+        say(f"{f.check} failed for {f.path}: {f.detail}")
+    return bool(outcome.failures) or (block_stale and bool(outcome.stale))
+
+
+def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
+    """Put the new gitml.lock into the index git handed the hook, then into the workspace.
+
+    Index first: if we are killed in between, the worktree still holds what the user had.
+    """
+    sha = git.hash_object_w(repo.root, outcome.lock_bytes)
+    git.update_index_blob(repo.root, LOCK_FILE, sha)
+    atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes)
+    # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
+    atomic_write(state_mod.state_dir(repo.common_dir) / SYNC_FILE, sha.encode())
+
+
+def pre_commit(repo: repo_mod.Repo, framework: bool) -> int:
+    with state_mod.locked(repo.common_dir):
+        outcome = precommit.evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root))
+        if outcome.lock is None:
+            write_watch(repo, outcome)
+            return 0
+        assert outcome.lineage is not None
+        if outcome.missing:
+            report_missing(outcome)
+            return 1
+        if report_outcome(outcome, outcome.lineage.config.block_stale):
+            say("commit blocked; the index and the workspace are as they were")
+            return 1
+        if outcome.lock_changed:
+            if framework:
+                atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes)
+                say(f"{LOCK_FILE} updated: git add it and commit again")
+                return 1
+            stage_lock(repo, outcome)
+            say(f"{LOCK_FILE} updated ({_summary(outcome)})")
+        write_watch(repo, outcome)
+    return 0
+
+
+def _summary(outcome: Outcome) -> str:
+    lock = outcome.lock or {}
+    parts = [f"{len(lock.get('models', {}))} model(s)", f"{len(lock.get('data', {}))} dataset(s)"]
+    if outcome.stale:
+        parts.append(f"{len(outcome.stale)} stale stage(s)")
+    return ", ".join(parts)
+
+
+def post_commit(repo: repo_mod.Repo) -> int:
+    marker = state_mod.state_dir(repo.common_dir) / SYNC_FILE
+    if not marker.exists():
+        return 0
+    staged_sha = marker.read_text().strip()
+    marker.unlink(missing_ok=True)
+    head = git.head_commit(repo.root)
+    if not head:
+        return 0
+    head_sha = git.tree_entries(repo.root, head, [LOCK_FILE]).get(LOCK_FILE)
+    if head_sha == staged_sha and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha:
+        git.update_index_blob(repo.root, LOCK_FILE, head_sha)
+    return 0
+
+
+def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]:
+    """Whether the snapshot's gitml.lock inputs part matches what its files say now."""
+    config = repo_mod.config_at(snap)
+    if config is None:
+        raise BadInput("no gitml.yaml in this state: run `gitml init`")
+    data = snap.read(LOCK_FILE)
+    from gitml import dvcfiles
+
+    lin = manifest.read_lineage(snap, config, None)
+    new = manifest.inputs(lin, dvcfiles.read_config(repo.root).cache_dir)
+    if data is None:
+        return False, [f"{LOCK_FILE} is missing"]
+    old = manifest.inputs_part(manifest.parse_lock(data))
+    diffs = manifest.differences(old, manifest.inputs_part(new))
+    return not diffs, diffs
+

@@ -1,0 +1,39 @@
+"""`gitml lock [--check]`: write gitml.lock for the staged state, or say whether it is fresh."""
+
+from __future__ import annotations
+
+from gitml import git
+from gitml import repo as repo_mod
+from gitml import state as state_mod
+from gitml.commands.hook import lock_is_fresh, report_missing, stage_lock, write_watch
+from gitml.errors import CheckFailed
+from gitml.manifest import LOCK_FILE
+from gitml.output import say
+from gitml.precommit import evaluate
+from gitml.snapshot import Snapshot
+
+
+def lock(check: bool = False, rev: str | None = None) -> int:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    if check:
+        snap = Snapshot(repo.root, git.resolve_commit(repo.root, rev) if rev else None)
+        fresh, diffs = lock_is_fresh(repo, snap)
+        where = rev or "the staged state"
+        if not fresh:
+            raise CheckFailed(f"{LOCK_FILE} is stale for {where}:\n  " + "\n  ".join(diffs)
+                              + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it")
+        say(f"{LOCK_FILE} is fresh for {where}")
+        return 0
+    with state_mod.locked(repo.common_dir):
+        outcome = evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root), run_checks=False)
+        if outcome.missing:
+            report_missing(outcome)
+            return 1
+        if outcome.lock_changed:
+            stage_lock(repo, outcome)
+            say(f"{LOCK_FILE} written and staged")
+        else:
+            say(f"{LOCK_FILE} is already up to date")
+        write_watch(repo, outcome)
+    return 0

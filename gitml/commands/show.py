@@ -1,0 +1,80 @@
+"""`gitml show [REV]`: the lineage a commit recorded, as a tree or as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gitml import git, manifest
+from gitml import repo as repo_mod
+from gitml.errors import BadInput
+from gitml.manifest import LOCK_FILE
+from gitml.output import console
+from gitml.snapshot import Snapshot
+
+
+def lineage_at(rev: str | None) -> tuple[str, dict[str, Any]]:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    commit = git.resolve_commit(repo.root, rev or "HEAD")
+    data = Snapshot(repo.root, commit).read(LOCK_FILE)
+    if data is None:
+        raise BadInput(f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
+                       "--no-verify)")
+    return commit, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+
+
+def show(rev: str | None, json_out: bool = False) -> int:
+    commit, lock = lineage_at(rev)
+    if json_out:
+        doc = {"rev": commit, **{k: v for k, v in lock.items()}}
+        print(json.dumps(doc, indent=2, sort_keys=True, default=str))
+        return 0
+    console().print(tree(commit, lock))
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def tree(commit: str, lock: dict[str, Any]) -> Any:
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    root = Tree(f"[bold]{commit[:12]}[/]  {LOCK_FILE} ({lock.get('schema')})")
+    envs = lock.get("environments") or {}
+    for path, m in (lock.get("models") or {}).items():
+        stale = m.get("stale")
+        flag = "[red]stale[/]" if stale else "[green]fresh[/]"
+        node = root.add(f"[bold cyan]model[/] {escape(path)}  md5 {str(m.get('md5'))[:12]}  "
+                        f"{m.get('format')}  {flag}")
+        if m.get("metrics"):
+            node.add(f"metrics: {escape(_fmt(m['metrics']))}")
+        if m.get("stage"):
+            stage = node.add(f"stage [bold]{escape(str(m['stage']))}[/]")
+            for dep, value in (m.get("inputs") or {}).items():
+                stage.add(f"{escape(dep)}: {escape(_fmt(value))[:60]}")
+        for reason in stale or []:
+            node.add(f"[red]{escape(reason)}[/]")
+        env = envs.get(m.get("environment"), {})
+        if env:
+            e = node.add(f"environment ({env.get('captured')}): python {env.get('python')}, "
+                         f"{env.get('platform')}, {len(env.get('packages') or {})} packages")
+            if env.get("seeds"):
+                e.add(f"seeds: {escape(_fmt(env['seeds']))}")
+            hw = env.get("hardware") or {}
+            e.add(f"hardware: {escape(str(hw.get('cpu')))}, gpu {hw.get('gpu')}")
+        for key in ("tests", "gates"):
+            if m.get(key) is not None:
+                node.add(f"{key}: {escape(_fmt(m[key]))}")
+    for path, d in (lock.get("data") or {}).items():
+        node = root.add(f"[bold magenta]data[/] {escape(path)}  md5 {str(d.get('md5'))[:12]}  "
+                        f"{d.get('size')} bytes")
+        if d.get("source"):
+            node.add(f"imported from {escape(_fmt(d['source']))}")
+        if d.get("validation") is not None:
+            node.add(f"validation: {escape(_fmt(d['validation']))}")
+    return root

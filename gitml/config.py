@@ -1,0 +1,244 @@
+"""gitml.yaml (version 1): parsed, checked and turned into plain dataclasses.
+
+Every error names the file, the line and the key, and is a BadInput (exit 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from gitml import gates as gates_mod
+from gitml import paths
+from gitml.errors import BadInput
+
+CONFIG_FILE = "gitml.yaml"
+DATA_FORMATS = ("auto", "csv", "tsv", "parquet", "jsonl", "json")
+MODEL_FORMATS = ("auto", "pickle", "joblib", "skops", "onnx", "torch", "xgboost", "lightgbm", "keras")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: str
+    suite: str | None = None
+    format: str = "auto"
+    read: dict[str, Any] = field(default_factory=dict)
+    sample: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    path: str
+    name: str
+    format: str = "auto"
+    metrics: str | None = None
+    tests: str | None = None
+    gates: tuple[str, ...] = ()
+    baseline: str = "parent"
+
+
+@dataclass(frozen=True)
+class Config:
+    version: int = 1
+    python: str | None = None
+    data: tuple[Dataset, ...] = ()
+    models: tuple[Model, ...] = ()
+    tolerance: dict[str, float] = field(default_factory=dict)
+    seeds: tuple[str, ...] = ()
+    block_stale: bool = False
+
+    def watched_paths(self) -> set[str]:
+        """Paths whose staged change means the hook has work to do."""
+        out = {CONFIG_FILE}
+        for d in self.data:
+            out.add(d.path)
+            if d.suite:
+                out.add(d.suite)
+        for m in self.models:
+            out.add(m.path)
+            out.update(p for p in (m.metrics, m.tests) if p)
+        out.update(s.split(":", 1)[0] for s in self.seeds)
+        return out
+
+
+class _Doc:
+    """A composed YAML document, so that every value can be traced back to its line."""
+
+    def __init__(self, name: str, text: bytes | str):
+        self.name = name
+        try:
+            self.node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise BadInput(f"{name}:{where}: not valid YAML ({problem})") from None
+
+    def fail(self, node: yaml.Node | None, key: str, msg: str) -> BadInput:
+        line = f" line {node.start_mark.line + 1}," if node is not None else ""
+        return BadInput(f"{self.name}:{line} key {key!r}: {msg}")
+
+    def value(self, node: yaml.Node) -> Any:
+        return yaml.load(yaml.serialize(node), Loader=_Loader)  # type: ignore[arg-type]
+
+
+def _mapping(doc: _Doc, node: yaml.Node | None, key: str) -> dict[str, yaml.Node]:
+    if node is None:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise doc.fail(node, key, "must be a mapping")
+    out: dict[str, yaml.Node] = {}
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            raise doc.fail(k, key, "keys must be plain strings")
+        out[str(k.value)] = v
+    return out
+
+
+def _check_keys(doc: _Doc, items: dict[str, yaml.Node], allowed: set[str], where: str,
+                node: yaml.Node | None) -> None:
+    for k, v in items.items():
+        if k not in allowed:
+            raise doc.fail(v, f"{where}{k}",
+                           f"unknown key (allowed here: {', '.join(sorted(allowed))})")
+
+
+def _scalar(doc: _Doc, node: yaml.Node | None, key: str, kind: type | tuple[type, ...],
+            default: Any = None) -> Any:
+    if node is None:
+        return default
+    value = doc.value(node)
+    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise doc.fail(node, key, f"must be {_kind_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise doc.fail(node, key, f"must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             dict: "a mapping", list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _path(doc: _Doc, node: yaml.Node | None, key: str, required: bool = False) -> str | None:
+    value = _scalar(doc, node, key, str)
+    if value is None:
+        if required:
+            raise doc.fail(node, key, "is required")
+        return None
+    try:
+        return paths.normalize(value, what="path")
+    except BadInput as exc:
+        raise doc.fail(node, key, str(exc)) from None
+
+
+def _list(doc: _Doc, node: yaml.Node | None, key: str) -> list[yaml.Node]:
+    if node is None:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.fail(node, key, "must be a list")
+    return list(node.value)
+
+
+def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
+    items = _mapping(doc, node, key)
+    _check_keys(doc, items, {"path", "suite", "format", "read", "sample"}, f"{key}.", node)
+    if "path" not in items:
+        raise doc.fail(node, f"{key}.path", "is required")
+    fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
+    if fmt not in DATA_FORMATS:
+        raise doc.fail(items["format"], f"{key}.format", f"must be one of {', '.join(DATA_FORMATS)}")
+    return Dataset(
+        path=_path(doc, items["path"], f"{key}.path", required=True) or "",
+        suite=_path(doc, items.get("suite"), f"{key}.suite"),
+        format=fmt,
+        read=_scalar(doc, items.get("read"), f"{key}.read", dict, {}) or {},
+        sample=_scalar(doc, items.get("sample"), f"{key}.sample", dict, None),
+    )
+
+
+def _model(doc: _Doc, node: yaml.Node, key: str) -> Model:
+    items = _mapping(doc, node, key)
+    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline"}
+    _check_keys(doc, items, allowed, f"{key}.", node)
+    if "path" not in items:
+        raise doc.fail(node, f"{key}.path", "is required")
+    path = _path(doc, items["path"], f"{key}.path", required=True) or ""
+    fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
+    if fmt not in MODEL_FORMATS:
+        raise doc.fail(items["format"], f"{key}.format", f"must be one of {', '.join(MODEL_FORMATS)}")
+    rules = []
+    for i, g in enumerate(_list(doc, items.get("gates"), f"{key}.gates")):
+        rule = _scalar(doc, g, f"{key}.gates[{i}]", str)
+        try:
+            gates_mod.parse(rule)
+        except BadInput as exc:
+            raise doc.fail(g, f"{key}.gates[{i}]", str(exc)) from None
+        rules.append(rule)
+    stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    return Model(
+        path=path,
+        name=_scalar(doc, items.get("name"), f"{key}.name", str, stem),
+        format=fmt,
+        metrics=_path(doc, items.get("metrics"), f"{key}.metrics"),
+        tests=_path(doc, items.get("tests"), f"{key}.tests"),
+        gates=tuple(rules),
+        baseline=str(_scalar(doc, items.get("baseline"), f"{key}.baseline", str, "parent")),
+    )
+
+
+def parse(text: bytes | str, name: str = CONFIG_FILE) -> Config:
+    """Parse and check gitml.yaml; raise BadInput naming file, line and key."""
+    doc = _Doc(name, text)
+    if doc.node is None:
+        raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
+    top = _mapping(doc, doc.node, "(top level)")
+    _check_keys(doc, top, {"version", "python", "data", "models", "reproduce", "hooks"}, "", doc.node)
+    version = _scalar(doc, top.get("version"), "version", int)
+    if version != 1:
+        raise doc.fail(top.get("version", doc.node), "version", "must be 1 (the only version)")
+    data = tuple(_dataset(doc, n, f"data[{i}]") for i, n in enumerate(_list(doc, top.get("data"), "data")))
+    models = tuple(
+        _model(doc, n, f"models[{i}]") for i, n in enumerate(_list(doc, top.get("models"), "models"))
+    )
+    for kind, entries in (("data", data), ("models", models)):
+        seen: set[str] = set()
+        for e in entries:
+            if e.path in seen:
+                raise BadInput(f"{name}: {kind} lists {e.path!r} twice")
+            seen.add(e.path)
+    repro = _mapping(doc, top.get("reproduce"), "reproduce")
+    _check_keys(doc, repro, {"tolerance", "seeds"}, "reproduce.", top.get("reproduce"))
+    tolerance = _scalar(doc, repro.get("tolerance"), "reproduce.tolerance", dict, {}) or {}
+    for metric, tol in tolerance.items():
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
+            raise doc.fail(repro["tolerance"], f"reproduce.tolerance.{metric}",
+                           f"must be a non-negative number, got {tol!r}")
+    seeds = []
+    for i, s in enumerate(_list(doc, repro.get("seeds"), "reproduce.seeds")):
+        seed = _scalar(doc, s, f"reproduce.seeds[{i}]", str)
+        file, sep, key_path = seed.partition(":")
+        if not sep or not key_path:
+            raise doc.fail(s, f"reproduce.seeds[{i}]", f"must be FILE:dotted.key, got {seed!r}")
+        try:
+            paths.normalize(file, what="seed file")
+        except BadInput as exc:
+            raise doc.fail(s, f"reproduce.seeds[{i}]", str(exc)) from None
+        seeds.append(seed)
+    hooks = _mapping(doc, top.get("hooks"), "hooks")
+    _check_keys(doc, hooks, {"block_stale"}, "hooks.", top.get("hooks"))
+    python = _scalar(doc, top.get("python"), "python", str)
+    return Config(
+        version=1,
+        python=python,
+        data=data,
+        models=models,
+        tolerance={k: float(v) for k, v in tolerance.items()},
+        seeds=tuple(seeds),
+        block_stale=bool(_scalar(doc, hooks.get("block_stale"), "hooks.block_stale", bool, False)),
+    )

@@ -1,0 +1,248 @@
+"""DVC's files, read directly: dvc.lock, .dvc files, the cache layout and .dvc/config.
+
+No `import dvc` here: the hook reads these YAML/INI files itself (DVC's formats are stable:
+dvc.lock schema 2.0, cache `files/md5/xx/rest`), so a commit pays no DVC start-up.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitml import paths
+from gitml.errors import BadInput
+from gitml.fileio import load_yaml
+from gitml.snapshot import Snapshot
+
+DEFAULT_PARAMS = "params.yaml"
+
+
+@dataclass(frozen=True)
+class Out:
+    """One DVC-tracked output: a stage out in dvc.lock, or an out of a .dvc file."""
+
+    path: str  # repo-relative
+    md5: str | None
+    hash: str  # "md5" (DVC 3) or "md5-dos2unix" (DVC 2 objects)
+    size: int | None
+    nfiles: int | None
+    origin: str  # the file that declares it: "dvc.lock" or "data/wine.csv.dvc"
+    stage: str | None = None  # stage name (with its dvc.yaml dir when nested), for dvc.lock outs
+    source: dict[str, Any] | None = None  # `dvc import`: {url, rev_lock}
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.md5 and self.md5.endswith(".dir"))
+
+
+@dataclass(frozen=True)
+class Dep:
+    path: str
+    md5: str | None
+    hash: str
+
+
+@dataclass
+class Stage:
+    name: str  # "train", or "sub/dir:train" for a nested dvc.yaml
+    lockfile: str
+    cmd: Any
+    deps: list[Dep] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # {params file: {key: value}}
+    outs: list[Out] = field(default_factory=list)
+
+
+@dataclass
+class Project:
+    """What the dvc.lock and .dvc files of one snapshot declare."""
+
+    stages: dict[str, Stage] = field(default_factory=dict)
+    outs: dict[str, Out] = field(default_factory=dict)  # every DVC-tracked path -> its out
+
+    def producer(self, path: str) -> Stage | None:
+        out = self.outs.get(path)
+        return self.stages.get(out.stage) if out and out.stage else None
+
+
+def _hash_fields(entry: dict[str, Any]) -> tuple[str | None, str]:
+    name = entry.get("hash")
+    if name not in (None, "md5", "md5-dos2unix"):
+        raise ValueError(f"unsupported hash {name!r}")
+    md5 = entry.get("md5")
+    return (str(md5) if md5 is not None else None), (name or "md5-dos2unix")
+
+
+def _outs(entries: Any, base: str, origin: str, stage: str | None,
+          source: dict[str, Any] | None = None) -> list[Out]:
+    result = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise ValueError("an out without a path")
+        md5, hname = _hash_fields(entry)
+        result.append(Out(
+            path=paths.normalize(str(entry["path"]), base=base, what=f"out in {origin}"),
+            md5=md5, hash=hname,
+            size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+            nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
+            origin=origin, stage=stage, source=source,
+        ))
+    return result
+
+
+def _parse(origin: str, data: bytes) -> Any:
+    try:
+        doc = load_yaml(data)
+    except Exception as exc:  # yaml.YAMLError and decoding errors alike
+        raise BadInput(f"{origin}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise BadInput(f"{origin}: expected a mapping at the top level")
+    return doc
+
+
+def read_lockfile(origin: str, data: bytes, project: Project) -> None:
+    doc = _parse(origin, data)
+    base = posixpath.dirname(origin)
+    stages = doc.get("stages", {})
+    if not isinstance(stages, dict):
+        raise BadInput(f"{origin}: `stages` must be a mapping (is it a DVC 1.x lockfile?)")
+    for name, body in stages.items():
+        if not isinstance(body, dict):
+            raise BadInput(f"{origin}: stage {name!r} must be a mapping")
+        full = f"{base}:{name}" if base else str(name)
+        try:
+            deps = []
+            for d in body.get("deps") or []:
+                md5, hname = _hash_fields(d)
+                deps.append(Dep(paths.normalize(str(d["path"]), base=base), md5, hname))
+            params: dict[str, dict[str, Any]] = {}
+            for pfile, values in (body.get("params") or {}).items():
+                params[paths.normalize(str(pfile), base=base)] = dict(values or {})
+            stage = Stage(full, origin, body.get("cmd"), deps, params,
+                          _outs(body.get("outs"), base, origin, full))
+        except BadInput as exc:
+            raise BadInput(f"{origin}: stage {name!r}: {exc}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise BadInput(f"{origin}: stage {name!r} is malformed ({exc})") from None
+        project.stages[full] = stage
+        for out in stage.outs:
+            project.outs[out.path] = out
+
+
+def read_dvcfile(origin: str, data: bytes, project: Project) -> None:
+    doc = _parse(origin, data)
+    base = posixpath.dirname(origin)
+    source = None
+    for dep in doc.get("deps") or []:
+        if isinstance(dep, dict) and isinstance(dep.get("repo"), dict):
+            repo = dep["repo"]
+            source = {"url": repo.get("url"), "rev_lock": repo.get("rev_lock"), "path": dep.get("path")}
+        elif isinstance(dep, dict) and dep.get("path") and "://" in str(dep.get("path")):
+            source = {"url": dep.get("path"), "rev_lock": None, "path": None}
+    try:
+        outs = _outs(doc.get("outs"), base, origin, None, source)
+    except BadInput as exc:
+        raise BadInput(f"{origin}: {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BadInput(f"{origin}: malformed ({exc})") from None
+    for out in outs:
+        project.outs[out.path] = out
+
+
+def read_project(snap: Snapshot) -> Project:
+    """Every dvc.lock and .dvc file of the snapshot, read in one batch."""
+    files = [p for p in snap.key_files() if p.endswith((".dvc", "dvc.lock"))]
+    snap.prefetch(files)
+    project = Project()
+    for path in files:
+        data = snap.read(path) or b""
+        if path.endswith("dvc.lock"):
+            read_lockfile(path, data, project)
+        else:
+            read_dvcfile(path, data, project)
+    return project
+
+
+# --- hashes, as DVC computes them -----------------------------------------------------------
+
+
+def _is_text(head: bytes) -> bool:
+    return b"\0" not in head[:8000]
+
+
+def md5_for(data: bytes, hash_name: str) -> str:
+    """DVC's md5 of one file's bytes (DVC 2's md5-dos2unix folds CRLF in text files)."""
+    if hash_name == "md5-dos2unix" and _is_text(data):
+        data = data.replace(b"\r\n", b"\n")
+    return hashlib.md5(data).hexdigest()
+
+
+def dir_md5(entries: list[tuple[str, str]]) -> str:
+    """DVC's hash of a directory from (relpath, md5) pairs: md5 of the sorted JSON listing + .dir."""
+    listing = [{"md5": md5, "relpath": rel} for rel, md5 in sorted(entries)]
+    return hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
+# --- cache and config ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DvcConfig:
+    cache_dir: Path
+    remotes: dict[str, str]  # name -> url (a local path made absolute)
+    default_remote: str | None
+
+
+def read_config(root: Path) -> DvcConfig:
+    """`.dvc/config` then `.dvc/config.local`, the two levels a repository has."""
+    dvc_dir = root / ".dvc"
+    if not dvc_dir.is_dir():
+        raise BadInput("DVC is not initialised in this repository: run `gitml init` (it runs `dvc init`)")
+    cache_dir = dvc_dir / "cache"
+    remotes: dict[str, str] = {}
+    default = None
+    for name in ("config", "config.local"):
+        cfg = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            cfg.read(dvc_dir / name, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise BadInput(f".dvc/{name}: cannot be read ({str(exc).splitlines()[0]})") from None
+        for section in cfg.sections():
+            sec = section.strip("'\"").strip()
+            if sec == "core" and cfg.has_option(section, "remote"):
+                default = cfg.get(section, "remote").strip()
+            elif sec == "cache" and cfg.has_option(section, "dir"):
+                cache_dir = (dvc_dir / cfg.get(section, "dir").strip()).resolve()
+            elif sec.startswith("remote ") and cfg.has_option(section, "url"):
+                rname = sec[len("remote "):].strip().strip("'\"")
+                url = cfg.get(section, "url").strip()
+                if "://" not in url and not Path(url).is_absolute():
+                    url = str((dvc_dir / url).resolve())
+                remotes[rname] = url
+    return DvcConfig(cache_dir=cache_dir, remotes=remotes, default_remote=default)
+
+
+def object_relpath(md5: str, hash_name: str) -> str:
+    """Where an object lives below a cache or remote root (DVC 3: files/md5/xx/rest)."""
+    if hash_name == "md5-dos2unix":
+        return f"{md5[:2]}/{md5[2:]}"
+    return f"files/md5/{md5[:2]}/{md5[2:]}"
+
+
+def object_path(root: Path, md5: str, hash_name: str) -> Path:
+    return root / object_relpath(md5, hash_name)
+
+
+def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
+    """(relpath, md5) pairs of a `.dir` object."""
+    try:
+        listing = json.loads(obj.read_bytes())
+        return [(str(e["relpath"]), str(e["md5"])) for e in listing]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None

@@ -1,0 +1,335 @@
+"""gitml.lock (schema gitml.lock/1): computed from a snapshot, serialised deterministically.
+
+Two parts per entry: the *inputs* (hashes and figures read from the commit's own files; what
+`gitml lock --check` compares) and the *results* (what checks found for those inputs; kept as
+they are while the inputs do not change, so two machines do not churn them).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitml import dvcfiles, params
+from gitml.config import CONFIG_FILE, Config
+from gitml.errors import BadInput
+from gitml.fileio import dump_yaml, load_yaml, md5_bytes, round_sig, sha256_bytes
+from gitml.snapshot import Snapshot
+from gitml.state import Md5Cache
+
+LOCK_FILE = "gitml.lock"
+SCHEMA = "gitml.lock/1"
+MODEL_INPUT_KEYS = ("md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics")
+DATA_INPUT_KEYS = ("md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256")
+_MODEL_SUFFIX_FORMATS = {
+    ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops", ".onnx": "onnx",
+    ".pt": "torch", ".pth": "torch", ".ubj": "xgboost", ".xgb": "xgboost", ".keras": "keras",
+    ".h5": "keras", ".lgb": "lightgbm",
+}
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 6 significant digits, recursively, so figures do not churn between machines."""
+    if isinstance(value, float):
+        return round_sig(value)
+    if isinstance(value, dict):
+        return {str(k): rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
+def model_format(path: str, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    return _MODEL_SUFFIX_FORMATS.get(posixpath.splitext(path)[1].lower(), "unknown")
+
+
+@dataclass
+class Lineage:
+    """What one snapshot says: config, DVC project, and the stale stages with their reasons."""
+
+    snap: Snapshot
+    config: Config
+    project: dvcfiles.Project
+    stale: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --- staleness: a stage whose code, params or data changed without `dvc repro` ---------------
+
+
+def _params_doc(lin: Lineage, pfile: str, cache: dict[str, Any]) -> Any:
+    if pfile not in cache:
+        data = lin.snap.read(pfile)
+        if data is None:
+            ws = lin.snap.root / pfile
+            data = ws.read_bytes() if (lin.snap.rev is None and ws.is_file()) else None
+        cache[pfile] = params.parse(pfile, data) if data is not None else None
+    return cache[pfile]
+
+
+def current_hash(lin: Lineage, path: str, hash_name: str, md5s: Md5Cache | None) -> str | None:
+    """The hash a dependency has in this snapshot, computed the way DVC computes it."""
+    out = lin.project.outs.get(path)
+    if out is not None:
+        return out.md5
+    snap = lin.snap
+    if snap.has(path):
+        return dvcfiles.md5_for(snap.read(path) or b"", hash_name)
+    below = snap.files_under(path)
+    if below:
+        snap.prefetch(below)
+        rel = len(path.rstrip("/")) + 1
+        return dvcfiles.dir_md5([(p[rel:], dvcfiles.md5_for(snap.read(p) or b"", hash_name))
+                                 for p in below])
+    ws = snap.root / path
+    if snap.rev is None and md5s is not None and ws.exists():
+        return md5s.hash_path(ws, hash_name)  # neither git- nor DVC-tracked: the workspace file
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def find_stale(lin: Lineage, md5s: Md5Cache | None) -> dict[str, list[str]]:
+    stale: dict[str, list[str]] = {}
+    pcache: dict[str, Any] = {}
+    for name, stage in lin.project.stages.items():
+        reasons = []
+        for dep in stage.deps:
+            now = current_hash(lin, dep.path, dep.hash, md5s)
+            if now is None:
+                reasons.append(f"{dep.path} is missing")
+            elif now != dep.md5:
+                reasons.append(f"{dep.path} changed")
+        for pfile, values in stage.params.items():
+            doc = _params_doc(lin, pfile, pcache)
+            for key, recorded in values.items():
+                now = params.MISSING if doc is None else params.lookup(doc, key)
+                if now is params.MISSING:
+                    reasons.append(f"{pfile}:{key} was removed")
+                elif now != recorded:
+                    reasons.append(f"{pfile}:{key} {_short(recorded)} -> {_short(now)}")
+        reasons.extend(_dvcyaml_changes(lin, stage))
+        if reasons:
+            stale[name] = reasons
+    for name in _unlocked_stages(lin):
+        stale[name] = ["in dvc.yaml but never run (not in dvc.lock)"]
+    return stale
+
+
+def _plain_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
+    """A dvc.yaml's stages when none is templated; None when templating needs DVC's parser."""
+    data = lin.snap.read(dvcyaml)
+    if data is None:
+        return None
+    try:
+        doc = load_yaml(data) or {}
+    except Exception:
+        raise BadInput(f"{dvcyaml}: not valid YAML") from None
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    if not isinstance(stages, dict) or "vars" in doc or "${" in data.decode(errors="replace"):
+        return None
+    if any(isinstance(s, dict) and ("foreach" in s or "matrix" in s) for s in stages.values()):
+        return None
+    return stages
+
+
+def _dvcyaml_changes(lin: Lineage, stage: dvcfiles.Stage) -> list[str]:
+    dvcyaml = posixpath.join(posixpath.dirname(stage.lockfile), "dvc.yaml")
+    stages = _plain_stages(lin, dvcyaml)
+    short = stage.name.rsplit(":", 1)[-1]
+    if stages is None or not isinstance(stages.get(short), dict):
+        return []
+    cmd = stages[short].get("cmd")
+    if cmd is not None and cmd != stage.cmd:
+        return ["its cmd in dvc.yaml changed"]
+    return []
+
+
+def _unlocked_stages(lin: Lineage) -> list[str]:
+    names = []
+    for path in lin.snap.key_files():
+        if posixpath.basename(path) != "dvc.yaml":
+            continue
+        stages = _plain_stages(lin, path) or {}
+        base = posixpath.dirname(path)
+        for short, body in stages.items():
+            full = f"{base}:{short}" if base else short
+            if isinstance(body, dict) and body.get("cmd") and full not in lin.project.stages:
+                names.append(full)
+    return names
+
+
+def upstream(lin: Lineage, stage_name: str) -> list[str]:
+    """The stage and every stage it depends on, through deps that are other stages' outs."""
+    seen: list[str] = []
+    todo = [stage_name]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in lin.project.stages:
+            continue
+        seen.append(name)
+        for dep in lin.project.stages[name].deps:
+            producer = lin.project.producer(dep.path)
+            if producer is not None:
+                todo.append(producer.name)
+    return seen
+
+
+def stale_reasons(lin: Lineage, stage_name: str | None) -> list[str] | bool:
+    if stage_name is None:
+        return False
+    reasons = [f"stage {s}: {r}" for s in upstream(lin, stage_name) for r in lin.stale.get(s, [])]
+    return reasons or False
+
+
+# --- the inputs part -------------------------------------------------------------------------
+
+
+def read_lineage(snap: Snapshot, config: Config, md5s: Md5Cache | None) -> Lineage:
+    snap.prefetch(snap.key_files())
+    lin = Lineage(snap, config, dvcfiles.read_project(snap))
+    lin.stale = find_stale(lin, md5s)
+    return lin
+
+
+def _tracked(lin: Lineage, path: str, kind: str) -> dvcfiles.Out:
+    out = lin.project.outs.get(path)
+    if out is not None:
+        return out
+    data = lin.snap.read(path)
+    if data is not None:  # git-tracked (e.g. a `cache: false` output)
+        return dvcfiles.Out(path, md5_bytes(data), "md5", len(data), None, "git")
+    raise BadInput(
+        f"{CONFIG_FILE}: {kind} {path!r} is tracked neither by DVC (no .dvc file or dvc.lock out "
+        f"names it{' in ' + lin.snap.rev[:12] if lin.snap.rev else ''}) nor by git"
+    )
+
+
+def metrics_of(lin: Lineage, path: str | None, cache_dir: Path | None) -> dict[str, Any] | None:
+    """The metrics file's figures as this snapshot holds them (git blob, else DVC cache)."""
+    if not path:
+        return None
+    data = lin.snap.read(path)
+    if data is None:
+        out = lin.project.outs.get(path)
+        if out is None or not out.md5 or cache_dir is None:
+            return None
+        obj = dvcfiles.object_path(cache_dir, out.md5, out.hash)
+        data = obj.read_bytes() if obj.is_file() else None
+        if data is None:
+            return None
+    doc = params.parse(path, data)
+    return rounded(doc)
+
+
+def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
+    """The inputs part of gitml.lock for this snapshot."""
+    models: dict[str, Any] = {}
+    for m in lin.config.models:
+        out = _tracked(lin, m.path, "model")
+        stage = lin.project.stages.get(out.stage) if out.stage else None
+        stage_inputs: dict[str, Any] = {}
+        if stage is not None:
+            for dep in stage.deps:
+                stage_inputs[dep.path] = dep.md5
+            for pfile, values in stage.params.items():
+                for key, value in values.items():
+                    stage_inputs[f"{pfile}:{key}"] = rounded(value)
+        models[m.path] = {
+            "md5": out.md5, "hash": out.hash, "size": out.size,
+            "format": model_format(m.path, m.format),
+            "stage": out.stage,
+            "stale": stale_reasons(lin, out.stage),
+            "inputs": stage_inputs,
+            "metrics": metrics_of(lin, m.metrics, cache_dir),
+        }
+    data: dict[str, Any] = {}
+    for d in lin.config.data:
+        out = _tracked(lin, d.path, "dataset")
+        suite = lin.snap.read(d.suite) if d.suite else None
+        if d.suite and suite is None:
+            raise BadInput(f"{CONFIG_FILE}: suite {d.suite!r} of {d.path!r} is not in the commit "
+                           "(git add it)")
+        data[d.path] = {
+            "md5": out.md5, "hash": out.hash, "size": out.size, "nfiles": out.nfiles,
+            "source": out.source, "stage": out.stage,
+            "stale": stale_reasons(lin, out.stage),
+            "suite": d.suite,
+            "suite_sha256": sha256_bytes(suite) if suite is not None else None,
+        }
+    config_bytes = lin.snap.read(CONFIG_FILE) or b""
+    return {"config_sha256": sha256_bytes(config_bytes), "models": models, "data": data}
+
+
+def inputs_part(lock: dict[str, Any]) -> dict[str, Any]:
+    """The inputs part of a written gitml.lock (what freshness compares)."""
+    return {
+        "config_sha256": lock.get("config_sha256"),
+        "models": {p: {k: e.get(k) for k in MODEL_INPUT_KEYS}
+                   for p, e in (lock.get("models") or {}).items() if isinstance(e, dict)},
+        "data": {p: {k: e.get(k) for k in DATA_INPUT_KEYS}
+                 for p, e in (lock.get("data") or {}).items() if isinstance(e, dict)},
+    }
+
+
+def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Human lines naming what differs between two inputs parts."""
+    lines = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        where = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines.extend(differences(a, b, where + "."))
+        elif a != b:
+            if a is None:
+                lines.append(f"{where}: added")
+            elif b is None:
+                lines.append(f"{where}: removed")
+            else:
+                lines.append(f"{where}: {_short(a)} -> {_short(b)}")
+    return lines
+
+
+# --- serialisation ---------------------------------------------------------------------------
+
+
+def parse_lock(data: bytes, name: str = LOCK_FILE) -> dict[str, Any]:
+    try:
+        doc = load_yaml(data)
+    except Exception as exc:
+        raise BadInput(f"{name}: not valid YAML ({str(exc).splitlines()[0]}); "
+                       "it is written by gitml: run `gitml lock` to regenerate it") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise BadInput(f"{name}: not a {SCHEMA} manifest; run `gitml lock` to regenerate it")
+    for part in ("models", "data", "environments"):
+        if not isinstance(doc.get(part) or {}, dict):
+            raise BadInput(f"{name}: `{part}` must be a mapping; run `gitml lock` to regenerate it")
+    return doc
+
+
+def serialize(lock: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in lock.items() if k != "schema"}
+    return (f"schema: {SCHEMA}\n" + dump_yaml(rounded(body))).encode()
+
+
+def merge_results(new_inputs: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """New inputs, with each entry's previous results kept where its inputs did not change."""
+    lock: dict[str, Any] = {"schema": SCHEMA, **copy.deepcopy(new_inputs)}
+    prev_inputs = inputs_part(previous) if previous else {"models": {}, "data": {}}
+    for part in ("models", "data"):
+        for path, entry in lock[part].items():
+            old = (previous or {}).get(part, {}).get(path)
+            if isinstance(old, dict) and prev_inputs[part].get(path) == {
+                k: entry.get(k) for k in (MODEL_INPUT_KEYS if part == "models" else DATA_INPUT_KEYS)
+            }:
+                keys = MODEL_INPUT_KEYS if part == "models" else DATA_INPUT_KEYS
+                entry.update({k: v for k, v in old.items() if k not in keys})
+    return lock

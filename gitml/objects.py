@@ -1,0 +1,94 @@
+"""DVC objects: where they are (local cache, a local-path remote), verified by their hash."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitml import dvcfiles
+from gitml.dvcfiles import DvcConfig, Out
+from gitml.fileio import md5_file
+
+
+@dataclass(frozen=True)
+class Missing:
+    path: str
+    md5: str
+    origin: str
+    member: str | None = None  # the file inside a tracked directory
+
+
+def local_remotes(cfg: DvcConfig) -> list[Path]:
+    """Remotes that are plain directories (the only ones checked without importing DVC)."""
+    default = [cfg.default_remote] if cfg.default_remote else []
+    names = default + [n for n in cfg.remotes if n not in default]
+    return [Path(cfg.remotes[n]) for n in names if "://" not in cfg.remotes[n]]
+
+
+def locate(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
+    for root in [cfg.cache_dir, *local_remotes(cfg)]:
+        obj = dvcfiles.object_path(root, md5, hash_name)
+        if obj.is_file():
+            return obj
+    return None
+
+
+def members(cfg: DvcConfig, out: Out) -> list[tuple[str, str]] | None:
+    """(relpath, md5) of a directory out, or None when its `.dir` object is nowhere local."""
+    assert out.md5
+    obj = locate(cfg, out.md5, out.hash)
+    return dvcfiles.read_dir_listing(obj) if obj else None
+
+
+def missing_objects(cfg: DvcConfig, outs: list[Out]) -> list[Missing]:
+    """The objects of `outs` found neither in the local cache nor on a local-path remote."""
+    missing = []
+    for out in outs:
+        if not out.md5:
+            continue
+        if out.is_dir:
+            listing = members(cfg, out)
+            if listing is None:
+                missing.append(Missing(out.path, out.md5, out.origin))
+                continue
+            for rel, md5 in listing:
+                if locate(cfg, md5, out.hash) is None:
+                    missing.append(Missing(out.path, md5, out.origin, rel))
+        elif locate(cfg, out.md5, out.hash) is None:
+            missing.append(Missing(out.path, out.md5, out.origin))
+    return missing
+
+
+def verified_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
+    """Copy `src` to `dest` atomically if its bytes hash to `md5`; False (nothing written) if not."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with open(fd, "wb") as f, open(src, "rb") as s:
+            shutil.copyfileobj(s, f, 1024 * 1024)
+        actual = (md5_file(tmp) if hash_name == "md5"
+                  else dvcfiles.md5_for(tmp.read_bytes(), hash_name))
+        if actual != md5:
+            tmp.unlink()
+            return False
+        tmp.replace(dest)
+        return True
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
+    """The object in the local cache, copied (verified) from a local-path remote if needed."""
+    cached = dvcfiles.object_path(cfg.cache_dir, md5, hash_name)
+    if cached.is_file():
+        return cached
+    for remote in local_remotes(cfg):
+        obj = dvcfiles.object_path(remote, md5, hash_name)
+        if obj.is_file() and verified_copy(obj, md5.removesuffix(".dir") if md5.endswith(".dir")
+                                           else md5, hash_name, cached):
+            return cached
+    return None

@@ -1,0 +1,41 @@
+"""Reading DVC params files (YAML, JSON, TOML) and looking up dotted keys, as `dvc params` does."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+from gitml.errors import BadInput
+from gitml.fileio import load_yaml
+
+MISSING = object()
+
+
+def parse(name: str, data: bytes) -> dict[str, Any]:
+    try:
+        if name.endswith(".json"):
+            doc = json.loads(data)
+        elif name.endswith(".toml"):
+            doc = tomllib.loads(data.decode())
+        else:
+            doc = load_yaml(data)
+    except Exception as exc:  # each parser has its own error family
+        raise BadInput(f"{name}: cannot be parsed ({str(exc).splitlines()[0]})") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise BadInput(f"{name}: expected a mapping at the top level")
+    return doc
+
+
+def lookup(doc: Any, dotted: str) -> Any:
+    """`doc["a"]["b"]` for "a.b"; a key that itself contains dots is tried whole first."""
+    if isinstance(doc, dict) and dotted in doc:
+        return doc[dotted]
+    head, sep, rest = dotted.partition(".")
+    if sep and isinstance(doc, dict) and head in doc:
+        return lookup(doc[head], rest)
+    if sep and isinstance(doc, list) and head.isdigit() and int(head) < len(doc):
+        return lookup(doc[int(head)], rest)
+    return MISSING

@@ -1,0 +1,168 @@
+"""What a commit is checked for and what it records: the work of the pre-commit hook,
+`gitml check` and `gitml lock`, on one snapshot (normally the index git hands the hook).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitml import checks, dvcfiles, environment, manifest, objects, params
+from gitml import state as state_mod
+from gitml.config import Config
+from gitml.errors import BadInput
+from gitml.manifest import LOCK_FILE, Lineage
+from gitml.objects import Missing
+from gitml.repo import Repo, config_at
+from gitml.snapshot import Snapshot
+
+
+@dataclass
+class Outcome:
+    lock: dict[str, Any] | None  # None when the snapshot has no gitml.yaml
+    lock_bytes: bytes = b""
+    previous_bytes: bytes | None = None
+    lineage: Lineage | None = None
+    missing: list[Missing] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)  # workspace differs from the staged hash
+    failures: list[checks.Failure] = field(default_factory=list)
+
+    @property
+    def stale(self) -> dict[str, list[str]]:
+        return self.lineage.stale if self.lineage else {}
+
+    @property
+    def lock_changed(self) -> bool:
+        return self.lock is not None and self.lock_bytes != self.previous_bytes
+
+
+def watched_paths(lin: Lineage) -> list[str]:
+    """Paths whose staged change means the commit hook has work to do."""
+    watched = set(lin.config.watched_paths()) | {LOCK_FILE, ".gitml"}
+    for stage in lin.project.stages.values():
+        watched.update(d.path for d in stage.deps)
+        watched.update(stage.params)
+        watched.update(o.path for o in stage.outs)
+    watched.update(lin.project.outs)
+    return sorted(watched)
+
+
+def _seeds(snap: Snapshot, config: Config) -> dict[str, Any]:
+    seeds: dict[str, Any] = {}
+    docs: dict[str, Any] = {}
+    for seed in config.seeds:
+        file, _, key = seed.partition(":")
+        if file not in docs:
+            data = snap.read(file)
+            docs[file] = params.parse(file, data) if data is not None else None
+        value = params.lookup(docs[file], key) if docs[file] is not None else params.MISSING
+        seeds[seed] = None if value is params.MISSING else value
+    return seeds
+
+
+def _environments(repo: Repo, lin: Lineage, lock: dict[str, Any],
+                  previous: dict[str, Any] | None) -> None:
+    """Attach an environment record to each model: kept while its md5 is unchanged, else the
+    build-time record `gitml repro` left for that md5, else the committer's (captured: commit)."""
+    envs: dict[str, Any] = {}
+    prev_envs = (previous or {}).get("environments") or {}
+    extra = environment.repo_files(repo.root, lin.snap.read)
+    seeds = _seeds(lin.snap, lin.config)
+    committer: dict[str, Any] | None = None
+    for path, entry in lock["models"].items():
+        old = ((previous or {}).get("models") or {}).get(path) or {}
+        key = old.get("environment")
+        if old.get("md5") == entry["md5"] and key in prev_envs:
+            envs[key] = prev_envs[key]
+            entry["environment"] = key
+            continue
+        record = state_mod.read_json(state_mod.env_record_path(repo.common_dir, str(entry["md5"])))
+        if isinstance(record, dict) and record.get("python"):
+            block = {**record, "captured": "build"}
+        else:
+            if committer is None:
+                python = environment.project_python(repo.root, lin.config.python)
+                committer = environment.capture(python, repo.root)
+            block = {**committer, "captured": "commit"}
+        block.update(extra)
+        block["seeds"] = manifest.rounded(seeds)
+        key = environment.block_key(block)
+        envs[key] = block
+        entry["environment"] = key
+    lock["environments"] = envs
+
+
+def _changed(lock: dict[str, Any], head_lock: dict[str, Any] | None, part: str) -> list[str]:
+    head = manifest.inputs_part(head_lock)[part] if head_lock else {}
+    new = manifest.inputs_part(lock)[part]
+    return [p for p, entry in new.items() if head.get(p) != entry]
+
+
+def _modified_in_workspace(repo: Repo, outs: list[dvcfiles.Out],
+                           md5s: state_mod.Md5Cache) -> list[str]:
+    modified = []
+    for out in outs:
+        ws = repo.root / out.path
+        if ws.exists() and out.md5 and md5s.hash_path(ws, out.hash) != out.md5:
+            modified.append(out.path)
+    return modified
+
+
+def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles.Out]:
+    """DVC-cached outputs whose hash this snapshot changes (the rest were checked before)."""
+    result = []
+    for path, out in lin.project.outs.items():
+        before = head_project.outs.get(path)
+        if not lin.snap.has(path) and (before is None or before.md5 != out.md5):
+            result.append(out)
+    return result
+
+
+def _head_lock(repo: Repo, head: str | None) -> dict[str, Any] | None:
+    if not head:
+        return None
+    snap = Snapshot(repo.root, head)
+    data = snap.read(LOCK_FILE)
+    try:
+        return manifest.parse_lock(data) if data is not None else None
+    except BadInput:
+        return None
+
+
+def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True) -> Outcome:
+    """Check the snapshot and compute the gitml.lock it should carry."""
+    config = config_at(snap)
+    if config is None:
+        return Outcome(lock=None)
+    dvc_cfg = dvcfiles.read_config(repo.root)
+    md5s = state_mod.Md5Cache(repo.common_dir)
+    try:
+        lin = manifest.read_lineage(snap, config, md5s)
+        head_project = dvcfiles.read_project(Snapshot(repo.root, head)) if head else dvcfiles.Project()
+        # Only outputs whose hash this commit changes are checked: the rest were checked before.
+        changed_outs = _changed_outs(lin, head_project)
+        outcome = Outcome(lock=None, lineage=lin)
+        outcome.missing = objects.missing_objects(dvc_cfg, changed_outs)
+        outcome.modified = _modified_in_workspace(repo, changed_outs, md5s)
+        previous_bytes = snap.read(LOCK_FILE)
+        previous = None
+        if previous_bytes is not None:
+            try:
+                previous = manifest.parse_lock(previous_bytes)
+            except BadInput as exc:
+                print(f"gitml: warning: {exc}; writing it anew", file=sys.stderr)
+        lock = manifest.merge_results(manifest.inputs(lin, dvc_cfg.cache_dir), previous)
+        _environments(repo, lin, lock, previous)
+        if run_checks and not outcome.missing:
+            head_lock = _head_lock(repo, head)
+            ctx = checks.CheckContext(repo, lin, lock, dvc_cfg.cache_dir,
+                                      _changed(lock, head_lock, "models"),
+                                      _changed(lock, head_lock, "data"))
+            outcome.failures = checks.run_all(ctx)
+        outcome.lock = lock
+        outcome.lock_bytes = manifest.serialize(lock)
+        outcome.previous_bytes = previous_bytes
+        return outcome
+    finally:
+        md5s.close()

@@ -1,0 +1,116 @@
+"""Per-clone state under `$(git rev-parse --git-common-dir)/gitml/`, shared by all worktrees.
+
+Never tracked: the hook's watch-list, build-time environment records, a cache of file md5s,
+the log of internal errors, and a lock that serialises gitml runs that write shared state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gitml.errors import BadInput
+from gitml.fileio import atomic_write, md5_file
+
+WATCH_FILE = "watch.json"
+LOG_FILE = "gitml.log"
+
+
+def state_dir(common_dir: Path) -> Path:
+    d = common_dir / "gitml"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write(path, (json.dumps(data, sort_keys=True, indent=1) + "\n").encode())
+
+
+@contextlib.contextmanager
+def locked(common_dir: Path, name: str = "run", timeout: float = 120.0) -> Iterator[None]:
+    """An exclusive lock on per-clone state; waits (saying so) up to `timeout` seconds.
+
+    flock is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
+    """
+    path = state_dir(common_dir) / f"{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if not said:
+                    print(f"gitml: waiting for another gitml run in this clone ({path})",
+                          file=sys.stderr)
+                    said = True
+                if time.monotonic() > deadline:
+                    raise BadInput(f"another gitml run holds {path} for over {timeout:.0f}s; "
+                                   "try again when it ends") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+class Md5Cache:
+    """md5 of workspace files keyed by (path, inode, mtime_ns, size): hash each version once."""
+
+    def __init__(self, common_dir: Path):
+        self.db = sqlite3.connect(state_dir(common_dir) / "md5.sqlite", timeout=30)
+        self.db.execute("CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, inode INTEGER,"
+                        " mtime INTEGER, size INTEGER, md5 TEXT)")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def md5(self, path: Path) -> str:
+        st = path.stat()
+        key = str(path)
+        row = self.db.execute("SELECT inode, mtime, size, md5 FROM md5 WHERE path = ?", (key,)).fetchone()
+        if row and tuple(row[:3]) == (st.st_ino, st.st_mtime_ns, st.st_size):
+            return str(row[3])
+        value = md5_file(path)
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO md5 VALUES (?, ?, ?, ?, ?)",
+                            (key, st.st_ino, st.st_mtime_ns, st.st_size, value))
+        return value
+
+
+    def hash_path(self, path: Path, hash_name: str = "md5") -> str:
+        """DVC's hash of a workspace file or directory (directories: the `.dir` hash)."""
+        from gitml.dvcfiles import dir_md5, md5_for
+
+        if path.is_dir():
+            entries = []
+            for sub in sorted(path.rglob("*")):
+                if sub.is_file():
+                    entries.append((sub.relative_to(path).as_posix(), self.hash_path(sub, hash_name)))
+            return dir_md5(entries)
+        if hash_name == "md5-dos2unix":
+            return md5_for(path.read_bytes(), hash_name)
+        return self.md5(path)
+
+
+def env_record_path(common_dir: Path, md5: str) -> Path:
+    return state_dir(common_dir) / "environments" / f"{md5}.json"
