@@ -1,0 +1,127 @@
+"""Real repositories for the tests: git, DVC with a local remote, the example pipeline.
+
+The expensive repo (dvc init, dvc repro of the example, a first commit through gitml's hooks,
+dvc push) is built once per session and copied per test, as DVC's own test fixtures do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One environment for every git/dvc/gitml the tests start: isolated from the user's."""
+    home = Path(config.rootpath) / ".pytest_cache" / "home"
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = gitml tests\n\temail = tests@gitml.invalid\n"
+                         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    os.environ.update({
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"):
+        os.environ.pop(name, None)
+
+
+def run(*cmd: str | Path, cwd: Path, check: bool = True, input: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
+                          input=input, env=None if env is None else {**os.environ, **env})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
+                             f"stderr:\n{proc.stderr}")
+    return proc
+
+
+def gitml(*args: str | Path, cwd: Path, check: bool = False,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "gitml", *args, cwd=cwd, check=check, env=env)
+
+
+def git(*args: str | Path, cwd: Path, check: bool = True,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run("git", *args, cwd=cwd, check=check, env=env)
+
+
+def dvc(*args: str | Path, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "dvc", *args, cwd=cwd, check=check)
+
+
+@dataclass
+class Example:
+    """A copy of the example project: `root` is the git + DVC repo, `remote` its DVC remote."""
+
+    root: Path
+    remote: Path
+
+    def git(self, *args: str, check: bool = True, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        return git(*args, cwd=self.root, check=check, env=env)
+
+    def gitml(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return gitml(*args, cwd=self.root, env=env)
+
+    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return dvc(*args, cwd=self.root, check=check)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").stdout.strip()
+
+    def show_file(self, rev: str, path: str) -> str:
+        return self.git("show", f"{rev}:{path}").stdout
+
+    def set_param(self, old: str, new: str) -> None:
+        params = self.root / "params.yaml"
+        text = params.read_text()
+        assert old in text
+        params.write_text(text.replace(old, new))
+
+
+def build_example(base: Path) -> Example:
+    repo, remote = base / "repo", base / "dvc-remote"
+    shutil.copytree(PROJECT / "templates" / "example", repo)
+    remote.mkdir()
+    git("init", "-q", cwd=repo)
+    dvc("init", "-q", cwd=repo)
+    dvc("remote", "add", "-d", "local", "../../dvc-remote", cwd=repo)
+    run(sys.executable, "src/make_data.py", "data/wine.csv", cwd=repo)
+    dvc("add", "-q", "data/wine.csv", cwd=repo)
+    ex = Example(repo, remote)
+    assert ex.gitml("init").returncode == 0
+    assert ex.gitml("repro").returncode == 0
+    ex.git("add", "-A")
+    ex.git("commit", "-q", "-m", "first model")
+    ex.dvc("push", "-q")
+    return ex
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
+    return build_example(tmp_path_factory.mktemp("example-template"))
+
+
+@pytest.fixture
+def example(example_template: Example, tmp_path: Path) -> Iterator[Example]:
+    """A fresh copy of the committed example project, hooks installed, objects pushed."""
+    base = tmp_path / "ex"
+    shutil.copytree(example_template.root.parent, base, symlinks=True)
+    yield Example(base / "repo", base / "dvc-remote")
