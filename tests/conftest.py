@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,7 @@ BIN = Path(sys.executable).parent
 
 def pytest_configure(config: pytest.Config) -> None:
     """One environment for every git/dvc/gitml the tests start: isolated from the user's."""
-    home = Path(config.rootpath) / ".pytest_cache" / "home"
-    if home.exists():
-        shutil.rmtree(home)
-    home.mkdir(parents=True)
+    home = Path(tempfile.mkdtemp(prefix="gitml-tests-home-"))  # per session: runs may overlap
     gitconfig = home / ".gitconfig"
     gitconfig.write_text("[user]\n\tname = gitml tests\n\temail = tests@gitml.invalid\n"
                          "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
