@@ -100,7 +100,7 @@ def build_example(base: Path) -> Example:
     remote.mkdir()
     git("init", "-q", cwd=repo)
     dvc("init", "-q", cwd=repo)
-    dvc("remote", "add", "-d", "local", "../../dvc-remote", cwd=repo)
+    dvc("remote", "add", "-d", "local", "../dvc-remote", cwd=repo)  # stored relative to .dvc/
     run(sys.executable, "src/make_data.py", "data/wine.csv", cwd=repo)
     dvc("add", "-q", "data/wine.csv", cwd=repo)
     ex = Example(repo, remote)
@@ -109,6 +109,7 @@ def build_example(base: Path) -> Example:
     ex.git("add", "-A")
     ex.git("commit", "-q", "-m", "first model")
     ex.dvc("push", "-q")
+    assert any((remote / "files" / "md5").iterdir()), "dvc push reached no remote"
     return ex
 
 

@@ -1,0 +1,142 @@
+"""`gitml doctor` on real copies of the example repo, broken one way at a time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import Example, gitml, run
+
+from gitml.hookfast import HOOKS
+
+
+def doctor(ex: Example) -> tuple[int, dict[str, dict[str, Any]]]:
+    proc = ex.gitml("doctor", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is (proc.returncode == 0)
+    return proc.returncode, {c["name"]: c for c in doc["checks"]}
+
+
+def statuses(checks: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {name: c["status"] for name, c in checks.items()}
+
+
+def test_healthy_repo_passes_every_check(example: Example) -> None:
+    code, checks = doctor(example)
+    assert code == 0, checks
+    assert set(statuses(checks).values()) == {"ok"}
+    for hook in HOOKS:
+        assert checks[f"hook {hook}"]["detail"].startswith(f"gitml ({sys.executable})")
+    assert "reachable" in checks["DVC remote"]["detail"]
+    assert "fresh for HEAD" in checks["gitml.lock"]["detail"]
+
+
+def test_piped_output_is_plain_lines(example: Example) -> None:
+    proc = example.gitml("doctor")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert "ok    hook pre-commit: gitml (" in proc.stdout
+    assert lines[-1].startswith("all ") and lines[-1].endswith(" checks passed")
+    assert not any(ch in proc.stdout for ch in "┃│━\x1b")
+
+
+def test_deleted_hook_fails_naming_it(example: Example) -> None:
+    (example.root / ".git" / "hooks" / "post-merge").unlink()
+    proc = example.gitml("doctor")
+    assert proc.returncode == 1
+    assert "fail  hook post-merge:" in proc.stdout and "gitml init" in proc.stdout
+    _, checks = doctor(example)
+    assert [n for n, s in statuses(checks).items() if s != "ok"] == ["hook post-merge"]
+
+
+def test_hook_whose_interpreter_is_gone_fails(example: Example) -> None:
+    hook = example.root / ".git" / "hooks" / "pre-push"
+    hook.write_text(hook.read_text().replace(sys.executable, "/nonexistent/bin/python"))
+    code, checks = doctor(example)
+    assert code == 1
+    assert checks["hook pre-push"]["status"] == "fail"
+    assert "/nonexistent/bin/python" in checks["hook pre-push"]["detail"]
+
+
+def test_legacy_hook_is_reported_chained(example: Example) -> None:
+    hook = example.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 0\n")  # the user's own hook, in gitml's place
+    code, checks = doctor(example)
+    assert code == 1 and "not gitml's" in checks["hook pre-commit"]["detail"]
+    assert example.gitml("init").returncode == 0  # moves it aside, chains it
+    code, checks = doctor(example)
+    assert code == 0, checks
+    assert "chained: pre-commit.gitml-legacy runs first" in checks["hook pre-commit"]["detail"]
+
+
+def test_broken_config_fails_with_file_and_line(example: Example) -> None:
+    (example.root / "gitml.yaml").write_text("version: 1\ndata: []\nbogus: 3\n")
+    code, checks = doctor(example)
+    assert code == 1
+    detail = checks["gitml.yaml"]["detail"]
+    assert checks["gitml.yaml"]["status"] == "fail"
+    assert "gitml.yaml" in detail and "line 3" in detail and "bogus" in detail
+
+
+def test_removed_remote_dir_fails(example: Example, tmp_path: Path) -> None:
+    # A remote of this copy's own (the shared template's remote must stay intact).
+    remote = tmp_path / "own-remote"
+    shutil.copytree(example.remote, remote) if example.remote.is_dir() else remote.mkdir()
+    (example.root / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
+    code, checks = doctor(example)
+    assert code == 0 and checks["DVC remote"]["detail"] == f"local = {remote} (reachable)"
+    shutil.rmtree(remote)
+    code, checks = doctor(example)
+    assert code == 1
+    assert checks["DVC remote"]["status"] == "fail"
+    assert f"{remote} does not exist" in checks["DVC remote"]["detail"]
+
+
+def test_stale_lock_at_head_fails(example: Example) -> None:
+    example.set_param("n_estimators: 3", "n_estimators: 9")
+    example.git("commit", "-qam", "params without repro", "--no-verify")
+    code, checks = doctor(example)
+    assert code == 1
+    assert checks["gitml.lock"]["status"] == "fail"
+    assert "gitml lock" in checks["gitml.lock"]["detail"]
+
+
+def test_leftover_reproduce_worktree_warns(example: Example, tmp_path: Path) -> None:
+    tree = tmp_path / "gitml-reproduce-abc123"
+    example.git("-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", str(tree), "HEAD")
+    code, checks = doctor(example)
+    assert code == 0 and checks["worktrees"]["status"] == "ok" and str(tree) in checks["worktrees"]["detail"]
+    shutil.rmtree(tree)
+    code, checks = doctor(example)
+    assert code == 0
+    assert checks["worktrees"]["status"] == "warn"
+    assert str(tree) in checks["worktrees"]["detail"]
+    assert "git worktree prune" in checks["worktrees"]["detail"]
+    example.git("worktree", "prune")
+    assert doctor(example)[1]["worktrees"]["status"] == "ok"
+
+
+def test_pre_commit_framework_hooks_are_recognised(example: Example) -> None:
+    hooks = example.root / ".git" / "hooks"
+    for hook in HOOKS:
+        (hooks / hook).unlink()
+    (example.root / ".pre-commit-config.yaml").write_text(
+        "repos:\n- repo: local\n  hooks:\n  - id: gitml-check\n    name: gitml\n"
+        "    entry: gitml hook pre-commit --framework\n    language: unsupported\n")
+    types = [arg for hook in HOOKS for arg in ("-t", hook)]
+    run(sys.executable, "-m", "pre_commit", "install", *types, cwd=example.root)
+    code, checks = doctor(example)
+    assert code == 0, checks
+    for hook in HOOKS:
+        assert checks[f"hook {hook}"]["detail"].startswith("pre-commit framework")
+
+
+def test_outside_a_git_repository(tmp_path: Path) -> None:
+    proc = gitml("doctor", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False
+    assert doc["checks"][0]["name"] == "git repository" and doc["checks"][0]["status"] == "fail"
