@@ -37,6 +37,7 @@ class Hook:
     name: str
     entry: str
     stages: tuple[str, ...]
+    verbose: bool = False  # show its output when it passes too
 
 
 HOOKS = (
@@ -44,7 +45,7 @@ HOOKS = (
          ("pre-commit", "pre-merge-commit")),
     Hook("gitml-pre-push", "gitml pre-push", "gitml-hook pre-push --framework", ("pre-push",)),
     Hook("gitml-restore", "gitml restore", "gitml-hook post-checkout --framework",
-         ("post-checkout", "post-merge", "post-rewrite")),
+         ("post-checkout", "post-merge", "post-rewrite"), verbose=True),
 )
 
 
@@ -52,6 +53,7 @@ def hook_dict(hook: Hook) -> dict[str, Any]:
     """The hook as pre-commit reads it (a `repo: local` hook, or a manifest entry)."""
     return {"id": hook.id, "name": hook.name, "entry": hook.entry, "language": "unsupported",
             "pass_filenames": False, "require_serial": True, "always_run": True,
+            **({"verbose": True} if hook.verbose else {}),
             "stages": list(hook.stages), "minimum_pre_commit_version": MIN_VERSION}
 
 
