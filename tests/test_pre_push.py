@@ -191,7 +191,7 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert push(ex, "main").returncode == 0
     dvc_yaml = ex.root / "dvc.yaml"
     dvc_yaml.write_text(dvc_yaml.read_text().replace(
-        "      - data/prepared/test.csv\n", "      - data/prepared/test.csv:\n          push: false\n"))
+        "      - data/prepared/test.csv\n", "      - data/prepared/test.csv:\n          push: false\n", 1))
     ex.git("commit", "-q", "-m", "test split stays local", "--", "dvc.yaml")
     test_md5 = dvc_md5(ex, "HEAD", "data/prepared/test.csv")
     remove(remote_object(ex, test_md5))
