@@ -1,0 +1,167 @@
+"""gitml under the pre-commit framework: the config merge, real `pre-commit` runs, the manifest."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PROJECT, Example, git, run
+
+from gitml import hookfast
+from gitml.commands.precommit_config import CONFIG, HOOK_TYPES, HOOKS, hook_dict, install_framework
+from gitml.errors import BadInput
+
+HAND_WRITTEN = """\
+# Our hooks. Keep this comment.
+default_install_hook_types: [pre-commit, commit-msg]
+repos:
+  - repo: local   # team tools
+    hooks:
+      - id: team-check
+        name: team check
+        entry: echo team-check-ran
+        language: unsupported
+        pass_filenames: false
+        verbose: true
+# formatting rules follow
+fail_fast: false
+"""
+
+
+def pre_commit(*args: str, cwd: Path, check: bool = True):  # type: ignore[no-untyped-def]
+    return run(sys.executable, "-m", "pre_commit", *args, cwd=cwd, check=check)
+
+
+def gitml_hooks_in(text: str) -> None:
+    doc = yaml.safe_load(text)
+    hooks = {h["id"]: h for repo in doc["repos"] for h in repo["hooks"]}
+    for hook in HOOKS:
+        assert hooks[hook.id] == hook_dict(hook)
+    assert set(HOOK_TYPES) <= set(doc["default_install_hook_types"])
+
+
+def assert_kept(old: str, new: str) -> None:
+    """Every line of the user's file is still there, in its order (the hook types line grows)."""
+    rest = iter(new.splitlines())
+    for line in old.splitlines():
+        if not line.startswith("default_install_hook_types:"):
+            assert any(line == candidate for candidate in rest), f"lost: {line!r}\n{new}"
+
+
+def installed_types(root: Path) -> set[str]:
+    hooks = root / ".git" / "hooks"
+    return {t for t in HOOK_TYPES if (hooks / t).exists() and "pre-commit" in (hooks / t).read_text()}
+
+
+@pytest.mark.parametrize("old", [None, "", "\n# nothing yet\n", HAND_WRITTEN],
+                         ids=["missing", "empty", "comment-only", "hand-written"])
+def test_config_is_merged_keeping_the_users_content_and_idempotent(tmp_path: Path,
+                                                                    old: str | None) -> None:
+    git("init", "-q", cwd=tmp_path)
+    config = tmp_path / CONFIG
+    if old is not None:
+        config.write_text(old)
+    install_framework(tmp_path)
+    new = config.read_text()
+    gitml_hooks_in(new)
+    assert_kept(old or "", new)
+    assert installed_types(tmp_path) == set(HOOK_TYPES)
+    assert git("diff", "--cached", "--name-only", cwd=tmp_path).stdout.split() == [CONFIG]
+    if old == HAND_WRITTEN:
+        doc = yaml.safe_load(new)
+        assert doc["default_install_hook_types"][:2] == ["pre-commit", "commit-msg"]
+        assert doc["repos"][0]["hooks"][0]["id"] == "team-check" and doc["fail_fast"] is False
+        pre_commit("validate-config", CONFIG, cwd=tmp_path)
+    install_framework(tmp_path)
+    assert config.read_text() == new
+
+
+def test_a_config_that_is_not_one_is_refused_untouched(tmp_path: Path) -> None:
+    git("init", "-q", cwd=tmp_path)
+    config = tmp_path / CONFIG
+    config.write_text("- repo: local\n  hooks: []\n")
+    with pytest.raises(BadInput, match="migrate-config"):
+        install_framework(tmp_path)
+    assert config.read_text() == "- repo: local\n  hooks: []\n"
+
+
+def test_the_manifest_declares_the_hooks_init_writes() -> None:
+    manifest = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    assert [{k: v for k, v in h.items() if k != "description"} for h in manifest] == [
+        hook_dict(h) for h in HOOKS]
+    for hook in HOOKS:  # every entry names a hook gitml-hook knows
+        assert hook.entry.split()[0] == "gitml-hook" and hook.entry.split()[1] in hookfast.HOOKS
+
+
+def framework(ex: Example, config: str | None = None) -> Example:
+    """The example project with gitml's native hooks swapped for pre-commit's."""
+    if config is not None:
+        (ex.root / CONFIG).write_text(config)
+    proc = ex.gitml("init", "--hooks", "pre-commit")
+    assert proc.returncode == 0, proc.stderr
+    assert "removed gitml's native hooks" in proc.stderr
+    assert not (ex.root / ".git" / "hooks" / "post-commit").exists()
+    ex.git("commit", "-qm", "pre-commit framework")
+    return ex
+
+
+def test_param_change_fails_once_then_passes_with_the_lock_added(example: Example) -> None:
+    ex = framework(example)
+    ex.set_param("n_estimators: 3", "n_estimators: 7")
+    assert ex.gitml("repro").returncode == 0
+    ex.git("add", "-A")
+    first = ex.git("commit", "-qm", "seven trees", check=False)
+    assert first.returncode == 1
+    assert "gitml.lock updated: git add it and commit again" in first.stdout + first.stderr
+    ex.git("add", "gitml.lock")
+    second = ex.git("commit", "-qm", "seven trees", check=False)
+    assert second.returncode == 0, second.stdout + second.stderr
+    lock = yaml.safe_load(ex.show_file("HEAD", "gitml.lock"))
+    assert lock["models"]["model/model.pkl"]["inputs"]["params.yaml:train"]["n_estimators"] == 7
+    assert ex.git("status", "--porcelain").stdout == ""
+
+
+def test_unrelated_commit_passes_beside_the_users_hooks(example: Example) -> None:
+    ex = framework(example, HAND_WRITTEN)
+    (ex.root / "README.md").write_text("a line about nothing gitml watches\n")
+    proc = ex.git("commit", "-qam", "readme", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "gitml check" in out and "Passed" in out and "team-check-ran" in out
+
+
+def test_checkout_restores_through_the_framework(example: Example) -> None:
+    ex = framework(example)
+    (ex.root / "README.md").write_text("another commit, same model\n")
+    ex.git("commit", "-qam", "readme")
+    (ex.root / "model" / "model.pkl").unlink()
+    proc = ex.git("checkout", "-q", "HEAD~1")
+    assert "restored model/model.pkl" in proc.stdout + proc.stderr
+    assert (ex.root / "model" / "model.pkl").exists()
+
+
+def test_try_repo_consumes_the_manifest(example: Example, tmp_path: Path) -> None:
+    """What a consumer of this repository's `.pre-commit-hooks.yaml` gets (as published)."""
+    hook_repo = tmp_path / "hook-repo"
+    hook_repo.mkdir()
+    shutil.copy(PROJECT / ".pre-commit-hooks.yaml", hook_repo)
+    git("init", "-q", cwd=hook_repo)
+    git("add", "-A", cwd=hook_repo)
+    git("commit", "-qm", "manifest", cwd=hook_repo)
+    (example.root / "README.md").write_text("changed\n")
+    example.git("add", "README.md")
+    proc = pre_commit("try-repo", str(hook_repo), "gitml-check", cwd=example.root, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "gitml check" in proc.stdout and "Passed" in proc.stdout
+
+
+def test_core_hooks_path_is_refused_with_what_to_do(example: Example) -> None:
+    example.git("config", "core.hooksPath", ".githooks")
+    proc = example.gitml("init", "--hooks", "pre-commit")
+    assert proc.returncode == 2
+    assert "core.hooksPath" in proc.stderr and "--unset-all core.hooksPath" in proc.stderr
+    assert "gitml init" in proc.stderr
+    assert not (example.root / CONFIG).exists()
