@@ -58,8 +58,8 @@ def discover(root: Path) -> Found:
             for name, art in (doc.get("artifacts") or {}).items():
                 if isinstance(art, dict) and art.get("type") == "model" and art.get("path"):
                     artifacts[paths.normalize(str(art["path"]), base=base)] = str(name)
-            for entry in doc.get("metrics") or []:
-                metrics.append(paths.normalize(str(entry), base=base))
+            for item in doc.get("metrics") or []:
+                metrics.append(paths.normalize(str(item), base=base))
             for stage in (doc.get("stages") or {}).values():
                 for m in (stage or {}).get("metrics") or [] if isinstance(stage, dict) else []:
                     key = next(iter(m)) if isinstance(m, dict) else m

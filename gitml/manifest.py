@@ -111,11 +111,11 @@ def find_stale(lin: Lineage, md5s: Md5Cache | None) -> dict[str, list[str]]:
         for pfile, values in stage.params.items():
             doc = _params_doc(lin, pfile, pcache)
             for key, recorded in values.items():
-                now = params.MISSING if doc is None else params.lookup(doc, key)
-                if now is params.MISSING:
+                value = params.MISSING if doc is None else params.lookup(doc, key)
+                if value is params.MISSING:
                     reasons.append(f"{pfile}:{key} was removed")
-                elif now != recorded:
-                    reasons.append(f"{pfile}:{key} {_short(recorded)} -> {_short(now)}")
+                elif value != recorded:
+                    reasons.append(f"{pfile}:{key} {_short(recorded)} -> {_short(value)}")
         reasons.extend(_dvcyaml_changes(lin, stage))
         if reasons:
             stale[name] = reasons

@@ -72,7 +72,7 @@ def _environments(repo: Repo, lin: Lineage, lock: dict[str, Any],
     committer: dict[str, Any] | None = None
     for path, entry in lock["models"].items():
         old = ((previous or {}).get("models") or {}).get(path) or {}
-        key = old.get("environment")
+        key = str(old.get("environment"))
         if old.get("md5") == entry["md5"] and key in prev_envs:
             envs[key] = prev_envs[key]
             entry["environment"] = key
@@ -87,9 +87,9 @@ def _environments(repo: Repo, lin: Lineage, lock: dict[str, Any],
             block = {**committer, "captured": "commit"}
         block.update(extra)
         block["seeds"] = manifest.rounded(seeds)
-        key = environment.block_key(block)
-        envs[key] = block
-        entry["environment"] = key
+        new_key = environment.block_key(block)
+        envs[new_key] = block
+        entry["environment"] = new_key
     lock["environments"] = envs
 
 

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitml import dvcfiles, manifest, objects
 from gitml.dvcfiles import DvcConfig, Out
@@ -33,9 +34,9 @@ class Report:
     mismatched: list[str] = field(default_factory=list)  # gitml.lock disagrees with dvc.lock
 
 
-def _expected(lock: dict[str, object], out: Out) -> str | None:
+def _expected(lock: dict[str, Any], out: Out) -> str | None:
     for part in ("models", "data"):
-        entry = (lock.get(part) or {}).get(out.path)  # type: ignore[union-attr]
+        entry = (lock.get(part) or {}).get(out.path)
         if isinstance(entry, dict):
             return str(entry.get("md5"))
     return None

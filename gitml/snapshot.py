@@ -38,7 +38,8 @@ class Snapshot:
 
     def prefetch(self, paths: list[str]) -> None:
         wanted = [p for p in dict.fromkeys(paths) if p in self.entries and p not in self._blobs]
-        for path, data in zip(wanted, git.cat_blobs(self.root, [self.entries[p] for p in wanted])):
+        blobs = git.cat_blobs(self.root, [self.entries[p] for p in wanted])
+        for path, data in zip(wanted, blobs, strict=True):
             self._blobs[path] = data
 
     def read(self, path: str) -> bytes | None:

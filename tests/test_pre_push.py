@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,28 +17,22 @@ import yaml
 from conftest import Example, git, gitml, run
 
 from gitml import dvcfiles
+from gitml.commands import push as push_mod
 
 
 @pytest.fixture
 def ex(example: Example, tmp_path: Path) -> Example:
-    """The example with a bare git remote `origin`, and its DVC remote at `example.remote`."""
-    cfg = dvcfiles.read_config(example.root)
-    actual = Path(cfg.remotes["local"])
-    if actual.resolve() != example.remote.resolve():
-        # The DVC remote the template configured resolves outside this test's directory:
-        # give the test its own, holding the same objects, committed as a user would.
-        shutil.copytree(actual, example.remote, dirs_exist_ok=True)
-        config = example.root / ".dvc" / "config"
-        config.write_text(re.sub(r"(?m)^(\s*url\s*=).*$", r"\1 ../../dvc-remote", config.read_text()))
-        assert dvcfiles.read_config(example.root).remotes["local"] == str(example.remote.resolve())
-        example.git("commit", "-q", "-m", "dvc remote inside the project", "--", ".dvc/config")
+    """The example with a bare git remote `origin`; its DVC remote is `example.remote`."""
+    remote = dvcfiles.read_config(example.root).remotes["local"]
+    assert Path(remote).resolve() == example.remote.resolve()
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", origin, cwd=tmp_path)
     example.git("remote", "add", "origin", str(origin))
     return example
 
 
-def push(ex: Example, *args: str, env: dict[str, str] | None = None):
+def push(ex: Example, *args: str, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
     return ex.git("push", "-q", "origin", *args, check=False, env=env)
 
 
@@ -67,15 +60,19 @@ def dvc_md5(ex: Example, rev: str, path: str) -> str:
     raise AssertionError(f"{path} not in dvc.lock at {rev}")
 
 
-def add_data(ex: Example, path: str, size: int = 256, env: dict[str, str] | None = None) -> str:
-    """`dvc add` a file of random bytes and commit it; returns its md5."""
-    target = ex.root / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(os.urandom(size))
-    ex.dvc("add", "-q", path)
-    ex.git("add", f"{path}.dvc", str(Path(path).parent / ".gitignore"))
-    ex.git("commit", "-q", "-m", f"add {path}", env=env)
-    return md5_of(target)
+def add_data(ex: Example, *paths: str, env: dict[str, str] | None = None) -> list[str]:
+    """`dvc add` files of random bytes (one DVC run) and commit them; returns their md5s."""
+    md5s = []
+    for path in paths:
+        target = ex.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(os.urandom(256))
+        md5s.append(md5_of(target))
+    ex.dvc("add", "-q", *paths)
+    ignores = {str(Path(p).parent / ".gitignore") for p in paths}
+    ex.git("add", *[f"{p}.dvc" for p in paths], *ignores)
+    ex.git("commit", "-q", "-m", f"add {' '.join(paths)}", env=env)
+    return md5s
 
 
 def remove(path: Path) -> None:
@@ -113,15 +110,17 @@ def test_changed_model_stale_tip_then_pushed_and_restored_by_a_teammate(ex: Exam
 
     # A teammate: clone the git remote; the DVC remote comes with the committed .dvc/config.
     clone = ex.root.parent / "clone"
-    git("clone", "-q", ex.git("remote", "get-url", "origin").stdout.strip(), clone, cwd=ex.root.parent)
+    origin = ex.git("remote", "get-url", "origin").stdout.strip()
+    git("clone", "-q", origin, clone, cwd=ex.root.parent)
     restored = gitml("restore", cwd=clone)
     assert restored.returncode == 0, restored.stderr
-    assert (clone / "model" / "model.pkl").read_bytes() == (ex.root / "model" / "model.pkl").read_bytes()
+    model = (clone / "model" / "model.pkl").read_bytes()
+    assert model == (ex.root / "model" / "model.pkl").read_bytes()
     assert md5_of(clone / "data" / "wine.csv") == dvc_md5(ex, "HEAD", "data/wine.csv")
 
 
 def test_missing_and_corrupt_objects_are_refused(ex: Example) -> None:
-    md5 = add_data(ex, "data/extra.bin")
+    [md5] = add_data(ex, "data/extra.bin")
     cached = cache_object(ex, md5)
     saved = cached.read_bytes()
     remove(cached)
@@ -179,7 +178,7 @@ def test_branches_deleted_and_tags_pushed(ex: Example) -> None:
     assert "feature" not in ex.git("ls-remote", "origin").stdout
 
     ex.git("checkout", "-q", "main")
-    md5 = add_data(ex, "data/tagged.bin")
+    [md5] = add_data(ex, "data/tagged.bin")
     ex.git("tag", "-a", "v1", "-m", "release")
     ex.git("tag", "tree-tag", "HEAD^{tree}")  # a tag of a tree: no commit to judge
     tagged = push(ex, "v1", "tree-tag")
@@ -191,7 +190,8 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert push(ex, "main").returncode == 0
     dvc_yaml = ex.root / "dvc.yaml"
     dvc_yaml.write_text(dvc_yaml.read_text().replace(
-        "      - data/prepared/test.csv\n", "      - data/prepared/test.csv:\n          push: false\n", 1))
+        "      - data/prepared/test.csv\n",
+        "      - data/prepared/test.csv:\n          push: false\n", 1))
     ex.git("commit", "-q", "-m", "test split stays local", "--", "dvc.yaml")
     test_md5 = dvc_md5(ex, "HEAD", "data/prepared/test.csv")
     remove(remote_object(ex, test_md5))
@@ -206,8 +206,7 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     ex.git("checkout", "-q", "-b", "old-style")
     ex.git("rm", "-q", "--cached", "gitml.lock")
     ex.git("commit", "-q", "-m", "no gitml here", env=skip)
-    gone = add_data(ex, "data/gone.bin", env=skip)
-    kept = add_data(ex, "data/kept.bin", env=skip)
+    gone, kept = add_data(ex, "data/gone.bin", "data/kept.bin", env=skip)
     remove(cache_object(ex, gone))
     old = push(ex, "old-style")
     assert old.returncode == 0, old.stderr
@@ -217,20 +216,21 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
 
 
 def test_under_the_pre_commit_framework(ex: Example) -> None:
-    md5 = add_data(ex, "data/framework.bin")
-    env = {"PRE_COMMIT_FROM_REF": "", "PRE_COMMIT_TO_REF": ex.head(),
-           "PRE_COMMIT_REMOTE_NAME": "origin", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
+    """pre-commit hands the hook one ref through its environment, and no stdin."""
+    model_md5 = dvc_md5(ex, "HEAD", "model/model.pkl")
+    remove(remote_object(ex, model_md5))
+    env = {"PRE_COMMIT_FROM_REF": "", "PRE_COMMIT_TO_REF": "", "PRE_COMMIT_REMOTE_NAME": "origin",
+           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+           "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
     proc = run(sys.executable, "-m", "gitml.hookfast", "pre-push", "--framework", cwd=ex.root,
                check=False, env=env, input="")
     assert proc.returncode == 0, proc.stderr
     assert "pushed 1 DVC object to remote 'local'" in proc.stderr
-    assert remote_object(ex, md5).is_file()
+    assert md5_of(remote_object(ex, model_md5)) == model_md5
 
 
 def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.MonkeyPatch) -> None:
     """The path for s3/ssh/… remotes, exercised on the local remote (DVC treats it the same)."""
-    from gitml.commands import push as push_mod
-
     images = ex.root / "data" / "images"
     images.mkdir()
     for name in ("a.bin", "b.bin"):
@@ -262,3 +262,72 @@ def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.Monk
     assert outcome.pushed == 2 and not (outcome.corrupt or outcome.failed or outcome.missing)
     dir_md5 = dvc_md5(ex, "HEAD", "data/images")
     assert remote_object(ex, dir_md5).is_file() and remote_object(ex, corrupt_md5).is_file()
+
+
+class FakeSnapshot:
+    """Just what `read_flags` reads: the key files of one commit."""
+
+    def __init__(self, files: dict[str, str]):
+        self.files = {k: v.encode() for k, v in files.items()}
+        self.rev = "f" * 40
+
+    def key_files(self) -> list[str]:
+        return sorted(self.files)
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+
+def test_flags_from_plain_templated_nested_and_dvc_files() -> None:
+    snap = FakeSnapshot({
+        "dvc.yaml": """
+stages:
+  shard:
+    foreach: [a, b]
+    do:
+      cmd: python shard.py ${item}
+      outs:
+        - shards/${item}.bin: {push: false}
+  train:
+    cmd: python train.py
+    outs:
+      - model.pkl
+      - scratch: {cache: false}
+    metrics:
+      - metrics.json: {cache: false}
+""",
+        "sub/dvc.yaml": """
+stages:
+  build:
+    wdir: work
+    cmd: make
+    outs:
+      - out.bin: {remote: archive}
+""",
+        "data/raw.dvc": "outs:\n- md5: 0123\n  path: raw\n  push: false\n",
+        "dvc.lock": """
+schema: '2.0'
+stages:
+  train:
+    cmd: python train.py
+    outs:
+    - path: model.pkl
+      hash: md5
+      md5: abc
+      cloud:
+        s3v: {etag: x, version_id: v1}
+""",
+    })
+    flags = push_mod.read_flags(snap)  # type: ignore[arg-type]
+
+    def out(path: str, stage: str | None) -> dvcfiles.Out:
+        return dvcfiles.Out(path, "0" * 32, "md5", None, None, "dvc.lock", stage)
+
+    assert flags.of(out("shards/a.bin", "shard@a")) == {"push": False}
+    assert flags.of(out("shards/a.bin", "train")) == {}  # the pattern is the shard stage's
+    assert flags.of(out("model.pkl", "train")) == {}
+    assert flags.of(out("scratch", "train")) == {"cache": False}
+    assert flags.of(out("metrics.json", "train")) == {"cache": False}
+    assert flags.of(out("sub/work/out.bin", "sub:build")) == {"remote": "archive"}
+    assert flags.of(out("data/raw", None)) == {"push": False}
+    assert flags.versioned == {"model.pkl": frozenset({"s3v"})}

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import yaml
+
 from gitml import dvcfiles, git, objects, paths
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
@@ -119,6 +121,7 @@ class Need:
     remote: str | None  # the out's own `remote:`, None for the default remote
     gitml: bool  # named by a commit that has gitml.lock (missing = refused)
     imported: bool = False  # `dvc import`: the source can give the bytes back
+    versioned_in: frozenset[str] = frozenset()  # cloud-versioned remotes the DVC file says have it
     parent: tuple[str | None, str] | None = None  # a member's directory (key of its .dir Need)
 
     @property
@@ -140,6 +143,8 @@ class Flags:
 
     by_path: dict[str, dict[str, Any]] = field(default_factory=dict)
     templated: list[tuple[str, re.Pattern[str], dict[str, Any]]] = field(default_factory=list)
+    # path -> remotes whose object versions the DVC file records (`cloud:`, cloud-versioned remotes)
+    versioned: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def of(self, out: Out) -> dict[str, Any]:
         found = self.by_path.get(out.path)
@@ -158,6 +163,21 @@ def _entry_flags(value: Any) -> dict[str, Any]:
     return {k: value[k] for k in ("push", "cache", "remote") if k in value}
 
 
+def _versioned_in(entry: dict[str, Any]) -> frozenset[str]:
+    """Remotes a `dvc push` to a cloud-versioned remote recorded for this out (all its files)."""
+    def names(e: Any) -> set[str]:
+        cloud = e.get("cloud") if isinstance(e, dict) else None
+        return {str(k) for k, v in cloud.items() if isinstance(v, dict) and v.get("version_id")} \
+            if isinstance(cloud, dict) else set()
+
+    found = names(entry)
+    files = entry.get("files")
+    if isinstance(files, list) and files:
+        per_file = [names(f) for f in files]
+        found |= set.intersection(*per_file)
+    return frozenset(found)
+
+
 def _template_pattern(path: str) -> re.Pattern[str]:
     pieces = re.split(r"\$\{[^}]*\}", path)
     return re.compile(".+".join(re.escape(p) for p in pieces))
@@ -172,11 +192,11 @@ def read_flags(snap: Snapshot) -> Flags:
     flags = Flags()
     for path in snap.key_files():
         name = posixpath.basename(path)
-        if name != "dvc.yaml" and not name.endswith(".dvc"):
+        if name not in ("dvc.yaml", "dvc.lock") and not name.endswith(".dvc"):
             continue
         try:
             doc = load_yaml(snap.read(path) or b"")
-        except Exception:
+        except (yaml.YAMLError, ValueError):  # decoding errors are ValueErrors too
             warn(f"{path} at {str(snap.rev)[:12]} is not valid YAML; its push/cache flags are "
                  "not read")
             continue
@@ -187,6 +207,14 @@ def read_flags(snap: Snapshot) -> Flags:
             for entry in doc.get("outs") or []:
                 if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                     _add_flag(flags, base, entry["path"], _entry_flags(entry), None)
+                    _add_versioned(flags, base, entry)
+            continue
+        if name == "dvc.lock":
+            stages = doc.get("stages")
+            for body in (stages.values() if isinstance(stages, dict) else []):
+                for entry in (body.get("outs") or []) if isinstance(body, dict) else []:
+                    if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                        _add_versioned(flags, base, entry)
             continue
         stages = doc.get("stages")
         for stage_name, body in (stages.items() if isinstance(stages, dict) else []):
@@ -210,7 +238,15 @@ def read_flags(snap: Snapshot) -> Flags:
     return flags
 
 
-def _add_flag(flags: Flags, base: str, path: str, values: dict[str, Any], stage: str | None) -> None:
+def _add_versioned(flags: Flags, base: str, entry: dict[str, Any]) -> None:
+    remotes = _versioned_in(entry)
+    if remotes:
+        with contextlib.suppress(BadInput):
+            flags.versioned[paths.normalize(entry["path"], base=base)] = remotes
+
+
+def _add_flag(flags: Flags, base: str, path: str, values: dict[str, Any],
+              stage: str | None) -> None:
     if not values:
         return
     if "${" in path:
@@ -228,7 +264,7 @@ def _add_flag(flags: Flags, base: str, path: str, values: dict[str, Any], stage:
 class Collected:
     needs: dict[tuple[str | None, str], Need] = field(default_factory=dict)
     not_pushed: dict[str, str] = field(default_factory=dict)  # push: false path -> declaring file
-    unreadable: list[str] = field(default_factory=list)  # pre-gitml commits whose files do not parse
+    unreadable: list[str] = field(default_factory=list)  # pre-gitml commits, files unparsable
 
 
 class Collector:
@@ -273,7 +309,8 @@ class Collector:
                 continue
             remote = f.get("remote") if isinstance(f.get("remote"), str) else None
             need = Need(out.md5, out.hash, path, out.origin, commit, remote, is_gitml,
-                        imported=out.source is not None)
+                        imported=out.source is not None,
+                        versioned_in=flags.versioned.get(path, frozenset()))
             self._add(need)
             if out.is_dir:
                 for rel, md5 in self._listing(out) or []:
@@ -284,8 +321,12 @@ class Collector:
         have = self.result.needs.get(need.key)
         if have is None:
             self.result.needs[need.key] = need
-        elif need.gitml and not have.gitml:
-            have.gitml, have.commit, have.path, have.origin = True, need.commit, need.path, need.origin
+            return
+        have.versioned_in &= need.versioned_in  # every commit naming it must record its version
+        have.imported = have.imported and need.imported
+        if need.gitml and not have.gitml:
+            have.gitml, have.commit = True, need.commit
+            have.path, have.origin = need.path, need.origin
 
     def _listing(self, out: Out) -> list[tuple[str, str]] | None:
         assert out.md5
@@ -345,6 +386,12 @@ def _blocked_dirs(outcome: Outcome) -> set[tuple[str | None, str]]:
     return {n.parent for n in bad if n.parent is not None}
 
 
+def _listings_last(needs: list[Need]) -> list[Need]:
+    """Files first, then directory listings: DVC takes a listing on a remote to mean that the
+    whole directory is there, so it goes up last."""
+    return sorted(needs, key=lambda n: n.md5.endswith(".dir"))
+
+
 def _missing_locally(outcome: Outcome, need: Need) -> None:
     (outcome.missing if need.gitml and not need.imported else outcome.missing_ok).append(need)
 
@@ -352,11 +399,13 @@ def _missing_locally(outcome: Outcome, need: Need) -> None:
 def push_local(cfg: DvcConfig, remote_root: Path, needs: list[Need]) -> Outcome:
     """Verified copies from the local cache into a remote that is a plain directory."""
     outcome = Outcome()
-    ordered = sorted(needs, key=lambda n: n.md5.endswith(".dir"))  # listings last, as DVC does
-    for need in ordered:
-        if need.md5.endswith(".dir") and need.key in _blocked_dirs(outcome):
-            outcome.failed.append(need)
-            continue
+    blocked: set[tuple[str | None, str]] | None = None
+    for need in _listings_last(needs):
+        if need.md5.endswith(".dir"):
+            blocked = _blocked_dirs(outcome) if blocked is None else blocked
+            if need.key in blocked:
+                outcome.failed.append(need)
+                continue
         dest = dvcfiles.object_path(remote_root, need.md5, need.hash)
         if dest.is_file():
             outcome.present += 1
@@ -414,10 +463,13 @@ def push_with_dvc(root: Path, cfg: DvcConfig, remote_name: str, needs: list[Need
                     odb = drepo.cloud.get_remote_odb(remote_name, "push", hash_name=hash_name)
                     there = set(odb.oids_exist([n.md5 for n in group]))
                     todo: list[Need] = []
-                    for need in sorted(group, key=lambda n: n.md5.endswith(".dir")):
+                    blocked: set[tuple[str | None, str]] | None = None
+                    for need in _listings_last(group):
+                        if need.md5.endswith(".dir") and blocked is None:
+                            blocked = _blocked_dirs(outcome)
                         if need.md5 in there:
                             outcome.present += 1
-                        elif need.md5.endswith(".dir") and need.key in _blocked_dirs(outcome):
+                        elif blocked is not None and need.key in blocked:
                             outcome.failed.append(need)
                         elif (src := _local_cache_object(cfg, need)) is None:
                             _missing_locally(outcome, need)
@@ -440,8 +492,9 @@ def push_with_dvc(root: Path, cfg: DvcConfig, remote_name: str, needs: list[Need
                                 outcome.failed.append(need)
                             else:
                                 outcome.pushed += 1
-    except Exception as exc:  # DVC's errors (config, auth, network) all end the same way
-        outcome.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    except Exception as exc:  # noqa: BLE001 - DVC's errors (config, auth, network) end alike
+        text = str(exc).strip()
+        outcome.error = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
         done = {n.key for n in outcome.missing + outcome.missing_ok + outcome.corrupt}
         outcome.failed.extend(n for n in needs if n.key not in done and n not in outcome.failed)
     return outcome
@@ -555,9 +608,17 @@ def _push_all(repo: Repo, cfg: DvcConfig, needs: list[Need]) -> int:
         url = cfg.remotes[name]
         options = _remote_options(repo.root, name)
         if _truthy(options.get("version_aware")) or _truthy(options.get("worktree")):
-            refused |= _refuse(group, f"DVC remote '{name}' is cloud-versioned: gitml cannot push "
-                               "single objects to it", "run `dvc push`, commit the DVC files it "
-                               "updates (they record the object versions), and push again")
+            # Objects there are versions of paths, not hashes: what a commit pushed is what its
+            # DVC files record (`dvc push` writes the version ids into them, per commit).
+            unrecorded = [n for n in group if n.parent is None and name not in n.versioned_in]
+            if unrecorded:
+                refused |= _refuse(unrecorded, f"DVC remote '{name}' is cloud-versioned and the "
+                                   "pushed DVC files record no version of these on it",
+                                   "`dvc push`, commit the DVC files it updates (they record the "
+                                   "object versions), and push again")
+            else:
+                say(f"the DVC files of the pushed commits record every object on the "
+                    f"cloud-versioned remote '{name}'")
             continue
         if "://" in url:
             outcome = push_with_dvc(repo.root, cfg, name, group)
@@ -583,8 +644,8 @@ def _no_remote(cfg: DvcConfig, name: str | None, needs: list[Need]) -> bool:
                        f"`dvc remote default NAME` (one of: {', '.join(sorted(cfg.remotes))})")
     if name is None:
         return _refuse(needs, "no DVC remote is configured", "`dvc remote add -d NAME URL`")
-    return _refuse(needs, f"the DVC remote '{name}' that dvc.yaml names is not configured",
-                   f"`dvc remote add {name} URL`")
+    return _refuse(needs, f"the DVC remote '{name}' is not configured",
+                   f"`dvc remote add {name} URL`, or `dvc remote list` to see the names")
 
 
 def _report(name: str, outcome: Outcome) -> bool:
