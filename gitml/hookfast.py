@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from gitml import git
@@ -45,6 +46,26 @@ def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
     return bool(current == keys)
 
 
+def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Under the pre-commit framework, the restoring hooks' arguments as git gives them natively.
+
+    pre-commit passes them as PRE_COMMIT_* variables, and one manifest hook (`gitml-restore`,
+    entry `post-checkout`) serves post-checkout, post-merge and post-rewrite: the variable
+    pre-commit set says which of them is running. Other hooks keep `--framework`.
+    """
+    if hook not in ("post-checkout", "post-merge", "post-rewrite"):
+        return hook, rest
+    if "PRE_COMMIT_CHECKOUT_TYPE" in environ:
+        return "post-checkout", [environ.get("PRE_COMMIT_FROM_REF", ""),
+                                 environ.get("PRE_COMMIT_TO_REF", ""),
+                                 environ["PRE_COMMIT_CHECKOUT_TYPE"]]
+    if "PRE_COMMIT_REWRITE_COMMAND" in environ:
+        return "post-rewrite", [environ["PRE_COMMIT_REWRITE_COMMAND"]]
+    if "PRE_COMMIT_IS_SQUASH_MERGE" in environ:
+        return "post-merge", [environ["PRE_COMMIT_IS_SQUASH_MERGE"]]
+    return hook, []
+
+
 def skipped() -> bool:
     return os.environ.get("GITML_SKIP", "") not in ("", "0")
 
@@ -57,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     hook, rest = args[0], args[1:]
     if skipped():
         return 0
+    if "--framework" in rest:
+        hook, rest = framework_args(hook, rest, os.environ)
     if hook in ("pre-commit", "pre-merge-commit"):
         try:
             root, common = git.toplevel_and_common_dir()

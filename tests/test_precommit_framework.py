@@ -11,7 +11,14 @@ import yaml
 from conftest import PROJECT, Example, git, run
 
 from gitml import hookfast
-from gitml.commands.precommit_config import CONFIG, HOOK_TYPES, HOOKS, hook_dict, install_framework
+from gitml.commands.precommit_config import (
+    CONFIG,
+    HOOK_TYPES,
+    HOOKS,
+    hook_dict,
+    install_framework,
+    merged,
+)
 from gitml.errors import BadInput
 
 HAND_WRITTEN = """\
@@ -53,7 +60,8 @@ def assert_kept(old: str, new: str) -> None:
 
 def installed_types(root: Path) -> set[str]:
     hooks = root / ".git" / "hooks"
-    return {t for t in HOOK_TYPES if (hooks / t).exists() and "pre-commit" in (hooks / t).read_text()}
+    return {t for t in HOOK_TYPES
+            if (hooks / t).exists() and "pre-commit" in (hooks / t).read_text()}
 
 
 @pytest.mark.parametrize("old", [None, "", "\n# nothing yet\n", HAND_WRITTEN],
@@ -77,6 +85,38 @@ def test_config_is_merged_keeping_the_users_content_and_idempotent(tmp_path: Pat
         pre_commit("validate-config", CONFIG, cwd=tmp_path)
     install_framework(tmp_path)
     assert config.read_text() == new
+
+
+LAYOUTS = {
+    "pre-commit-style": "repos:\n-   repo: https://example.invalid/hooks\n    rev: v1\n"
+                        "    hooks:\n    -   id: lint  # ours\n# about ci\nci:\n  skip: [lint]\n",
+    "empty-flow-repos": "repos: []  # none yet\nfail_fast: true\n",
+    "block-hook-types": "default_install_hook_types:\n  - commit-msg\nrepos:\n  - repo: local\n"
+                        "    hooks:\n      - id: x\n        name: x\n        entry: |\n"
+                        "          true\n        language: unsupported\n",
+    "flow-repos": "repos: [{repo: local, hooks: [{id: x, name: x, entry: x, language: system}]}]\n",
+    "no-final-newline": "# c\nrepos:\n- repo: local\n  hooks: []",
+    "gitml-check-already": "repos:\n- repo: https://example.invalid/gitml\n  rev: v1\n  hooks:\n"
+                           "  - id: gitml-check\n    args: [--x]\n",
+}
+
+
+@pytest.mark.parametrize("old", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_merge_follows_the_users_layout(old: str) -> None:
+    new = merged(old)
+    assert new is not None
+    before, after = yaml.safe_load(old), yaml.safe_load(new)
+    for key, value in before.items():
+        if key not in ("repos", "default_install_hook_types"):
+            assert after[key] == value
+    assert after["repos"][:len(before["repos"])] == before["repos"]
+    ids = [h["id"] for repo in after["repos"] for h in repo["hooks"]]
+    assert sorted(ids) == sorted(set(ids)) and {h.id for h in HOOKS} <= set(ids)
+    assert set(HOOK_TYPES) <= set(after["default_install_hook_types"])
+    for line in old.splitlines():
+        if line.lstrip().startswith("#"):
+            assert line in new.splitlines()
+    assert merged(new) is None
 
 
 def test_a_config_that_is_not_one_is_refused_untouched(tmp_path: Path) -> None:
@@ -140,10 +180,13 @@ def test_checkout_restores_through_the_framework(example: Example) -> None:
     ex = framework(example)
     (ex.root / "README.md").write_text("another commit, same model\n")
     ex.git("commit", "-qam", "readme")
-    (ex.root / "model" / "model.pkl").unlink()
+    model = ex.root / "model" / "model.pkl"
+    model.unlink()
+    ex.git("checkout", "-q", "HEAD~1", "--", "README.md")
+    assert not model.exists()  # a file checkout never restores data
     proc = ex.git("checkout", "-q", "HEAD~1")
     assert "restored model/model.pkl" in proc.stdout + proc.stderr
-    assert (ex.root / "model" / "model.pkl").exists()
+    assert model.exists()
 
 
 def test_try_repo_consumes_the_manifest(example: Example, tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ from gitml.output import say
 
 CONFIG = ".pre-commit-config.yaml"
 MIN_VERSION = "4.4.0"
+NEW_FILE_HEADER = ("# pre-commit hooks (https://pre-commit.com). gitml's run from the project's "
+                   "environment:\n# `gitml-hook` must be on PATH when git runs them.\n")
 HOOK_TYPES = ("pre-commit", "pre-merge-commit", "pre-push", "post-checkout", "post-merge",
               "post-rewrite")
 
@@ -90,10 +92,12 @@ def parse(text: str) -> dict[str, Any]:
         raise BadInput(f"{CONFIG} is not valid YAML, so gitml cannot add its hooks: {e}") from None
     if data is None:
         return {}
-    if not isinstance(data, dict) or not isinstance(data.get("repos", []), list):
+    if not isinstance(data, dict) or not all(
+            isinstance(data.get(key) or [], list) for key in ("repos", "default_install_hook_types")):
         raise BadInput(f"{CONFIG} is not a pre-commit configuration (a mapping with a `repos:` "
-                       "list); run `pre-commit migrate-config`, then `gitml init --hooks "
-                       "pre-commit` again")
+                       "list, and `default_install_hook_types:` a list); fix it (for an old "
+                       "list-only file: `pre-commit migrate-config`), then run `gitml init "
+                       "--hooks pre-commit` again")
     return data
 
 
@@ -118,7 +122,8 @@ def expected(data: dict[str, Any], hooks: list[Hook], types: list[str]) -> dict[
     """What the config must parse to once gitml's hooks are in."""
     new = dict(data)
     if types:
-        new["default_install_hook_types"] = list(data.get("default_install_hook_types") or []) + types
+        have = list(data.get("default_install_hook_types") or [])
+        new["default_install_hook_types"] = have + types
     if hooks:
         new["repos"] = list(data.get("repos") or []) + [
             {"repo": "local", "hooks": [hook_dict(h) for h in hooks]}]
@@ -253,8 +258,7 @@ def merged(text: str | None) -> str | None:
     """The config with gitml's hooks in it; None when it already has them (nothing to write)."""
     if text is None or not text.strip():
         hooks, types = list(HOOKS), list(HOOK_TYPES)
-        head = text or ("# pre-commit hooks (https://pre-commit.com). gitml's run from the project's "
-                        "environment:\n# `gitml-hook` must be on PATH when git runs them.\n")
+        head = text or NEW_FILE_HEADER
         return head + _types_line(types) + "repos:\n" + "".join(repo_block(hooks))
     data = parse(text)
     hooks, types = missing(data)
@@ -293,7 +297,7 @@ def refuse_hooks_path(root: Path) -> None:
 
 
 def hooks_path_message(scope: str, value: str) -> str:
-    flag = "" if scope == "local" else f"--{scope} "
+    flag = f"--{scope} " if scope in ("global", "system", "worktree") else ""
     return (f"core.hooksPath is set ({value}, in your {scope} git config) and `pre-commit install` "
             "refuses to install hooks then. Either unset it "
             f"(`git config {flag}--unset-all core.hooksPath`) and run `gitml init --hooks "
@@ -322,13 +326,11 @@ def remove_native(root: Path) -> list[str]:
 
 def run_install(root: Path) -> None:
     types = [arg for t in HOOK_TYPES for arg in ("-t", t)]
-    proc = subprocess.run([sys.executable, "-m", "pre_commit", "install", "--allow-missing-config",
-                           *types], cwd=root, env=git.no_git_env(), capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "pre_commit", "install", "--allow-missing-config", *types]
+    proc = subprocess.run(cmd, cwd=root, env=git.no_git_env(), capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
-        output = (proc.stdout + proc.stderr).strip()
-        if "core.hooksPath" in output:
-            raise BadInput(hooks_path_message("git", "core.hooksPath"))
-        raise BadInput(f"`pre-commit install` failed: {output}")
+        raise BadInput(f"`pre-commit install` failed: {(proc.stdout + proc.stderr).strip()}")
 
 
 def install_framework(root: Path) -> None:
