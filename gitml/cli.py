@@ -110,6 +110,25 @@ def restore(
 
 
 @app.command()
+def reproduce(
+    rev: RevArg = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Copy the rebuilt models into this directory.")] = None,
+    env: Annotated[str, typer.Option("--env", help="`current`: rebuild with the project's interpreter; `locked`: a fresh venv of the recorded packages.")] = "current",
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary worktree and print its path.")] = False,
+    twice: Annotated[bool, typer.Option("--twice", help="Rebuild twice to tell a nondeterministic pipeline apart.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rebuild REV in an isolated worktree and verify the model: identical, equivalent or different.
+
+    Exit 0 identical, 3 equivalent (bytes differ, metrics within reproduce.tolerance),
+    1 different (with the diagnosis: inputs, environment, seeds). Your worktree is never touched.
+    """
+    from gitml.commands.reproduce import reproduce as run
+
+    _done(run(rev, out, env, keep, twice, json_out))
+
+
+@app.command()
 def doctor(json_out: JsonOpt = False) -> None:
     """Check the set-up: hooks installed and chained, DVC, remote, config, manifest freshness."""
     from gitml.commands.doctor import doctor as run

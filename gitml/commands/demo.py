@@ -85,5 +85,8 @@ def demo(directory: Path) -> int:
     _step(repo, env, "git", "checkout", "-q", "main")
     if restored != first_md5:
         raise CheckFailed("the demo's restore did not give back the first commit's model")
+    verdict = _step(repo, env, *gitml, "reproduce", first).strip().splitlines()[-1]
+    if verdict != "identical":
+        raise CheckFailed(f"the first commit did not reproduce identically ({verdict})")
     print(f"\ngitml demo: done. Explore it: cd {repo} && gitml show HEAD~1")
     return 0

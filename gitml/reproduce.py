@@ -1,0 +1,543 @@
+"""`gitml reproduce REV`: rebuild a commit's models in an isolated worktree and verify them.
+
+DESIGN.md "Contract: reproduce". The user's worktree, index, DVC cache and run-cache are never
+touched: the rebuild happens in a detached `git worktree` in a temporary directory, with its own
+(temporary) DVC cache, seeded read-only from the clone's cache (hard links where possible, else
+verified copies) and from the clone's remotes; `dvc repro --force --no-commit --no-run-cache`
+keeps the rebuilt outputs out of every cache. gitml hashes the rebuilt models itself.
+"""
+
+from __future__ import annotations
+
+import collections
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitml import dvcfiles, environment, git, manifest, objects
+from gitml import params as params_mod
+from gitml import repo as repo_mod
+from gitml.config import Config
+from gitml.errors import BadInput
+from gitml.fileio import md5_file
+from gitml.manifest import LOCK_FILE
+from gitml.snapshot import Snapshot
+
+IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"
+NOT_REBUILT = "not rebuildable"
+_TAIL_LINES = 40
+
+
+@dataclass
+class ModelResult:
+    path: str
+    recorded_md5: str | None
+    rebuilt_md5: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)  # name -> {recorded, rebuilt, delta, tolerance}
+    verdict: str = DIFFERENT
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "recorded_md5": self.recorded_md5,
+                "rebuilt_md5": self.rebuilt_md5, "metrics": self.metrics, "verdict": self.verdict}
+
+
+@dataclass
+class Result:
+    rev: str
+    verdict: str
+    models: list[ModelResult]
+    diagnosis: list[dict[str, str]]
+    seconds: float
+    kept: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rev": self.rev, "verdict": self.verdict,
+                "models": [m.as_json() for m in self.models],
+                "diagnosis": self.diagnosis, "seconds": round(self.seconds, 2)}
+
+
+class StageFailed(BadInput):
+    """A stage of the rebuild failed: exit 2 with the tail of its output; the worktree is kept."""
+
+
+# --- the worktree --------------------------------------------------------------------------------
+
+
+def add_worktree(root: Path, commit: str, base: Path) -> Path:
+    wt = base / "wt"
+    env = git.no_git_env()
+    env["GITML_INTERNAL_WORKTREE"] = "1"
+    git.run(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", str(wt), commit],
+            root, env=env)
+    return wt
+
+
+def remove_worktree(root: Path, wt: Path) -> None:
+    git.run(["worktree", "remove", "--force", str(wt)], root, check=False)
+    shutil.rmtree(wt, ignore_errors=True)
+    git.run(["worktree", "prune"], root, check=False)
+
+
+def _section_name(section: str) -> str:
+    """`'remote "x"'` (how DVC writes a section) -> `remote "x"`."""
+    s = section.strip()
+    if len(s) >= 2 and s[0] == s[-1] == "'":
+        s = s[1:-1]
+    return s
+
+
+def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcfiles.DvcConfig:
+    """The worktree's `.dvc/config.local`: the clone's remotes (absolute) and a private cache."""
+    user = dvcfiles.read_config(root)
+    cfg = configparser.ConfigParser(interpolation=None, strict=False)
+    cfg.optionxform = str  # type: ignore[assignment,method-assign]
+    local = root / ".dvc" / "config.local"
+    if local.is_file():
+        src = configparser.ConfigParser(interpolation=None, strict=False)
+        src.optionxform = str  # type: ignore[assignment,method-assign]
+        src.read(local, encoding="utf-8")
+        for section in src.sections():
+            name = _section_name(section)
+            cfg[name] = dict(src[section])
+    for rname, url in user.remotes.items():
+        sec = f'remote "{rname}"'
+        if sec not in cfg:
+            cfg[sec] = {}
+        cfg[sec]["url"] = url
+    if user.default_remote:
+        if "core" not in cfg:
+            cfg["core"] = {}
+        cfg["core"]["remote"] = user.default_remote
+    cfg["cache"] = {"dir": str(cache_dir), "type": "reflink,copy"}
+    lines = []
+    for section in cfg.sections():
+        header = f"'{section}'" if " " in section else section
+        lines.append(f"[{header}]")
+        lines.extend(f"    {k} = {v}" for k, v in cfg[section].items())
+    (wt / ".dvc" / "config.local").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return user
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def _link_or_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
+    if dest.is_file():
+        return True
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)  # the cache's files are read-only; the worktree checks out copies
+        return True
+    except OSError:
+        return objects.verified_copy(src, md5.removesuffix(".dir"), hash_name, dest)
+
+
+def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Path) -> None:
+    """Put the objects of `outs` found in the clone's cache (or a local remote) into `cache_dir`."""
+    for out in outs:
+        if not out.md5:
+            continue
+        obj = objects.locate(user, out.md5, out.hash)
+        if obj is None:
+            continue
+        _link_or_copy(obj, out.md5, out.hash, dvcfiles.object_path(cache_dir, out.md5, out.hash))
+        if out.is_dir:
+            for _, md5 in dvcfiles.read_dir_listing(obj):
+                member = objects.locate(user, md5, out.hash)
+                if member is not None:
+                    _link_or_copy(member, md5, out.hash,
+                                  dvcfiles.object_path(cache_dir, md5, out.hash))
+
+
+def _under(a: str, b: str) -> bool:
+    return a == b or a.startswith(b.rstrip("/") + "/")
+
+
+def root_inputs(project: dvcfiles.Project, stages: list[str]) -> list[dvcfiles.Out]:
+    """The `.dvc`-tracked outs (dvc add / import) that the given stages depend on."""
+    deps = [d.path for name in stages for d in project.stages[name].deps]
+    return [o for o in project.outs.values()
+            if o.stage is None and any(_under(d, o.path) or _under(o.path, d) for d in deps)]
+
+
+def upstream(project: dvcfiles.Project, targets: list[str]) -> list[str]:
+    """The targets and every stage they depend on."""
+    seen: list[str] = []
+    todo = list(targets)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in project.stages:
+            continue
+        seen.append(name)
+        for dep in project.stages[name].deps:
+            for out in project.outs.values():
+                if out.stage and (_under(dep.path, out.path) or _under(out.path, dep.path)):
+                    todo.append(out.stage)
+    return seen
+
+
+def dvc_target(stage: str) -> str:
+    """gitml's stage name (`sub/dir:train` when nested) as a `dvc repro` target."""
+    if ":" in stage:
+        base, name = stage.rsplit(":", 1)
+        return f"{base}/dvc.yaml:{name}"
+    return stage
+
+
+# --- running DVC -------------------------------------------------------------------------------
+
+
+def run_streamed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
+    """Run `cmd`, its output streamed to stderr; the exit code and the last lines of output."""
+    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace")
+        tail.append(line.rstrip("\n"))
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    return proc.wait(), list(tail)
+
+
+def _dvc(args: list[str], wt: Path, env: dict[str, str]) -> tuple[int, list[str]]:
+    return run_streamed([sys.executable, "-m", "dvc", *args], wt, env)
+
+
+def fetch_inputs(wt: Path, outs: list[dvcfiles.Out], env: dict[str, str]) -> None:
+    if not outs:
+        return
+    targets = sorted({o.origin for o in outs})
+    code, _ = _dvc(["checkout", "-q", *targets], wt, env)
+    if code == 0:
+        return
+    code, tail = _dvc(["pull", "-q", *targets], wt, env)
+    if code != 0:
+        raise BadInput("cannot fetch the pipeline's inputs (" + ", ".join(o.path for o in outs)
+                       + ") from the DVC cache or remote:\n" + "\n".join(tail[-10:]))
+
+
+def hash_path(path: Path, hash_name: str) -> str | None:
+    """DVC's hash of a rebuilt file or directory."""
+    if path.is_file():
+        if hash_name == "md5":
+            return md5_file(path)
+        return dvcfiles.md5_for(path.read_bytes(), hash_name)
+    if path.is_dir():
+        entries = []
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            entries.append((f.relative_to(path).as_posix(), hash_path(f, hash_name) or ""))
+        return dvcfiles.dir_md5(entries)
+    return None
+
+
+def rebuild(wt: Path, targets: list[str], env: dict[str, str]) -> None:
+    cmd = ["repro", "--force", "--no-commit", "--no-run-cache", *map(dvc_target, targets)]
+    code, tail = _dvc(cmd, wt, env)
+    if code != 0:
+        raise StageFailed(f"the rebuild failed (`dvc {' '.join(cmd)}` exited {code}); its last "
+                          "lines:\n" + "\n".join(tail))
+
+
+# --- comparing -----------------------------------------------------------------------------------
+
+
+def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested metrics as {"a.b": value}."""
+    if isinstance(doc, dict):
+        out: dict[str, Any] = {}
+        for k, v in doc.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.removesuffix("."): doc}
+
+
+def read_metrics(wt: Path, path: str | None) -> dict[str, Any] | None:
+    if not path or not (wt / path).is_file():
+        return None
+    return manifest.rounded(params_mod.parse(path, (wt / path).read_bytes()))
+
+
+def compare_metrics(recorded: dict[str, Any] | None, rebuilt: dict[str, Any] | None,
+                    tolerance: dict[str, float]) -> tuple[dict[str, Any], bool]:
+    """Per metric {recorded, rebuilt, delta, tolerance, within}; True when every tolerance holds."""
+    rec, new = flatten(recorded or {}), flatten(rebuilt or {})
+    table: dict[str, Any] = {}
+    for name in sorted(set(rec) | set(new)):
+        a, b = rec.get(name), new.get(name)
+        delta = (float(b) - float(a)) if _number(a) and _number(b) else None  # type: ignore[arg-type]
+        tol = tolerance.get(name)
+        within = None if tol is None else (delta is not None and abs(delta) <= tol + 1e-12)
+        table[name] = {"recorded": a, "rebuilt": b,
+                       "delta": manifest.rounded(delta) if delta is not None else None,
+                       "tolerance": tol, "within": within}
+    ok = bool(tolerance) and all(table.get(n, {}).get("within") for n in tolerance)
+    return table, ok
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# --- diagnosis -------------------------------------------------------------------------------------
+
+
+def _kind_of_input(key: str, code_paths: set[str]) -> str:
+    if ":" in key and not key.startswith("/"):
+        return "params"
+    if key in code_paths or key.endswith((".py", ".R", ".sh", ".ipynb", ".jl", ".scala")):
+        return "code"
+    return "data"
+
+
+def input_differences(recorded: dict[str, Any], project: dvcfiles.Project,
+                      stage: str | None) -> list[dict[str, str]]:
+    """Recorded model inputs against the rebuilt worktree's dvc.lock."""
+    if not stage or stage not in project.stages:
+        return []
+    st = project.stages[stage]
+    actual: dict[str, Any] = {d.path: d.md5 for d in st.deps}
+    for pfile, values in st.params.items():
+        for key, value in values.items():
+            actual[f"{pfile}:{key}"] = manifest.rounded(value)
+    found = []
+    for key in sorted(set(recorded) | set(actual)):
+        a, b = recorded.get(key), actual.get(key)
+        if a == b:
+            continue
+        kind = _kind_of_input(key, set())
+        if key not in actual:
+            detail = f"{key}: recorded but no longer an input of stage {stage}"
+        elif key not in recorded:
+            detail = f"{key}: an input of stage {stage} not in the record"
+        else:
+            detail = f"{key}: recorded {_short(a)}, rebuilt from {_short(b)}"
+        found.append({"kind": kind, "detail": detail})
+    return found
+
+
+def _short(v: Any) -> str:
+    s = str(v)
+    return s[:12] if isinstance(v, str) and len(s) >= 32 else s[:80]
+
+
+def environment_differences(recorded: dict[str, Any] | None,
+                            now: dict[str, Any]) -> list[dict[str, str]]:
+    """The recorded environment block against the one captured now, most telling first."""
+    if not recorded:
+        return [{"kind": "environment", "detail": "no environment was recorded for this model"}]
+    found: list[dict[str, str]] = []
+    if str(recorded.get("python")) != str(now.get("python")):
+        found.append({"kind": "python",
+                      "detail": f"python {recorded.get('python')} recorded, {now.get('python')} now"})
+    rec_p = {k: str(v) for k, v in (recorded.get("packages") or {}).items()}
+    now_p = {k: str(v) for k, v in (now.get("packages") or {}).items()}
+    changed = [f"{k} {rec_p[k]} -> {now_p[k]}" for k in sorted(rec_p) if k in now_p
+               and rec_p[k] != now_p[k]]
+    removed = [f"{k} {rec_p[k]}" for k in sorted(rec_p) if k not in now_p]
+    added = [f"{k} {now_p[k]}" for k in sorted(now_p) if k not in rec_p]
+    if changed:
+        found.append({"kind": "packages", "detail": "changed: " + ", ".join(changed)})
+    if removed:
+        found.append({"kind": "packages", "detail": "missing now: " + ", ".join(removed)})
+    if added:
+        found.append({"kind": "packages", "detail": "not recorded: " + ", ".join(added)})
+    if recorded.get("platform") != now.get("platform"):
+        found.append({"kind": "platform", "detail": f"platform {recorded.get('platform')} "
+                      f"recorded, {now.get('platform')} now"})
+    rhw, nhw = recorded.get("hardware") or {}, now.get("hardware") or {}
+    for key in ("cpu", "gpu"):
+        if rhw.get(key) != nhw.get(key):
+            found.append({"kind": "hardware",
+                          "detail": f"{key} {rhw.get(key)} recorded, {nhw.get(key)} now"})
+    return found
+
+
+def seed_differences(recorded: dict[str, Any] | None, config: Config) -> list[dict[str, str]]:
+    seeds = (recorded or {}).get("seeds") or {}
+    unset = [k for k, v in seeds.items() if v is None]
+    found = [{"kind": "seed", "detail": f"seed not set: {k}"} for k in sorted(unset)]
+    if not config.seeds:
+        found.append({"kind": "seed", "detail": "no seeds declared (gitml.yaml reproduce.seeds)"})
+    return found
+
+
+# --- the command's core --------------------------------------------------------------------------
+
+
+def lock_at(root: Path, commit: str) -> tuple[Snapshot, dict[str, Any]]:
+    snap = Snapshot(root, commit)
+    data = snap.read(LOCK_FILE)
+    if data is None:
+        raise BadInput(f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
+                       "--no-verify): nothing to reproduce against")
+    return snap, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+
+
+def reproduce(rev: str | None, out: Path | None = None, env_mode: str = "current",
+              keep: bool = False, twice: bool = False) -> Result:
+    started = time.monotonic()
+    if env_mode not in ("current", "locked"):
+        raise BadInput(f"--env must be `current` or `locked`, not {env_mode!r}")
+    if env_mode == "locked":
+        raise BadInput("--env locked (a fresh venv from the recorded packages) is not available "
+                       "yet: use --env current")
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    commit = git.resolve_commit(repo.root, rev or "HEAD")
+    snap, lock = lock_at(repo.root, commit)
+    config = repo_mod.config_at(snap) or Config()
+    models_rec: dict[str, Any] = lock.get("models") or {}
+    if not models_rec:
+        raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
+    rebuildable = {p: m for p, m in models_rec.items() if m.get("stage")}
+    if not rebuildable:
+        raise BadInput(f"the models of {commit[:12]} are tracked by .dvc files (dvc add), not "
+                       "produced by dvc.yaml stages: they can be restored, not rebuilt")
+
+    base = Path(tempfile.mkdtemp(prefix="gitml-reproduce-"))
+    wt: Path | None = None
+    keep_wt = keep
+    try:
+        wt = add_worktree(repo.root, commit, base)
+        cache_dir = base / "cache"
+        user_cfg = write_local_config(repo.root, wt, cache_dir)
+        project = _worktree_project(wt)
+        python = environment.project_python(wt, config.python)
+        run_env = environment.interpreter_on_path(python)
+        run_env.pop("GITML_INTERNAL_WORKTREE", None)
+
+        targets = list(dict.fromkeys(str(m["stage"]) for m in rebuildable.values()))
+        for m in config.models:  # the stages that write the models' metrics files
+            if m.path in rebuildable and m.metrics:
+                producer = project.outs.get(m.metrics)
+                if producer is not None and producer.stage:
+                    targets.append(producer.stage)
+        targets = list(dict.fromkeys(targets))
+        missing = [t for t in targets if t not in project.stages]
+        if missing:
+            raise BadInput(f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
+                           f"dvc.lock of {commit[:12]}")
+        roots = root_inputs(project, upstream(project, targets))
+        seed_cache(user_cfg, roots, cache_dir)
+        fetch_inputs(wt, roots, run_env)
+
+        rebuild(wt, targets, run_env)
+        first = {p: hash_path(wt / p, str(m.get("hash") or "md5")) for p, m in rebuildable.items()}
+        metrics_cfg = {m.path: m.metrics for m in config.models}
+        results: list[ModelResult] = []
+        for path, m in models_rec.items():
+            if path not in rebuildable:
+                results.append(ModelResult(path, m.get("md5"), None, {}, NOT_REBUILT))
+                continue
+            r = ModelResult(path, m.get("md5"), first[path])
+            rebuilt_metrics = read_metrics(wt, metrics_cfg.get(path))
+            r.metrics, within = compare_metrics(m.get("metrics"), rebuilt_metrics, config.tolerance)
+            if r.rebuilt_md5 == r.recorded_md5:
+                r.verdict = IDENTICAL
+            elif within:
+                r.verdict = EQUIVALENT
+            else:
+                r.verdict = DIFFERENT
+            results.append(r)
+        if out is not None:
+            _copy_out(wt, rebuildable, out)
+
+        verdicts = [r.verdict for r in results if r.verdict != NOT_REBUILT]
+        verdict = (DIFFERENT if DIFFERENT in verdicts
+                   else EQUIVALENT if EQUIVALENT in verdicts else IDENTICAL)
+        diagnosis: list[dict[str, str]] = []
+        if verdict != IDENTICAL:
+            rebuilt_project = _worktree_project(wt)
+            diagnosis = _diagnose(lock, rebuildable, rebuilt_project, python, wt, config,
+                                  [r for r in results if r.verdict not in (IDENTICAL, NOT_REBUILT)])
+            if twice:
+                rebuild(wt, targets, run_env)
+                second = {p: hash_path(wt / p, str(m.get("hash") or "md5"))
+                          for p, m in rebuildable.items()}
+                varying = [p for p in rebuildable if second[p] != first[p]]
+                if varying:
+                    diagnosis.insert(0, {"kind": "nondeterministic", "detail":
+                                         "two rebuilds here differ from each other: "
+                                         + ", ".join(varying)})
+                else:
+                    diagnosis.append({"kind": "deterministic", "detail":
+                                      "two rebuilds here are identical to each other"})
+        for path in models_rec:
+            if path not in rebuildable:
+                diagnosis.append({"kind": "not-rebuilt", "detail": f"{path} is tracked by a .dvc "
+                                  "file (dvc add): restorable, not rebuildable"})
+        return Result(commit, verdict, results, diagnosis, time.monotonic() - started,
+                      kept=wt if keep else None)
+    except StageFailed as exc:
+        keep_wt = True
+        raise StageFailed(f"{exc}\nthe worktree is kept at {wt}") from None
+    finally:
+        if wt is not None and not keep_wt:
+            remove_worktree(repo.root, wt)
+            shutil.rmtree(base, ignore_errors=True)
+        elif wt is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _worktree_project(wt: Path) -> dvcfiles.Project:
+    project = dvcfiles.Project()
+    for f in sorted(wt.rglob("*")):
+        rel = f.relative_to(wt).as_posix()
+        if rel.startswith((".git", ".dvc/")) or not f.is_file():
+            continue
+        if f.name == "dvc.lock":
+            dvcfiles.read_lockfile(rel, f.read_bytes(), project)
+        elif f.name.endswith(".dvc"):
+            dvcfiles.read_dvcfile(rel, f.read_bytes(), project)
+    return project
+
+
+def _diagnose(lock: dict[str, Any], rebuildable: dict[str, Any], project: dvcfiles.Project,
+              python: str, wt: Path, config: Config,
+              not_identical: list[ModelResult]) -> list[dict[str, str]]:
+    envs = lock.get("environments") or {}
+    found: list[dict[str, str]] = []
+    env_blocks = []
+    for r in not_identical:
+        m = rebuildable[r.path]
+        if m.get("stale"):
+            found.append({"kind": "stale", "detail": f"{r.path} was recorded stale at this commit "
+                          f"(code/params/data changed without `dvc repro`): {m['stale']}"})
+        found.extend(input_differences(m.get("inputs") or {}, project, m.get("stage")))
+        env_blocks.append(envs.get(m.get("environment")))
+    seen: set[tuple[str, str]] = set()
+    now = environment.capture(python, wt)
+    later: list[dict[str, str]] = []
+    for block in env_blocks:
+        later.extend(seed_differences(block, config))
+        later.extend(environment_differences(block, now))
+    result = []
+    for d in found + later:
+        key = (d["kind"], d["detail"])
+        if key not in seen:
+            seen.add(key)
+            result.append(d)
+    if not result:
+        result.append({"kind": "unknown", "detail": "inputs, seeds and environment match the "
+                       "record: try --twice to see whether the pipeline is deterministic"})
+    return result
+
+
+def _copy_out(wt: Path, rebuildable: dict[str, Any], out: Path) -> None:
+    for path in rebuildable:
+        src = wt / path
+        dest = out / path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dest, dirs_exist_ok=True)
+        elif src.is_file():
+            shutil.copy2(src, dest)
