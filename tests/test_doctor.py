@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import Example, gitml, run
+from conftest import Example, gitml
 
+from gitml.commands.precommit_config import HOOK_TYPES
+from gitml.dvcfiles import read_config
 from gitml.hookfast import HOOKS
 
 
@@ -82,9 +84,9 @@ def test_broken_config_fails_with_file_and_line(example: Example) -> None:
 
 
 def test_removed_remote_dir_fails(example: Example, tmp_path: Path) -> None:
-    # A remote of this copy's own (the shared template's remote must stay intact).
+    # Moved to a directory of this test's own first: removing it touches nothing shared.
     remote = tmp_path / "own-remote"
-    shutil.copytree(example.remote, remote) if example.remote.is_dir() else remote.mkdir()
+    shutil.copytree(read_config(example.root).remotes["local"], remote)
     (example.root / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
     code, checks = doctor(example)
     assert code == 0 and checks["DVC remote"]["detail"] == f"local = {remote} (reachable)"
@@ -120,18 +122,17 @@ def test_leftover_reproduce_worktree_warns(example: Example, tmp_path: Path) -> 
 
 
 def test_pre_commit_framework_hooks_are_recognised(example: Example) -> None:
-    hooks = example.root / ".git" / "hooks"
-    for hook in HOOKS:
-        (hooks / hook).unlink()
-    (example.root / ".pre-commit-config.yaml").write_text(
-        "repos:\n- repo: local\n  hooks:\n  - id: gitml-check\n    name: gitml\n"
-        "    entry: gitml hook pre-commit --framework\n    language: unsupported\n")
-    types = [arg for hook in HOOKS for arg in ("-t", hook)]
-    run(sys.executable, "-m", "pre_commit", "install", *types, cwd=example.root)
+    assert example.gitml("init", "--hooks", "pre-commit").returncode == 0
     code, checks = doctor(example)
     assert code == 0, checks
-    for hook in HOOKS:
+    for hook in HOOK_TYPES:
         assert checks[f"hook {hook}"]["detail"].startswith("pre-commit framework")
+    assert checks["hook post-commit"]["detail"] == "not used under the pre-commit framework"
+    assert checks[".pre-commit-config.yaml"]["status"] == "ok"
+    (example.root / ".git" / "hooks" / "pre-push").unlink()
+    code, checks = doctor(example)
+    assert code == 1 and checks["hook pre-push"]["status"] == "fail"
+    assert "gitml init --hooks pre-commit" in checks["hook pre-push"]["detail"]
 
 
 def test_outside_a_git_repository(tmp_path: Path) -> None:
