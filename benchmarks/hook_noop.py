@@ -62,16 +62,20 @@ def isolated_env(home: Path) -> None:
     """The same isolation the tests use: no user git config, no DVC analytics, venv first."""
     home.mkdir(parents=True, exist_ok=True)
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = gitml bench\n\temail = bench@gitml.invalid\n"
-                         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-    os.environ.update({
-        "HOME": str(home),
-        "GIT_CONFIG_GLOBAL": str(gitconfig),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    })
+    gitconfig.write_text(
+        "[user]\n\tname = gitml bench\n\temail = bench@gitml.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_GLOBAL": str(gitconfig),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
+    )
     for name in HOOK_ENV_VARS:
         os.environ.pop(name, None)
 
@@ -85,8 +89,9 @@ def hook_environment(root: Path) -> dict[str, str]:
     try:
         hook.write_text(f"#!/bin/sh\nenv -0 > '{dump}'\nexit 1\n")
         hook.chmod(0o755)
-        subprocess.run(["git", "commit", "-q", "-m", "probe"], cwd=root, capture_output=True,
-                       check=False)  # the probe hook fails the commit on purpose
+        subprocess.run(
+            ["git", "commit", "-q", "-m", "probe"], cwd=root, capture_output=True, check=False
+        )  # the probe hook fails the commit on purpose
     finally:
         os.replace(saved, hook)
     env = dict(item.split("=", 1) for item in dump.read_text().split("\0") if "=" in item)
@@ -119,13 +124,21 @@ def ms(seconds: float) -> str:
 
 
 def line(label: str, samples: list[float]) -> str:
-    return (f"  {label:<38}{ms(statistics.median(samples))}   "
-            f"(min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})")
+    return (
+        f"  {label:<38}{ms(statistics.median(samples))}   "
+        f"(min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})"
+    )
 
 
 def imports_on(root: Path, env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", WRAPPER], cwd=root, env=env, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"import check failed:\n{proc.stderr}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -172,7 +185,8 @@ def bench(base: Path, n: int) -> int:
     floor = {
         "python -S -c pass": lambda: timed([sys.executable, "-S", "-c", "pass"], ex.root, env),
         "git diff --cached --name-only -z": lambda: timed(
-            ["git", "diff", "--cached", "--name-only", "-z"], ex.root, env),
+            ["git", "diff", "--cached", "--name-only", "-z"], ex.root, env
+        ),
     }
     noop = {
         "(a) gitml .git/hooks/pre-commit": lambda: timed(ours, ex.root, env),
@@ -190,13 +204,20 @@ def bench(base: Path, n: int) -> int:
     conftest.run(sys.executable, "-m", "gitml", "repro", cwd=ex.root)
     ex.git("add", "-A")
     cold = timed(ours, ex.root, env)
-    work = rounds({"(c) gitml hook, dvc.lock staged": lambda: timed(ours, ex.root, env),
-                   "    dvc git-hook, dvc.lock staged": lambda: timed(dvc, ex.root, env)}, n)
+    work = rounds(
+        {
+            "(c) gitml hook, dvc.lock staged": lambda: timed(ours, ex.root, env),
+            "    dvc git-hook, dvc.lock staged": lambda: timed(dvc, ex.root, env),
+        },
+        n,
+    )
     slow_imports = imports_on(ex.root, env)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nmedians of {n} interleaved rounds, {os.cpu_count()} CPUs (load average {load}), "
-          f"python {sys.version.split()[0]}:")
+    print(
+        f"\nmedians of {n} interleaved rounds, {os.cpu_count()} CPUs (load average {load}), "
+        f"python {sys.version.split()[0]}:"
+    )
     print("floor (what any hook pays):")
     for label, samples in floor_t.items():
         print(line(label, samples))
@@ -210,13 +231,20 @@ def bench(base: Path, n: int) -> int:
     for label, samples in work.items():
         print(line(label, samples))
     heavy_ok = not imports["loaded"] and not imports["slow_path"] and imports["rc"] == 0
-    print(f"imports on the no-op path ({imports['modules']} modules, slow path "
-          f"{'taken' if imports['slow_path'] else 'not taken'}): "
-          + (f"none of {', '.join(HEAVY)}" if not imports["loaded"]
-             else f"LOADED {', '.join(map(str, imports['loaded']))}")
-          + ("" if heavy_ok else "  <- FAIL"))
-    print(f"imports on the slow path (c) ({slow_imports['modules']} modules): "
-          + (", ".join(map(str, slow_imports["loaded"])) or "none of them"))
+    print(
+        f"imports on the no-op path ({imports['modules']} modules, slow path "
+        f"{'taken' if imports['slow_path'] else 'not taken'}): "
+        + (
+            f"none of {', '.join(HEAVY)}"
+            if not imports["loaded"]
+            else f"LOADED {', '.join(map(str, imports['loaded']))}"
+        )
+        + ("" if heavy_ok else "  <- FAIL")
+    )
+    print(
+        f"imports on the slow path (c) ({slow_imports['modules']} modules): "
+        + (", ".join(map(str, slow_imports["loaded"])) or "none of them")
+    )
     return 0 if ratio <= GOAL and heavy_ok else 1
 
 

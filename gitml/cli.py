@@ -31,7 +31,9 @@ def _done(code: int) -> None:
 
 @app.command()
 def init(
-    hooks: Annotated[str, typer.Option(help="Install native `git` hooks or `pre-commit` framework hooks.")] = "git",
+    hooks: Annotated[
+        str, typer.Option(help="Install native `git` hooks or `pre-commit` framework hooks.")
+    ] = "git",
 ) -> None:
     """Set gitml up in this git + DVC repository: gitml.yaml, hooks, gitml.lock merge driver.
 
@@ -45,8 +47,12 @@ def init(
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def hook(
-    name: Annotated[str, typer.Argument(help="The git hook: pre-commit, pre-push, post-checkout, ...")],
-    args: Annotated[Optional[list[str]], typer.Argument(help="The arguments git passed the hook.")] = None,
+    name: Annotated[
+        str, typer.Argument(help="The git hook: pre-commit, pre-push, post-checkout, ...")
+    ],
+    args: Annotated[
+        Optional[list[str]], typer.Argument(help="The arguments git passed the hook.")
+    ] = None,
 ) -> None:
     """Run a git hook's work (what the installed hook shims call)."""
     from gitml.hookfast import main as hook_main
@@ -56,7 +62,9 @@ def hook(
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def repro(
-    args: Annotated[Optional[list[str]], typer.Argument(help="Arguments passed to `dvc repro`.")] = None,
+    args: Annotated[
+        Optional[list[str]], typer.Argument(help="Arguments passed to `dvc repro`.")
+    ] = None,
 ) -> None:
     """`dvc repro`, recording the environment that built each output (for gitml.lock)."""
     from gitml.commands.repro import repro as run
@@ -77,8 +85,14 @@ def check(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def lock(
-    check: Annotated[bool, typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale).")] = False,
-    rev: Annotated[Optional[str], typer.Option(help="With --check: judge this commit instead of the staged state.")] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale)."),
+    ] = False,
+    rev: Annotated[
+        Optional[str],
+        typer.Option(help="With --check: judge this commit instead of the staged state."),
+    ] = None,
 ) -> None:
     """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
     from gitml.commands.lock import lock as run
@@ -97,7 +111,10 @@ def show(rev: RevArg = None, json_out: JsonOpt = False) -> None:
 @app.command()
 def restore(
     rev: RevArg = None,
-    paths: Annotated[Optional[list[str]], typer.Option("--path", help="Restore only this DVC-tracked path (repeatable).")] = None,
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Option("--path", help="Restore only this DVC-tracked path (repeatable)."),
+    ] = None,
 ) -> None:
     """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
 
@@ -112,10 +129,23 @@ def restore(
 @app.command()
 def reproduce(
     rev: RevArg = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Copy the rebuilt models into this directory.")] = None,
-    env: Annotated[str, typer.Option("--env", help="`current`: rebuild with the project's interpreter; `locked`: a fresh venv of the recorded packages.")] = "current",
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary worktree and print its path.")] = False,
-    twice: Annotated[bool, typer.Option("--twice", help="Rebuild twice to tell a nondeterministic pipeline apart.")] = False,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Copy the rebuilt models into this directory.")
+    ] = None,
+    env: Annotated[
+        str,
+        typer.Option(
+            "--env",
+            help="`current`: rebuild with the project's interpreter; `locked`: a fresh venv of the recorded packages.",
+        ),
+    ] = "current",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary worktree and print its path.")
+    ] = False,
+    twice: Annotated[
+        bool,
+        typer.Option("--twice", help="Rebuild twice to tell a nondeterministic pipeline apart."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Rebuild REV in an isolated worktree and verify the model: identical, equivalent or different.
@@ -138,7 +168,9 @@ def doctor(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Argument(help="An empty or missing directory to build the example in.")],
+    directory: Annotated[
+        Path, typer.Argument(help="An empty or missing directory to build the example in.")
+    ],
 ) -> None:
     """Build the example project (git + DVC + sklearn on the wine data) and run gitml on it."""
     from gitml.commands.demo import demo as run

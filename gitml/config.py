@@ -16,7 +16,17 @@ from gitml.errors import BadInput
 
 CONFIG_FILE = "gitml.yaml"
 DATA_FORMATS = ("auto", "csv", "tsv", "parquet", "jsonl", "json")
-MODEL_FORMATS = ("auto", "pickle", "joblib", "skops", "onnx", "torch", "xgboost", "lightgbm", "keras")
+MODEL_FORMATS = (
+    "auto",
+    "pickle",
+    "joblib",
+    "skops",
+    "onnx",
+    "torch",
+    "xgboost",
+    "lightgbm",
+    "keras",
+)
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -98,20 +108,27 @@ def _mapping(doc: _Doc, node: yaml.Node | None, key: str) -> dict[str, yaml.Node
     return out
 
 
-def _check_keys(doc: _Doc, items: dict[str, yaml.Node], allowed: set[str], where: str,
-                node: yaml.Node | None) -> None:
+def _check_keys(
+    doc: _Doc, items: dict[str, yaml.Node], allowed: set[str], where: str, node: yaml.Node | None
+) -> None:
     for k, v in items.items():
         if k not in allowed:
-            raise doc.fail(v, f"{where}{k}",
-                           f"unknown key (allowed here: {', '.join(sorted(allowed))})")
+            raise doc.fail(
+                v, f"{where}{k}", f"unknown key (allowed here: {', '.join(sorted(allowed))})"
+            )
 
 
-def _scalar(doc: _Doc, node: yaml.Node | None, key: str, kind: type | tuple[type, ...],
-            default: Any = None) -> Any:
+def _scalar(
+    doc: _Doc, node: yaml.Node | None, key: str, kind: type | tuple[type, ...], default: Any = None
+) -> Any:
     if node is None:
         return default
     value = doc.value(node)
-    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+    if (
+        isinstance(value, bool)
+        and kind is not bool
+        and bool not in (kind if isinstance(kind, tuple) else (kind,))
+    ):
         raise doc.fail(node, key, f"must be {_kind_name(kind)}, got {value!r}")
     if not isinstance(value, kind):
         raise doc.fail(node, key, f"must be {_kind_name(kind)}, got {value!r}")
@@ -120,8 +137,14 @@ def _scalar(doc: _Doc, node: yaml.Node | None, key: str, kind: type | tuple[type
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             dict: "a mapping", list: "a list"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        dict: "a mapping",
+        list: "a list",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
@@ -152,7 +175,9 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
         raise doc.fail(node, f"{key}.path", "is required")
     fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
     if fmt not in DATA_FORMATS:
-        raise doc.fail(items["format"], f"{key}.format", f"must be one of {', '.join(DATA_FORMATS)}")
+        raise doc.fail(
+            items["format"], f"{key}.format", f"must be one of {', '.join(DATA_FORMATS)}"
+        )
     return Dataset(
         path=_path(doc, items["path"], f"{key}.path", required=True) or "",
         suite=_path(doc, items.get("suite"), f"{key}.suite"),
@@ -171,7 +196,9 @@ def _model(doc: _Doc, node: yaml.Node, key: str) -> Model:
     path = _path(doc, items["path"], f"{key}.path", required=True) or ""
     fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
     if fmt not in MODEL_FORMATS:
-        raise doc.fail(items["format"], f"{key}.format", f"must be one of {', '.join(MODEL_FORMATS)}")
+        raise doc.fail(
+            items["format"], f"{key}.format", f"must be one of {', '.join(MODEL_FORMATS)}"
+        )
     rules = []
     for i, g in enumerate(_list(doc, items.get("gates"), f"{key}.gates")):
         rule = _scalar(doc, g, f"{key}.gates[{i}]", str)
@@ -198,13 +225,18 @@ def parse(text: bytes | str, name: str = CONFIG_FILE) -> Config:
     if doc.node is None:
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
     top = _mapping(doc, doc.node, "(top level)")
-    _check_keys(doc, top, {"version", "python", "data", "models", "reproduce", "hooks"}, "", doc.node)
+    _check_keys(
+        doc, top, {"version", "python", "data", "models", "reproduce", "hooks"}, "", doc.node
+    )
     version = _scalar(doc, top.get("version"), "version", int)
     if version != 1:
         raise doc.fail(top.get("version", doc.node), "version", "must be 1 (the only version)")
-    data = tuple(_dataset(doc, n, f"data[{i}]") for i, n in enumerate(_list(doc, top.get("data"), "data")))
+    data = tuple(
+        _dataset(doc, n, f"data[{i}]") for i, n in enumerate(_list(doc, top.get("data"), "data"))
+    )
     models = tuple(
-        _model(doc, n, f"models[{i}]") for i, n in enumerate(_list(doc, top.get("models"), "models"))
+        _model(doc, n, f"models[{i}]")
+        for i, n in enumerate(_list(doc, top.get("models"), "models"))
     )
     for kind, entries in (("data", data), ("models", models)):
         seen: set[str] = set()
@@ -217,8 +249,11 @@ def parse(text: bytes | str, name: str = CONFIG_FILE) -> Config:
     tolerance = _scalar(doc, repro.get("tolerance"), "reproduce.tolerance", dict, {}) or {}
     for metric, tol in tolerance.items():
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
-            raise doc.fail(repro["tolerance"], f"reproduce.tolerance.{metric}",
-                           f"must be a non-negative number, got {tol!r}")
+            raise doc.fail(
+                repro["tolerance"],
+                f"reproduce.tolerance.{metric}",
+                f"must be a non-negative number, got {tol!r}",
+            )
     seeds = []
     for i, s in enumerate(_list(doc, repro.get("seeds"), "reproduce.seeds")):
         seed = _scalar(doc, s, f"reproduce.seeds[{i}]", str)

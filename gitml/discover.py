@@ -39,7 +39,8 @@ def _walk(root: Path) -> list[str]:
 def _looks_like_model(path: str) -> bool:
     suffix = posixpath.splitext(path)[1].lower()
     return suffix in _MODEL_SUFFIX_FORMATS or any(
-        part in ("model", "models") for part in path.split("/")[:-1])
+        part in ("model", "models") for part in path.split("/")[:-1]
+    )
 
 
 def discover(root: Path) -> Found:

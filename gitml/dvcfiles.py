@@ -77,20 +77,26 @@ def _hash_fields(entry: dict[str, Any]) -> tuple[str | None, str]:
     return (str(md5) if md5 is not None else None), (name or "md5-dos2unix")
 
 
-def _outs(entries: Any, base: str, origin: str, stage: str | None,
-          source: dict[str, Any] | None = None) -> list[Out]:
+def _outs(
+    entries: Any, base: str, origin: str, stage: str | None, source: dict[str, Any] | None = None
+) -> list[Out]:
     result = []
     for entry in entries or []:
         if not isinstance(entry, dict) or "path" not in entry:
             raise ValueError("an out without a path")
         md5, hname = _hash_fields(entry)
-        result.append(Out(
-            path=paths.normalize(str(entry["path"]), base=base, what=f"out in {origin}"),
-            md5=md5, hash=hname,
-            size=entry.get("size") if isinstance(entry.get("size"), int) else None,
-            nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
-            origin=origin, stage=stage, source=source,
-        ))
+        result.append(
+            Out(
+                path=paths.normalize(str(entry["path"]), base=base, what=f"out in {origin}"),
+                md5=md5,
+                hash=hname,
+                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+                nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
+                origin=origin,
+                stage=stage,
+                source=source,
+            )
+        )
     return result
 
 
@@ -124,8 +130,14 @@ def read_lockfile(origin: str, data: bytes, project: Project) -> None:
             params: dict[str, dict[str, Any]] = {}
             for pfile, values in (body.get("params") or {}).items():
                 params[paths.normalize(str(pfile), base=base)] = dict(values or {})
-            stage = Stage(full, origin, body.get("cmd"), deps, params,
-                          _outs(body.get("outs"), base, origin, full))
+            stage = Stage(
+                full,
+                origin,
+                body.get("cmd"),
+                deps,
+                params,
+                _outs(body.get("outs"), base, origin, full),
+            )
         except BadInput as exc:
             raise BadInput(f"{origin}: stage {name!r}: {exc}") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -142,7 +154,11 @@ def read_dvcfile(origin: str, data: bytes, project: Project) -> None:
     for dep in doc.get("deps") or []:
         if isinstance(dep, dict) and isinstance(dep.get("repo"), dict):
             repo = dep["repo"]
-            source = {"url": repo.get("url"), "rev_lock": repo.get("rev_lock"), "path": dep.get("path")}
+            source = {
+                "url": repo.get("url"),
+                "rev_lock": repo.get("rev_lock"),
+                "path": dep.get("path"),
+            }
         elif isinstance(dep, dict) and dep.get("path") and "://" in str(dep.get("path")):
             source = {"url": dep.get("path"), "rev_lock": None, "path": None}
     try:
@@ -203,7 +219,9 @@ def read_config(root: Path) -> DvcConfig:
     """`.dvc/config` then `.dvc/config.local`, the two levels a repository has."""
     dvc_dir = root / ".dvc"
     if not dvc_dir.is_dir():
-        raise BadInput("DVC is not initialised in this repository: run `gitml init` (it runs `dvc init`)")
+        raise BadInput(
+            "DVC is not initialised in this repository: run `gitml init` (it runs `dvc init`)"
+        )
     cache_dir = dvc_dir / "cache"
     remotes: dict[str, str] = {}
     default = None
@@ -220,7 +238,7 @@ def read_config(root: Path) -> DvcConfig:
             elif sec == "cache" and cfg.has_option(section, "dir"):
                 cache_dir = (dvc_dir / cfg.get(section, "dir").strip()).resolve()
             elif sec.startswith("remote ") and cfg.has_option(section, "url"):
-                rname = sec[len("remote "):].strip().strip("'\"")
+                rname = sec[len("remote ") :].strip().strip("'\"")
                 url = cfg.get(section, "url").strip()
                 if "://" not in url and not Path(url).is_absolute():
                     url = str((dvc_dir / url).resolve())

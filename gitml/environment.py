@@ -41,8 +41,15 @@ print(json.dumps({
 }))
 """
 
-LOCKFILES = ("requirements.lock", "requirements.txt", "poetry.lock", "uv.lock", "Pipfile.lock",
-             "conda-lock.yml", "environment.yml")
+LOCKFILES = (
+    "requirements.lock",
+    "requirements.txt",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "conda-lock.yml",
+    "environment.yml",
+)
 # gitml's own tooling is not part of what builds a model.
 _NOT_BUILD_PACKAGES = {"gitml", "pip", "setuptools", "wheel"}
 
@@ -58,23 +65,35 @@ def project_python(root: Path, configured: str | None) -> str:
         return str(candidate)
     found = shutil.which("python") or shutil.which("python3")
     if not found:
-        raise BadInput("no `python` on PATH: set `python:` in gitml.yaml to the project's interpreter")
+        raise BadInput(
+            "no `python` on PATH: set `python:` in gitml.yaml to the project's interpreter"
+        )
     return found
 
 
 def _gpu() -> str | None:
     if not shutil.which("nvidia-smi"):
         return None
-    proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                          capture_output=True, text=True, timeout=10)
+    proc = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     names = [n.strip() for n in proc.stdout.splitlines() if n.strip()]
     return ", ".join(names) or None
 
 
 def capture(python: str, root: Path) -> dict[str, Any]:
     """The environment block of `python`, run in `root`, without seeds (added per commit)."""
-    proc = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True,
-                          cwd=root, env=git.no_git_env(), timeout=120)
+    proc = subprocess.run(
+        [python, "-I", "-c", _PROBE],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=git.no_git_env(),
+        timeout=120,
+    )
     if proc.returncode != 0:
         raise BadInput(f"cannot inspect interpreter {python}: {proc.stderr.strip()[-500:]}")
     env: dict[str, Any] = json.loads(proc.stdout)

@@ -50,7 +50,9 @@ def load_yaml(text: bytes | str) -> Any:
 
 def dump_yaml(data: Any) -> str:
     return str(
-        yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
+        yaml.dump(
+            data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True
+        )
     )
 
 

@@ -14,9 +14,20 @@ from gitml.errors import GitError
 
 # Variables git sets while a hook runs. Child processes (dvc, pytest, a worktree's git) must not
 # inherit them: DVC's git backends ignore GIT_INDEX_FILE, and a GIT_DIR leaks into other repos.
-_HOOK_ENV = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX", "GIT_EDITOR",
-             "GIT_AUTHOR_DATE", "GIT_REFLOG_ACTION", "GIT_EXEC_PATH", "GIT_OBJECT_DIRECTORY",
-             "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH", "GIT_COMMON_DIR")
+_HOOK_ENV = (
+    "GIT_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_WORK_TREE",
+    "GIT_PREFIX",
+    "GIT_EDITOR",
+    "GIT_AUTHOR_DATE",
+    "GIT_REFLOG_ACTION",
+    "GIT_EXEC_PATH",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_QUARANTINE_PATH",
+    "GIT_COMMON_DIR",
+)
 
 ZERO_SHA = "0" * 40
 
@@ -70,8 +81,9 @@ def split_z(data: bytes) -> list[str]:
 
 def staged_names(cwd: Path) -> list[str]:
     """Paths staged for the commit (honours GIT_INDEX_FILE, as the hook must)."""
-    proc = run(["diff", "--cached", "--name-only", "--no-renames", "--no-ext-diff", "-z"], cwd,
-               check=False)
+    proc = run(
+        ["diff", "--cached", "--name-only", "--no-renames", "--no-ext-diff", "-z"], cwd, check=False
+    )
     if proc.returncode != 0:  # no HEAD yet: everything in the index is staged
         proc = run(["ls-files", "-z"], cwd)
     return split_z(proc.stdout)
@@ -119,8 +131,11 @@ def cat_blobs(cwd: Path, shas: Sequence[str]) -> list[bytes]:
 
 
 def resolve_commit(cwd: Path, rev: str) -> str:
-    proc = run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], cwd,
-               check=False)
+    proc = run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        cwd,
+        check=False,
+    )
     if proc.returncode != 0:
         from gitml.errors import BadInput
 
@@ -154,9 +169,13 @@ def git_dir(cwd: Path) -> Path:
 def operation_in_progress(cwd: Path) -> str | None:
     """The rebase, merge, cherry-pick, revert or bisect-free operation git is in the middle of."""
     d = git_dir(cwd)
-    for marker, name in (("rebase-merge", "rebase"), ("rebase-apply", "rebase"),
-                         ("MERGE_HEAD", "merge"), ("CHERRY_PICK_HEAD", "cherry-pick"),
-                         ("REVERT_HEAD", "revert")):
+    for marker, name in (
+        ("rebase-merge", "rebase"),
+        ("rebase-apply", "rebase"),
+        ("MERGE_HEAD", "merge"),
+        ("CHERRY_PICK_HEAD", "cherry-pick"),
+        ("REVERT_HEAD", "revert"),
+    ):
         if (d / marker).exists():
             return name
     return None

@@ -16,8 +16,15 @@ from pathlib import Path
 from gitml import git
 from gitml.snapshot import is_key_file
 
-HOOKS = ("pre-commit", "pre-merge-commit", "post-commit", "pre-push", "post-checkout",
-         "post-merge", "post-rewrite")
+HOOKS = (
+    "pre-commit",
+    "pre-merge-commit",
+    "post-commit",
+    "pre-push",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+)
 WATCH_FILE = "watch.json"
 
 
@@ -41,8 +48,10 @@ def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
         if any("/".join(parts[:i]) in watched for i in range(1, len(parts) + 1)):
             return False
     # The watch-list was computed from these key files; if they differ (another branch), redo it.
-    current = git.index_entries(root, [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc",
-                                                                  "gitml.yaml", "gitml.lock")])
+    current = git.index_entries(
+        root,
+        [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")],
+    )
     return bool(current == keys)
 
 
@@ -56,9 +65,11 @@ def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tu
     if hook not in ("post-checkout", "post-merge", "post-rewrite"):
         return hook, rest
     if "PRE_COMMIT_CHECKOUT_TYPE" in environ:
-        return "post-checkout", [environ.get("PRE_COMMIT_FROM_REF", ""),
-                                 environ.get("PRE_COMMIT_TO_REF", ""),
-                                 environ["PRE_COMMIT_CHECKOUT_TYPE"]]
+        return "post-checkout", [
+            environ.get("PRE_COMMIT_FROM_REF", ""),
+            environ.get("PRE_COMMIT_TO_REF", ""),
+            environ["PRE_COMMIT_CHECKOUT_TYPE"],
+        ]
     if "PRE_COMMIT_REWRITE_COMMAND" in environ:
         return "post-rewrite", [environ["PRE_COMMIT_REWRITE_COMMAND"]]
     if "PRE_COMMIT_IS_SQUASH_MERGE" in environ:

@@ -24,11 +24,30 @@ from gitml.state import Md5Cache
 LOCK_FILE = "gitml.lock"
 SCHEMA = "gitml.lock/1"
 MODEL_INPUT_KEYS = ("md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics")
-DATA_INPUT_KEYS = ("md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256")
+DATA_INPUT_KEYS = (
+    "md5",
+    "hash",
+    "size",
+    "nfiles",
+    "source",
+    "stage",
+    "stale",
+    "suite",
+    "suite_sha256",
+)
 _MODEL_SUFFIX_FORMATS = {
-    ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".skops": "skops", ".onnx": "onnx",
-    ".pt": "torch", ".pth": "torch", ".ubj": "xgboost", ".xgb": "xgboost", ".keras": "keras",
-    ".h5": "keras", ".lgb": "lightgbm",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "joblib",
+    ".skops": "skops",
+    ".onnx": "onnx",
+    ".pt": "torch",
+    ".pth": "torch",
+    ".ubj": "xgboost",
+    ".xgb": "xgboost",
+    ".keras": "keras",
+    ".h5": "keras",
+    ".lgb": "lightgbm",
 }
 
 
@@ -84,8 +103,9 @@ def current_hash(lin: Lineage, path: str, hash_name: str, md5s: Md5Cache | None)
     if below:
         snap.prefetch(below)
         rel = len(path.rstrip("/")) + 1
-        return dvcfiles.dir_md5([(p[rel:], dvcfiles.md5_for(snap.read(p) or b"", hash_name))
-                                 for p in below])
+        return dvcfiles.dir_md5(
+            [(p[rel:], dvcfiles.md5_for(snap.read(p) or b"", hash_name)) for p in below]
+        )
     ws = snap.root / path
     if snap.rev is None and md5s is not None and ws.exists():
         return md5s.hash_path(ws, hash_name)  # neither git- nor DVC-tracked: the workspace file
@@ -244,7 +264,9 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
                 for key, value in values.items():
                     stage_inputs[f"{pfile}:{key}"] = rounded(value)
         models[m.path] = {
-            "md5": out.md5, "hash": out.hash, "size": out.size,
+            "md5": out.md5,
+            "hash": out.hash,
+            "size": out.size,
             "format": model_format(m.path, m.format),
             "stage": out.stage,
             "stale": stale_reasons(lin, out.stage),
@@ -256,11 +278,16 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
         out = _tracked(lin, d.path, "dataset")
         suite = lin.snap.read(d.suite) if d.suite else None
         if d.suite and suite is None:
-            raise BadInput(f"{CONFIG_FILE}: suite {d.suite!r} of {d.path!r} is not in the commit "
-                           "(git add it)")
+            raise BadInput(
+                f"{CONFIG_FILE}: suite {d.suite!r} of {d.path!r} is not in the commit (git add it)"
+            )
         data[d.path] = {
-            "md5": out.md5, "hash": out.hash, "size": out.size, "nfiles": out.nfiles,
-            "source": out.source, "stage": out.stage,
+            "md5": out.md5,
+            "hash": out.hash,
+            "size": out.size,
+            "nfiles": out.nfiles,
+            "source": out.source,
+            "stage": out.stage,
             "stale": stale_reasons(lin, out.stage),
             "suite": d.suite,
             "suite_sha256": sha256_bytes(suite) if suite is not None else None,
@@ -273,10 +300,16 @@ def inputs_part(lock: dict[str, Any]) -> dict[str, Any]:
     """The inputs part of a written gitml.lock (what freshness compares)."""
     return {
         "config_sha256": lock.get("config_sha256"),
-        "models": {p: {k: e.get(k) for k in MODEL_INPUT_KEYS}
-                   for p, e in (lock.get("models") or {}).items() if isinstance(e, dict)},
-        "data": {p: {k: e.get(k) for k in DATA_INPUT_KEYS}
-                 for p, e in (lock.get("data") or {}).items() if isinstance(e, dict)},
+        "models": {
+            p: {k: e.get(k) for k in MODEL_INPUT_KEYS}
+            for p, e in (lock.get("models") or {}).items()
+            if isinstance(e, dict)
+        },
+        "data": {
+            p: {k: e.get(k) for k in DATA_INPUT_KEYS}
+            for p, e in (lock.get("data") or {}).items()
+            if isinstance(e, dict)
+        },
     }
 
 
@@ -305,8 +338,10 @@ def parse_lock(data: bytes, name: str = LOCK_FILE) -> dict[str, Any]:
     try:
         doc = load_yaml(data)
     except Exception as exc:
-        raise BadInput(f"{name}: not valid YAML ({str(exc).splitlines()[0]}); "
-                       "it is written by gitml: run `gitml lock` to regenerate it") from None
+        raise BadInput(
+            f"{name}: not valid YAML ({str(exc).splitlines()[0]}); "
+            "it is written by gitml: run `gitml lock` to regenerate it"
+        ) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise BadInput(f"{name}: not a {SCHEMA} manifest; run `gitml lock` to regenerate it")
     for part in ("models", "data", "environments"):

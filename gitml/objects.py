@@ -69,8 +69,9 @@ def verified_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
     try:
         with open(fd, "wb") as f, open(src, "rb") as s:
             shutil.copyfileobj(s, f, 1024 * 1024)
-        actual = (md5_file(tmp) if hash_name == "md5"
-                  else dvcfiles.md5_for(tmp.read_bytes(), hash_name))
+        actual = (
+            md5_file(tmp) if hash_name == "md5" else dvcfiles.md5_for(tmp.read_bytes(), hash_name)
+        )
         if actual != md5:
             tmp.unlink()
             return False
@@ -88,7 +89,8 @@ def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
         return cached
     for remote in local_remotes(cfg):
         obj = dvcfiles.object_path(remote, md5, hash_name)
-        if obj.is_file() and verified_copy(obj, md5.removesuffix(".dir") if md5.endswith(".dir")
-                                           else md5, hash_name, cached):
+        if obj.is_file() and verified_copy(
+            obj, md5.removesuffix(".dir") if md5.endswith(".dir") else md5, hash_name, cached
+        ):
             return cached
     return None

@@ -61,8 +61,9 @@ def _seeds(snap: Snapshot, config: Config) -> dict[str, Any]:
     return seeds
 
 
-def _environments(repo: Repo, lin: Lineage, lock: dict[str, Any],
-                  previous: dict[str, Any] | None) -> None:
+def _environments(
+    repo: Repo, lin: Lineage, lock: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
     """Attach an environment record to each model: kept while its md5 is unchanged, else the
     build-time record `gitml repro` left for that md5, else the committer's (captured: commit)."""
     envs: dict[str, Any] = {}
@@ -99,8 +100,9 @@ def _changed(lock: dict[str, Any], head_lock: dict[str, Any] | None, part: str) 
     return [p for p, entry in new.items() if head.get(p) != entry]
 
 
-def _modified_in_workspace(repo: Repo, outs: list[dvcfiles.Out],
-                           md5s: state_mod.Md5Cache) -> list[str]:
+def _modified_in_workspace(
+    repo: Repo, outs: list[dvcfiles.Out], md5s: state_mod.Md5Cache
+) -> list[str]:
     modified = []
     for out in outs:
         ws = repo.root / out.path
@@ -139,7 +141,9 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
     md5s = state_mod.Md5Cache(repo.common_dir)
     try:
         lin = manifest.read_lineage(snap, config, md5s)
-        head_project = dvcfiles.read_project(Snapshot(repo.root, head)) if head else dvcfiles.Project()
+        head_project = (
+            dvcfiles.read_project(Snapshot(repo.root, head)) if head else dvcfiles.Project()
+        )
         # Only outputs whose hash this commit changes are checked: the rest were checked before.
         changed_outs = _changed_outs(lin, head_project)
         outcome = Outcome(lock=None, lineage=lin)
@@ -156,9 +160,14 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         _environments(repo, lin, lock, previous)
         if run_checks and not outcome.missing:
             head_lock = _head_lock(repo, head)
-            ctx = checks.CheckContext(repo, lin, lock, dvc_cfg.cache_dir,
-                                      _changed(lock, head_lock, "models"),
-                                      _changed(lock, head_lock, "data"))
+            ctx = checks.CheckContext(
+                repo,
+                lin,
+                lock,
+                dvc_cfg.cache_dir,
+                _changed(lock, head_lock, "models"),
+                _changed(lock, head_lock, "data"),
+            )
             outcome.failures = checks.run_all(ctx)
         outcome.lock = lock
         outcome.lock_bytes = manifest.serialize(lock)

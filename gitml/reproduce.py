@@ -40,12 +40,19 @@ class ModelResult:
     path: str
     recorded_md5: str | None
     rebuilt_md5: str | None
-    metrics: dict[str, Any] = field(default_factory=dict)  # name -> {recorded, rebuilt, delta, tolerance}
+    metrics: dict[str, Any] = field(
+        default_factory=dict
+    )  # name -> {recorded, rebuilt, delta, tolerance}
     verdict: str = DIFFERENT
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "recorded_md5": self.recorded_md5,
-                "rebuilt_md5": self.rebuilt_md5, "metrics": self.metrics, "verdict": self.verdict}
+        return {
+            "path": self.path,
+            "recorded_md5": self.recorded_md5,
+            "rebuilt_md5": self.rebuilt_md5,
+            "metrics": self.metrics,
+            "verdict": self.verdict,
+        }
 
 
 @dataclass
@@ -58,9 +65,13 @@ class Result:
     kept: Path | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"rev": self.rev, "verdict": self.verdict,
-                "models": [m.as_json() for m in self.models],
-                "diagnosis": self.diagnosis, "seconds": round(self.seconds, 2)}
+        return {
+            "rev": self.rev,
+            "verdict": self.verdict,
+            "models": [m.as_json() for m in self.models],
+            "diagnosis": self.diagnosis,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 class StageFailed(BadInput):
@@ -74,8 +85,11 @@ def add_worktree(root: Path, commit: str, base: Path) -> Path:
     wt = base / "wt"
     env = git.no_git_env()
     env["GITML_INTERNAL_WORKTREE"] = "1"
-    git.run(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", str(wt), commit],
-            root, env=env)
+    git.run(
+        ["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", str(wt), commit],
+        root,
+        env=env,
+    )
     return wt
 
 
@@ -152,8 +166,9 @@ def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Pa
             for _, md5 in dvcfiles.read_dir_listing(obj):
                 member = objects.locate(user, md5, out.hash)
                 if member is not None:
-                    _link_or_copy(member, md5, out.hash,
-                                  dvcfiles.object_path(cache_dir, md5, out.hash))
+                    _link_or_copy(
+                        member, md5, out.hash, dvcfiles.object_path(cache_dir, md5, out.hash)
+                    )
 
 
 def _under(a: str, b: str) -> bool:
@@ -163,8 +178,11 @@ def _under(a: str, b: str) -> bool:
 def root_inputs(project: dvcfiles.Project, stages: list[str]) -> list[dvcfiles.Out]:
     """The `.dvc`-tracked outs (dvc add / import) that the given stages depend on."""
     deps = [d.path for name in stages for d in project.stages[name].deps]
-    return [o for o in project.outs.values()
-            if o.stage is None and any(_under(d, o.path) or _under(o.path, d) for d in deps)]
+    return [
+        o
+        for o in project.outs.values()
+        if o.stage is None and any(_under(d, o.path) or _under(o.path, d) for d in deps)
+    ]
 
 
 def upstream(project: dvcfiles.Project, targets: list[str]) -> list[str]:
@@ -197,8 +215,14 @@ def dvc_target(stage: str) -> str:
 def run_streamed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
     """Run `cmd`, its output streamed to stderr; the exit code and the last lines of output."""
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     for raw in proc.stdout:
         line = raw.decode(errors="replace")
@@ -221,8 +245,12 @@ def fetch_inputs(wt: Path, outs: list[dvcfiles.Out], env: dict[str, str]) -> Non
         return
     code, tail = _dvc(["pull", "-q", *targets], wt, env)
     if code != 0:
-        raise BadInput("cannot fetch the pipeline's inputs (" + ", ".join(o.path for o in outs)
-                       + ") from the DVC cache or remote:\n" + "\n".join(tail[-10:]))
+        raise BadInput(
+            "cannot fetch the pipeline's inputs ("
+            + ", ".join(o.path for o in outs)
+            + ") from the DVC cache or remote:\n"
+            + "\n".join(tail[-10:])
+        )
 
 
 def hash_path(path: Path, hash_name: str) -> str | None:
@@ -243,8 +271,10 @@ def rebuild(wt: Path, targets: list[str], env: dict[str, str]) -> None:
     cmd = ["repro", "--force", "--no-commit", "--no-run-cache", *map(dvc_target, targets)]
     code, tail = _dvc(cmd, wt, env)
     if code != 0:
-        raise StageFailed(f"the rebuild failed (`dvc {' '.join(cmd)}` exited {code}); its last "
-                          "lines:\n" + "\n".join(tail))
+        raise StageFailed(
+            f"the rebuild failed (`dvc {' '.join(cmd)}` exited {code}); its last "
+            "lines:\n" + "\n".join(tail)
+        )
 
 
 # --- comparing -----------------------------------------------------------------------------------
@@ -266,8 +296,9 @@ def read_metrics(wt: Path, path: str | None) -> dict[str, Any] | None:
     return manifest.rounded(params_mod.parse(path, (wt / path).read_bytes()))
 
 
-def compare_metrics(recorded: dict[str, Any] | None, rebuilt: dict[str, Any] | None,
-                    tolerance: dict[str, float]) -> tuple[dict[str, Any], bool]:
+def compare_metrics(
+    recorded: dict[str, Any] | None, rebuilt: dict[str, Any] | None, tolerance: dict[str, float]
+) -> tuple[dict[str, Any], bool]:
     """Per metric {recorded, rebuilt, delta, tolerance, within}; True when every tolerance holds."""
     rec, new = flatten(recorded or {}), flatten(rebuilt or {})
     table: dict[str, Any] = {}
@@ -276,9 +307,13 @@ def compare_metrics(recorded: dict[str, Any] | None, rebuilt: dict[str, Any] | N
         delta = (float(b) - float(a)) if _number(a) and _number(b) else None  # type: ignore[arg-type]
         tol = tolerance.get(name)
         within = None if tol is None else (delta is not None and abs(delta) <= tol + 1e-12)
-        table[name] = {"recorded": a, "rebuilt": b,
-                       "delta": manifest.rounded(delta) if delta is not None else None,
-                       "tolerance": tol, "within": within}
+        table[name] = {
+            "recorded": a,
+            "rebuilt": b,
+            "delta": manifest.rounded(delta) if delta is not None else None,
+            "tolerance": tol,
+            "within": within,
+        }
     ok = bool(tolerance) and all(table.get(n, {}).get("within") for n in tolerance)
     return table, ok
 
@@ -298,8 +333,9 @@ def _kind_of_input(key: str, code_paths: set[str]) -> str:
     return "data"
 
 
-def input_differences(recorded: dict[str, Any], project: dvcfiles.Project,
-                      stage: str | None) -> list[dict[str, str]]:
+def input_differences(
+    recorded: dict[str, Any], project: dvcfiles.Project, stage: str | None
+) -> list[dict[str, str]]:
     """Recorded model inputs against the rebuilt worktree's dvc.lock."""
     if not stage or stage not in project.stages:
         return []
@@ -329,19 +365,27 @@ def _short(v: Any) -> str:
     return s[:12] if isinstance(v, str) and len(s) >= 32 else s[:80]
 
 
-def environment_differences(recorded: dict[str, Any] | None,
-                            now: dict[str, Any]) -> list[dict[str, str]]:
+def environment_differences(
+    recorded: dict[str, Any] | None, now: dict[str, Any]
+) -> list[dict[str, str]]:
     """The recorded environment block against the one captured now, most telling first."""
     if not recorded:
         return [{"kind": "environment", "detail": "no environment was recorded for this model"}]
     found: list[dict[str, str]] = []
     if str(recorded.get("python")) != str(now.get("python")):
-        found.append({"kind": "python",
-                      "detail": f"python {recorded.get('python')} recorded, {now.get('python')} now"})
+        found.append(
+            {
+                "kind": "python",
+                "detail": f"python {recorded.get('python')} recorded, {now.get('python')} now",
+            }
+        )
     rec_p = {k: str(v) for k, v in (recorded.get("packages") or {}).items()}
     now_p = {k: str(v) for k, v in (now.get("packages") or {}).items()}
-    changed = [f"{k} {rec_p[k]} -> {now_p[k]}" for k in sorted(rec_p) if k in now_p
-               and rec_p[k] != now_p[k]]
+    changed = [
+        f"{k} {rec_p[k]} -> {now_p[k]}"
+        for k in sorted(rec_p)
+        if k in now_p and rec_p[k] != now_p[k]
+    ]
     removed = [f"{k} {rec_p[k]}" for k in sorted(rec_p) if k not in now_p]
     added = [f"{k} {now_p[k]}" for k in sorted(now_p) if k not in rec_p]
     if changed:
@@ -351,13 +395,19 @@ def environment_differences(recorded: dict[str, Any] | None,
     if added:
         found.append({"kind": "packages", "detail": "not recorded: " + ", ".join(added)})
     if recorded.get("platform") != now.get("platform"):
-        found.append({"kind": "platform", "detail": f"platform {recorded.get('platform')} "
-                      f"recorded, {now.get('platform')} now"})
+        found.append(
+            {
+                "kind": "platform",
+                "detail": f"platform {recorded.get('platform')} "
+                f"recorded, {now.get('platform')} now",
+            }
+        )
     rhw, nhw = recorded.get("hardware") or {}, now.get("hardware") or {}
     for key in ("cpu", "gpu"):
         if rhw.get(key) != nhw.get(key):
-            found.append({"kind": "hardware",
-                          "detail": f"{key} {rhw.get(key)} recorded, {nhw.get(key)} now"})
+            found.append(
+                {"kind": "hardware", "detail": f"{key} {rhw.get(key)} recorded, {nhw.get(key)} now"}
+            )
     return found
 
 
@@ -377,19 +427,28 @@ def lock_at(root: Path, commit: str) -> tuple[Snapshot, dict[str, Any]]:
     snap = Snapshot(root, commit)
     data = snap.read(LOCK_FILE)
     if data is None:
-        raise BadInput(f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
-                       "--no-verify): nothing to reproduce against")
+        raise BadInput(
+            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
+            "--no-verify): nothing to reproduce against"
+        )
     return snap, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
 
 
-def reproduce(rev: str | None, out: Path | None = None, env_mode: str = "current",
-              keep: bool = False, twice: bool = False) -> Result:
+def reproduce(
+    rev: str | None,
+    out: Path | None = None,
+    env_mode: str = "current",
+    keep: bool = False,
+    twice: bool = False,
+) -> Result:
     started = time.monotonic()
     if env_mode not in ("current", "locked"):
         raise BadInput(f"--env must be `current` or `locked`, not {env_mode!r}")
     if env_mode == "locked":
-        raise BadInput("--env locked (a fresh venv from the recorded packages) is not available "
-                       "yet: use --env current")
+        raise BadInput(
+            "--env locked (a fresh venv from the recorded packages) is not available "
+            "yet: use --env current"
+        )
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
@@ -400,8 +459,10 @@ def reproduce(rev: str | None, out: Path | None = None, env_mode: str = "current
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
     rebuildable = {p: m for p, m in models_rec.items() if m.get("stage")}
     if not rebuildable:
-        raise BadInput(f"the models of {commit[:12]} are tracked by .dvc files (dvc add), not "
-                       "produced by dvc.yaml stages: they can be restored, not rebuilt")
+        raise BadInput(
+            f"the models of {commit[:12]} are tracked by .dvc files (dvc add), not "
+            "produced by dvc.yaml stages: they can be restored, not rebuilt"
+        )
 
     base = Path(tempfile.mkdtemp(prefix="gitml-reproduce-"))
     wt: Path | None = None
@@ -424,8 +485,10 @@ def reproduce(rev: str | None, out: Path | None = None, env_mode: str = "current
         targets = list(dict.fromkeys(targets))
         missing = [t for t in targets if t not in project.stages]
         if missing:
-            raise BadInput(f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
-                           f"dvc.lock of {commit[:12]}")
+            raise BadInput(
+                f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
+                f"dvc.lock of {commit[:12]}"
+            )
         roots = root_inputs(project, upstream(project, targets))
         seed_cache(user_cfg, roots, cache_dir)
         fetch_inputs(wt, roots, run_env)
@@ -452,31 +515,65 @@ def reproduce(rev: str | None, out: Path | None = None, env_mode: str = "current
             _copy_out(wt, rebuildable, out)
 
         verdicts = [r.verdict for r in results if r.verdict != NOT_REBUILT]
-        verdict = (DIFFERENT if DIFFERENT in verdicts
-                   else EQUIVALENT if EQUIVALENT in verdicts else IDENTICAL)
+        verdict = (
+            DIFFERENT
+            if DIFFERENT in verdicts
+            else EQUIVALENT
+            if EQUIVALENT in verdicts
+            else IDENTICAL
+        )
         diagnosis: list[dict[str, str]] = []
         if verdict != IDENTICAL:
             rebuilt_project = _worktree_project(wt)
-            diagnosis = _diagnose(lock, rebuildable, rebuilt_project, python, wt, config,
-                                  [r for r in results if r.verdict not in (IDENTICAL, NOT_REBUILT)])
+            diagnosis = _diagnose(
+                lock,
+                rebuildable,
+                rebuilt_project,
+                python,
+                wt,
+                config,
+                [r for r in results if r.verdict not in (IDENTICAL, NOT_REBUILT)],
+            )
             if twice:
                 rebuild(wt, targets, run_env)
-                second = {p: hash_path(wt / p, str(m.get("hash") or "md5"))
-                          for p, m in rebuildable.items()}
+                second = {
+                    p: hash_path(wt / p, str(m.get("hash") or "md5"))
+                    for p, m in rebuildable.items()
+                }
                 varying = [p for p in rebuildable if second[p] != first[p]]
                 if varying:
-                    diagnosis.insert(0, {"kind": "nondeterministic", "detail":
-                                         "two rebuilds here differ from each other: "
-                                         + ", ".join(varying)})
+                    diagnosis.insert(
+                        0,
+                        {
+                            "kind": "nondeterministic",
+                            "detail": "two rebuilds here differ from each other: "
+                            + ", ".join(varying),
+                        },
+                    )
                 else:
-                    diagnosis.append({"kind": "deterministic", "detail":
-                                      "two rebuilds here are identical to each other"})
+                    diagnosis.append(
+                        {
+                            "kind": "deterministic",
+                            "detail": "two rebuilds here are identical to each other",
+                        }
+                    )
         for path in models_rec:
             if path not in rebuildable:
-                diagnosis.append({"kind": "not-rebuilt", "detail": f"{path} is tracked by a .dvc "
-                                  "file (dvc add): restorable, not rebuildable"})
-        return Result(commit, verdict, results, diagnosis, time.monotonic() - started,
-                      kept=wt if keep else None)
+                diagnosis.append(
+                    {
+                        "kind": "not-rebuilt",
+                        "detail": f"{path} is tracked by a .dvc "
+                        "file (dvc add): restorable, not rebuildable",
+                    }
+                )
+        return Result(
+            commit,
+            verdict,
+            results,
+            diagnosis,
+            time.monotonic() - started,
+            kept=wt if keep else None,
+        )
     except StageFailed as exc:
         keep_wt = True
         raise StageFailed(f"{exc}\nthe worktree is kept at {wt}") from None
@@ -501,17 +598,28 @@ def _worktree_project(wt: Path) -> dvcfiles.Project:
     return project
 
 
-def _diagnose(lock: dict[str, Any], rebuildable: dict[str, Any], project: dvcfiles.Project,
-              python: str, wt: Path, config: Config,
-              not_identical: list[ModelResult]) -> list[dict[str, str]]:
+def _diagnose(
+    lock: dict[str, Any],
+    rebuildable: dict[str, Any],
+    project: dvcfiles.Project,
+    python: str,
+    wt: Path,
+    config: Config,
+    not_identical: list[ModelResult],
+) -> list[dict[str, str]]:
     envs = lock.get("environments") or {}
     found: list[dict[str, str]] = []
     env_blocks = []
     for r in not_identical:
         m = rebuildable[r.path]
         if m.get("stale"):
-            found.append({"kind": "stale", "detail": f"{r.path} was recorded stale at this commit "
-                          f"(code/params/data changed without `dvc repro`): {m['stale']}"})
+            found.append(
+                {
+                    "kind": "stale",
+                    "detail": f"{r.path} was recorded stale at this commit "
+                    f"(code/params/data changed without `dvc repro`): {m['stale']}",
+                }
+            )
         found.extend(input_differences(m.get("inputs") or {}, project, m.get("stage")))
         env_blocks.append(envs.get(m.get("environment")))
     seen: set[tuple[str, str]] = set()
@@ -527,8 +635,13 @@ def _diagnose(lock: dict[str, Any], rebuildable: dict[str, Any], project: dvcfil
             seen.add(key)
             result.append(d)
     if not result:
-        result.append({"kind": "unknown", "detail": "inputs, seeds and environment match the "
-                       "record: try --twice to see whether the pipeline is deterministic"})
+        result.append(
+            {
+                "kind": "unknown",
+                "detail": "inputs, seeds and environment match the "
+                "record: try --twice to see whether the pipeline is deterministic",
+            }
+        )
     return result
 
 

@@ -42,8 +42,9 @@ def _expected(lock: dict[str, Any], out: Out) -> str | None:
     return None
 
 
-def _place(cfg: DvcConfig, md5: str, hash_name: str, dest: Path, fetch: Fetch | None,
-           out: Out, member: str) -> str | None:
+def _place(
+    cfg: DvcConfig, md5: str, hash_name: str, dest: Path, fetch: Fetch | None, out: Out, member: str
+) -> str | None:
     """Write the object to `dest`; returns None on success or the reason it failed."""
     obj = objects.locate(cfg, md5, hash_name)
     if obj is None and fetch is not None:
@@ -53,8 +54,15 @@ def _place(cfg: DvcConfig, md5: str, hash_name: str, dest: Path, fetch: Fetch | 
     return None if objects.verified_copy(obj, md5, hash_name, dest) else "corrupt"
 
 
-def _restore_dir(repo: Repo, cfg: DvcConfig, out: Out, before: Out | None, md5s: Md5Cache,
-                 fetch: Fetch | None, report: Report) -> None:
+def _restore_dir(
+    repo: Repo,
+    cfg: DvcConfig,
+    out: Out,
+    before: Out | None,
+    md5s: Md5Cache,
+    fetch: Fetch | None,
+    report: Report,
+) -> None:
     assert out.md5
     listing_obj = objects.locate(cfg, out.md5, out.hash)
     if listing_obj is None and fetch is not None:
@@ -82,8 +90,14 @@ def _restore_dir(repo: Repo, cfg: DvcConfig, out: Out, before: Out | None, md5s:
     report.restored.append(out.path)
 
 
-def restore(repo: Repo, rev: str, previous_rev: str | None, md5s: Md5Cache,
-            fetch: Fetch | None = None, paths: list[str] | None = None) -> Report:
+def restore(
+    repo: Repo,
+    rev: str,
+    previous_rev: str | None,
+    md5s: Md5Cache,
+    fetch: Fetch | None = None,
+    paths: list[str] | None = None,
+) -> Report:
     """Make the workspace hold `rev`'s DVC-tracked bytes.
 
     "Modified" is judged against `previous_rev` (the commit the workspace came from): a file
@@ -92,7 +106,9 @@ def restore(repo: Repo, rev: str, previous_rev: str | None, md5s: Md5Cache,
     snap = Snapshot(repo.root, rev)
     lock_bytes = snap.read(LOCK_FILE)
     if lock_bytes is None:
-        raise BadInput(f"commit {rev[:12]} has no {LOCK_FILE} (it was made before gitml was set up)")
+        raise BadInput(
+            f"commit {rev[:12]} has no {LOCK_FILE} (it was made before gitml was set up)"
+        )
     lock = manifest.parse_lock(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
     project = dvcfiles.read_project(snap)
     before = dvcfiles.read_project(Snapshot(repo.root, previous_rev)) if previous_rev else None

@@ -61,12 +61,16 @@ def locked(common_dir: Path, name: str = "run", timeout: float = 120.0) -> Itera
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if not said:
-                    print(f"gitml: waiting for another gitml run in this clone ({path})",
-                          file=sys.stderr)
+                    print(
+                        f"gitml: waiting for another gitml run in this clone ({path})",
+                        file=sys.stderr,
+                    )
                     said = True
                 if time.monotonic() > deadline:
-                    raise BadInput(f"another gitml run holds {path} for over {timeout:.0f}s; "
-                                   "try again when it ends") from None
+                    raise BadInput(
+                        f"another gitml run holds {path} for over {timeout:.0f}s; "
+                        "try again when it ends"
+                    ) from None
                 time.sleep(0.1)
         yield
     finally:
@@ -78,8 +82,10 @@ class Md5Cache:
 
     def __init__(self, common_dir: Path):
         self.db = sqlite3.connect(state_dir(common_dir) / "md5.sqlite", timeout=30)
-        self.db.execute("CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, inode INTEGER,"
-                        " mtime INTEGER, size INTEGER, md5 TEXT)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, inode INTEGER,"
+            " mtime INTEGER, size INTEGER, md5 TEXT)"
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -87,15 +93,18 @@ class Md5Cache:
     def md5(self, path: Path) -> str:
         st = path.stat()
         key = str(path)
-        row = self.db.execute("SELECT inode, mtime, size, md5 FROM md5 WHERE path = ?", (key,)).fetchone()
+        row = self.db.execute(
+            "SELECT inode, mtime, size, md5 FROM md5 WHERE path = ?", (key,)
+        ).fetchone()
         if row and tuple(row[:3]) == (st.st_ino, st.st_mtime_ns, st.st_size):
             return str(row[3])
         value = md5_file(path)
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO md5 VALUES (?, ?, ?, ?, ?)",
-                            (key, st.st_ino, st.st_mtime_ns, st.st_size, value))
+            self.db.execute(
+                "INSERT OR REPLACE INTO md5 VALUES (?, ?, ?, ?, ?)",
+                (key, st.st_ino, st.st_mtime_ns, st.st_size, value),
+            )
         return value
-
 
     def hash_path(self, path: Path, hash_name: str = "md5") -> str:
         """DVC's hash of a workspace file or directory (directories: the `.dir` hash)."""
@@ -105,7 +114,9 @@ class Md5Cache:
             entries = []
             for sub in sorted(path.rglob("*")):
                 if sub.is_file():
-                    entries.append((sub.relative_to(path).as_posix(), self.hash_path(sub, hash_name)))
+                    entries.append(
+                        (sub.relative_to(path).as_posix(), self.hash_path(sub, hash_name))
+                    )
             return dir_md5(entries)
         if hash_name == "md5-dos2unix":
             return md5_for(path.read_bytes(), hash_name)

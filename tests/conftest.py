@@ -25,38 +25,56 @@ def pytest_configure(config: pytest.Config) -> None:
     """One environment for every git/dvc/gitml the tests start: isolated from the user's."""
     home = Path(tempfile.mkdtemp(prefix="gitml-tests-home-"))  # per session: runs may overlap
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = gitml tests\n\temail = tests@gitml.invalid\n"
-                         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-    os.environ.update({
-        "HOME": str(home),
-        "GIT_CONFIG_GLOBAL": str(gitconfig),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
-        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    gitconfig.write_text(
+        "[user]\n\tname = gitml tests\n\temail = tests@gitml.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_GLOBAL": str(gitconfig),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+            "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"):
         os.environ.pop(name, None)
 
 
-def run(*cmd: str | Path, cwd: Path, check: bool = True, input: str | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
-                          input=input, env=None if env is None else {**os.environ, **env})
+def run(
+    *cmd: str | Path,
+    cwd: Path,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input,
+        env=None if env is None else {**os.environ, **env},
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
-                             f"stderr:\n{proc.stderr}")
+        raise AssertionError(
+            f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
     return proc
 
 
-def gitml(*args: str | Path, cwd: Path, check: bool = False,
-          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def gitml(
+    *args: str | Path, cwd: Path, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return run(sys.executable, "-m", "gitml", *args, cwd=cwd, check=check, env=env)
 
 
-def git(*args: str | Path, cwd: Path, check: bool = True,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def git(
+    *args: str | Path, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return run("git", *args, cwd=cwd, check=check, env=env)
 
 
@@ -71,11 +89,14 @@ class Example:
     root: Path
     remote: Path
 
-    def git(self, *args: str, check: bool = True, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def git(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return git(*args, cwd=self.root, check=check, env=env)
 
-    def gitml(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def gitml(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return gitml(*args, cwd=self.root, env=env)
 
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -21,11 +21,19 @@ def assert_clean_error(res, *fragments: str, code: int = 2) -> None:  # type: ig
         ("version: 1\nmodels: [\n", ["gitml.yaml", "line", "not valid YAML"]),
         ("version: 1\nmodles: []\n", ["gitml.yaml: line 2", "'modles'", "unknown key"]),
         ("version: 2\n", ["'version'", "must be 1"]),
-        ("version: 1\nmodels:\n  - path: ../outside.pkl\n", ["models[0].path", "outside the repository"]),
+        (
+            "version: 1\nmodels:\n  - path: ../outside.pkl\n",
+            ["models[0].path", "outside the repository"],
+        ),
         ("version: 1\nmodels:\n  - path: /etc/passwd\n", ["models[0].path", "absolute"]),
-        ("version: 1\nmodels:\n  - path: model/model.pkl\n    gates: ['accuracy >>= 1']\n",
-         ["line 4", "gates[0]", "does not parse"]),
-        ("version: 1\ndata:\n  - path: data/wine.csv\n    format: xls\n", ["data[0].format", "must be one of"]),
+        (
+            "version: 1\nmodels:\n  - path: model/model.pkl\n    gates: ['accuracy >>= 1']\n",
+            ["line 4", "gates[0]", "does not parse"],
+        ),
+        (
+            "version: 1\ndata:\n  - path: data/wine.csv\n    format: xls\n",
+            ["data[0].format", "must be one of"],
+        ),
         ("version: 1\nhooks:\n  block_stale: maybe\n", ["hooks.block_stale", "true or false"]),
         ("", ["gitml.yaml", "empty"]),
     ],

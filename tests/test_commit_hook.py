@@ -24,7 +24,9 @@ def dvc_out_md5(ex: Example, rev: str, path: str) -> str:
 
 def test_commit_records_the_hashes_of_the_commit(example: Example) -> None:
     lock = lock_at(example)
-    assert lock["models"]["model/model.pkl"]["md5"] == dvc_out_md5(example, "HEAD", "model/model.pkl")
+    assert lock["models"]["model/model.pkl"]["md5"] == dvc_out_md5(
+        example, "HEAD", "model/model.pkl"
+    )
     data_md5 = yaml.safe_load(example.show_file("HEAD", "data/wine.csv.dvc"))["outs"][0]["md5"]
     assert lock["data"]["data/wine.csv"]["md5"] == data_md5
     model = lock["models"]["model/model.pkl"]
@@ -42,9 +44,12 @@ def test_param_change_after_repro_updates_the_lock_in_the_same_commit(example: E
     proc = example.git("commit", "-qam", "seven trees")
     assert "gitml.lock updated" in proc.stderr
     assert lock_at(example)["models"]["model/model.pkl"]["md5"] == dvc_out_md5(
-        example, "HEAD", "model/model.pkl")
-    assert lock_at(example)["models"]["model/model.pkl"]["inputs"]["params.yaml:train"][
-        "n_estimators"] == 7
+        example, "HEAD", "model/model.pkl"
+    )
+    assert (
+        lock_at(example)["models"]["model/model.pkl"]["inputs"]["params.yaml:train"]["n_estimators"]
+        == 7
+    )
     assert example.git("status", "--porcelain").stdout == ""
 
 
@@ -84,7 +89,9 @@ def test_unrelated_commit_passes_without_touching_the_lock(example: Example) -> 
 def test_missing_cache_object_blocks_with_index_unchanged(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 11")
     assert example.gitml("repro").returncode == 0
-    new_md5 = yaml.safe_load((example.root / "dvc.lock").read_text())["stages"]["train"]["outs"][0]["md5"]
+    new_md5 = yaml.safe_load((example.root / "dvc.lock").read_text())["stages"]["train"]["outs"][0][
+        "md5"
+    ]
     shutil.rmtree(example.root / ".dvc" / "cache")
     example.git("add", "-A")
     before = example.git("ls-files", "-s").stdout
@@ -100,7 +107,8 @@ def test_commit_with_pathspec_leaves_status_clean(example: Example) -> None:
     assert example.gitml("repro").returncode == 0
     example.git("commit", "-q", "-m", "partial", "--", "dvc.lock", "params.yaml", "metrics.json")
     assert lock_at(example)["models"]["model/model.pkl"]["md5"] == dvc_out_md5(
-        example, "HEAD", "model/model.pkl")
+        example, "HEAD", "model/model.pkl"
+    )
     assert example.git("status", "--porcelain").stdout == ""
 
 

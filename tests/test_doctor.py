@@ -87,7 +87,9 @@ def test_removed_remote_dir_fails(example: Example, tmp_path: Path) -> None:
     # Moved to a directory of this test's own first: removing it touches nothing shared.
     remote = tmp_path / "own-remote"
     shutil.copytree(read_config(example.root).remotes["local"], remote)
-    (example.root / ".dvc" / "config.local").write_text(f"['remote \"local\"']\n    url = {remote}\n")
+    (example.root / ".dvc" / "config.local").write_text(
+        f"['remote \"local\"']\n    url = {remote}\n"
+    )
     code, checks = doctor(example)
     assert code == 0 and checks["DVC remote"]["detail"] == f"local = {remote} (reachable)"
     shutil.rmtree(remote)
@@ -110,7 +112,11 @@ def test_leftover_reproduce_worktree_warns(example: Example, tmp_path: Path) -> 
     tree = tmp_path / "gitml-reproduce-abc123"
     example.git("-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", str(tree), "HEAD")
     code, checks = doctor(example)
-    assert code == 0 and checks["worktrees"]["status"] == "ok" and str(tree) in checks["worktrees"]["detail"]
+    assert (
+        code == 0
+        and checks["worktrees"]["status"] == "ok"
+        and str(tree) in checks["worktrees"]["detail"]
+    )
     shutil.rmtree(tree)
     code, checks = doctor(example)
     assert code == 0

@@ -10,7 +10,9 @@ HEAVY = ("typer", "rich", "dvc", "great_expectations", "pandas", "git", "yaml", 
 
 
 def imported_modules(ex: Example) -> set[str]:
-    proc = run(sys.executable, "-X", "importtime", "-m", "gitml.hookfast", "pre-commit", cwd=ex.root)
+    proc = run(
+        sys.executable, "-X", "importtime", "-m", "gitml.hookfast", "pre-commit", cwd=ex.root
+    )
     assert proc.returncode == 0, proc.stderr
     names = set()
     for line in proc.stderr.splitlines():

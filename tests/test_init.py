@@ -31,25 +31,38 @@ def test_init_discovers_models_metrics_and_data_and_is_idempotent(tmp_path: Path
     assert res.returncode == 0, res.stderr
     cfg = yaml.safe_load((repo / "gitml.yaml").read_text())
     assert cfg["version"] == 1
-    assert cfg["models"] == [{"path": "model/model.pkl", "name": "wine-classifier",
-                              "metrics": "metrics.json"}]
+    assert cfg["models"] == [
+        {"path": "model/model.pkl", "name": "wine-classifier", "metrics": "metrics.json"}
+    ]
     assert {"path": "data/wine.csv"} in cfg["data"]
     hooks = repo / ".git" / "hooks"
-    for name in ("pre-commit", "pre-merge-commit", "post-commit", "pre-push", "post-checkout",
-                 "post-merge", "post-rewrite"):
+    for name in (
+        "pre-commit",
+        "pre-merge-commit",
+        "post-commit",
+        "pre-push",
+        "post-checkout",
+        "post-merge",
+        "post-rewrite",
+    ):
         text = (hooks / name).read_text()
         assert "gitml-hook:" in text and sys.executable in text
     assert "gitml.lock merge=gitml" in (repo / ".gitattributes").read_text()
     assert git("config", "merge.gitml.driver", cwd=repo).stdout.strip() == "true"
-    snapshot = {p: p.read_bytes() for p in [repo / "gitml.yaml", repo / ".gitattributes",
-                                             *sorted(hooks.iterdir())]}
+    snapshot = {
+        p: p.read_bytes()
+        for p in [repo / "gitml.yaml", repo / ".gitattributes", *sorted(hooks.iterdir())]
+    }
     assert gitml("init", cwd=repo).returncode == 0
     assert {p: p.read_bytes() for p in snapshot} == snapshot
     # the first commit through the hook writes the manifest
     git("commit", "-qm", "set up gitml", cwd=repo)
     lock = yaml.safe_load(git("show", "HEAD:gitml.lock", cwd=repo).stdout)
     assert lock["models"]["model/model.pkl"]["environment"]
-    assert lock["environments"][lock["models"]["model/model.pkl"]["environment"]]["captured"] == "commit"
+    assert (
+        lock["environments"][lock["models"]["model/model.pkl"]["environment"]]["captured"]
+        == "commit"
+    )
 
 
 def test_init_runs_dvc_init_when_needed(tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ def ex(example: Example, tmp_path: Path) -> Example:
     return example
 
 
-def push(ex: Example, *args: str, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def push(
+    ex: Example, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return ex.git("push", "-q", "origin", *args, check=False, env=env)
 
 
@@ -189,9 +190,13 @@ def test_branches_deleted_and_tags_pushed(ex: Example) -> None:
 def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert push(ex, "main").returncode == 0
     dvc_yaml = ex.root / "dvc.yaml"
-    dvc_yaml.write_text(dvc_yaml.read_text().replace(
-        "      - data/prepared/test.csv\n",
-        "      - data/prepared/test.csv:\n          push: false\n", 1))
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace(
+            "      - data/prepared/test.csv\n",
+            "      - data/prepared/test.csv:\n          push: false\n",
+            1,
+        )
+    )
     ex.git("commit", "-q", "-m", "test split stays local", "--", "dvc.yaml")
     test_md5 = dvc_md5(ex, "HEAD", "data/prepared/test.csv")
     remove(remote_object(ex, test_md5))
@@ -219,11 +224,24 @@ def test_under_the_pre_commit_framework(ex: Example) -> None:
     """pre-commit hands the hook one ref through its environment, and no stdin."""
     model_md5 = dvc_md5(ex, "HEAD", "model/model.pkl")
     remove(remote_object(ex, model_md5))
-    env = {"PRE_COMMIT_FROM_REF": "", "PRE_COMMIT_TO_REF": "", "PRE_COMMIT_REMOTE_NAME": "origin",
-           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
-           "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
-    proc = run(sys.executable, "-m", "gitml.hookfast", "pre-push", "--framework", cwd=ex.root,
-               check=False, env=env, input="")
+    env = {
+        "PRE_COMMIT_FROM_REF": "",
+        "PRE_COMMIT_TO_REF": "",
+        "PRE_COMMIT_REMOTE_NAME": "origin",
+        "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+        "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+    }
+    proc = run(
+        sys.executable,
+        "-m",
+        "gitml.hookfast",
+        "pre-push",
+        "--framework",
+        cwd=ex.root,
+        check=False,
+        env=env,
+        input="",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "pushed 1 DVC object to remote 'local'" in proc.stderr
     assert md5_of(remote_object(ex, model_md5)) == model_md5
@@ -279,8 +297,9 @@ class FakeSnapshot:
 
 
 def test_flags_from_plain_templated_nested_and_dvc_files() -> None:
-    snap = FakeSnapshot({
-        "dvc.yaml": """
+    snap = FakeSnapshot(
+        {
+            "dvc.yaml": """
 stages:
   shard:
     foreach: [a, b]
@@ -296,7 +315,7 @@ stages:
     metrics:
       - metrics.json: {cache: false}
 """,
-        "sub/dvc.yaml": """
+            "sub/dvc.yaml": """
 stages:
   build:
     wdir: work
@@ -304,8 +323,8 @@ stages:
     outs:
       - out.bin: {remote: archive}
 """,
-        "data/raw.dvc": "outs:\n- md5: 0123\n  path: raw\n  push: false\n",
-        "dvc.lock": """
+            "data/raw.dvc": "outs:\n- md5: 0123\n  path: raw\n  push: false\n",
+            "dvc.lock": """
 schema: '2.0'
 stages:
   train:
@@ -317,7 +336,8 @@ stages:
       cloud:
         s3v: {etag: x, version_id: v1}
 """,
-    })
+        }
+    )
     flags = push_mod.read_flags(snap)  # type: ignore[arg-type]
 
     def out(path: str, stage: str | None) -> dvcfiles.Out:

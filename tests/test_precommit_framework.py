@@ -60,14 +60,19 @@ def assert_kept(old: str, new: str) -> None:
 
 def installed_types(root: Path) -> set[str]:
     hooks = root / ".git" / "hooks"
-    return {t for t in HOOK_TYPES
-            if (hooks / t).exists() and "pre-commit" in (hooks / t).read_text()}
+    return {
+        t for t in HOOK_TYPES if (hooks / t).exists() and "pre-commit" in (hooks / t).read_text()
+    }
 
 
-@pytest.mark.parametrize("old", [None, "", "\n# nothing yet\n", HAND_WRITTEN],
-                         ids=["missing", "empty", "comment-only", "hand-written"])
-def test_config_is_merged_keeping_the_users_content_and_idempotent(tmp_path: Path,
-                                                                    old: str | None) -> None:
+@pytest.mark.parametrize(
+    "old",
+    [None, "", "\n# nothing yet\n", HAND_WRITTEN],
+    ids=["missing", "empty", "comment-only", "hand-written"],
+)
+def test_config_is_merged_keeping_the_users_content_and_idempotent(
+    tmp_path: Path, old: str | None
+) -> None:
     git("init", "-q", cwd=tmp_path)
     config = tmp_path / CONFIG
     if old is not None:
@@ -89,15 +94,15 @@ def test_config_is_merged_keeping_the_users_content_and_idempotent(tmp_path: Pat
 
 LAYOUTS = {
     "pre-commit-style": "repos:\n-   repo: https://example.invalid/hooks\n    rev: v1\n"
-                        "    hooks:\n    -   id: lint  # ours\n# about ci\nci:\n  skip: [lint]\n",
+    "    hooks:\n    -   id: lint  # ours\n# about ci\nci:\n  skip: [lint]\n",
     "empty-flow-repos": "repos: []  # none yet\nfail_fast: true\n",
     "block-hook-types": "default_install_hook_types:\n  - commit-msg\nrepos:\n  - repo: local\n"
-                        "    hooks:\n      - id: x\n        name: x\n        entry: |\n"
-                        "          true\n        language: unsupported\n",
+    "    hooks:\n      - id: x\n        name: x\n        entry: |\n"
+    "          true\n        language: unsupported\n",
     "flow-repos": "repos: [{repo: local, hooks: [{id: x, name: x, entry: x, language: system}]}]\n",
     "no-final-newline": "# c\nrepos:\n- repo: local\n  hooks: []",
     "gitml-check-already": "repos:\n- repo: https://example.invalid/gitml\n  rev: v1\n  hooks:\n"
-                           "  - id: gitml-check\n    args: [--x]\n",
+    "  - id: gitml-check\n    args: [--x]\n",
 }
 
 
@@ -109,7 +114,7 @@ def test_merge_follows_the_users_layout(old: str) -> None:
     for key, value in before.items():
         if key not in ("repos", "default_install_hook_types"):
             assert after[key] == value
-    assert after["repos"][:len(before["repos"])] == before["repos"]
+    assert after["repos"][: len(before["repos"])] == before["repos"]
     ids = [h["id"] for repo in after["repos"] for h in repo["hooks"]]
     assert sorted(ids) == sorted(set(ids)) and {h.id for h in HOOKS} <= set(ids)
     assert set(HOOK_TYPES) <= set(after["default_install_hook_types"])
@@ -131,7 +136,8 @@ def test_a_config_that_is_not_one_is_refused_untouched(tmp_path: Path) -> None:
 def test_the_manifest_declares_the_hooks_init_writes() -> None:
     manifest = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     assert [{k: v for k, v in h.items() if k != "description"} for h in manifest] == [
-        hook_dict(h) for h in HOOKS]
+        hook_dict(h) for h in HOOKS
+    ]
     for hook in HOOKS:  # every entry names a hook gitml-hook knows
         assert hook.entry.split()[0] == "gitml-hook" and hook.entry.split()[1] in hookfast.HOOKS
 
@@ -173,9 +179,11 @@ def test_unrelated_commit_passes_beside_the_users_hooks(example: Example) -> Non
     assert "gitml check" in out and "Passed" in out and "team-check-ran" in out
 
 
-@pytest.mark.skipif(not hasattr(hookfast, "framework_args"),
-                    reason="gitml.hookfast does not yet turn PRE_COMMIT_* variables into git's "
-                           "hook arguments (framework_args)")
+@pytest.mark.skipif(
+    not hasattr(hookfast, "framework_args"),
+    reason="gitml.hookfast does not yet turn PRE_COMMIT_* variables into git's "
+    "hook arguments (framework_args)",
+)
 def test_checkout_restores_through_the_framework(example: Example) -> None:
     ex = framework(example)
     (ex.root / "README.md").write_text("another commit, same model\n")

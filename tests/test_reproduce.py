@@ -38,8 +38,13 @@ sys.exit(code)
 
 
 def reproduce(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _WRAPPER, *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def md5(path: Path) -> str:
@@ -49,9 +54,11 @@ def md5(path: Path) -> str:
 def state(ex: Example) -> dict[str, object]:
     """Everything reproduce must leave as it was."""
     root = ex.root
-    files = {p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, md5(p))
-             for p in root.rglob("*")
-             if p.is_file() and not p.relative_to(root).as_posix().startswith(".git/")}
+    files = {
+        p.relative_to(root).as_posix(): (p.stat().st_mtime_ns, md5(p))
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(".git/")
+    }
     return {
         "files": files,
         "index": ex.git("ls-files", "-s").stdout,
@@ -93,12 +100,15 @@ def test_a_commit_without_gitml_lock_is_refused(example: Example) -> None:
     assert res.returncode == 2 and "unknown revision" in res.stderr
 
 
-def test_a_fresh_clone_reproduces_with_objects_from_the_remote(example: Example,
-                                                              tmp_path: Path) -> None:
+def test_a_fresh_clone_reproduces_with_objects_from_the_remote(
+    example: Example, tmp_path: Path
+) -> None:
     clone = tmp_path / "clone"
     git("clone", "-q", str(example.root), str(clone), cwd=tmp_path)
     dvc("remote", "modify", "--local", "local", "url", str(example.remote), cwd=clone)
-    assert not (clone / ".dvc" / "cache").exists() or not any((clone / ".dvc" / "cache").rglob("*.*"))
+    assert not (clone / ".dvc" / "cache").exists() or not any(
+        (clone / ".dvc" / "cache").rglob("*.*")
+    )
     res = reproduce(cwd=clone)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "identical"
@@ -126,8 +136,11 @@ def test_a_faked_record_is_diagnosed(example: Example) -> None:
     assert doc["verdict"] == "equivalent"
     assert doc["models"][0]["verdict"] == "equivalent"
     details = [(d["kind"], d["detail"]) for d in doc["diagnosis"]]
-    assert ("packages", "changed: scikit-learn 0.0.1 -> " +
-            environment.capture(sys.executable, example.root)["packages"]["scikit-learn"]) in details
+    assert (
+        "packages",
+        "changed: scikit-learn 0.0.1 -> "
+        + environment.capture(sys.executable, example.root)["packages"]["scikit-learn"],
+    ) in details
     assert ("seed", "seed not set: params.yaml:train.seed") in details
     assert ("deterministic", "two rebuilds here are identical to each other") in details
     code = [d for k, d in details if k == "code"]
@@ -173,8 +186,9 @@ def test_environment_differences_on_captured_data(example: Example) -> None:
 
 
 def test_compare_metrics_tolerance() -> None:
-    table, ok = compare_metrics({"accuracy": 0.97, "f1": 0.9}, {"accuracy": 0.968, "f1": 0.5},
-                                {"accuracy": 0.005})
+    table, ok = compare_metrics(
+        {"accuracy": 0.97, "f1": 0.9}, {"accuracy": 0.968, "f1": 0.5}, {"accuracy": 0.005}
+    )
     assert ok and table["accuracy"]["within"] is True and table["f1"]["within"] is None
     _, ok = compare_metrics({"accuracy": 0.97}, {"accuracy": 0.96}, {"accuracy": 0.005})
     assert not ok

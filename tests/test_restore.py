@@ -91,8 +91,10 @@ def test_restore_fetches_from_the_remote_into_a_fresh_clone(example: Example, tm
     res = gitml("restore", cwd=clone)
     assert res.returncode == 0, res.stderr
     assert md5(clone / "model" / "model.pkl") == recorded(example, "HEAD")
-    assert md5(clone / "data" / "wine.csv") == yaml.safe_load(
-        (clone / "data" / "wine.csv.dvc").read_text())["outs"][0]["md5"]
+    assert (
+        md5(clone / "data" / "wine.csv")
+        == yaml.safe_load((clone / "data" / "wine.csv.dvc").read_text())["outs"][0]["md5"]
+    )
 
 
 def test_restore_reports_a_corrupt_cache_object(example: Example) -> None:

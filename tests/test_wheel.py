@@ -23,8 +23,9 @@ def test_wheel_installs_and_inits_a_repo(tmp_path: Path) -> None:
     py = env_dir / "bin" / "python"
     run(py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     # gitml's dependencies come from the test environment; gitml itself only from the wheel
-    purelib = run(py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                  cwd=tmp_path).stdout.strip()
+    purelib = run(
+        py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path
+    ).stdout.strip()
     Path(purelib, "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     where = run(py, "-c", "import gitml; print(gitml.__file__)", cwd=tmp_path).stdout
     assert where.startswith(str(env_dir))

@@ -23,14 +23,20 @@ def check(json_out: bool = False) -> int:
         report_missing(outcome)
     blocked = report_outcome(outcome, block_stale=True)
     if json_out:
-        print(json.dumps({
-            "passed": not (failed or blocked),
-            "missing": [m.__dict__ for m in outcome.missing],
-            "stale": outcome.stale,
-            "modified": outcome.modified,
-            "failures": [f.__dict__ for f in outcome.failures],
-            "lock_fresh": not outcome.lock_changed,
-        }, indent=2, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    "passed": not (failed or blocked),
+                    "missing": [m.__dict__ for m in outcome.missing],
+                    "stale": outcome.stale,
+                    "modified": outcome.modified,
+                    "failures": [f.__dict__ for f in outcome.failures],
+                    "lock_fresh": not outcome.lock_changed,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
     if failed or blocked:
         return 1
     if outcome.lock_changed:

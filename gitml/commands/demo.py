@@ -17,8 +17,12 @@ from gitml import git
 from gitml.errors import BadInput, CheckFailed
 from gitml.resources import resource
 
-_IDENTITY = {"GIT_AUTHOR_NAME": "gitml demo", "GIT_AUTHOR_EMAIL": "demo@gitml.invalid",
-             "GIT_COMMITTER_NAME": "gitml demo", "GIT_COMMITTER_EMAIL": "demo@gitml.invalid"}
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "gitml demo",
+    "GIT_AUTHOR_EMAIL": "demo@gitml.invalid",
+    "GIT_COMMITTER_NAME": "gitml demo",
+    "GIT_COMMITTER_EMAIL": "demo@gitml.invalid",
+}
 
 
 def _env() -> dict[str, str]:
@@ -34,8 +38,9 @@ def _env() -> dict[str, str]:
 
 def _step(cwd: Path, env: dict[str, str], *cmd: str) -> str:
     print(f"\n$ {shlex.join(cmd)}", flush=True)
-    proc = subprocess.run(list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     print(proc.stdout.rstrip(), flush=True)
     if proc.returncode != 0:
         raise CheckFailed(f"demo step `{shlex.join(cmd)}` failed (exit {proc.returncode})")
@@ -80,8 +85,10 @@ def demo(directory: Path) -> int:
     _step(repo, env, *gitml, "show")
     _step(repo, env, "git", "checkout", "-q", first)
     restored = _md5(repo / "model/model.pkl")
-    print(f"model/model.pkl after checking out {first[:8]}: md5 {restored} "
-          f"({'the exact bytes of that commit' if restored == first_md5 else 'NOT the recorded bytes'})")
+    print(
+        f"model/model.pkl after checking out {first[:8]}: md5 {restored} "
+        f"({'the exact bytes of that commit' if restored == first_md5 else 'NOT the recorded bytes'})"
+    )
     _step(repo, env, "git", "checkout", "-q", "main")
     if restored != first_md5:
         raise CheckFailed("the demo's restore did not give back the first commit's model")

@@ -121,10 +121,15 @@ def framework_hook_checks(root: Path, directory: Path) -> list[Check]:
         else:
             checks.append(hook_check(directory, name, True))
     if shutil.which(FRAMEWORK_ENTRY) is None:
-        checks.append(Check(FRAMEWORK_ENTRY, WARN,
-                            f"not on PATH here: {PRE_COMMIT_CONFIG} runs `{FRAMEWORK_ENTRY}` from "
-                            "the PATH git has (install gitml in the project's environment, and "
-                            "commit with it active)"))
+        checks.append(
+            Check(
+                FRAMEWORK_ENTRY,
+                WARN,
+                f"not on PATH here: {PRE_COMMIT_CONFIG} runs `{FRAMEWORK_ENTRY}` from "
+                "the PATH git has (install gitml in the project's environment, and "
+                "commit with it active)",
+            )
+        )
     return checks
 
 
@@ -143,8 +148,11 @@ def framework_config_check(root: Path) -> Check:
     hooks, types = precommit_config.missing(data)
     if hooks or types:
         lacks = [h.id for h in hooks] + [f"{t} in default_install_hook_types" for t in types]
-        return Check(PRE_COMMIT_CONFIG, WARN, f"lacks {', '.join(lacks)}: run "
-                                              "`gitml init --hooks pre-commit`")
+        return Check(
+            PRE_COMMIT_CONFIG,
+            WARN,
+            f"lacks {', '.join(lacks)}: run `gitml init --hooks pre-commit`",
+        )
     return Check(PRE_COMMIT_CONFIG, OK, "runs " + ", ".join(h.id for h in precommit_config.HOOKS))
 
 
@@ -167,24 +175,38 @@ def hook_check(directory: Path, name: str, framework: bool) -> Check:
         match = _PYTHON_LINE.search(text)
         python = match.group(1) if match else ""
         if not python or not _executable(Path(python)):
-            return Check(label, FAIL, f"points at an interpreter that is gone ({python or '?'}): "
-                                      "reinstall gitml and run `gitml init` again")
+            return Check(
+                label,
+                FAIL,
+                f"points at an interpreter that is gone ({python or '?'}): "
+                "reinstall gitml and run `gitml init` again",
+            )
         legacy = path.with_name(name + LEGACY_SUFFIX)
         if legacy.exists() and not _executable(legacy):
-            return Check(label, WARN, f"gitml ({python}); your previous hook {legacy.name} is not "
-                                      f"executable, so it does not run: `chmod +x {legacy}`")
+            return Check(
+                label,
+                WARN,
+                f"gitml ({python}); your previous hook {legacy.name} is not "
+                f"executable, so it does not run: `chmod +x {legacy}`",
+            )
         if legacy.exists():
             return Check(label, OK, f"gitml ({python}), chained: {legacy.name} runs first")
         return Check(label, OK, f"gitml ({python})")
     if PRE_COMMIT_SIGNATURE in text:
         if framework:
-            return Check(label, OK, f"pre-commit framework ({PRE_COMMIT_CONFIG} runs "
-                                    f"{PRE_COMMIT_HOOK_ID})")
-        return Check(label, FAIL, f"pre-commit's hook, but {PRE_COMMIT_CONFIG} does not mention "
-                                  f"{PRE_COMMIT_HOOK_ID}: run `gitml init` (native hooks) or "
-                                  "`gitml init --hooks pre-commit`")
-    return Check(label, FAIL, f"{path} is not gitml's: {fix} (it keeps this hook and runs it "
-                              "first)")
+            return Check(
+                label, OK, f"pre-commit framework ({PRE_COMMIT_CONFIG} runs {PRE_COMMIT_HOOK_ID})"
+            )
+        return Check(
+            label,
+            FAIL,
+            f"pre-commit's hook, but {PRE_COMMIT_CONFIG} does not mention "
+            f"{PRE_COMMIT_HOOK_ID}: run `gitml init` (native hooks) or "
+            "`gitml init --hooks pre-commit`",
+        )
+    return Check(
+        label, FAIL, f"{path} is not gitml's: {fix} (it keeps this hook and runs it first)"
+    )
 
 
 # --- DVC ---
@@ -202,22 +224,35 @@ def remote_check(cfg: dvcfiles.DvcConfig) -> Check:
     name = cfg.default_remote
     if name is None:
         if cfg.remotes:
-            return Check("DVC remote", WARN,
-                         f"remotes {', '.join(sorted(cfg.remotes))} but no default: pre-push "
-                         "cannot push objects (`dvc remote default NAME`)")
-        return Check("DVC remote", WARN, "no DVC remote: pre-push cannot push objects, "
-                                         "other clones cannot restore them (`dvc remote add -d`)")
+            return Check(
+                "DVC remote",
+                WARN,
+                f"remotes {', '.join(sorted(cfg.remotes))} but no default: pre-push "
+                "cannot push objects (`dvc remote default NAME`)",
+            )
+        return Check(
+            "DVC remote",
+            WARN,
+            "no DVC remote: pre-push cannot push objects, "
+            "other clones cannot restore them (`dvc remote add -d`)",
+        )
     url = cfg.remotes.get(name)
     if url is None:
-        return Check("DVC remote", FAIL, f"the default remote {name!r} is not defined in "
-                                         ".dvc/config or .dvc/config.local")
+        return Check(
+            "DVC remote",
+            FAIL,
+            f"the default remote {name!r} is not defined in .dvc/config or .dvc/config.local",
+        )
     local = url.removeprefix("file://")
     if "://" in local:
         return Check("DVC remote", WARN, f"{name} = {url} (not checked: not a local path)")
     path = Path(local)
     if not path.exists():
-        return Check("DVC remote", FAIL, f"{name} = {path} does not exist: pushes and restores "
-                                         "will fail (a disk not mounted?)")
+        return Check(
+            "DVC remote",
+            FAIL,
+            f"{name} = {path} does not exist: pushes and restores will fail (a disk not mounted?)",
+        )
     if not path.is_dir():
         return Check("DVC remote", FAIL, f"{name} = {path} is not a directory")
     if not os.access(path, os.W_OK | os.X_OK):
@@ -232,8 +267,12 @@ def cache_check(root: Path, cfg: dvcfiles.DvcConfig) -> Check:
     if cache.exists():
         return Check("DVC cache", FAIL, f"{cache} is not a directory")
     if cache.resolve() == (root / ".dvc" / "cache").resolve():
-        return Check("DVC cache", WARN, f"{cache} does not exist yet (no object was cached: "
-                                        "`dvc add` or `gitml repro` creates it)")
+        return Check(
+            "DVC cache",
+            WARN,
+            f"{cache} does not exist yet (no object was cached: "
+            "`dvc add` or `gitml repro` creates it)",
+        )
     return Check("DVC cache", FAIL, f"cache.dir {cache} does not exist (a disk not mounted?)")
 
 
@@ -249,13 +288,20 @@ def lock_check(repo: repo_mod.Repo) -> Check:
         return Check(LOCK_FILE, WARN, "no commit yet: the first commit writes it")
     snap = Snapshot(repo.root, head)
     if not snap.has(LOCK_FILE):
-        return Check(LOCK_FILE, WARN, f"HEAD ({head[:12]}) has no {LOCK_FILE} (committed before "
-                                      "gitml or with --no-verify): the next commit writes it")
+        return Check(
+            LOCK_FILE,
+            WARN,
+            f"HEAD ({head[:12]}) has no {LOCK_FILE} (committed before "
+            "gitml or with --no-verify): the next commit writes it",
+        )
     fresh, diffs = lock_is_fresh(repo, snap)
     if fresh:
         return Check(LOCK_FILE, OK, f"fresh for HEAD ({head[:12]})")
-    return Check(LOCK_FILE, FAIL, f"stale for HEAD ({head[:12]}): {'; '.join(diffs)}; "
-                                  "run `gitml lock` and commit it")
+    return Check(
+        LOCK_FILE,
+        FAIL,
+        f"stale for HEAD ({head[:12]}): {'; '.join(diffs)}; run `gitml lock` and commit it",
+    )
 
 
 def worktree_check(root: Path) -> Check:
@@ -264,14 +310,18 @@ def worktree_check(root: Path) -> Check:
     kept: list[str] = []
     for record in proc.stdout.decode(errors="replace").split("\0\0"):
         fields = [f for f in record.split("\0") if f]
-        path = next((f[len("worktree "):] for f in fields if f.startswith("worktree ")), None)
+        path = next((f[len("worktree ") :] for f in fields if f.startswith("worktree ")), None)
         if path is None or REPRODUCE_PREFIX not in path:
             continue
         prunable = any(f == "prunable" or f.startswith("prunable ") for f in fields)
         (leftover if prunable or not Path(path).is_dir() else kept).append(path)
     if leftover:
-        return Check("worktrees", WARN, f"{len(leftover)} leftover `gitml reproduce` worktree(s) "
-                                        f"({', '.join(leftover)}): run `git worktree prune`")
+        return Check(
+            "worktrees",
+            WARN,
+            f"{len(leftover)} leftover `gitml reproduce` worktree(s) "
+            f"({', '.join(leftover)}): run `git worktree prune`",
+        )
     if kept:
         return Check("worktrees", OK, f"kept `gitml reproduce` worktree(s): {', '.join(kept)}")
     return Check("worktrees", OK, "no leftover `gitml reproduce` worktrees")

@@ -47,33 +47,47 @@ def _dispatch(hook: str, args: list[str]) -> int:
 
 
 def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
-    keys = git.index_entries(repo.root, [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc",
-                                                                    "gitml.yaml", "gitml.lock")])
+    keys = git.index_entries(
+        repo.root,
+        [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")],
+    )
     watched = precommit.watched_paths(outcome.lineage) if outcome.lineage else []
-    state_mod.write_json(state_mod.state_dir(repo.common_dir) / hookfast.WATCH_FILE,
-                         {"keys": keys, "watched": watched})
+    state_mod.write_json(
+        state_mod.state_dir(repo.common_dir) / hookfast.WATCH_FILE,
+        {"keys": keys, "watched": watched},
+    )
 
 
 def report_missing(outcome: Outcome) -> None:
     lines = []
     for m in outcome.missing:
         what = f"{m.path}/{m.member}" if m.member else m.path
-        fix = (f"`dvc commit {m.origin}`" if m.origin.endswith(".dvc")
-               else "`dvc commit` (or `gitml repro`)")
-        lines.append(f"  {what}  md5 {m.md5}  (named in {m.origin}); fix: {fix}, or `dvc pull` "
-                     "if it exists on the remote")
-    say("commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
-        + "\n".join(lines))
+        fix = (
+            f"`dvc commit {m.origin}`"
+            if m.origin.endswith(".dvc")
+            else "`dvc commit` (or `gitml repro`)"
+        )
+        lines.append(
+            f"  {what}  md5 {m.md5}  (named in {m.origin}); fix: {fix}, or `dvc pull` "
+            "if it exists on the remote"
+        )
+    say(
+        "commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
+        + "\n".join(lines)
+    )
 
 
 def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
     """Print warnings and failures; True when the commit must be blocked."""
     for path in outcome.modified:
-        warn(f"{path} in the workspace differs from its staged hash; the commit records and "
-             "checks the staged bytes")
+        warn(
+            f"{path} in the workspace differs from its staged hash; the commit records and "
+            "checks the staged bytes"
+        )
     for stage, reasons in outcome.stale.items():
         (say if block_stale else warn)(
-            f"stage {stage} is stale (run `gitml repro`): " + "; ".join(reasons))
+            f"stage {stage} is stale (run `gitml repro`): " + "; ".join(reasons)
+        )
     for f in outcome.failures:
         say(f"{f.check} failed for {f.path}: {f.detail}")
     return bool(outcome.failures) or (block_stale and bool(outcome.stale))
@@ -133,7 +147,10 @@ def post_commit(repo: repo_mod.Repo) -> int:
     if not head:
         return 0
     head_sha = git.tree_entries(repo.root, head, [LOCK_FILE]).get(LOCK_FILE)
-    if head_sha == staged_sha and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha:
+    if (
+        head_sha == staged_sha
+        and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha
+    ):
         git.update_index_blob(repo.root, LOCK_FILE, head_sha)
     return 0
 
@@ -153,4 +170,3 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
     old = manifest.inputs_part(manifest.parse_lock(data))
     diffs = manifest.differences(old, manifest.inputs_part(new))
     return not diffs, diffs
-

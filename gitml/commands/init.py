@@ -27,15 +27,22 @@ def init(hooks: str = "git") -> int:
     repo = repo_mod.find()
     root = repo.root
     if not repo.has_dvc:
-        proc = subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root,
-                              env=git.no_git_env(), capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "dvc", "init", "-q"],
+            cwd=root,
+            env=git.no_git_env(),
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise BadInput(f"`dvc init` failed: {proc.stderr.strip()}")
         say("initialised DVC (dvc init)")
     if not (root / CONFIG_FILE).exists():
         text = config_text(root)
         atomic_write(root / CONFIG_FILE, text.encode())
-        say(f"wrote {CONFIG_FILE} ({text.count('- path:')} entries found in the DVC files; edit it)")
+        say(
+            f"wrote {CONFIG_FILE} ({text.count('- path:')} entries found in the DVC files; edit it)"
+        )
     else:
         from gitml import config
 
@@ -58,8 +65,10 @@ def init(hooks: str = "git") -> int:
 def config_text(root: Path) -> str:
     found = discover.discover(root)
     doc = {"version": 1, "data": list(found.data.values()), "models": list(found.models.values())}
-    header = ("# gitml.yaml: what gitml checks on every commit. See `gitml --help`.\n"
-              "# Add `suite:` to a dataset to validate it, `tests:`/`gates:` to a model to test it.\n")
+    header = (
+        "# gitml.yaml: what gitml checks on every commit. See `gitml --help`.\n"
+        "# Add `suite:` to a dataset to validate it, `tests:`/`gates:` to a model to test it.\n"
+    )
     return header + dump_yaml(doc)
 
 
@@ -68,10 +77,16 @@ def merge_driver(root: Path) -> None:
     attrs = root / ".gitattributes"
     text = attrs.read_text() if attrs.exists() else ""
     if ATTRIBUTES_LINE not in text.splitlines():
-        atomic_write(attrs, (text + ("" if not text or text.endswith("\n") else "\n")
-                             + ATTRIBUTES_LINE + "\n").encode())
-    git.run(["config", "merge.gitml.name", "gitml.lock: keep ours, the commit hook regenerates it"],
-            root)
+        atomic_write(
+            attrs,
+            (
+                text + ("" if not text or text.endswith("\n") else "\n") + ATTRIBUTES_LINE + "\n"
+            ).encode(),
+        )
+    git.run(
+        ["config", "merge.gitml.name", "gitml.lock: keep ours, the commit hook regenerates it"],
+        root,
+    )
     git.run(["config", "merge.gitml.driver", "true"], root)
 
 
@@ -103,7 +118,9 @@ def install_native(root: Path) -> Path:
         if path.exists() and MARKER not in path.read_text(errors="replace"):
             legacy = path.with_name(hook + LEGACY_SUFFIX)
             if legacy.exists():
-                raise BadInput(f"{path} and {legacy} both exist: move one away, then run init again")
+                raise BadInput(
+                    f"{path} and {legacy} both exist: move one away, then run init again"
+                )
             os.replace(path, legacy)
             say(f"kept your existing {hook} hook: it runs first ({legacy.name})")
         atomic_write(path, shim(hook).encode())

@@ -21,8 +21,11 @@ def lock(check: bool = False, rev: str | None = None) -> int:
         fresh, diffs = lock_is_fresh(repo, snap)
         where = rev or "the staged state"
         if not fresh:
-            raise CheckFailed(f"{LOCK_FILE} is stale for {where}:\n  " + "\n  ".join(diffs)
-                              + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it")
+            raise CheckFailed(
+                f"{LOCK_FILE} is stale for {where}:\n  "
+                + "\n  ".join(diffs)
+                + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it"
+            )
         say(f"{LOCK_FILE} is fresh for {where}")
         return 0
     with state_mod.locked(repo.common_dir):

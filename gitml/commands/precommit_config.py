@@ -27,10 +27,18 @@ from gitml.output import say
 
 CONFIG = ".pre-commit-config.yaml"
 MIN_VERSION = "4.4.0"
-NEW_FILE_HEADER = ("# pre-commit hooks (https://pre-commit.com). gitml's run from the project's "
-                   "environment:\n# `gitml-hook` must be on PATH when git runs them.\n")
-HOOK_TYPES = ("pre-commit", "pre-merge-commit", "pre-push", "post-checkout", "post-merge",
-              "post-rewrite")
+NEW_FILE_HEADER = (
+    "# pre-commit hooks (https://pre-commit.com). gitml's run from the project's "
+    "environment:\n# `gitml-hook` must be on PATH when git runs them.\n"
+)
+HOOK_TYPES = (
+    "pre-commit",
+    "pre-merge-commit",
+    "pre-push",
+    "post-checkout",
+    "post-merge",
+    "post-rewrite",
+)
 
 
 @dataclass(frozen=True)
@@ -43,20 +51,37 @@ class Hook:
 
 
 HOOKS = (
-    Hook("gitml-check", "gitml check", "gitml-hook pre-commit --framework",
-         ("pre-commit", "pre-merge-commit")),
+    Hook(
+        "gitml-check",
+        "gitml check",
+        "gitml-hook pre-commit --framework",
+        ("pre-commit", "pre-merge-commit"),
+    ),
     Hook("gitml-pre-push", "gitml pre-push", "gitml-hook pre-push --framework", ("pre-push",)),
-    Hook("gitml-restore", "gitml restore", "gitml-hook post-checkout --framework",
-         ("post-checkout", "post-merge", "post-rewrite"), verbose=True),
+    Hook(
+        "gitml-restore",
+        "gitml restore",
+        "gitml-hook post-checkout --framework",
+        ("post-checkout", "post-merge", "post-rewrite"),
+        verbose=True,
+    ),
 )
 
 
 def hook_dict(hook: Hook) -> dict[str, Any]:
     """The hook as pre-commit reads it (a `repo: local` hook, or a manifest entry)."""
-    return {"id": hook.id, "name": hook.name, "entry": hook.entry, "language": "unsupported",
-            "pass_filenames": False, "require_serial": True, "always_run": True,
-            **({"verbose": True} if hook.verbose else {}),
-            "stages": list(hook.stages), "minimum_pre_commit_version": MIN_VERSION}
+    return {
+        "id": hook.id,
+        "name": hook.name,
+        "entry": hook.entry,
+        "language": "unsupported",
+        "pass_filenames": False,
+        "require_serial": True,
+        "always_run": True,
+        **({"verbose": True} if hook.verbose else {}),
+        "stages": list(hook.stages),
+        "minimum_pre_commit_version": MIN_VERSION,
+    }
 
 
 def _scalar(value: Any) -> str:
@@ -84,6 +109,7 @@ def _types_line(types: list[str]) -> str:
 
 # -- what is missing ------------------------------------------------------------------------------
 
+
 def parse(text: str) -> dict[str, Any]:
     """The config as data ({} for an empty file); BadInput when it is not a pre-commit config."""
     try:
@@ -93,11 +119,14 @@ def parse(text: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(
-            isinstance(data.get(key) or [], list) for key in ("repos", "default_install_hook_types")):
-        raise BadInput(f"{CONFIG} is not a pre-commit configuration (a mapping with a `repos:` "
-                       "list, and `default_install_hook_types:` a list); fix it (for an old "
-                       "list-only file: `pre-commit migrate-config`), then run `gitml init "
-                       "--hooks pre-commit` again")
+        isinstance(data.get(key) or [], list) for key in ("repos", "default_install_hook_types")
+    ):
+        raise BadInput(
+            f"{CONFIG} is not a pre-commit configuration (a mapping with a `repos:` "
+            "list, and `default_install_hook_types:` a list); fix it (for an old "
+            "list-only file: `pre-commit migrate-config`), then run `gitml init "
+            "--hooks pre-commit` again"
+        )
     return data
 
 
@@ -114,8 +143,7 @@ def missing(data: dict[str, Any]) -> tuple[list[Hook], list[str]]:
     """gitml's hooks the config lacks (by id: a hook the user adapted is theirs), hook types too."""
     ids = present_ids(data)
     types = data.get("default_install_hook_types") or []
-    return ([h for h in HOOKS if h.id not in ids],
-            [t for t in HOOK_TYPES if t not in types])
+    return ([h for h in HOOKS if h.id not in ids], [t for t in HOOK_TYPES if t not in types])
 
 
 def expected(data: dict[str, Any], hooks: list[Hook], types: list[str]) -> dict[str, Any]:
@@ -126,11 +154,13 @@ def expected(data: dict[str, Any], hooks: list[Hook], types: list[str]) -> dict[
         new["default_install_hook_types"] = have + types
     if hooks:
         new["repos"] = list(data.get("repos") or []) + [
-            {"repo": "local", "hooks": [hook_dict(h) for h in hooks]}]
+            {"repo": "local", "hooks": [hook_dict(h) for h in hooks]}
+        ]
     return new
 
 
 # -- the text edit --------------------------------------------------------------------------------
+
 
 class _Unfollowable(Exception):
     """A layout the text edit does not handle: the round trip takes over."""
@@ -150,15 +180,18 @@ def _last_line(node: yaml.Node) -> int:
     if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False):
         end = node.end_mark
         return end.line - 1 if end.column == 0 and end.line > node.start_mark.line else end.line
-    children = [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) \
+    children = (
+        [v for pair in node.value for v in pair]
+        if isinstance(node, yaml.MappingNode)
         else node.value
+    )
     return max((_last_line(c) for c in children), default=node.start_mark.line)
 
 
 def _item_layout(lines: list[str], seq: yaml.SequenceNode) -> tuple[int, int]:
     """(column of the `-`, columns from it to the item's content) of a block sequence's items."""
     first = seq.value[0].start_mark
-    prefix = lines[first.line][:first.column]
+    prefix = lines[first.line][: first.column]
     if prefix.strip() != "-":
         raise _Unfollowable
     dash = prefix.index("-")
@@ -179,7 +212,7 @@ def _flow_replace(lines: list[str], node: yaml.Node, text: str) -> tuple[int, st
     if start.line != end.line:
         raise _Unfollowable
     line = lines[start.line]
-    return start.line, line[:start.column] + text + line[end.column:]
+    return start.line, line[: start.column] + text + line[end.column :]
 
 
 def text_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[str]) -> str:
@@ -222,7 +255,7 @@ def text_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[st
     for i, line in replaced.items():
         lines[i] = line
     for after, new in sorted(inserts, key=lambda e: e[0], reverse=True):
-        lines[after + 1:after + 1] = new
+        lines[after + 1 : after + 1] = new
     return "".join(lines)
 
 
@@ -273,8 +306,10 @@ def merged(text: str | None) -> str | None:
         pass
     new = roundtrip_edit(text, hooks, types)
     if _loads(new) != want:
-        raise BadInput(f"gitml could not add its hooks to {CONFIG} without changing what it says; "
-                       "add this block to its `repos:` by hand:\n" + "".join(repo_block(hooks)))
+        raise BadInput(
+            f"gitml could not add its hooks to {CONFIG} without changing what it says; "
+            "add this block to its `repos:` by hand:\n" + "".join(repo_block(hooks))
+        )
     return new
 
 
@@ -287,6 +322,7 @@ def _loads(text: str) -> Any:
 
 # -- installing -----------------------------------------------------------------------------------
 
+
 def refuse_hooks_path(root: Path) -> None:
     """`pre-commit install` refuses when core.hooksPath is set: say so before changing anything."""
     proc = git.run(["config", "--show-scope", "--get", "core.hooksPath"], root, check=False)
@@ -298,11 +334,13 @@ def refuse_hooks_path(root: Path) -> None:
 
 def hooks_path_message(scope: str, value: str) -> str:
     flag = f"--{scope} " if scope in ("global", "system", "worktree") else ""
-    return (f"core.hooksPath is set ({value}, in your {scope} git config) and `pre-commit install` "
-            "refuses to install hooks then. Either unset it "
-            f"(`git config {flag}--unset-all core.hooksPath`) and run `gitml init --hooks "
-            "pre-commit` again, or use gitml's native hooks (`gitml init`), which install into a "
-            "repository-level core.hooksPath.")
+    return (
+        f"core.hooksPath is set ({value}, in your {scope} git config) and `pre-commit install` "
+        "refuses to install hooks then. Either unset it "
+        f"(`git config {flag}--unset-all core.hooksPath`) and run `gitml init --hooks "
+        "pre-commit` again, or use gitml's native hooks (`gitml init`), which install into a "
+        "repository-level core.hooksPath."
+    )
 
 
 def remove_native(root: Path) -> list[str]:
@@ -327,8 +365,9 @@ def remove_native(root: Path) -> list[str]:
 def run_install(root: Path) -> None:
     types = [arg for t in HOOK_TYPES for arg in ("-t", t)]
     cmd = [sys.executable, "-m", "pre_commit", "install", "--allow-missing-config", *types]
-    proc = subprocess.run(cmd, cwd=root, env=git.no_git_env(), capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        cmd, cwd=root, env=git.no_git_env(), capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise BadInput(f"`pre-commit install` failed: {(proc.stdout + proc.stderr).strip()}")
 
@@ -342,8 +381,10 @@ def install_framework(root: Path) -> None:
         say(f"{CONFIG} already runs gitml's hooks")
     else:
         atomic_write(path, new.encode())
-        say(f"{'added' if text is None else 'merged'} gitml's hooks in {CONFIG} "
-            f"({', '.join(h.id for h in HOOKS)}; hook types {', '.join(HOOK_TYPES)})")
+        say(
+            f"{'added' if text is None else 'merged'} gitml's hooks in {CONFIG} "
+            f"({', '.join(h.id for h in HOOKS)}; hook types {', '.join(HOOK_TYPES)})"
+        )
     removed = remove_native(root)
     if removed:
         say(f"removed gitml's native hooks ({', '.join(removed)}): pre-commit runs gitml now")

@@ -76,21 +76,28 @@ def framework_updates(root: Path) -> list[Update]:
         to_ref = _commit(root, local_ref) or ""
     if not to_ref:
         return []
-    return [Update(local_ref or to_ref, to_ref, env.get("PRE_COMMIT_REMOTE_BRANCH") or "",
-                   from_ref or ZERO)]
+    return [
+        Update(
+            local_ref or to_ref, to_ref, env.get("PRE_COMMIT_REMOTE_BRANCH") or "", from_ref or ZERO
+        )
+    ]
 
 
 def _commit(root: Path, rev: str) -> str | None:
     """`rev` peeled to a commit; None when it names nothing here or a tree/blob."""
-    proc = git.run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-                   root, check=False)
+    proc = git.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        root,
+        check=False,
+    )
     if proc.returncode != 0:
         return None
     return proc.stdout.decode().strip() or None
 
 
-def pushed_commits(root: Path, remote_name: str, tips: list[str], bases: list[str]
-                   ) -> list[tuple[str, str]]:
+def pushed_commits(
+    root: Path, remote_name: str, tips: list[str], bases: list[str]
+) -> list[tuple[str, str]]:
     """(commit, tree) of every commit reachable from a tip and not yet on the remote, newest first.
 
     "On the remote": reachable from a remote sha git reported, or from a remote-tracking ref of
@@ -151,8 +158,11 @@ class Flags:
         if found is not None:
             return found
         for stage, pattern, flags in self.templated:
-            if out.stage and (out.stage == stage or out.stage.startswith(stage + "@")) \
-                    and pattern.fullmatch(out.path):
+            if (
+                out.stage
+                and (out.stage == stage or out.stage.startswith(stage + "@"))
+                and pattern.fullmatch(out.path)
+            ):
                 return flags
         return {}
 
@@ -165,10 +175,14 @@ def _entry_flags(value: Any) -> dict[str, Any]:
 
 def _versioned_in(entry: dict[str, Any]) -> frozenset[str]:
     """Remotes a `dvc push` to a cloud-versioned remote recorded for this out (all its files)."""
+
     def names(e: Any) -> set[str]:
         cloud = e.get("cloud") if isinstance(e, dict) else None
-        return {str(k) for k, v in cloud.items() if isinstance(v, dict) and v.get("version_id")} \
-            if isinstance(cloud, dict) else set()
+        return (
+            {str(k) for k, v in cloud.items() if isinstance(v, dict) and v.get("version_id")}
+            if isinstance(cloud, dict)
+            else set()
+        )
 
     found = names(entry)
     files = entry.get("files")
@@ -197,8 +211,10 @@ def read_flags(snap: Snapshot) -> Flags:
         try:
             doc = load_yaml(snap.read(path) or b"")
         except (yaml.YAMLError, ValueError):  # decoding errors are ValueErrors too
-            warn(f"{path} at {str(snap.rev)[:12]} is not valid YAML; its push/cache flags are "
-                 "not read")
+            warn(
+                f"{path} at {str(snap.rev)[:12]} is not valid YAML; its push/cache flags are "
+                "not read"
+            )
             continue
         if not isinstance(doc, dict):
             continue
@@ -211,28 +227,31 @@ def read_flags(snap: Snapshot) -> Flags:
             continue
         if name == "dvc.lock":
             stages = doc.get("stages")
-            for body in (stages.values() if isinstance(stages, dict) else []):
+            for body in stages.values() if isinstance(stages, dict) else []:
                 for entry in (body.get("outs") or []) if isinstance(body, dict) else []:
                     if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                         _add_versioned(flags, base, entry)
             continue
         stages = doc.get("stages")
-        for stage_name, body in (stages.items() if isinstance(stages, dict) else []):
+        for stage_name, body in stages.items() if isinstance(stages, dict) else []:
             if not isinstance(body, dict):
                 continue
             body = body.get("do", body) if ("foreach" in body or "matrix" in body) else body
             if not isinstance(body, dict):
                 continue
             wdir = body.get("wdir")
-            stage_base = (posixpath.normpath(posixpath.join(base, wdir))
-                          if isinstance(wdir, str) and "${" not in wdir else base)
+            stage_base = (
+                posixpath.normpath(posixpath.join(base, wdir))
+                if isinstance(wdir, str) and "${" not in wdir
+                else base
+            )
             full = f"{base}:{stage_name}" if base else str(stage_name)
             for section in ("outs", "metrics", "plots"):
                 for entry in body.get(section) or []:
                     if isinstance(entry, str):
                         continue  # no flags: defaults
                     if isinstance(entry, dict) and len(entry) == 1:
-                        (out_path, value), = entry.items()
+                        ((out_path, value),) = entry.items()
                         if isinstance(out_path, str):
                             _add_flag(flags, stage_base, out_path, _entry_flags(value), full)
     return flags
@@ -245,8 +264,9 @@ def _add_versioned(flags: Flags, base: str, entry: dict[str, Any]) -> None:
             flags.versioned[paths.normalize(entry["path"], base=base)] = remotes
 
 
-def _add_flag(flags: Flags, base: str, path: str, values: dict[str, Any],
-              stage: str | None) -> None:
+def _add_flag(
+    flags: Flags, base: str, path: str, values: dict[str, Any], stage: str | None
+) -> None:
     if not values:
         return
     if "${" in path:
@@ -285,8 +305,11 @@ class Collector:
         snap = Snapshot(self.root, tree)
         snap.rev = commit
         is_gitml = snap.has(LOCK_FILE)
-        dvc_keys = tuple((p, snap.entries[p]) for p in snap.key_files()
-                         if p.endswith((".dvc", "dvc.lock", "dvc.yaml")))
+        dvc_keys = tuple(
+            (p, snap.entries[p])
+            for p in snap.key_files()
+            if p.endswith((".dvc", "dvc.lock", "dvc.yaml"))
+        )
         parsed = self._parsed.get(dvc_keys)
         if parsed is None:
             try:
@@ -308,14 +331,33 @@ class Collector:
                 self.result.not_pushed.setdefault(path, out.origin)
                 continue
             remote = f.get("remote") if isinstance(f.get("remote"), str) else None
-            need = Need(out.md5, out.hash, path, out.origin, commit, remote, is_gitml,
-                        imported=out.source is not None,
-                        versioned_in=flags.versioned.get(path, frozenset()))
+            need = Need(
+                out.md5,
+                out.hash,
+                path,
+                out.origin,
+                commit,
+                remote,
+                is_gitml,
+                imported=out.source is not None,
+                versioned_in=flags.versioned.get(path, frozenset()),
+            )
             self._add(need)
             if out.is_dir:
                 for rel, md5 in self._listing(out) or []:
-                    self._add(Need(md5, out.hash, f"{path}/{rel}", out.origin, commit, remote,
-                                   is_gitml, need.imported, parent=need.key))
+                    self._add(
+                        Need(
+                            md5,
+                            out.hash,
+                            f"{path}/{rel}",
+                            out.origin,
+                            commit,
+                            remote,
+                            is_gitml,
+                            need.imported,
+                            parent=need.key,
+                        )
+                    )
 
     def _add(self, need: Need) -> None:
         have = self.result.needs.get(need.key)
@@ -365,7 +407,7 @@ def _remote_options(root: Path, name: str) -> dict[str, str]:
             continue
         for section in cfg.sections():
             sec = section.strip("'\"").strip()
-            if sec.startswith("remote ") and sec[len("remote "):].strip().strip("'\"") == name:
+            if sec.startswith("remote ") and sec[len("remote ") :].strip().strip("'\"") == name:
                 options.update({k: v.strip() for k, v in cfg.items(section)})
     return options
 
@@ -443,8 +485,7 @@ def _without_git_env() -> Iterator[None]:
 
 
 def _verified_in_cache(src: Path, need: Need) -> bool:
-    actual = (md5_file(src) if need.hash == "md5"
-              else dvcfiles.md5_for(src.read_bytes(), need.hash))
+    actual = md5_file(src) if need.hash == "md5" else dvcfiles.md5_for(src.read_bytes(), need.hash)
     return actual == need.file_md5
 
 
@@ -480,12 +521,15 @@ def push_with_dvc(root: Path, cfg: DvcConfig, remote_name: str, needs: list[Need
                     if not todo:
                         continue
                     # Members first, then the listings (whose own members are all verified).
-                    for batch in ([n for n in todo if not n.md5.endswith(".dir")],
-                                  [n for n in todo if n.md5.endswith(".dir")]):
+                    for batch in (
+                        [n for n in todo if not n.md5.endswith(".dir")],
+                        [n for n in todo if n.md5.endswith(".dir")],
+                    ):
                         if not batch:
                             continue
-                        result = drepo.cloud.push([HashInfo(hash_name, n.md5) for n in batch],
-                                                  remote=remote_name, odb=odb)
+                        result = drepo.cloud.push(
+                            [HashInfo(hash_name, n.md5) for n in batch], remote=remote_name, odb=odb
+                        )
                         failed = {h.value for h in result.failed}
                         for need in batch:
                             if need.md5 in failed:
@@ -518,12 +562,17 @@ def _refuse_stale(repo: Repo, stale: list[tuple[str, str, list[str]]]) -> None:
     head = git.head_commit(repo.root)
     for ref, tip, diffs in stale:
         name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/") or tip[:12]
-        fix = ("run `gitml lock`, then `git commit -m 'refresh gitml.lock'`" if tip == head
-               else f"`git checkout {name}`, `gitml lock`, then commit")
-        say(f"push refused: {LOCK_FILE} is stale at {name} ({tip[:12]}):\n  "
+        fix = (
+            "run `gitml lock`, then `git commit -m 'refresh gitml.lock'`"
+            if tip == head
+            else f"`git checkout {name}`, `gitml lock`, then commit"
+        )
+        say(
+            f"push refused: {LOCK_FILE} is stale at {name} ({tip[:12]}):\n  "
             + "\n  ".join(diffs)
             + f"\n  fix: {fix}, and push again (rebases and cherry-picks do not run the commit "
-            "hook)")
+            "hook)"
+        )
 
 
 # --- the hook --------------------------------------------------------------------------------
@@ -552,8 +601,7 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
             bases.append(base)
     if not tips:
         return 0
-    commits = pushed_commits(repo.root, remote_name, list(dict.fromkeys(t for _, t in tips)),
-                             bases)
+    commits = pushed_commits(repo.root, remote_name, list(dict.fromkeys(t for _, t in tips)), bases)
     if not commits:
         return 0
 
@@ -612,13 +660,18 @@ def _push_all(repo: Repo, cfg: DvcConfig, needs: list[Need]) -> int:
             # DVC files record (`dvc push` writes the version ids into them, per commit).
             unrecorded = [n for n in group if n.parent is None and name not in n.versioned_in]
             if unrecorded:
-                refused |= _refuse(unrecorded, f"DVC remote '{name}' is cloud-versioned and the "
-                                   "pushed DVC files record no version of these on it",
-                                   "`dvc push`, commit the DVC files it updates (they record the "
-                                   "object versions), and push again")
+                refused |= _refuse(
+                    unrecorded,
+                    f"DVC remote '{name}' is cloud-versioned and the "
+                    "pushed DVC files record no version of these on it",
+                    "`dvc push`, commit the DVC files it updates (they record the "
+                    "object versions), and push again",
+                )
             else:
-                say(f"the DVC files of the pushed commits record every object on the "
-                    f"cloud-versioned remote '{name}'")
+                say(
+                    f"the DVC files of the pushed commits record every object on the "
+                    f"cloud-versioned remote '{name}'"
+                )
             continue
         if "://" in url:
             outcome = push_with_dvc(repo.root, cfg, name, group)
@@ -633,44 +686,60 @@ def _refuse(needs: list[Need], why: str, fix: str) -> bool:
     if not counted:
         warn(f"{why}; the objects of commits from before gitml are not pushed ({fix})")
         return False
-    say(f"push refused: {why}. The pushed commits name these DVC objects:\n{_listed(counted)}\n"
-        f"  fix: {fix}")
+    say(
+        f"push refused: {why}. The pushed commits name these DVC objects:\n{_listed(counted)}\n"
+        f"  fix: {fix}"
+    )
     return True
 
 
 def _no_remote(cfg: DvcConfig, name: str | None, needs: list[Need]) -> bool:
     if name is None and cfg.remotes:
-        return _refuse(needs, "no default DVC remote is set",
-                       f"`dvc remote default NAME` (one of: {', '.join(sorted(cfg.remotes))})")
+        return _refuse(
+            needs,
+            "no default DVC remote is set",
+            f"`dvc remote default NAME` (one of: {', '.join(sorted(cfg.remotes))})",
+        )
     if name is None:
         return _refuse(needs, "no DVC remote is configured", "`dvc remote add -d NAME URL`")
-    return _refuse(needs, f"the DVC remote '{name}' is not configured",
-                   f"`dvc remote add {name} URL`, or `dvc remote list` to see the names")
+    return _refuse(
+        needs,
+        f"the DVC remote '{name}' is not configured",
+        f"`dvc remote add {name} URL`, or `dvc remote list` to see the names",
+    )
 
 
 def _report(name: str, outcome: Outcome) -> bool:
     note = f" ({outcome.present} already there)" if outcome.present else ""
     say(f"pushed {_plural(outcome.pushed, 'DVC object')} to remote '{name}'{note}")
     if outcome.missing_ok:
-        warn("not pushed, in neither the local cache nor the remote (named by commits from "
-             "before gitml, or imported: not refused):\n" + _listed(outcome.missing_ok))
+        warn(
+            "not pushed, in neither the local cache nor the remote (named by commits from "
+            "before gitml, or imported: not refused):\n" + _listed(outcome.missing_ok)
+        )
     refused = False
     if outcome.missing:
         refused = True
-        say("push refused: these DVC objects are in neither the local cache nor the remote "
+        say(
+            "push refused: these DVC objects are in neither the local cache nor the remote "
             f"'{name}':\n{_listed(outcome.missing)}\n"
             "  fix: `dvc push` them from the clone that has them, or rebuild them "
-            "(`gitml repro`, `dvc commit`) and commit")
+            "(`gitml repro`, `dvc commit`) and commit"
+        )
     if outcome.corrupt:
         refused = True
-        say("push refused: these cached objects do not match their hash (corrupt cache) and "
+        say(
+            "push refused: these cached objects do not match their hash (corrupt cache) and "
             f"were not pushed:\n{_listed(outcome.corrupt)}\n"
             "  fix: remove them from .dvc/cache and rebuild or re-add them (`gitml repro`, "
-            "`dvc add`), or `dvc pull` them from a remote that has good copies")
+            "`dvc add`), or `dvc pull` them from a remote that has good copies"
+        )
     if outcome.failed:
         refused = True
         err = f" ({outcome.error})" if outcome.error else ""
-        say(f"push refused: the DVC remote '{name}' did not take these objects{err}:\n"
+        say(
+            f"push refused: the DVC remote '{name}' did not take these objects{err}:\n"
             f"{_listed(outcome.failed)}\n  fix: check the remote (`gitml doctor`, `dvc push`) "
-            "and push again")
+            "and push again"
+        )
     return refused

@@ -41,6 +41,8 @@ def repro(args: list[str]) -> int:
         if before.get(path) != md5 or not target.exists():
             state_mod.write_json(target, record)
             recorded += 1
-    say(f"recorded the build environment (python {record['python']}, "
-        f"{len(record['packages'])} packages) for {recorded} output(s)")
+    say(
+        f"recorded the build environment (python {record['python']}, "
+        f"{len(record['packages'])} packages) for {recorded} output(s)"
+    )
     return 0

@@ -11,16 +11,27 @@ from gitml import reproduce as reproduce_mod
 from gitml.errors import CHECK_FAILED, EQUIVALENT, PASSED
 from gitml.output import console, say
 
-_EXIT = {reproduce_mod.IDENTICAL: PASSED, reproduce_mod.EQUIVALENT: EQUIVALENT,
-         reproduce_mod.DIFFERENT: CHECK_FAILED}
+_EXIT = {
+    reproduce_mod.IDENTICAL: PASSED,
+    reproduce_mod.EQUIVALENT: EQUIVALENT,
+    reproduce_mod.DIFFERENT: CHECK_FAILED,
+}
 
 
-def reproduce(rev: str | None, out: Path | None = None, env: str = "current", keep: bool = False,
-              twice: bool = False, json_out: bool = False) -> int:
+def reproduce(
+    rev: str | None,
+    out: Path | None = None,
+    env: str = "current",
+    keep: bool = False,
+    twice: bool = False,
+    json_out: bool = False,
+) -> int:
     result = reproduce_mod.reproduce(rev, out=out, env_mode=env, keep=keep, twice=twice)
     if result.kept is not None:
-        say(f"worktree kept at {result.kept} (remove it with `git worktree remove --force "
-            f"{result.kept}`)")
+        say(
+            f"worktree kept at {result.kept} (remove it with `git worktree remove --force "
+            f"{result.kept}`)"
+        )
     if out is not None:
         say(f"rebuilt models copied to {out}")
     if json_out:
@@ -45,8 +56,10 @@ def _metric_text(metrics: dict[str, Any]) -> str:
 
 def _plain(result: reproduce_mod.Result) -> None:
     for m in result.models:
-        print(f"{m.path}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5}"
-              + (f"\t{_metric_text(m.metrics)}" if m.metrics else ""))
+        print(
+            f"{m.path}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5}"
+            + (f"\t{_metric_text(m.metrics)}" if m.metrics else "")
+        )
     for d in result.diagnosis:
         print(f"diagnosis\t{d['kind']}\t{d['detail']}")
     print(result.verdict)
@@ -62,8 +75,13 @@ def _rich(result: reproduce_mod.Result) -> None:
         table.add_column(col)
     for m in result.models:
         c = colour.get(m.verdict, "white")
-        table.add_row(escape(m.path), str(m.recorded_md5)[:12], str(m.rebuilt_md5)[:12],
-                      escape(_metric_text(m.metrics)), f"[{c}]{m.verdict}[/]")
+        table.add_row(
+            escape(m.path),
+            str(m.recorded_md5)[:12],
+            str(m.rebuilt_md5)[:12],
+            escape(_metric_text(m.metrics)),
+            f"[{c}]{m.verdict}[/]",
+        )
     con = console()
     con.print(table)
     for i, d in enumerate(result.diagnosis, 1):

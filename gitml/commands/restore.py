@@ -21,12 +21,16 @@ def _describe(report: restore_mod.Report, *, hook: bool) -> None:
     for path in report.kept_modified:
         warn(f"{path} was modified locally: kept as it is (not restored to {report.rev[:8]})")
     for path in report.mismatched:
-        warn(f"{path}: {LOCK_FILE} and the DVC files of {report.rev[:8]} disagree; not restored "
-             "(run `gitml lock --check`)")
+        warn(
+            f"{path}: {LOCK_FILE} and the DVC files of {report.rev[:8]} disagree; not restored "
+            "(run `gitml lock --check`)"
+        )
     for path in report.corrupt:
         warn(f"{path}: the cached object does not match its hash (corrupt cache); not restored")
     if report.missing:
-        fix = "run `gitml restore` to fetch them" if hook else "push them from a clone that has them"
+        fix = (
+            "run `gitml restore` to fetch them" if hook else "push them from a clone that has them"
+        )
         warn(f"not in the local cache: {', '.join(report.missing)}; {fix}")
 
 
@@ -106,8 +110,9 @@ def restore_command(rev: str | None, paths: list[str] | None = None) -> int:
     with state_mod.locked(repo.common_dir):
         md5s = state_mod.Md5Cache(repo.common_dir)
         try:
-            report = restore_mod.restore(repo, commit, head, md5s, _remote_fetcher(repo, commit),
-                                         wanted)
+            report = restore_mod.restore(
+                repo, commit, head, md5s, _remote_fetcher(repo, commit), wanted
+            )
         finally:
             md5s.close()
     _describe(report, hook=False)
@@ -115,6 +120,8 @@ def restore_command(rev: str | None, paths: list[str] | None = None) -> int:
         say(f"workspace already holds the data and models of {commit[:8]}")
     if report.missing or report.corrupt:
         raise CheckFailed("some objects could not be restored (listed above)")
-    if wanted and not (set(wanted) & set(report.restored + report.up_to_date + report.kept_modified)):
+    if wanted and not (
+        set(wanted) & set(report.restored + report.up_to_date + report.kept_modified)
+    ):
         raise BadInput(f"{', '.join(wanted)}: not DVC-tracked at {commit[:8]}")
     return 0

@@ -19,8 +19,9 @@ def lineage_at(rev: str | None) -> tuple[str, dict[str, Any]]:
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     data = Snapshot(repo.root, commit).read(LOCK_FILE)
     if data is None:
-        raise BadInput(f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
-                       "--no-verify)")
+        raise BadInput(
+            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify)"
+        )
     return commit, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
 
 
@@ -49,8 +50,10 @@ def tree(commit: str, lock: dict[str, Any]) -> Any:
     for path, m in (lock.get("models") or {}).items():
         stale = m.get("stale")
         flag = "[red]stale[/]" if stale else "[green]fresh[/]"
-        node = root.add(f"[bold cyan]model[/] {escape(path)}  md5 {str(m.get('md5'))[:12]}  "
-                        f"{m.get('format')}  {flag}")
+        node = root.add(
+            f"[bold cyan]model[/] {escape(path)}  md5 {str(m.get('md5'))[:12]}  "
+            f"{m.get('format')}  {flag}"
+        )
         if m.get("metrics"):
             node.add(f"metrics: {escape(_fmt(m['metrics']))}")
         if m.get("stage"):
@@ -61,8 +64,10 @@ def tree(commit: str, lock: dict[str, Any]) -> Any:
             node.add(f"[red]{escape(reason)}[/]")
         env = envs.get(m.get("environment"), {})
         if env:
-            e = node.add(f"environment ({env.get('captured')}): python {env.get('python')}, "
-                         f"{env.get('platform')}, {len(env.get('packages') or {})} packages")
+            e = node.add(
+                f"environment ({env.get('captured')}): python {env.get('python')}, "
+                f"{env.get('platform')}, {len(env.get('packages') or {})} packages"
+            )
             if env.get("seeds"):
                 e.add(f"seeds: {escape(_fmt(env['seeds']))}")
             hw = env.get("hardware") or {}
@@ -71,8 +76,10 @@ def tree(commit: str, lock: dict[str, Any]) -> Any:
             if m.get(key) is not None:
                 node.add(f"{key}: {escape(_fmt(m[key]))}")
     for path, d in (lock.get("data") or {}).items():
-        node = root.add(f"[bold magenta]data[/] {escape(path)}  md5 {str(d.get('md5'))[:12]}  "
-                        f"{d.get('size')} bytes")
+        node = root.add(
+            f"[bold magenta]data[/] {escape(path)}  md5 {str(d.get('md5'))[:12]}  "
+            f"{d.get('size')} bytes"
+        )
         if d.get("source"):
             node.add(f"imported from {escape(_fmt(d['source']))}")
         if d.get("validation") is not None:
