@@ -32,6 +32,12 @@ def _watch_path(common_dir: Path) -> Path:
     return common_dir / "gitml" / WATCH_FILE
 
 
+def key_file_shas(root: Path) -> dict[str, str]:
+    """{path: blob sha} of the staged files the watch-list is computed from."""
+    patterns = ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")
+    return git.index_entries(root, [f":(glob)**/{p}" for p in patterns])
+
+
 def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
     """True when the staged change touches nothing gitml watches and the watch-list is current."""
     staged = git.staged_names(root)
@@ -48,11 +54,7 @@ def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
         if any("/".join(parts[:i]) in watched for i in range(1, len(parts) + 1)):
             return False
     # The watch-list was computed from these key files; if they differ (another branch), redo it.
-    current = git.index_entries(
-        root,
-        [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")],
-    )
-    return bool(current == keys)
+    return bool(key_file_shas(root) == keys)
 
 
 def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tuple[str, list[str]]:

@@ -47,10 +47,7 @@ def _dispatch(hook: str, args: list[str]) -> int:
 
 
 def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
-    keys = git.index_entries(
-        repo.root,
-        [f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")],
-    )
+    keys = hookfast.key_file_shas(repo.root)
     watched = precommit.watched_paths(outcome.lineage) if outcome.lineage else []
     state_mod.write_json(
         state_mod.state_dir(repo.common_dir) / hookfast.WATCH_FILE,
