@@ -43,7 +43,6 @@ import conftest  # tests/conftest.py: build_example, Example
 
 GOAL = 1 / 3
 HEAVY = ("typer", "rich", "dvc", "great_expectations", "pandas", "git")  # "git" is gitpython
-HOOK_ENV_VARS = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP")
 
 # Runs the hook's entry point as the shim does (`python -m gitml.hookfast pre-commit`), then
 # reports which heavy top-level packages ended up in sys.modules.
@@ -56,28 +55,6 @@ print(json.dumps({{"rc": rc, "loaded": [m for m in heavy if m in sys.modules],
                   "slow_path": "gitml.commands.hook" in sys.modules,
                   "modules": len(sys.modules)}}))
 """
-
-
-def isolated_env(home: Path) -> None:
-    """The same isolation the tests use: no user git config, no DVC analytics, venv first."""
-    home.mkdir(parents=True, exist_ok=True)
-    gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = gitml bench\n\temail = bench@gitml.invalid\n"
-        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
-    )
-    os.environ.update(
-        {
-            "HOME": str(home),
-            "GIT_CONFIG_GLOBAL": str(gitconfig),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "DVC_NO_ANALYTICS": "1",
-            "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        }
-    )
-    for name in HOOK_ENV_VARS:
-        os.environ.pop(name, None)
 
 
 def hook_environment(root: Path) -> dict[str, str]:
@@ -161,7 +138,7 @@ def main() -> int:
 
 
 def bench(base: Path, n: int) -> int:
-    isolated_env(base / "home")
+    conftest.isolate_environment(base / "home", "gitml bench")
     start = time.perf_counter()
     ex = conftest.build_example(base)
     print(f"built the example repo in {time.perf_counter() - start:.1f} s ({ex.root})")

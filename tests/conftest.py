@@ -21,12 +21,13 @@ PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """One environment for every git/dvc/gitml the tests start: isolated from the user's."""
-    home = Path(tempfile.mkdtemp(prefix="gitml-tests-home-"))  # per session: runs may overlap
+def isolate_environment(home: Path, name: str = "gitml tests") -> None:
+    """One environment for every git/dvc/gitml started from this process: isolated from the
+    user's (no user git config, no DVC analytics, this interpreter's bin first on PATH)."""
+    home.mkdir(parents=True, exist_ok=True)
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
-        "[user]\n\tname = gitml tests\n\temail = tests@gitml.invalid\n"
+        f"[user]\n\tname = {name}\n\temail = tests@gitml.invalid\n"
         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
     )
     os.environ.update(
@@ -40,8 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"):
-        os.environ.pop(name, None)
+    for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"):
+        os.environ.pop(var, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # per session: test runs may overlap on one machine
+    isolate_environment(Path(tempfile.mkdtemp(prefix="gitml-tests-home-")))
 
 
 def run(

@@ -156,9 +156,8 @@ def test_no_dvc_remote_is_refused_with_the_list(ex: Example) -> None:
     assert ex.git("ls-remote", "origin").stdout == ""
 
 
-def test_branches_deleted_and_tags_pushed(ex: Example) -> None:
-    assert push(ex, "main").returncode == 0
-    ex.git("checkout", "-q", "-b", "feature")
+def commit_tracked_directory(ex: Example) -> Path:
+    """`dvc add` a directory of two random files and commit it: a `.dir` object plus members."""
     images = ex.root / "data" / "images"
     images.mkdir()
     for name in ("a.bin", "b.bin"):
@@ -166,6 +165,13 @@ def test_branches_deleted_and_tags_pushed(ex: Example) -> None:
     ex.dvc("add", "-q", "data/images")
     ex.git("add", "data/images.dvc", "data/.gitignore")
     ex.git("commit", "-q", "-m", "a directory")
+    return images
+
+
+def test_branches_deleted_and_tags_pushed(ex: Example) -> None:
+    assert push(ex, "main").returncode == 0
+    ex.git("checkout", "-q", "-b", "feature")
+    images = commit_tracked_directory(ex)
     pushed = push(ex, "feature")
     assert pushed.returncode == 0, pushed.stderr
     assert "pushed 3 DVC objects" in pushed.stderr  # two files and the directory listing
@@ -249,13 +255,7 @@ def test_under_the_pre_commit_framework(ex: Example) -> None:
 
 def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.MonkeyPatch) -> None:
     """The path for s3/ssh/… remotes, exercised on the local remote (DVC treats it the same)."""
-    images = ex.root / "data" / "images"
-    images.mkdir()
-    for name in ("a.bin", "b.bin"):
-        (images / name).write_bytes(os.urandom(64))
-    ex.dvc("add", "-q", "data/images")
-    ex.git("add", "data/images.dvc", "data/.gitignore")
-    ex.git("commit", "-q", "-m", "a directory")
+    images = commit_tracked_directory(ex)
     monkeypatch.chdir(ex.root)
     cfg = dvcfiles.read_config(ex.root)
     collector = push_mod.Collector(ex.root, cfg)
