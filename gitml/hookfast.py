@@ -79,6 +79,19 @@ def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tu
     return hook, []
 
 
+def _post_commit_has_work() -> bool:
+    """post-commit syncs the index after `git commit -- paths` and restores after a merge."""
+    try:
+        root, common = git.toplevel_and_common_dir()
+    except Exception:
+        return False
+    if (common / "gitml" / "post-commit-sync").exists():
+        return True
+    return (
+        git.run(["rev-parse", "--verify", "--quiet", "HEAD^2"], root, check=False).returncode == 0
+    )
+
+
 def skipped() -> bool:
     return os.environ.get("GITML_SKIP", "") not in ("", "0")
 
@@ -100,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
         except Exception:
             pass  # the slow path reports errors properly
+    if hook == "post-commit" and not _post_commit_has_work():
+        return 0
     if hook == "post-checkout" and len(rest) >= 3 and rest[2] == "0":
         return 0  # a file checkout (`git checkout -- path`): never restore data for it
     from gitml.commands.hook import run_hook

@@ -34,7 +34,7 @@ def _dispatch(hook: str, args: list[str]) -> int:
         warn("this repository has no .dvc/ (DVC is not initialised); gitml checks nothing")
         return 0
     if hook in ("pre-commit", "pre-merge-commit"):
-        return pre_commit(repo, framework="--framework" in args)
+        return pre_commit(repo, framework="--framework" in args, merge=hook == "pre-merge-commit")
     if hook == "post-commit":
         return post_commit(repo)
     if hook == "pre-push":
@@ -102,9 +102,12 @@ def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
     atomic_write(state_mod.state_dir(repo.common_dir) / SYNC_FILE, sha.encode())
 
 
-def pre_commit(repo: repo_mod.Repo, framework: bool) -> int:
+def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int:
     with state_mod.locked(repo.common_dir):
         outcome = precommit.evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root))
+        if merge:
+            # DVC outputs in the workspace are the pre-merge ones until post-merge restores them.
+            outcome.modified = []
         if outcome.lock is None:
             write_watch(repo, outcome)
             return 0
@@ -121,6 +124,15 @@ def pre_commit(repo: repo_mod.Repo, framework: bool) -> int:
                 say(f"{LOCK_FILE} updated: git add it and commit again")
                 return 1
             stage_lock(repo, outcome)
+            if merge:
+                # git writes a merge's tree before pre-merge-commit runs and ignores what the hook
+                # stages, so the merge is stopped here with the regenerated lock staged.
+                write_watch(repo, outcome)
+                say(
+                    f"{LOCK_FILE} regenerated for the merge and staged: run `git commit --no-edit` "
+                    "to conclude the merge"
+                )
+                return 1
             say(f"{LOCK_FILE} updated ({_summary(outcome)})")
         write_watch(repo, outcome)
     return 0
@@ -135,21 +147,34 @@ def _summary(outcome: Outcome) -> str:
 
 
 def post_commit(repo: repo_mod.Repo) -> int:
+    sync_index_lock(repo)
+    if (
+        git.run(["rev-parse", "--verify", "--quiet", "HEAD^2"], repo.root, check=False).returncode
+        == 0
+    ):
+        # `git commit` concluding a merge runs no post-merge hook: restore the merged data here.
+        from gitml.commands.restore import restore_head
+
+        return restore_head(repo, "HEAD^1")
+    return 0
+
+
+def sync_index_lock(repo: repo_mod.Repo) -> None:
+    """After `git commit -- paths`, put HEAD's gitml.lock into the real index (status stays clean)."""
     marker = state_mod.state_dir(repo.common_dir) / SYNC_FILE
     if not marker.exists():
-        return 0
+        return
     staged_sha = marker.read_text().strip()
     marker.unlink(missing_ok=True)
     head = git.head_commit(repo.root)
     if not head:
-        return 0
+        return
     head_sha = git.tree_entries(repo.root, head, [LOCK_FILE]).get(LOCK_FILE)
     if (
         head_sha == staged_sha
         and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha
     ):
         git.update_index_blob(repo.root, LOCK_FILE, head_sha)
-    return 0
 
 
 def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]:

@@ -46,9 +46,17 @@ def after_checkout(repo: repo_mod.Repo, hook: str, args: list[str]) -> int:
         if not args or args[0] != "rebase":
             return 0  # `commit --amend` keeps the data where it is
         prev = "ORIG_HEAD"
-    else:  # post-merge
-        prev = "ORIG_HEAD"
-    if git.operation_in_progress(repo.root):
+    else:  # post-merge: git still has MERGE_HEAD while it runs, though the merge is done
+        return restore_head(repo, "ORIG_HEAD", concluded="merge")
+    return restore_head(repo, prev)
+
+
+def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = None) -> int:
+    """Restore HEAD's data and models from the local cache, "modified" judged against `prev`.
+
+    `concluded` names the operation the calling hook reports the end of.
+    """
+    if git.operation_in_progress(repo.root) not in (None, concluded):
         return 0  # checkouts inside a rebase/merge/cherry-pick: once, at the end
     head = git.head_commit(repo.root)
     if not head or not git.tree_entries(repo.root, head, [LOCK_FILE]):
