@@ -5,9 +5,10 @@ Stdlib only: the commit hook's fast path uses this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gitml.errors import GitError
@@ -38,6 +39,21 @@ def no_git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     for name in _HOOK_ENV:
         env.pop(name, None)
     return env
+
+
+@contextlib.contextmanager
+def without_git_env() -> Iterator[None]:
+    """For DVC called in this process: the variables git set for the hook removed meanwhile."""
+    saved = dict(os.environ)
+    clean = no_git_env()
+    for name in list(os.environ):
+        if name not in clean:
+            del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run(

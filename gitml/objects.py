@@ -18,6 +18,7 @@ class Missing:
     md5: str
     origin: str
     member: str | None = None  # the file inside a tracked directory
+    hash: str = "md5"
 
 
 def local_remotes(cfg: DvcConfig) -> list[Path]:
@@ -51,13 +52,13 @@ def missing_objects(cfg: DvcConfig, outs: list[Out]) -> list[Missing]:
         if out.is_dir:
             listing = members(cfg, out)
             if listing is None:
-                missing.append(Missing(out.path, out.md5, out.origin))
+                missing.append(Missing(out.path, out.md5, out.origin, hash=out.hash))
                 continue
             for rel, md5 in listing:
                 if locate(cfg, md5, out.hash) is None:
-                    missing.append(Missing(out.path, md5, out.origin, rel))
+                    missing.append(Missing(out.path, md5, out.origin, rel, out.hash))
         elif locate(cfg, out.md5, out.hash) is None:
-            missing.append(Missing(out.path, out.md5, out.origin))
+            missing.append(Missing(out.path, out.md5, out.origin, hash=out.hash))
     return missing
 
 
@@ -94,3 +95,22 @@ def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
         ):
             return cached
     return None
+
+
+def on_other_remote(root: Path, cfg: DvcConfig, missing: list[Missing], hash_name: str) -> set[str]:
+    """Which of `missing` the default remote has, when it is not a plain directory (s3, ssh…).
+
+    Asked through DVC's data-cloud API, imported only here: the commit hook gets here only when
+    an object is in no local place.
+    """
+    name = cfg.default_remote
+    if not missing or not name or "://" not in cfg.remotes.get(name, ""):
+        return set()
+    from gitml import git
+
+    with git.without_git_env():
+        from dvc.repo import Repo as DvcRepo
+
+        with DvcRepo(str(root)) as drepo:
+            odb = drepo.cloud.get_remote_odb(name, "push", hash_name=hash_name)
+            return set(odb.oids_exist([m.md5 for m in missing]))

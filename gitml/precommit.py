@@ -111,6 +111,21 @@ def _modified_in_workspace(
     return modified
 
 
+def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) -> list[Missing]:
+    """Of the objects in no local place, those the (non-directory) DVC remote does not have."""
+    there: set[str] = set()
+    for hash_name in sorted({m.hash for m in missing}):
+        group = [m for m in missing if m.hash == hash_name]
+        try:
+            there |= objects.on_other_remote(repo.root, cfg, group, hash_name)
+        except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
+            print(
+                f"gitml: warning: could not ask remote {cfg.default_remote!r}: {exc}",
+                file=sys.stderr,
+            )
+    return [m for m in missing if m.md5 not in there]
+
+
 def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles.Out]:
     """DVC-cached outputs whose hash this snapshot changes (the rest were checked before)."""
     result = []
@@ -147,7 +162,9 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         # Only outputs whose hash this commit changes are checked: the rest were checked before.
         changed_outs = _changed_outs(lin, head_project)
         outcome = Outcome(lock=None, lineage=lin)
-        outcome.missing = objects.missing_objects(dvc_cfg, changed_outs)
+        outcome.missing = _not_on_remote(
+            repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs)
+        )
         outcome.modified = _modified_in_workspace(repo, changed_outs, md5s)
         previous_bytes = snap.read(LOCK_FILE)
         previous = None

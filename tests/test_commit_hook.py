@@ -166,3 +166,22 @@ def test_gitml_skip_bypasses(example: Example) -> None:
     proc = example.git("commit", "-qam", "skip", env={"GITML_SKIP": "1"})
     assert proc.stderr == ""
     assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 1
+
+
+def test_object_only_on_a_url_remote_does_not_block(example: Example) -> None:
+    """A remote that is not a plain directory path is asked through DVC (file:// stands in
+    here for s3://, ssh://...)."""
+    example.dvc("remote", "modify", "local", "url", f"file://{example.remote}")
+    example.set_param("n_estimators: 3", "n_estimators: 11")
+    assert example.gitml("repro").returncode == 0
+    example.dvc("push", "-q")
+    shutil.rmtree(example.root / ".dvc" / "cache")
+    example.git("add", "-A")
+    proc = example.git("commit", "-qm", "objects on the remote only")
+    assert "not in the local cache" not in proc.stderr
+    example.set_param("n_estimators: 11", "n_estimators: 12")
+    assert example.gitml("repro").returncode == 0
+    shutil.rmtree(example.root / ".dvc" / "cache")
+    example.git("add", "-A")
+    blocked = example.git("commit", "-qm", "objects nowhere", check=False)
+    assert blocked.returncode != 0 and "model/model.pkl" in blocked.stderr

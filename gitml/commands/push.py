@@ -22,7 +22,6 @@ import contextlib
 import os
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -469,21 +468,6 @@ def push_local(cfg: DvcConfig, remote_root: Path, needs: list[Need]) -> Outcome:
     return outcome
 
 
-@contextlib.contextmanager
-def _without_git_env() -> Iterator[None]:
-    """DVC in this process must not see the variables git set for the hook."""
-    saved = dict(os.environ)
-    clean = git.no_git_env()
-    for name in list(os.environ):
-        if name not in clean:
-            del os.environ[name]
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _verified_in_cache(src: Path, need: Need) -> bool:
     actual = md5_file(src) if need.hash == "md5" else dvcfiles.md5_for(src.read_bytes(), need.hash)
     return actual == need.file_md5
@@ -494,7 +478,7 @@ def push_with_dvc(root: Path, cfg: DvcConfig, remote_name: str, needs: list[Need
     objects. Imported only here, when such a remote has objects to check."""
     outcome = Outcome()
     try:
-        with _without_git_env():
+        with git.without_git_env():
             from dvc.repo import Repo as DvcRepo
             from dvc_data.hashfile.hash_info import HashInfo
 
