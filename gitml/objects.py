@@ -97,11 +97,14 @@ def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
     return None
 
 
-def on_other_remote(root: Path, cfg: DvcConfig, missing: list[Missing], hash_name: str) -> set[str]:
-    """Which of `missing` the default remote has, when it is not a plain directory (s3, ssh…).
+def fetch_from_other_remote(
+    root: Path, cfg: DvcConfig, missing: list[Missing], hash_name: str
+) -> set[str]:
+    """Bring those of `missing` that the default remote has into the local cache, when that
+    remote is not a plain directory (s3, ssh…); returns the md5s now in the cache.
 
-    Asked through DVC's data-cloud API, imported only here: the commit hook gets here only when
-    an object is in no local place.
+    Through DVC's data-cloud API, imported only here: the commit hook gets here only when an
+    object is in no local place, and its checks read the committed bytes from the cache.
     """
     name = cfg.default_remote
     if not missing or not name or "://" not in cfg.remotes.get(name, ""):
@@ -110,7 +113,11 @@ def on_other_remote(root: Path, cfg: DvcConfig, missing: list[Missing], hash_nam
 
     with git.without_git_env():
         from dvc.repo import Repo as DvcRepo
+        from dvc_data.hashfile.hash_info import HashInfo
 
         with DvcRepo(str(root)) as drepo:
-            odb = drepo.cloud.get_remote_odb(name, "push", hash_name=hash_name)
-            return set(odb.oids_exist([m.md5 for m in missing]))
+            odb = drepo.cloud.get_remote_odb(name, "pull", hash_name=hash_name)
+            there = set(odb.oids_exist([m.md5 for m in missing]))
+            if there:
+                drepo.cloud.pull([HashInfo(hash_name, md5) for md5 in sorted(there)], odb=odb)
+    return {md5 for md5 in there if locate(cfg, md5, hash_name) is not None}

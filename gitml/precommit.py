@@ -112,12 +112,12 @@ def _modified_in_workspace(
 
 
 def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) -> list[Missing]:
-    """Of the objects in no local place, those the (non-directory) DVC remote does not have."""
+    """Of the objects in no local place, those the (non-directory) DVC remote cannot supply."""
     there: set[str] = set()
     for hash_name in sorted({m.hash for m in missing}):
         group = [m for m in missing if m.hash == hash_name]
         try:
-            there |= objects.on_other_remote(repo.root, cfg, group, hash_name)
+            there |= objects.fetch_from_other_remote(repo.root, cfg, group, hash_name)
         except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
             print(
                 f"gitml: warning: could not ask remote {cfg.default_remote!r}: {exc}",
