@@ -97,18 +97,15 @@ def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
     return None
 
 
-def fetch_from_other_remote(
-    root: Path, cfg: DvcConfig, missing: list[Missing], hash_name: str
+def fetch_from_remote(
+    root: Path, remote: str, missing: list[Missing], hash_name: str, cache_dir: Path
 ) -> set[str]:
-    """Bring those of `missing` that the default remote has into the local cache, when that
-    remote is not a plain directory (s3, ssh…); returns the md5s now in the cache.
+    """Bring those of `missing` that DVC remote `remote` has into the local cache; returns the
+    md5s now in the cache.
 
     Through DVC's data-cloud API, imported only here: the commit hook gets here only when an
-    object is in no local place, and its checks read the committed bytes from the cache.
+    object is in no local place and the remote is not a plain directory (s3, ssh…).
     """
-    name = cfg.default_remote
-    if not missing or not name or "://" not in cfg.remotes.get(name, ""):
-        return set()
     from gitml import git
 
     with git.without_git_env():
@@ -116,8 +113,8 @@ def fetch_from_other_remote(
         from dvc_data.hashfile.hash_info import HashInfo
 
         with DvcRepo(str(root)) as drepo:
-            odb = drepo.cloud.get_remote_odb(name, "pull", hash_name=hash_name)
+            odb = drepo.cloud.get_remote_odb(remote, "pull", hash_name=hash_name)
             there = set(odb.oids_exist([m.md5 for m in missing]))
             if there:
                 drepo.cloud.pull([HashInfo(hash_name, md5) for md5 in sorted(there)], odb=odb)
-    return {md5 for md5 in there if locate(cfg, md5, hash_name) is not None}
+    return {md5 for md5 in there if dvcfiles.object_path(cache_dir, md5, hash_name).is_file()}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from gitml import checks, dvcfiles, environment, manifest, objects, params
 from gitml import state as state_mod
 from gitml.config import Config
 from gitml.errors import BadInput
+from gitml.fileio import load_yaml
 from gitml.manifest import LOCK_FILE, Lineage
 from gitml.objects import Missing
 from gitml.repo import Repo, config_at
@@ -95,9 +97,16 @@ def _environments(
 
 
 def _changed(lock: dict[str, Any], head_lock: dict[str, Any] | None, part: str) -> list[str]:
+    """Entries to check: inputs changed since HEAD, or no results carried over for them (a
+    deleted or hand-reset gitml.lock must not lose its checks)."""
     head = manifest.inputs_part(head_lock)[part] if head_lock else {}
     new = manifest.inputs_part(lock)[part]
-    return [p for p, entry in new.items() if head.get(p) != entry]
+    input_keys = set(manifest.MODEL_INPUT_KEYS if part == "models" else manifest.DATA_INPUT_KEYS)
+    return [
+        p
+        for p, entry in new.items()
+        if head.get(p) != entry or not set(lock[part][p]) - input_keys - {"environment"}
+    ]
 
 
 def _modified_in_workspace(
@@ -112,18 +121,47 @@ def _modified_in_workspace(
 
 
 def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) -> list[Missing]:
-    """Of the objects in no local place, those the (non-directory) DVC remote cannot supply."""
+    """Of the objects in no local place, those the default DVC remote cannot supply (a plain
+    directory remote was already searched; others are asked through DVC)."""
+    name = cfg.default_remote
+    if not missing or not name or "://" not in cfg.remotes.get(name, ""):
+        return missing
     there: set[str] = set()
     for hash_name in sorted({m.hash for m in missing}):
         group = [m for m in missing if m.hash == hash_name]
         try:
-            there |= objects.fetch_from_other_remote(repo.root, cfg, group, hash_name)
+            there |= objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
         except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
-            print(
-                f"gitml: warning: could not ask remote {cfg.default_remote!r}: {exc}",
-                file=sys.stderr,
-            )
+            print(f"gitml: warning: could not ask remote {name!r}: {exc}", file=sys.stderr)
     return [m for m in missing if m.md5 not in there]
+
+
+def check_pipeline_files(snap: Snapshot, head_snap: Snapshot | None) -> None:
+    """A changed dvc.yaml must be one DVC accepts: validated with DVC's own schema (imported
+    only when a dvc.yaml changed), so a pipeline DVC would refuse is not committed."""
+    changed = [
+        p
+        for p in snap.key_files()
+        if posixpath.basename(p) == "dvc.yaml"
+        and (head_snap is None or head_snap.blob_sha(p) != snap.blob_sha(p))
+    ]
+    if not changed:
+        return
+    from dvc.schema import COMPILED_MULTI_STAGE_SCHEMA
+    from voluptuous import MultipleInvalid
+
+    for path in changed:
+        try:
+            doc = load_yaml(snap.read(path) or b"")
+        except Exception as exc:  # yaml errors of either loader
+            raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        try:
+            COMPILED_MULTI_STAGE_SCHEMA(doc if doc is not None else {})
+        except MultipleInvalid as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(k) for k in err.path)}: {err.msg}" for err in exc.errors
+            )
+            raise BadInput(f"{path}: DVC would reject this pipeline file ({problems})") from None
 
 
 def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles.Out]:
@@ -156,9 +194,9 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
     md5s = state_mod.Md5Cache(repo.common_dir)
     try:
         lin = manifest.read_lineage(snap, config, md5s)
-        head_project = (
-            dvcfiles.read_project(Snapshot(repo.root, head)) if head else dvcfiles.Project()
-        )
+        head_snap = Snapshot(repo.root, head) if head else None
+        check_pipeline_files(snap, head_snap)
+        head_project = dvcfiles.read_project(head_snap) if head_snap else dvcfiles.Project()
         # Only outputs whose hash this commit changes are checked: the rest were checked before.
         changed_outs = _changed_outs(lin, head_project)
         outcome = Outcome(lock=None, lineage=lin)

@@ -116,3 +116,18 @@ def test_every_command_has_help() -> None:
         for param in command.params:
             if param.name not in ("help",) and getattr(param, "param_type_name", "") == "option":
                 assert param.help, f"`gitml {name} --{param.name}` has no help text"
+
+
+def test_pipeline_file_dvc_would_reject(example: Example) -> None:
+    dvcyaml = example.root / "dvc.yaml"
+    dvcyaml.write_text(
+        dvcyaml.read_text().replace("      - src/train.py\n", "      - src/train.py: 1\n")
+    )
+    example.git("add", "dvc.yaml")
+    before = example.git("ls-files", "-s").stdout
+    proc = example.git("commit", "-qm", "broken pipeline", check=False)
+    assert proc.returncode != 0
+    assert "dvc.yaml: DVC would reject this pipeline file" in proc.stderr
+    assert "stages.train.deps.0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert example.git("ls-files", "-s").stdout == before

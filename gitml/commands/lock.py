@@ -5,7 +5,13 @@ from __future__ import annotations
 from gitml import git
 from gitml import repo as repo_mod
 from gitml import state as state_mod
-from gitml.commands.hook import lock_is_fresh, report_missing, stage_lock, write_watch
+from gitml.commands.hook import (
+    lock_is_fresh,
+    report_missing,
+    report_outcome,
+    stage_lock,
+    write_watch,
+)
 from gitml.errors import CheckFailed
 from gitml.manifest import LOCK_FILE
 from gitml.output import say
@@ -29,10 +35,15 @@ def lock(check: bool = False, rev: str | None = None) -> int:
         say(f"{LOCK_FILE} is fresh for {where}")
         return 0
     with state_mod.locked(repo.common_dir):
-        outcome = evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root), run_checks=False)
+        # The checks run too (cache hits are free): a lock written without them would drop
+        # results that the next commit, seeing unchanged inputs, would not recompute.
+        outcome = evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root))
         if outcome.missing:
             report_missing(outcome)
             return 1
+        if outcome.failures:
+            report_outcome(outcome, block_stale=False)
+            raise CheckFailed(f"checks failed: {LOCK_FILE} not written")
         if outcome.lock_changed:
             stage_lock(repo, outcome)
             say(f"{LOCK_FILE} written and staged")
