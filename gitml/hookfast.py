@@ -7,7 +7,6 @@ Run as `python -m gitml.hookfast HOOK [GIT ARGS…]` (the shims) or `gitml-hook 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -25,17 +24,20 @@ HOOKS = (
     "post-merge",
     "post-rewrite",
 )
-WATCH_FILE = "watch.json"
+# The watch-list, as plain text so that the hook shim (sh) reads it too: the watched paths one
+# per line, and the exact output of `git ls-files -s -- KEY_PATHSPECS` they were computed from.
+# The keys file is written last: it is what makes a new paths file current.
+WATCH_PATHS = "watch-paths.txt"
+WATCH_KEYS = "watch-keys.txt"
+# Spelled out again, byte for byte, in hooks/hook-tmpl.
+KEY_PATHSPECS = tuple(
+    f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")
+)
 
 
-def _watch_path(common_dir: Path) -> Path:
-    return common_dir / "gitml" / WATCH_FILE
-
-
-def key_file_shas(root: Path) -> dict[str, str]:
-    """{path: blob sha} of the staged files the watch-list is computed from."""
-    patterns = ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")
-    return git.index_entries(root, [f":(glob)**/{p}" for p in patterns])
+def key_files_listing(root: Path) -> bytes:
+    """`git ls-files -s` of the staged files the watch-list is computed from."""
+    return git.run(["ls-files", "-s", "--", *KEY_PATHSPECS], root).stdout
 
 
 def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
@@ -43,18 +45,18 @@ def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
     staged = git.staged_names(root)
     if any(is_key_file(p) for p in staged):
         return False
+    state = common_dir / "gitml"
     try:
-        watch = json.loads(_watch_path(common_dir).read_bytes())
-        watched = set(watch["watched"])
-        keys = watch["keys"]
-    except (OSError, ValueError, KeyError, TypeError):
+        watched = set((state / WATCH_PATHS).read_text(encoding="utf-8").splitlines())
+        keys = (state / WATCH_KEYS).read_bytes()
+    except (OSError, ValueError):
         return False
     for path in staged:
         parts = path.split("/")
         if any("/".join(parts[:i]) in watched for i in range(1, len(parts) + 1)):
             return False
     # The watch-list was computed from these key files; if they differ (another branch), redo it.
-    return bool(key_file_shas(root) == keys)
+    return key_files_listing(root) == keys
 
 
 def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tuple[str, list[str]]:

@@ -21,7 +21,6 @@ from typing import Any
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, md5_file
 
-WATCH_FILE = "watch.json"
 LOG_FILE = "gitml.log"
 
 

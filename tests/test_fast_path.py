@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from conftest import Example, run
 
@@ -35,3 +36,53 @@ def test_a_watched_change_takes_the_slow_path(example: Example) -> None:
     example.git("add", "params.yaml")
     modules = imported_modules(example)
     assert "yaml" in modules  # it read the DVC files: the slow path ran
+
+
+def spy_on_python(ex: Example, tmp_path: Path, hook: str = "pre-commit") -> Path:
+    """Make the installed shim start Python through a wrapper that leaves a mark."""
+    marker = tmp_path / f"python-started-{hook}"
+    spy = tmp_path / f"spy-python-{hook}"
+    spy.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{sys.executable}" "$@"\n')
+    spy.chmod(0o755)
+    shim = ex.root / ".git" / "hooks" / hook
+    text = shim.read_text()
+    assert f"GITML_PYTHON='{sys.executable}'" in text
+    shim.write_text(text.replace(f"GITML_PYTHON='{sys.executable}'", f"GITML_PYTHON='{spy}'"))
+    return marker
+
+
+def test_the_shim_decides_an_unrelated_commit_without_python(
+    example: Example, tmp_path: Path
+) -> None:
+    marker = spy_on_python(example, tmp_path)
+    post_marker = spy_on_python(example, tmp_path, "post-commit")
+    (example.root / "README.md").write_text("docs only\n")
+    example.git("add", "README.md")
+    example.git("commit", "-qm", "docs")
+    assert not marker.exists() and not post_marker.exists()
+    # a watched path (a stage's code) takes gitml's own path
+    train = example.root / "src" / "train.py"
+    train.write_text(train.read_text() + "\n# a comment\n")
+    example.git("add", "src/train.py")
+    proc = example.git("commit", "-qm", "code change")
+    assert marker.exists()
+    assert "stage train is stale" in proc.stderr
+
+
+def test_the_shim_redoes_the_watch_list_after_switching_branches(
+    example: Example, tmp_path: Path
+) -> None:
+    example.git("checkout", "-q", "-b", "other")
+    example.set_param("n_estimators: 3", "n_estimators: 7")
+    assert example.gitml("repro").returncode == 0
+    example.git("commit", "-qam", "other model")
+    example.git("checkout", "-q", "main")
+    marker = spy_on_python(example, tmp_path)
+    (example.root / "README.md").write_text("docs\n")
+    example.git("add", "README.md")
+    example.git("commit", "-qm", "docs")
+    assert marker.exists()  # the watch-list was computed on `other`: gitml recomputed it
+    marker.unlink()
+    (example.root / "README.md").write_text("docs again\n")
+    example.git("commit", "-qam", "docs again")
+    assert not marker.exists()

@@ -47,12 +47,11 @@ def _dispatch(hook: str, args: list[str]) -> int:
 
 
 def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
-    keys = hookfast.key_file_shas(repo.root)
     watched = precommit.watched_paths(outcome.lineage) if outcome.lineage else []
-    state_mod.write_json(
-        state_mod.state_dir(repo.common_dir) / hookfast.WATCH_FILE,
-        {"keys": keys, "watched": watched},
-    )
+    state = state_mod.state_dir(repo.common_dir)
+    text = "".join(f"{p}\n" for p in watched if p and "\n" not in p)
+    atomic_write(state / hookfast.WATCH_PATHS, text.encode())
+    atomic_write(state / hookfast.WATCH_KEYS, hookfast.key_files_listing(repo.root))
 
 
 def report_missing(outcome: Outcome) -> None:
