@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import collections
 import configparser
+import errno
+import fcntl
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,18 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, environment, git, manifest, objects
+from gitml import dvcfiles, environment, git, manifest, objects, state
 from gitml import params as params_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.manifest import LOCK_FILE
+from gitml.output import say, warn
 from gitml.snapshot import Snapshot
 
 IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"
 NOT_REBUILT = "not rebuildable"
 _TAIL_LINES = 40
+PREFIX = "gitml-reproduce-"  # the temporary directory of each run (gitml doctor looks for it)
+OWNER_FILE = "owner.lock"  # in it: flock-ed by the run for its whole life, with its pid
+_LOCK_NAME = "reproduce"  # state.locked(): serialises worktree add/remove/prune and cleaning
 
 
 @dataclass
@@ -63,15 +71,26 @@ class Result:
     diagnosis: list[dict[str, str]]
     seconds: float
     kept: Path | None = None
+    locked: LockedEnv | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "rev": self.rev,
             "verdict": self.verdict,
             "models": [m.as_json() for m in self.models],
             "diagnosis": self.diagnosis,
             "seconds": round(self.seconds, 2),
         }
+        if self.locked is not None:  # --env locked only
+            doc["environment"] = {
+                "mode": "locked",
+                "python": self.locked.python,
+                "tool": self.locked.tool,
+                "reused": self.locked.reused,
+                "requirements": len(self.locked.requirements),
+                "not_installed": self.locked.not_installed,
+            }
+        return doc
 
 
 class StageFailed(BadInput):
@@ -79,6 +98,73 @@ class StageFailed(BadInput):
 
 
 # --- the worktree --------------------------------------------------------------------------------
+
+
+def claim(base: Path) -> int:
+    """Mark `base` as this run's: an exclusive flock on `base/owner.lock` (holding our pid),
+    held until `release`. The kernel drops it when the process dies, even on kill -9."""
+    fd = os.open(base / OWNER_FILE, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by children
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def release(base: Path, fd: int, kept: bool) -> None:
+    """Drop the claim; a kept worktree loses its owner file, so no later run cleans it."""
+    if kept:
+        (base / OWNER_FILE).unlink(missing_ok=True)
+    os.close(fd)
+
+
+def _owner_gone(base: Path) -> bool:
+    """True when `base` has an owner file that no live process holds (a killed run)."""
+    try:
+        fd = os.open(base / OWNER_FILE, os.O_RDWR)
+    except OSError:
+        return False  # kept (--keep, a failed stage) or not made by this version: left alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False  # a run in progress
+        raise
+    finally:
+        os.close(fd)
+    return True
+
+
+def reproduce_worktrees(root: Path) -> list[Path]:
+    """The registered worktrees that `gitml reproduce` made (path contains gitml-reproduce-)."""
+    proc = git.run(["worktree", "list", "--porcelain", "-z"], root, check=False)
+    found = []
+    for record in proc.stdout.decode(errors="replace").split("\0\0"):
+        for f in record.split("\0"):
+            if f.startswith("worktree ") and PREFIX in f:
+                found.append(Path(f[len("worktree ") :]))
+    return found
+
+
+def leftover_worktrees(root: Path) -> list[Path]:
+    """Worktrees of reproduce runs that were killed: their owner is gone, or they are gone."""
+    return [
+        wt
+        for wt in reproduce_worktrees(root)
+        if not wt.exists() or (wt.parent.name.startswith(PREFIX) and _owner_gone(wt.parent))
+    ]
+
+
+def clean_leftovers(root: Path) -> list[Path]:
+    """Remove the leftovers of killed runs (worktree, registration, temporary directory).
+
+    Call with the reproduce lock held, so that no other run is between add and claim."""
+    leftovers = leftover_worktrees(root)
+    for wt in leftovers:  # twice --force: also when killed while git still had it locked
+        git.run(["worktree", "remove", "--force", "--force", str(wt)], root, check=False)
+        if wt.parent.name.startswith(PREFIX):
+            shutil.rmtree(wt.parent, ignore_errors=True)
+    if leftovers:
+        git.run(["worktree", "prune"], root, check=False)
+    return leftovers
 
 
 def add_worktree(root: Path, commit: str, base: Path) -> Path:
@@ -212,8 +298,11 @@ def dvc_target(stage: str) -> str:
 # --- running DVC -------------------------------------------------------------------------------
 
 
-def run_streamed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
-    """Run `cmd`, its output streamed to stderr; the exit code and the last lines of output."""
+def run_streamed(
+    cmd: list[str], cwd: Path, env: dict[str, str], label: str = "running DVC"
+) -> tuple[int, list[str]]:
+    """Run `cmd`, its output streamed to stderr (under a rich status with `label` on a
+    terminal, plain when piped); the exit code and the last lines of output."""
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     proc = subprocess.Popen(
         cmd,
@@ -224,6 +313,17 @@ def run_streamed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, l
         stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.text import Text
+
+        con = Console(stderr=True, highlight=False, emoji=False)
+        with con.status(f"[bold]{label}[/]"):
+            for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                tail.append(line)
+                con.print(Text(line, style="dim"))
+        return proc.wait(), list(tail)
     for raw in proc.stdout:
         line = raw.decode(errors="replace")
         tail.append(line.rstrip("\n"))
@@ -232,19 +332,65 @@ def run_streamed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, l
     return proc.wait(), list(tail)
 
 
-def _dvc(args: list[str], wt: Path, env: dict[str, str]) -> tuple[int, list[str]]:
-    return run_streamed([sys.executable, "-m", "dvc", *args], wt, env)
+def _dvc(args: list[str], wt: Path, env: dict[str, str], label: str) -> tuple[int, list[str]]:
+    return run_streamed([sys.executable, "-m", "dvc", *args], wt, env, label)
 
 
-def fetch_inputs(wt: Path, outs: list[dvcfiles.Out], env: dict[str, str]) -> None:
+def introduced_by(root: Path, commit: str, md5: str, origin: str) -> str | None:
+    """The commit (an ancestor of `commit`, or itself) whose change to `origin` brought `md5`."""
+    proc = git.run(
+        ["log", "--format=%H %s", "-1", f"-S{md5}", commit, "--", origin], root, check=False
+    )
+    line = proc.stdout.decode(errors="replace").strip()
+    return line or None
+
+
+def missing_message(
+    root: Path, commit: str, outs: list[dvcfiles.Out], missing: list[objects.Missing]
+) -> str:
+    by_path = {o.path: o for o in outs}
+    lines = []
+    for m in missing:
+        out = by_path.get(m.path)
+        needle = out.md5 if out is not None and out.md5 else m.md5  # a member: its directory's
+        what = f"{m.path}/{m.member}" if m.member else m.path
+        intro = introduced_by(root, commit, needle.removesuffix(".dir"), m.origin)
+        since = (
+            f"introduced by commit {intro[:12]} ({intro[41:][:60]}) in {m.origin}"
+            if intro
+            else f"recorded in {m.origin}"
+        )
+        lines.append(f"  {m.md5} ({what}): {since}")
+    return (
+        f"DVC object(s) needed to rebuild {commit[:12]} are in neither the DVC cache nor the "
+        "remote:\n"
+        + "\n".join(lines)
+        + "\npush them from a clone that has them (`dvc push`), or rebuild those inputs there"
+    )
+
+
+def fetch_inputs(
+    root: Path,
+    commit: str,
+    wt: Path,
+    outs: list[dvcfiles.Out],
+    cache_dir: Path,
+    env: dict[str, str],
+) -> None:
+    """Check out the root inputs from the private cache (seeded), else `dvc pull` them."""
     if not outs:
         return
     targets = sorted({o.origin for o in outs})
-    code, _ = _dvc(["checkout", "-q", *targets], wt, env)
-    if code == 0:
-        return
-    code, tail = _dvc(["pull", "-q", *targets], wt, env)
+    private = dvcfiles.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
+    if not objects.missing_objects(private, outs):
+        code, _ = _dvc(["checkout", "-q", *targets], wt, env, "checking out the inputs")
+        if code == 0:
+            return
+    code, tail = _dvc(["pull", "-q", *targets], wt, env, "fetching the inputs (dvc pull)")
     if code != 0:
+        missing = objects.missing_objects(private, outs)
+        if missing:
+            raise BadInput(missing_message(root, commit, outs, missing))
         raise BadInput(
             "cannot fetch the pipeline's inputs ("
             + ", ".join(o.path for o in outs)
@@ -269,12 +415,145 @@ def hash_path(path: Path, hash_name: str) -> str | None:
 
 def rebuild(wt: Path, targets: list[str], env: dict[str, str]) -> None:
     cmd = ["repro", "--force", "--no-commit", "--no-run-cache", *map(dvc_target, targets)]
-    code, tail = _dvc(cmd, wt, env)
+    code, tail = _dvc(cmd, wt, env, f"rebuilding {', '.join(targets)} (dvc repro)")
     if code != 0:
         raise StageFailed(
             f"the rebuild failed (`dvc {' '.join(cmd)}` exited {code}); its last "
             "lines:\n" + "\n".join(tail)
         )
+
+
+# --- --env locked: a fresh venv from the recorded packages -----------------------------------
+
+_NOT_INSTALLED = {"gitml", "pip", "setuptools", "wheel"}  # gitml's tooling, not the model's
+_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+_UV_MISSING = re.compile(r"Because (\S+?)(==\S+)? was not found")
+
+
+@dataclass
+class LockedEnv:
+    python: str  # the venv's interpreter
+    requirements: list[str]
+    not_installed: dict[str, str]  # requirement -> why
+    reused: bool
+    tool: str
+
+
+def locked_requirements(block: dict[str, Any] | None) -> list[str]:
+    """`name==version` for each recorded package, sorted, without gitml's own tooling."""
+    pkgs = (block or {}).get("packages") or {}
+    return sorted(
+        f"{name}=={version}"
+        for name, version in pkgs.items()
+        if str(name).lower() not in _NOT_INSTALLED and version
+    )
+
+
+def locked_env_key(requirements: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()
+
+
+def _install(cmd: list[str], reqs: list[str], env: dict[str, str]) -> tuple[int, str]:
+    proc = subprocess.run(
+        [*cmd, *reqs],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def install_requirements(
+    python: str, requirements: list[str], use_uv: bool
+) -> tuple[dict[str, str], str]:
+    """Install `requirements` (`--no-deps`: the record is the whole closure) into the venv of
+    `python`; those that cannot be installed are dropped and reported, the rest installed."""
+    env = git.no_git_env()
+    env["VIRTUAL_ENV"] = str(Path(python).parent.parent)
+    pip = [python, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "-q"]
+    failed: dict[str, str] = {}
+    todo = list(requirements)
+    if use_uv:
+        uv = [str(shutil.which("uv")), "pip", "install", "--no-deps", "--python", python]
+        code, text = _install(uv, todo, env)
+        if code == 0:
+            return failed, "uv"
+    tool = "uv + pip" if use_uv else "pip"
+    while todo:
+        code, text = _install(pip, todo, env)
+        if code == 0:
+            return failed, tool
+        named = {m.group(1) for m in _NO_MATCH.finditer(text)}
+        culprits = [r for r in todo if r in named or r.split("==")[0] in named]
+        if culprits:
+            for r in culprits:
+                failed[r] = "no matching distribution"
+                todo.remove(r)
+            continue
+        for r in list(todo):  # unknown failure (a build error?): one at a time, keep what works
+            code, text = _install(pip, [r], env)
+            if code != 0:
+                lines = [ln for ln in text.splitlines() if ln.strip() and "WARNING" not in ln]
+                failed[r] = (lines[-1] if lines else f"exit {code}")[:200]
+        return failed, tool
+    return failed, tool
+
+
+def locked_env(common_dir: Path, base_python: str, block: dict[str, Any] | None) -> LockedEnv:
+    """The venv of the recorded packages, built once per clone (state dir, by the sha256 of the
+    sorted requirement list) and reused. Built in place (a venv's scripts name their path)."""
+    reqs = locked_requirements(block)
+    if not reqs:
+        raise BadInput("--env locked: the model's environment records no packages")
+    key = locked_env_key(reqs)
+    venvs = state.state_dir(common_dir) / "venvs"
+    venvs.mkdir(exist_ok=True)
+    final = venvs / key[:16]
+    with state.locked(common_dir, f"venv-{key[:16]}", timeout=1800):
+        record = state.read_json(final / "gitml-locked.json")
+        if record and (final / "bin" / "python").exists():
+            return LockedEnv(
+                str(final / "bin" / "python"),
+                reqs,
+                dict(record.get("not_installed") or {}),
+                True,
+                str(record.get("tool")),
+            )
+        shutil.rmtree(final, ignore_errors=True)  # a build that was interrupted
+        try:
+            use_uv = shutil.which("uv") is not None
+            say(
+                f"--env locked: building a venv of {len(reqs)} recorded packages with "
+                f"{'uv' if use_uv else 'pip'} in {final} (once per clone; reused by the next run)"
+            )
+            if use_uv:
+                cmd = [str(shutil.which("uv")), "venv", "-q", "--seed", "--python", base_python]
+            else:
+                cmd = [base_python, "-m", "venv"]
+            proc = subprocess.run(
+                [*cmd, str(final)],
+                check=False,
+                capture_output=True,
+                text=True,
+                env=git.no_git_env(),
+            )
+            if proc.returncode != 0:
+                raise BadInput(
+                    f"--env locked: cannot create a venv with {base_python}: "
+                    f"{proc.stderr.strip()[-500:]}"
+                )
+            failed, tool = install_requirements(str(final / "bin" / "python"), reqs, use_uv)
+            # written last (atomically): its presence says the venv is complete
+            state.write_json(
+                final / "gitml-locked.json",
+                {"requirements": reqs, "not_installed": failed, "tool": tool},
+            )
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return LockedEnv(str(final / "bin" / "python"), reqs, failed, False, tool)
 
 
 # --- comparing -----------------------------------------------------------------------------------
@@ -379,8 +658,10 @@ def environment_differences(
                 "detail": f"python {recorded.get('python')} recorded, {now.get('python')} now",
             }
         )
-    rec_p = {k: str(v) for k, v in (recorded.get("packages") or {}).items()}
-    now_p = {k: str(v) for k, v in (now.get("packages") or {}).items()}
+    rec_p = {
+        k: str(v) for k, v in (recorded.get("packages") or {}).items() if k not in _NOT_INSTALLED
+    }
+    now_p = {k: str(v) for k, v in (now.get("packages") or {}).items() if k not in _NOT_INSTALLED}
     changed = [
         f"{k} {rec_p[k]} -> {now_p[k]}"
         for k in sorted(rec_p)
@@ -444,11 +725,6 @@ def reproduce(
     started = time.monotonic()
     if env_mode not in ("current", "locked"):
         raise BadInput(f"--env must be `current` or `locked`, not {env_mode!r}")
-    if env_mode == "locked":
-        raise BadInput(
-            "--env locked (a fresh venv from the recorded packages) is not available "
-            "yet: use --env current"
-        )
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
@@ -459,21 +735,48 @@ def reproduce(
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
     rebuildable = {p: m for p, m in models_rec.items() if m.get("stage")}
     if not rebuildable:
+        names = ", ".join(sorted(models_rec))
         raise BadInput(
-            f"the models of {commit[:12]} are tracked by .dvc files (dvc add), not "
-            "produced by dvc.yaml stages: they can be restored, not rebuilt"
+            f"{names} at {commit[:12]}: tracked by .dvc files (dvc add), not produced by a "
+            f"dvc.yaml stage, so there is no pipeline to rebuild from; they can be restored "
+            f"(`gitml restore {rev or 'HEAD'}`), not rebuilt"
         )
 
-    base = Path(tempfile.mkdtemp(prefix="gitml-reproduce-"))
+    base = Path(tempfile.mkdtemp(prefix=PREFIX))
+    owner = claim(base)
+    locked: LockedEnv | None = None
     wt: Path | None = None
     keep_wt = keep
     try:
-        wt = add_worktree(repo.root, commit, base)
+        with state.locked(repo.common_dir, _LOCK_NAME):
+            cleaned = clean_leftovers(repo.root)
+            if cleaned:
+                say(
+                    f"removed {len(cleaned)} leftover worktree(s) of an interrupted "
+                    f"`gitml reproduce`: {', '.join(map(str, cleaned))}"
+                )
+            wt = add_worktree(repo.root, commit, base)
         cache_dir = base / "cache"
         user_cfg = write_local_config(repo.root, wt, cache_dir)
         project = _worktree_project(wt)
         python = environment.project_python(wt, config.python)
+        if env_mode == "locked":
+            blocks = lock.get("environments") or {}
+            keys = list(dict.fromkeys(str(m.get("environment")) for m in rebuildable.values()))
+            if len(keys) > 1:
+                warn(f"--env locked: the models record {len(keys)} environments; using {keys[0]}")
+            locked = locked_env(repo.common_dir, python, blocks.get(keys[0]))
+            python = locked.python
+            if locked.reused:
+                say(f"--env locked: reusing the venv {Path(python).parent.parent}")
+            if locked.not_installed:
+                warn(
+                    "--env locked: could not be installed: "
+                    + ", ".join(f"{r} ({why})" for r, why in locked.not_installed.items())
+                )
         run_env = environment.interpreter_on_path(python)
+        if locked is not None:
+            run_env["VIRTUAL_ENV"] = str(Path(python).parent.parent)
         run_env.pop("GITML_INTERNAL_WORKTREE", None)
 
         targets = list(dict.fromkeys(str(m["stage"]) for m in rebuildable.values()))
@@ -491,7 +794,7 @@ def reproduce(
             )
         roots = root_inputs(project, upstream(project, targets))
         seed_cache(user_cfg, roots, cache_dir)
-        fetch_inputs(wt, roots, run_env)
+        fetch_inputs(repo.root, commit, wt, roots, cache_dir, run_env)
 
         rebuild(wt, targets, run_env)
         first = {p: hash_path(wt / p, str(m.get("hash") or "md5")) for p, m in rebuildable.items()}
@@ -573,16 +876,19 @@ def reproduce(
             diagnosis,
             time.monotonic() - started,
             kept=wt if keep else None,
+            locked=locked,
         )
     except StageFailed as exc:
         keep_wt = True
         raise StageFailed(f"{exc}\nthe worktree is kept at {wt}") from None
     finally:
         if wt is not None and not keep_wt:
-            remove_worktree(repo.root, wt)
+            with state.locked(repo.common_dir, _LOCK_NAME):
+                remove_worktree(repo.root, wt)
             shutil.rmtree(base, ignore_errors=True)
         elif wt is None:
             shutil.rmtree(base, ignore_errors=True)
+        release(base, owner, kept=wt is not None and keep_wt)
 
 
 def _worktree_project(wt: Path) -> dvcfiles.Project:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import Example, dvc, git
 
 from gitml import environment
-from gitml.reproduce import compare_metrics, environment_differences
+from gitml.reproduce import (
+    compare_metrics,
+    environment_differences,
+    locked_env,
+    locked_env_key,
+    locked_requirements,
+)
 
 # The CLI entry point calls commands.reproduce.reproduce; this runs it the same way, in a child.
 _WRAPPER = """
@@ -37,9 +47,13 @@ sys.exit(code)
 """
 
 
+def reproduce_cmd(*args: str | Path) -> list[str]:
+    return [sys.executable, "-c", _WRAPPER, *map(str, args)]
+
+
 def reproduce(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *map(str, args)],
+        reproduce_cmd(*args),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -161,6 +175,7 @@ def test_a_failing_stage_exits_2_and_keeps_the_worktree(example: Example) -> Non
     assert kept, res.stderr
     wt = Path(kept.group(1))
     assert wt.is_dir() and str(wt) in example.git("worktree", "list").stdout
+    assert not (wt.parent / "owner.lock").exists()  # kept for inspection: no run cleans it
     example.git("worktree", "remove", "--force", str(wt))
     shutil.rmtree(wt.parent)  # gitml-reproduce-XXXX: the kept worktree's private DVC cache
 
@@ -196,3 +211,194 @@ def test_compare_metrics_tolerance() -> None:
     assert not ok
     _, ok = compare_metrics({"accuracy": 0.97}, {"accuracy": 0.97}, {})
     assert not ok  # no tolerance declared: other bytes are `different`
+
+
+def reproduce_worktrees(ex: Example) -> list[Path]:
+    listing = ex.git("worktree", "list", "--porcelain").stdout
+    return [Path(line[9:]) for line in listing.splitlines() if "gitml-reproduce-" in line]
+
+
+def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -> None:
+    before = state(example)
+    log = tmp_path / "killed.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(
+            reproduce_cmd(), cwd=example.root, stdout=f, stderr=f, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 60
+        wts: list[Path] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            wts = reproduce_worktrees(example)
+            if wts and (wts[0] / "data" / "wine.csv").exists():  # inputs in: rebuilding
+                break
+            time.sleep(0.05)
+        assert wts and proc.poll() is None, log.read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    [wt] = wts
+    assert wt.is_dir() and (wt.parent / "owner.lock").is_file()  # what a kill -9 leaves
+    # a worktree kept by --keep or a failed stage has no owner file: never cleaned
+    kept = tmp_path / "gitml-reproduce-kept" / "wt"
+    example.git("worktree", "add", "-q", "--detach", str(kept))
+    res = reproduce(cwd=example.root)
+    assert res.returncode == 0, res.stderr
+    assert f"removed 1 leftover worktree(s) of an interrupted `gitml reproduce`: {wt}" in res.stderr
+    assert not wt.parent.exists()
+    assert reproduce_worktrees(example) == [kept]
+    example.git("worktree", "remove", "--force", str(kept))
+    assert state(example) == before
+
+
+def test_two_runs_at_once_do_not_collide(example: Example, tmp_path: Path) -> None:
+    before = state(example)
+    procs = [
+        subprocess.Popen(
+            reproduce_cmd(), cwd=example.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err.decode()
+        assert out.decode().strip().splitlines()[-1] == "identical"
+        assert b"leftover" not in err  # the other run's worktree is live: never cleaned
+    assert reproduce_worktrees(example) == []
+    assert state(example) == before
+
+
+def test_an_object_missing_everywhere_is_named_with_its_commit(example: Example) -> None:
+    data = yaml.safe_load((example.root / "data" / "wine.csv.dvc").read_text())
+    obj = data["outs"][0]["md5"]
+    for root in (example.root / ".dvc" / "cache", example.remote):
+        found = list((root / "files" / "md5" / obj[:2]).glob(obj[2:]))
+        assert found, root
+        found[0].unlink()
+    first = example.head()
+    example.git("commit", "-q", "--allow-empty", "-m", "later", env={"GITML_SKIP": "1"})
+    before = state(example)
+    res = reproduce(cwd=example.root)
+    assert res.returncode == 2, res.stderr
+    assert re.search(
+        rf"{obj} \(data/wine\.csv\): introduced by commit {first[:12]} \(first model\) "
+        r"in data/wine\.csv\.dvc",
+        res.stderr,
+    ), res.stderr
+    assert "Traceback" not in res.stderr
+    assert reproduce_worktrees(example) == []
+    assert state(example) == before
+
+
+def test_a_model_added_with_dvc_add_is_restorable_not_rebuildable(example: Example) -> None:
+    shutil.copy(example.root / "model" / "model.pkl", example.root / "pretrained.pkl")
+    example.dvc("add", "-q", "pretrained.pkl")
+    config = example.root / "gitml.yaml"
+    text = config.read_text()
+    config.write_text(
+        text.replace("reproduce:\n", "  - path: pretrained.pkl\n    name: pretrained\nreproduce:\n")
+    )
+    example.git("add", "-A")
+    example.git("commit", "-q", "-m", "a pretrained model")  # through gitml's hooks
+    res = reproduce("--json", cwd=example.root)  # one model rebuilt, the other named
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    verdicts = {m["path"]: (m["verdict"], m["rebuilt_md5"]) for m in doc["models"]}
+    assert verdicts["model/model.pkl"][0] == "identical"
+    assert verdicts["pretrained.pkl"] == ("not rebuildable", None)
+    assert {
+        "kind": "not-rebuilt",
+        "detail": "pretrained.pkl is tracked by a .dvc file (dvc add): restorable, not rebuildable",
+    } in doc["diagnosis"]
+
+    # only dvc-added models: nothing to rebuild, exit 2 before any worktree is made
+    doc = yaml.safe_load(config.read_text())
+    doc["models"] = [m for m in doc["models"] if m["path"] == "pretrained.pkl"]
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    example.git("add", "-A")
+    example.git("commit", "-q", "-m", "only the pretrained model")
+    assert (
+        "model/model.pkl" not in yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["models"]
+    )
+    res = reproduce(cwd=example.root)
+    assert res.returncode == 2, res.stderr
+    assert "pretrained.pkl at " in res.stderr
+    assert "tracked by .dvc files (dvc add), not produced by a dvc.yaml stage" in res.stderr
+    assert "can be restored (`gitml restore HEAD`), not rebuilt" in res.stderr
+    assert reproduce_worktrees(example) == []
+
+
+def closure(*names: str) -> list[str]:
+    """The installed distributions `names` need (their non-extra requirements, recursively)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in metadata.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return sorted(seen)
+
+
+def test_locked_requirements() -> None:
+    block = {"packages": {"numpy": "2.4.6", "gitml": "0.1.0", "pip": "26.3", "Zed": "1"}}
+    assert locked_requirements(block) == ["Zed==1", "numpy==2.4.6"]
+    assert locked_requirements(None) == []
+    assert locked_env_key(["b==1", "a==2"]) == locked_env_key(["a==2", "b==1"])
+
+
+def test_env_locked_builds_once_and_reports_what_could_not_be_installed(tmp_path: Path) -> None:
+    """A real but tiny case: one installable package, one that cannot be, gitml left out."""
+    six = environment.capture(sys.executable, tmp_path)["packages"]["six"]
+    block = {"packages": {"six": six, "colorama": "0.0.0", "gitml": "9"}}
+    common = tmp_path / "git-common-dir"
+    built = locked_env(common, sys.executable, block)
+    assert not built.reused and built.requirements == ["colorama==0.0.0", f"six=={six}"]
+    assert built.not_installed == {"colorama==0.0.0": "no matching distribution"}
+    venv = Path(built.python).parent.parent
+    assert venv == common / "gitml" / "venvs" / locked_env_key(built.requirements)[:16]
+    packages = environment.capture(built.python, tmp_path)["packages"]
+    assert packages == {"six": six}
+    again = locked_env(common, sys.executable, block)  # the next run: reused, nothing installed
+    assert again.reused and again.python == built.python
+    assert again.not_installed == built.not_installed
+
+
+@pytest.mark.skipif(
+    not os.environ.get("GITML_SLOW_TESTS"),
+    reason="installs the pipeline's packages into a fresh venv: 35-100 s here; GITML_SLOW_TESTS=1",
+)
+def test_env_locked_rebuilds_in_a_venv_of_the_recorded_packages(example: Example) -> None:
+    """The full record of this venv (~126 packages) takes ~90 s to install here, so the record
+    is cut to what the example's stages import; the recorded md5 is faked so that the
+    diagnosis shows which environment the rebuild ran in."""
+    pipeline = closure("scikit-learn", "pandas", "pyyaml")
+    lock = yaml.safe_load((example.root / "gitml.lock").read_text())
+    model = lock["models"]["model/model.pkl"]
+    env = lock["environments"][model["environment"]]
+    recorded = env["packages"]
+    env["packages"] = {k: recorded[k] for k in pipeline} | {"colorama": "0.0.0", "gitml": "9"}
+    model["md5"] = "0" * 32
+    (example.root / "gitml.lock").write_text(yaml.safe_dump(lock, sort_keys=True))
+    example.git("commit", "-qam", "a small locked environment", env={"GITML_SKIP": "1"})
+    res = reproduce("--env", "locked", "--json", cwd=example.root)
+    assert res.returncode == 3, res.stderr  # other md5 (faked), same metrics: equivalent
+    doc = json.loads(res.stdout)
+    assert doc["verdict"] == "equivalent"
+    assert doc["environment"]["not_installed"] == {"colorama==0.0.0": "no matching distribution"}
+    assert doc["environment"]["requirements"] == len(pipeline) + 1  # gitml is not installed
+    assert "could not be installed: colorama==0.0.0 (no matching distribution)" in res.stderr
+    details = [(d["kind"], d["detail"]) for d in doc["diagnosis"]]
+    # the environment compared is the venv's: nothing but the recorded packages
+    assert ("packages", "missing now: colorama 0.0.0") in details
+    assert not [d for k, d in details if d.startswith(("not recorded", "changed"))], details
+    res = reproduce("--env", "locked", cwd=example.root)
+    assert res.returncode == 3 and "--env locked: reusing the venv" in res.stderr

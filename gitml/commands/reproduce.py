@@ -57,7 +57,7 @@ def _metric_text(metrics: dict[str, Any]) -> str:
 def _plain(result: reproduce_mod.Result) -> None:
     for m in result.models:
         print(
-            f"{m.path}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5}"
+            f"{m.path}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5 or '-'}"
             + (f"\t{_metric_text(m.metrics)}" if m.metrics else "")
         )
     for d in result.diagnosis:
@@ -78,7 +78,7 @@ def _rich(result: reproduce_mod.Result) -> None:
         table.add_row(
             escape(m.path),
             str(m.recorded_md5)[:12],
-            str(m.rebuilt_md5)[:12],
+            str(m.rebuilt_md5 or "-")[:12],
             escape(_metric_text(m.metrics)),
             f"[{c}]{m.verdict}[/]",
         )
