@@ -6,6 +6,7 @@ blocks the commit. Data validation (great-expectations) and model tests (pytest)
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,14 @@ class Failure:
 
 
 Check = Callable[[CheckContext], list[Failure]]
-CHECKS: list[Check] = []
+# Each check lives in its own module, exposing `check(ctx) -> list[Failure]`, and imports its
+# engine (great-expectations, pytest) only inside, when there is something to check.
+CHECK_MODULES = ("gitml.validation", "gitml.modeltests")
 
 
 def run_all(ctx: CheckContext) -> list[Failure]:
     failures: list[Failure] = []
-    for check in CHECKS:
+    for name in CHECK_MODULES:
+        check: Check = importlib.import_module(name).check
         failures.extend(check(ctx))
     return failures

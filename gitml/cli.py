@@ -34,6 +34,13 @@ def init(
     hooks: Annotated[
         str, typer.Option(help="Install native `git` hooks or `pre-commit` framework hooks.")
     ] = "git",
+    ci: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ci",
+            help="Also write a CI workflow: `github` (Actions) or `gitlab` (.gitlab-ci.yml).",
+        ),
+    ] = None,
 ) -> None:
     """Set gitml up in this git + DVC repository: gitml.yaml, hooks, gitml.lock merge driver.
 
@@ -42,7 +49,7 @@ def init(
     """
     from gitml.commands.init import init as run
 
-    _done(run(hooks=hooks))
+    _done(run(hooks=hooks, ci=ci))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -124,6 +131,131 @@ def restore(
     from gitml.commands.restore import restore_command
 
     _done(restore_command(rev, paths))
+
+
+@app.command()
+def test(
+    models: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Models to test, by path or name (default: every model with tests or gates)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the model tests (pytest with gitml's fixtures) and metric gates on the staged state.
+
+    Exit 0 when every test and gate passes, 1 when one fails, 2 on bad input (e.g. a gate naming
+    a metric that does not exist). Results are cached per clone, as the commit hook's are.
+    """
+    from gitml.commands.test import test as run
+
+    _done(run(models or [], json_out=json_out))
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Datasets to validate (default: every dataset with a suite)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the great-expectations suites on the workspace data; a table of failed expectations.
+
+    Exit 0 when every suite passes, 1 when an expectation fails, 2 on bad input (a suite GX
+    cannot load, a column that does not exist, unreadable or empty data).
+    """
+    from gitml.commands.validate import validate as run
+
+    _done(run(paths or [], json_out=json_out))
+
+
+suite_app = typer.Typer(
+    help="Great-expectations suites for the datasets in gitml.yaml.", no_args_is_help=True
+)
+app.add_typer(suite_app, name="suite")
+
+
+@suite_app.command("init")
+def suite_init(
+    path: Annotated[str, typer.Argument(help="The dataset (a DVC-tracked file or directory).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the suite if it already exists.")
+    ] = False,
+) -> None:
+    """Scaffold .gitml/suites/<name>.json from the data as it is, and name it in gitml.yaml.
+
+    Columns and their order, types, not-null, min/max with a visible margin, value sets for
+    low-cardinality columns, a row-count range: review and edit it, then commit it.
+    """
+    from gitml.commands.suite import init as run
+
+    _done(run(path, force=force))
+
+
+@app.command("log")
+def log_(
+    model: Annotated[
+        Optional[str],
+        typer.Argument(help="The model, by path or gitml.yaml name (default: every model)."),
+    ] = None,
+    limit: Annotated[
+        Optional[int], typer.Option("-n", "--max-count", help="Show at most N versions per model.")
+    ] = None,
+    json_out: JsonOpt = False,
+    plot: Annotated[
+        Optional[str],
+        typer.Option(
+            "--plot", metavar="METRIC", help="Plot METRIC over the history (a sparkline, or --out)."
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", help="With --plot: write the plot to FILE.png (matplotlib) or .svg."),
+    ] = None,
+) -> None:
+    """The history of a model: one row per commit that changed it, newest first.
+
+    Reads every gitml.lock version from git without checking anything out: commit, date,
+    subject, model md5, metrics, checks, registry (GTO) tags and what changed.
+    """
+    from gitml.commands.log import log as run
+
+    _done(run(model, limit, json_out=json_out, plot=plot, out=out))
+
+
+@app.command("diff")
+def diff_(
+    a: Annotated[Optional[str], typer.Argument(help="The base commit (default: HEAD).")] = None,
+    b: Annotated[
+        Optional[str], typer.Argument(help="The commit to compare (default: the staged state).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """What changed between two commits: data, params, code, environment, metrics (with deltas)."""
+    from gitml.commands.diff import diff as run
+
+    _done(run(a, b, json_out=json_out))
+
+
+@app.command()
+def report(
+    a: Annotated[Optional[str], typer.Argument(help="The base commit (default: HEAD).")] = None,
+    b: Annotated[
+        Optional[str], typer.Argument(help="The commit to report on (default: the staged state).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="`md` (Markdown with a Mermaid graph) or `html`.")
+    ] = "md",
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the report to FILE (default: stdout).")
+    ] = None,
+) -> None:
+    """A pull-request report: verdict, metric deltas vs the base, checks, changes, lineage graph."""
+    from gitml.commands.report import report as run
+
+    _done(run(a, b, fmt=fmt, out=out))
 
 
 @app.command()

@@ -37,6 +37,7 @@ class Dataset:
     format: str = "auto"
     read: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] | None = None
+    max_bytes: int | None = None  # validation size limit (default: GITML_VALIDATE_MAX_BYTES, 1 GiB)
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,18 @@ def _list(doc: _Doc, node: yaml.Node | None, key: str) -> list[yaml.Node]:
     return list(node.value)
 
 
+def _positive_int(doc: _Doc, node: yaml.Node | None, key: str) -> int | None:
+    value = _scalar(doc, node, key, int)
+    if value is not None and value < 1:
+        raise doc.fail(node, key, f"must be a positive number of bytes, got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
 def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
     items = _mapping(doc, node, key)
-    _check_keys(doc, items, {"path", "suite", "format", "read", "sample"}, f"{key}.", node)
+    _check_keys(
+        doc, items, {"path", "suite", "format", "read", "sample", "max_bytes"}, f"{key}.", node
+    )
     if "path" not in items:
         raise doc.fail(node, f"{key}.path", "is required")
     fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
@@ -184,6 +194,7 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
         format=fmt,
         read=_scalar(doc, items.get("read"), f"{key}.read", dict, {}) or {},
         sample=_scalar(doc, items.get("sample"), f"{key}.sample", dict, None),
+        max_bytes=_positive_int(doc, items.get("max_bytes"), f"{key}.max_bytes"),
     )
 
 

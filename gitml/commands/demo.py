@@ -70,6 +70,7 @@ def demo(directory: Path) -> int:
     _step(repo, env, py, "src/make_data.py", "data/wine.csv")
     _step(repo, env, py, "-m", "dvc", "add", "-q", "data/wine.csv")
     _step(repo, env, *gitml, "init")
+    _step(repo, env, *gitml, "suite", "init", "data/wine.csv")
     _step(repo, env, *gitml, "repro")
     _step(repo, env, "git", "add", "-A")
     _step(repo, env, "git", "commit", "-q", "-m", "Train the wine classifier")

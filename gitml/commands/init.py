@@ -23,7 +23,13 @@ LEGACY_SUFFIX = ".gitml-legacy"
 ATTRIBUTES_LINE = f"{LOCK_FILE} merge=gitml"
 
 
-def init(hooks: str = "git") -> int:
+CI_FILES = {"github": ".github/workflows/gitml.yml", "gitlab": ".gitlab-ci.yml"}
+CI_TEMPLATES = {"github": "templates/ci/github.yml", "gitlab": "templates/ci/gitlab-ci.yml"}
+
+
+def init(hooks: str = "git", ci: str | None = None) -> int:
+    if ci is not None and ci not in CI_FILES:
+        raise BadInput(f"--ci must be `github` or `gitlab`, not {ci!r}")
     repo = repo_mod.find()
     root = repo.root
     if not repo.has_dvc:
@@ -57,7 +63,8 @@ def init(hooks: str = "git") -> int:
         install_framework(root)
     else:
         raise BadInput(f"--hooks must be `git` or `pre-commit`, not {hooks!r}")
-    git.run(["add", "--", CONFIG_FILE, ".gitattributes"], root)
+    ci_file = [write_ci(root, ci)] if ci is not None else []
+    git.run(["add", "--", CONFIG_FILE, ".gitattributes", *ci_file], root)
     say(f"staged {CONFIG_FILE} and .gitattributes: the next commit records {LOCK_FILE}")
     return 0
 
@@ -126,3 +133,22 @@ def install_native(root: Path) -> Path:
         atomic_write(path, shim(hook).encode())
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return target
+
+
+def write_ci(root: Path, ci: str) -> str:
+    """The CI file for `ci`; an identical one is left as it is, a different one never replaced."""
+    rel = CI_FILES[ci]
+    target = root / rel
+    text = resource(CI_TEMPLATES[ci]).read_bytes()
+    if target.exists():
+        if target.read_bytes() == text:
+            say(f"{rel} is already gitml's CI file")
+        else:
+            say(
+                f"kept your {rel} (it differs from gitml's): compare with `gitml init --ci {ci}` "
+                f"in an empty repository, or merge {CI_TEMPLATES[ci]} from gitml by hand"
+            )
+        return rel
+    atomic_write(target, text)
+    say(f"wrote {rel}")
+    return rel

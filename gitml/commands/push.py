@@ -559,6 +559,28 @@ def _refuse_stale(repo: Repo, stale: list[tuple[str, str, list[str]]]) -> None:
         )
 
 
+def _failing_checks(snap: Snapshot) -> list[str]:
+    """Why the model tests and gates a tip's gitml.lock recorded do not pass (empty: they do)."""
+    from gitml import modeltests
+    from gitml.manifest import parse_lock
+    from gitml.repo import config_at
+
+    config, data = config_at(snap), snap.read(LOCK_FILE)
+    if config is None or data is None:
+        return []
+    return modeltests.recorded_problems(config.models, parse_lock(data))
+
+
+def _refuse_failing(failing: list[tuple[str, str, list[str]]]) -> None:
+    for ref, tip, problems in failing:
+        name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/") or tip[:12]
+        say(
+            f"push refused: the model checks {LOCK_FILE} records at {name} ({tip[:12]}) did not "
+            "pass:\n  " + "\n  ".join(problems) + "\n  fix: `gitml test` shows the failures; fix "
+            "the model or its tests and commit through the gitml hook (it runs them), then push"
+        )
+
+
 # --- the hook --------------------------------------------------------------------------------
 
 
@@ -594,6 +616,7 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
 
     new = {c for c, _ in commits}
     stale: list[tuple[str, str, list[str]]] = []
+    failing: list[tuple[str, str, list[str]]] = []
     judged: set[str] = set()
     for ref, tip in tips:
         if tip not in new or tip in judged:
@@ -608,8 +631,13 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
             fresh, diffs = False, [str(exc)]
         if not fresh:
             stale.append((ref, tip, diffs))
+        elif problems := _failing_checks(snap):
+            failing.append((ref, tip, problems))
     if stale:
         _refuse_stale(repo, stale)
+        return 1
+    if failing:
+        _refuse_failing(failing)
         return 1
 
     # 2. the DVC objects of every pushed commit

@@ -1,0 +1,117 @@
+"""Which commit a model's gates compare against (gitml.yaml `baseline:`), and its metrics.
+
+`parent`: HEAD (the commit being made will sit on it). `production`, `staging` (any stage name):
+the commit of the newest GTO stage tag `NAME#STAGE#N` (annotated tags, peeled), none when the
+newest one for that stage is an unassignment `NAME#STAGE!#N`. `latest`: the newest version tag
+`NAME@vX.Y.Z`. Anything else: a git rev.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitml import dvcfiles, git, manifest, params
+from gitml.errors import BadInput
+from gitml.manifest import LOCK_FILE
+from gitml.snapshot import Snapshot
+
+STAGES = ("production", "staging")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    spec: str
+    rev: str | None  # the commit sha; None when there is no baseline yet
+    metrics: dict[str, Any] | None
+
+
+def _tags(root: Path, pattern: str) -> list[str]:
+    out = git.out(["tag", "--list", pattern], root)
+    return [t for t in out.splitlines() if t]
+
+
+def _peel(root: Path, ref: str) -> str | None:
+    proc = git.run(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        root,
+        check=False,
+    )
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def stage_commit(root: Path, name: str, stage: str) -> str | None:
+    """The commit the newest GTO tag for `name` in `stage` assigns, None if unassigned/never."""
+    grammar = re.compile(rf"^{re.escape(name)}#{re.escape(stage)}(!?)#(\d+)$")
+    found = []
+    for tag in _tags(root, f"{name}#{stage}*"):
+        m = grammar.match(tag)
+        if m:
+            found.append((int(m[2]), m[1] == "!", tag))
+    if not found:
+        return None
+    _, unassigned, tag = max(found)
+    return None if unassigned else _peel(root, f"refs/tags/{tag}")
+
+
+def latest_version_commit(root: Path, name: str) -> str | None:
+    grammar = re.compile(rf"^{re.escape(name)}@v(\d+)\.(\d+)\.(\d+)$")
+    found = []
+    for tag in _tags(root, f"{name}@v*"):
+        m = grammar.match(tag)
+        if m:
+            found.append(((int(m[1]), int(m[2]), int(m[3])), tag))
+    return _peel(root, f"refs/tags/{max(found)[1]}") if found else None
+
+
+def resolve(root: Path, spec: str, model_name: str, head: str | None) -> str | None:
+    """The baseline commit of `spec`; None when it does not exist (yet)."""
+    if spec == "parent":
+        return head
+    if spec in STAGES:
+        return stage_commit(root, model_name, spec)
+    if spec == "latest":
+        return latest_version_commit(root, model_name)
+    sha = _peel(root, spec)
+    if sha is None:
+        raise BadInput(f"gitml.yaml: baseline {spec!r} of model {model_name!r} names no commit")
+    return sha
+
+
+def metrics_at(root: Path, rev: str, model_path: str, metrics_file: str | None) -> dict[str, Any]:
+    """The model's metrics at `rev`: its gitml.lock, else its metrics file (git, else cache)."""
+    snap = Snapshot(root, rev)
+    data = snap.read(LOCK_FILE)
+    if data is not None:
+        try:
+            lock = manifest.parse_lock(data)
+        except BadInput:
+            lock = {}
+        entry = (lock.get("models") or {}).get(model_path)
+        if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
+            return dict(entry["metrics"])
+    if not metrics_file:
+        return {}
+    raw = snap.read(metrics_file)
+    if raw is None:
+        out = dvcfiles.read_project(snap).outs.get(metrics_file)
+        cache_dir = dvcfiles.read_config(root).cache_dir
+        obj = dvcfiles.object_path(cache_dir, out.md5, out.hash) if out and out.md5 else None
+        raw = obj.read_bytes() if obj is not None and obj.is_file() else None
+    return manifest.rounded(params.parse(metrics_file, raw)) if raw is not None else {}
+
+
+def baseline_for(
+    root: Path,
+    spec: str,
+    model_name: str,
+    model_path: str,
+    metrics_file: str | None,
+    head: str | None,
+) -> Baseline:
+    rev = resolve(root, spec, model_name, head)
+    if rev is None:
+        return Baseline(spec, None, None)
+    return Baseline(spec, rev, metrics_at(root, rev, model_path, metrics_file))

@@ -1,0 +1,146 @@
+"""`gitml log [MODEL]`: the history of a model from gitml.lock, newest first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gitml import history
+from gitml import repo as repo_mod
+from gitml.errors import BadInput
+from gitml.fileio import atomic_write
+from gitml.output import console, say
+
+
+def rows_for(model: str | None, limit: int | None) -> list[dict[str, Any]]:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    if limit is not None and limit < 1:
+        raise BadInput("-n must be at least 1")
+    if git_has_no_commits(repo.root):
+        return []
+    versions = history.lock_history(repo.root)
+    refs = history.models_of(repo.root, versions[0].lock if versions else None, model)
+    tags = history.tags_by_commit(repo.root)
+    rows: list[dict[str, Any]] = []
+    for ref in refs:
+        rows.extend(history.model_history(versions, ref, tags)[:limit])
+    return rows
+
+
+def git_has_no_commits(root: Path) -> bool:
+    from gitml import git
+
+    return git.head_commit(root) is None
+
+
+def log(
+    model: str | None,
+    limit: int | None = None,
+    json_out: bool = False,
+    plot: str | None = None,
+    out: Path | None = None,
+) -> int:
+    rows = rows_for(model, limit)
+    if plot:
+        return plot_metric(rows, plot, out)
+    if out is not None:
+        raise BadInput("--out goes with --plot METRIC")
+    if json_out:
+        print(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        return 0
+    if not rows:
+        say("no recorded model versions yet (commit through the gitml hook to record one)")
+        return 0
+    con = console()
+    if con.is_terminal:
+        con.print(table(rows))
+    else:
+        print(plain(rows))
+    return 0
+
+
+def plain(rows: list[dict[str, Any]]) -> str:
+    """Piped: one line per version, columns aligned, nothing cut."""
+    several = len({r["model"] for r in rows}) > 1
+    cells = [
+        [
+            r["short"],
+            (r["date"] or "")[:10],
+            *([r["name"]] if several else []),
+            str(r["md5"] or "-")[:8],
+            _metrics_text(r["metrics"]),
+            history.checks_text(r["checks"]),
+            ", ".join(r["tags"]) or "-",
+            r["subject"] or "",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in cells
+    )
+
+
+def _metrics_text(metrics: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in metrics.items()) or "-"
+
+
+def table(rows: list[dict[str, Any]]) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    several = len({r["model"] for r in rows}) > 1
+    t = Table(title=None if several else f"{rows[0]['name']} ({rows[0]['model']})")
+    for name in ["commit", "date", "subject", *(["model"] if several else []), "md5", "metrics"]:
+        t.add_column(name, no_wrap=name in ("commit", "date", "md5"))
+    t.add_column("checks")
+    t.add_column("tags")
+    t.add_column("changed")
+    for r in rows:
+        ok = r["passed"]
+        style = "" if ok is None else "green" if ok else "red"
+        checks = history.checks_text(r["checks"])
+        cells = [
+            r["short"],
+            (r["date"] or "")[:16].replace("T", " "),
+            escape(r["subject"] or ""),
+            *([escape(r["name"])] if several else []),
+            str(r["md5"] or "-")[:8],
+            escape(_metrics_text(r["metrics"])),
+            f"[{style}]{escape(checks)}[/]" if style else escape(checks),
+            escape(", ".join(r["tags"]) or "-"),
+            escape(", ".join(r["changed"])),
+        ]
+        t.add_row(*cells)
+    return t
+
+
+def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> int:
+    series = history.metric_series(rows, metric)
+    if not series:
+        known = sorted({k for r in rows for k in history._flat(r["metrics"])})
+        raise BadInput(
+            f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
+        )
+    if out is None:
+        values = [v for _, v in series]
+        print(
+            f"{metric}  {history.sparkline(values)}  "
+            f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
+            f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
+        )
+        return 0
+    if out.suffix.lower() == ".svg":
+        atomic_write(out, history.svg_sparkline([v for _, v in series], title=metric).encode())
+    else:
+        png = history.png_plot(series, metric)
+        if png is None:
+            raise BadInput(
+                "a PNG plot needs matplotlib: pip install 'gitml[plot]' "
+                "(or give --out FILE.svg, or no --out for a sparkline)"
+            )
+        atomic_write(out, png)
+    say(f"wrote {out} ({len(series)} versions of {metric})")
+    return 0

@@ -1,0 +1,350 @@
+"""`gitml report [A] [B]`: a pull-request report (Markdown or self-contained HTML).
+
+A verdict line, metric deltas against the base, checks, params/code/data/environment changes,
+the lineage as a Mermaid graph, and (HTML) a plot of the main metric over the history.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from gitml import dvcfiles, history
+from gitml import repo as repo_mod
+from gitml.errors import BadInput
+from gitml.fileio import atomic_write
+from gitml.output import say
+
+MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
+
+
+def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = None) -> int:
+    if fmt not in ("md", "html"):
+        raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    base = history.version_at(repo, a or "HEAD")
+    head = history.version_at(repo, b)
+    doc = build(repo.root, base, head)
+    text = markdown(doc) if fmt == "md" else to_html(doc)
+    if out is None:
+        print(text, end="")
+    else:
+        atomic_write(out, text.encode())
+        say(f"wrote {out}")
+    return 0
+
+
+# --- the content, once, for both formats -----------------------------------------------------
+
+
+def build(root: Path, base: history.Version, head: history.Version) -> dict[str, Any]:
+    diff = history.diff_versions(base, head)
+    verdicts = {p: history.checks_passed(m["checks"]["new"]) for p, m in diff["models"].items()}
+    failed = [p for p, ok in verdicts.items() if ok is False]
+    unknown = [p for p, ok in verdicts.items() if ok is None]
+    doc: dict[str, Any] = {
+        "diff": diff,
+        "base": base.label,
+        "head": head.label,
+        "failed": failed,
+        "unchecked": unknown,
+        "lineage": mermaid(head, diff),
+        "series": series_for(root, head, diff),
+    }
+    return doc
+
+
+def verdict(doc: dict[str, Any]) -> str:
+    diff = doc["diff"]
+    deltas = []
+    for m in diff["models"].values():
+        for name, d in m["metrics"].items():
+            if d["delta"] is not None:
+                deltas.append(f"{name} {_v(d['old'])} → {_v(d['new'])} ({d['delta']:+g})")
+    tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
+    where = f"`{doc['head']}` vs base `{doc['base']}`"
+    if doc["failed"]:
+        return f"❌ **checks failed** for {', '.join(doc['failed'])} ({where}){tail}"
+    if doc["unchecked"] and len(doc["unchecked"]) == len(diff["models"]):
+        return f"⚠️ **no checks recorded** ({where}){tail}"
+    return f"✅ **all recorded checks passed** ({where}){tail}"
+
+
+def _v(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _short(value: Any) -> str:
+    return _v(value)[:12]
+
+
+def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) tables shared by the Markdown and HTML renderings."""
+    diff = doc["diff"]
+    metrics: list[list[str]] = []
+    checks: list[list[str]] = []
+    params: list[list[str]] = []
+    code: list[list[str]] = []
+    env: list[list[str]] = []
+    stale: list[list[str]] = []
+    for path, m in diff["models"].items():
+        for name, d in m["metrics"].items():
+            delta = "" if d["delta"] is None else f"{d['delta']:+g}"
+            metrics.append([path, name, _v(d["old"]), _v(d["new"]), delta])
+        checks.append(
+            [
+                path,
+                history.checks_text(m["checks"]["old"]),
+                history.checks_text(m["checks"]["new"]),
+                {True: "passed", False: "FAILED", None: "not recorded"}[
+                    history.checks_passed(m["checks"]["new"])
+                ],
+            ]
+        )
+        for reason in m["stale"]["new"] or []:
+            stale.append([path, reason])
+        if m["md5"]["old"] != m["md5"]["new"]:
+            code.append([path, "model", _short(m["md5"]["old"]), _short(m["md5"]["new"])])
+        params += [[path, k, _v(p["old"]), _v(p["new"])] for k, p in m["params"].items()]
+        code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["code"].items()]
+        code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["data"].items()]
+        for key, d in m["environment"].items():
+            if key == "packages":
+                env += [[path, pkg, _v(p["old"]), _v(p["new"])] for pkg, p in d.items()]
+            elif "old" in d:
+                env.append([path, key, _v(d["old"]), _v(d["new"])])
+            else:
+                env += [[path, f"{key}.{s}", _v(p["old"]), _v(p["new"])] for s, p in d.items()]
+    data: list[list[str]] = []
+    for path, d in diff["data"].items():
+        for key in ("md5", "size", "nfiles", "validation"):
+            if key in d:
+                data.append([path, key, _short(d[key]["old"]), _short(d[key]["new"])])
+        prof = d.get("profile") or {}
+        if "rows" in prof:
+            data.append([path, "rows", _v(prof["rows"]["old"]), _v(prof["rows"]["new"])])
+        for col, c in (prof.get("columns") or {}).items():
+            if c.get("added") or c.get("removed"):
+                data.append(
+                    [
+                        path,
+                        f"column {col}",
+                        "–" if c.get("added") else "present",
+                        f"added ({c.get('dtype')})" if c.get("added") else "removed",
+                    ]
+                )
+            else:
+                data += [[path, f"{col}.{k}", _v(p["old"]), _v(p["new"])] for k, p in c.items()]
+    return [
+        ("Metrics", ["model", "metric", "base", "this", "Δ"], metrics),
+        ("Checks", ["model", "base", "this", "verdict"], checks),
+        ("Stale pipeline (dvc.lock not updated: run `dvc repro`)", ["model", "reason"], stale),
+        ("Params changed", ["model", "param", "base", "this"], params),
+        ("Model, code and stage inputs changed", ["model", "file", "base", "this"], code),
+        ("Data changed", ["dataset", "what", "base", "this"], data),
+        ("Environment changed", ["model", "what", "base", "this"], env),
+    ]
+
+
+# --- lineage as a Mermaid graph --------------------------------------------------------------
+
+
+def _label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def mermaid(head: history.Version, diff: dict[str, Any]) -> str:
+    """The stages behind each model of `head`, inputs → stage → outputs; changed inputs marked."""
+    project = dvcfiles.read_project(head.snap) if head.snap is not None else dvcfiles.Project()
+    changed: set[str] = set()
+    for path, m in diff["models"].items():
+        changed.update(m["code"], m["data"])
+        changed.update(k.rsplit(".", 1)[0] for k in m["params"])
+        changed.update(k.split(".", 1)[0] for k in m["params"])
+        if m["md5"]["old"] != m["md5"]["new"]:
+            changed.add(path)
+    changed.update(diff["data"])
+    ids: dict[str, str] = {}
+    lines = ["graph LR", "  classDef changed fill:#fff3b0,stroke:#d4a72c,stroke-width:2px"]
+
+    def node(key: str, label: str, shape: str = "box") -> str:
+        if key not in ids:
+            ids[key] = f"n{len(ids)}"
+            text = _label(label)
+            body = {"box": f"[{text}]", "stage": f"([{text}])", "param": f"{{{{{text}}}}}"}[shape]
+            lines.append(f"  {ids[key]}{body}")
+            if key.removeprefix("file:").removeprefix("param:") in changed:
+                lines.append(f"  class {ids[key]} changed")
+        return ids[key]
+
+    edges: set[str] = set()
+    for path in head.lock.get("models") or {}:
+        out = project.outs.get(path)
+        model_id = node(f"file:{path}", f"model {path}")
+        if out is not None and out.stage is None:
+            edges.add(f"  {node('origin:' + out.origin, out.origin)} --> {model_id}")
+        seen = upstream(project, out.stage) if out is not None and out.stage else []
+        wanted = {path} | {d.path for s in seen for d in project.stages[s].deps}
+        for name in seen:
+            stage = project.stages[name]
+            sid = node(f"stage:{name}", f"stage {name}", "stage")
+            for dep in stage.deps:
+                edges.add(f"  {node('file:' + dep.path, dep.path)} --> {sid}")
+            for pfile, values in stage.params.items():
+                for key in values:
+                    pid = node(f"param:{pfile}:{key}", f"{pfile}:{key}", "param")
+                    edges.add(f"  {pid} --> {sid}")
+            for o in stage.outs:
+                if o.path in wanted:
+                    edges.add(f"  {sid} --> {node('file:' + o.path, o.path)}")
+    lines += sorted(edges)
+    return "\n".join(lines)
+
+
+def upstream(project: dvcfiles.Project, stage_name: str) -> list[str]:
+    """The stage and every stage it depends on, through deps that are other stages' outs."""
+    seen: list[str] = []
+    todo = [stage_name]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in project.stages:
+            continue
+        seen.append(name)
+        for dep in project.stages[name].deps:
+            producer = project.producer(dep.path)
+            if producer is not None:
+                todo.append(producer.name)
+    return seen
+
+
+# --- the metric over history -----------------------------------------------------------------
+
+
+def series_for(root: Path, head: history.Version, diff: dict[str, Any]) -> dict[str, Any] | None:
+    """The first metric of the first model, over the versions up to `head` (oldest first)."""
+    for path, m in diff["models"].items():
+        if not m["metrics"]:
+            continue
+        metric = next(iter(m["metrics"]))
+        rev = head.commit.sha if head.commit else "HEAD"
+        versions = history.lock_history(root, rev) if _has_commits(root) else []
+        if head.commit is None:
+            versions.insert(0, head)
+        ref = history.ModelRef(path, path)
+        rows = history.model_history(versions, ref, {})
+        points = history.metric_series(rows, metric)
+        if points:
+            return {"model": path, "metric": metric, "points": points}
+    return None
+
+
+def _has_commits(root: Path) -> bool:
+    from gitml import git
+
+    return git.head_commit(root) is not None
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = [MARKER, "## gitml report", "", verdict(doc), ""]
+    for title, header, rows in sections(doc):
+        if not rows:
+            continue
+        lines += [f"### {title}", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        lines.append("")
+    series = doc["series"]
+    if series:
+        values = [v for _, v in series["points"]]
+        lines += [
+            (
+                f"**{series['metric']}** over {len(values)} versions: "
+                f"`{history.sparkline(values)}` (min {min(values):g}, max {max(values):g})"
+            ),
+            "",
+        ]
+    lines += ["### Lineage", "", "```mermaid", doc["lineage"], "```", ""]
+    return "\n".join(lines)
+
+
+# --- HTML (self-contained: inline CSS, the plot inline) --------------------------------------
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#1f2328}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #d0d7de;padding:4px 10px;
+text-align:left;font-size:.9em}th{background:#f6f8fa}.verdict{font-size:1.1em;padding:.6em;
+border-radius:6px;background:#f6f8fa}.fail{background:#ffebe9}.pass{background:#dafbe1}
+pre{background:#f6f8fa;padding:1em;overflow:auto}.plot{display:block;margin:1em 0}
+"""
+
+
+def _inline_md(text: str) -> str:
+    """The verdict line: **bold** and `code` to HTML, everything else escaped."""
+    out, bold, code = [], False, False
+    for part in html.escape(text).replace("**", "\0b\0").replace("`", "\0c\0").split("\0"):
+        if part == "b":
+            out.append("</strong>" if bold else "<strong>")
+            bold = not bold
+        elif part == "c":
+            out.append("</code>" if code else "<code>")
+            code = not code
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def plot_html(series: dict[str, Any] | None) -> str:
+    if not series:
+        return "<p>No metric recorded over the history yet.</p>"
+    png = history.png_plot(series["points"], series["metric"])
+    alt = html.escape(f"{series['metric']} over {len(series['points'])} versions")
+    if png is not None:
+        data = base64.b64encode(png).decode()
+        return f'<img class="plot" id="plot" alt="{alt}" src="data:image/png;base64,{data}">'
+    values = [v for _, v in series["points"]]
+    return f'<div id="plot">{history.svg_sparkline(values, title=series["metric"])}</div>'
+
+
+def to_html(doc: dict[str, Any]) -> str:
+    v = verdict(doc)
+    cls = "fail" if v.startswith("❌") else "pass" if v.startswith("✅") else ""
+    body = [
+        f"<h1>gitml report: {html.escape(doc['head'])} vs {html.escape(doc['base'])}</h1>",
+        f'<p class="verdict {cls}">{_inline_md(v)}</p>',
+    ]
+    for title, header, rows in sections(doc):
+        if not rows:
+            continue
+        body.append(f"<h2>{html.escape(title)}</h2><table><tr>")
+        body.append("".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
+        for row in rows:
+            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+        body.append("</table>")
+    series = doc["series"]
+    title = f"{series['metric']} over the history" if series else "Metric history"
+    body += [f"<h2>{html.escape(title)}</h2>", plot_html(series)]
+    body += [
+        "<h2>Lineage</h2><p>Mermaid source (renders on GitHub and GitLab):</p>",
+        f'<pre class="mermaid-source">{html.escape(doc["lineage"])}</pre>',
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>gitml report</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

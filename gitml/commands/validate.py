@@ -1,0 +1,69 @@
+"""`gitml validate [PATH…]`: run the GX suites on the workspace data; a table of what failed."""
+
+from __future__ import annotations
+
+import json
+
+from gitml import datareaders, validation
+from gitml import repo as repo_mod
+from gitml import state as state_mod
+from gitml.commands.suite import repo_relative
+from gitml.config import Dataset
+from gitml.errors import BadInput
+from gitml.output import say
+from gitml.validation import Result, Target
+
+
+def _target(repo: repo_mod.Repo, d: Dataset, md5s: state_mod.Md5Cache) -> Target:
+    assert d.suite
+    suite_file = repo.root / d.suite
+    if not suite_file.is_file():
+        raise BadInput(f"suite {d.suite} of {d.path} does not exist (`gitml suite init {d.path}`)")
+    sources, formats = datareaders.workspace_sources(repo.root, d.path, d.format)
+    md5 = md5s.hash_path(repo.root / d.path)
+    size = sum(s.file.stat().st_size for s in sources)
+    return Target(d, d.suite, suite_file.read_bytes(), md5, sources, formats, size)
+
+
+def _selected(repo: repo_mod.Repo, paths: list[str]) -> list[Dataset]:
+    config = repo_mod.workspace_config(repo)
+    with_suite = [d for d in config.data if d.suite]
+    if not paths:
+        if not with_suite:
+            raise BadInput("no dataset in gitml.yaml has a suite (`gitml suite init PATH`)")
+        return with_suite
+    chosen = []
+    for p in paths:
+        rel = repo_relative(repo, p).rstrip("/")
+        d = next((d for d in config.data if d.path.rstrip("/") == rel), None)
+        if d is None or not d.suite:
+            raise BadInput(f"{rel}: no suite for it in gitml.yaml (`gitml suite init {p}`)")
+        chosen.append(d)
+    return chosen
+
+
+def validate(paths: list[str], json_out: bool = False) -> int:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    datasets = _selected(repo, paths)
+    md5s = state_mod.Md5Cache(repo.common_dir)
+    results: list[Result] = []
+    try:
+        for d in datasets:
+            results.append(validation.validate_target(_target(repo, d, md5s), repo.common_dir))
+    finally:
+        md5s.close()
+    passed = all(r.success for r in results)
+    if json_out:
+        doc = {"passed": passed, "datasets": [r.as_json() for r in results]}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        for r in results:
+            state = "passed" if r.success else "FAILED"
+            cached = " (cached)" if r.cached else ""
+            print(f"{r.path}: {state}, {r.evaluated - r.failed}/{r.evaluated} expectations{cached}")
+            if not r.success:
+                print(validation.table(r.rows))
+    if not passed:
+        say("validation failed")
+    return 0 if passed else 1

@@ -1,0 +1,453 @@
+"""Model tests (pytest, with gitml's plugin) and metric gates, for the commit hook and `gitml test`.
+
+A model is tested and gated when its md5 (or anything else in its inputs), its test files or
+its gates changed, or when what gitml.lock recorded for it did not pass. Gates are evaluated
+against the metrics at the commit and at the baseline (gitml.baselines). The pytest run goes
+through the project's interpreter with the plugin loaded by `-p` from a directory holding only
+the plugin; its result is cached per clone by (model md5 and inputs, data md5s, test files +
+conftest hash, params, metrics, baseline metrics, environment key).
+
+gitml.lock records `tests: {passed, failed, hash}` and `gates: [{rule, value, baseline,
+threshold, passed}]` (baseline: the sha the gate was resolved against, null for a fixed
+threshold or when there is no baseline yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import os
+import posixpath
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitml import baselines, environment, gates, git, objects, params
+from gitml import state as state_mod
+from gitml.checks import CheckContext, Failure
+from gitml.config import Model
+from gitml.dvcfiles import DEFAULT_PARAMS, read_config
+from gitml.errors import BadInput
+from gitml.fileio import round_sig
+from gitml.manifest import upstream
+from gitml.output import warn
+
+CACHE_DIR = "modeltests"
+ENV_INPUTS = "GITML_INPUTS"
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass
+class ModelResult:
+    path: str
+    name: str
+    tests: dict[str, Any] | None = None  # {passed, failed, skipped, errors, failures, hash}
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    cached: bool = False
+    failures: list[Failure] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "passed": not self.failures,
+            "cached": self.cached,
+            "tests": self.tests,
+            "gates": self.gates,
+        }
+
+
+# --- the check the commit hook runs ----------------------------------------------------------
+
+
+def check(ctx: CheckContext) -> list[Failure]:
+    return [f for r in run_models(ctx) for f in r.failures]
+
+
+def run_models(
+    ctx: CheckContext, only: list[str] | None = None, force: bool = False
+) -> list[ModelResult]:
+    """Test and gate the models that need it (all of `only`, or every model, with `force`)."""
+    models = ctx.lineage.config.models
+    if only:
+        known = {m.path for m in models} | {m.name for m in models}
+        unknown = [o for o in only if o not in known]
+        if unknown:
+            listed = ", ".join(f"{m.path} ({m.name})" for m in models) or "none"
+            raise BadInput(
+                f"no model {', '.join(map(repr, unknown))} in gitml.yaml (models: {listed})"
+            )
+        models = tuple(m for m in models if m.path in only or m.name in only)
+    head = git.head_commit(ctx.repo.root)
+    results = []
+    for m in models:
+        entry = ctx.lock["models"][m.path]
+        if not m.tests:
+            entry.pop("tests", None)
+        if not m.gates:
+            entry.pop("gates", None)
+        if not (m.tests or m.gates):
+            continue
+        thash = tests_hash(ctx, m.tests) if m.tests else None
+        if not force and not needs_run(ctx, m, entry, thash):
+            continue
+        results.append(run_model(ctx, m, entry, thash, head))
+    return results
+
+
+def needs_run(ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | None) -> bool:
+    if m.path in ctx.changed_models:
+        return True
+    recorded_tests = entry.get("tests")
+    if m.tests and (
+        not isinstance(recorded_tests, dict)
+        or recorded_tests.get("hash") != thash
+        or recorded_tests.get("failed")
+    ):
+        return True
+    recorded_gates = entry.get("gates") or []
+    if [g.get("rule") for g in recorded_gates if isinstance(g, dict)] != list(m.gates):
+        return True
+    return not all(isinstance(g, dict) and g.get("passed") for g in recorded_gates)
+
+
+def run_model(
+    ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | None, head: str | None
+) -> ModelResult:
+    result = ModelResult(m.path, m.name)
+    base = baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
+    metrics = entry.get("metrics") or {}
+    if m.gates:
+        result.gates = evaluate_gates(m, metrics, base)
+        entry["gates"] = result.gates
+        if not all(g["passed"] for g in result.gates):
+            result.failures.append(Failure("gates", m.path, "\n" + gate_table(result.gates)))
+    if m.tests:
+        tests, result.cached = run_tests(ctx, m, entry, thash or "", base)
+        failed = int(tests.get("failed", 0)) + int(tests.get("errors", 0))
+        result.tests = {**tests, "hash": thash}
+        entry["tests"] = {"passed": int(tests.get("passed", 0)), "failed": failed, "hash": thash}
+        if tests.get("exitstatus") == 5:
+            warn(f"{m.tests}: pytest collected no tests for {m.path}")
+        if failed:
+            result.failures.append(Failure("tests", m.path, tests_summary(tests)))
+    return result
+
+
+# --- gates -----------------------------------------------------------------------------------
+
+
+def metric_names(metrics: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the numeric figures in a metrics document."""
+    names: list[str] = []
+    if isinstance(metrics, dict):
+        for k, v in metrics.items():
+            names.extend(metric_names(v, f"{prefix}{k}."))
+    elif isinstance(metrics, (int, float)) and not isinstance(metrics, bool):
+        names.append(prefix.rstrip("."))
+    return names
+
+
+def _figure(metrics: Any, name: str) -> float | None:
+    value = params.lookup(metrics, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def evaluate_gates(
+    m: Model, metrics: dict[str, Any], base: baselines.Baseline
+) -> list[dict[str, Any]]:
+    if not m.metrics:
+        raise BadInput(f"gitml.yaml: model {m.path!r} has gates but no `metrics:` file to read")
+    records = []
+    for rule in m.gates:
+        gate = gates.parse(rule)
+        for name in (gate.metric, gate.baseline_metric):
+            if name is not None and _figure(metrics, name) is None:
+                existing = ", ".join(metric_names(metrics)) or "none"
+                raise BadInput(
+                    f"gitml.yaml: gate {rule!r} of model {m.path!r} names metric {name!r}, "
+                    f"which {m.metrics} does not have (its metrics: {existing})"
+                )
+        value = _figure(metrics, gate.metric)
+        assert value is not None
+        threshold: float | None = gate.threshold
+        baseline_rev = None
+        if gate.baseline_metric is not None:
+            baseline_rev = base.rev
+            was = _figure(base.metrics or {}, gate.baseline_metric) if base.rev else None
+            threshold = None if was is None else round_sig(was + gate.delta)
+        passed = threshold is None or _OPS[gate.op](round_sig(value), round_sig(threshold))
+        records.append(
+            {
+                "rule": gate.rule,
+                "value": round_sig(value),
+                "baseline": baseline_rev,
+                "threshold": threshold,
+                "passed": bool(passed),
+            }
+        )
+    return records
+
+
+def gate_table(records: list[dict[str, Any]]) -> str:
+    rows = [("gate", "value", "baseline", "threshold", "result")]
+    for g in records:
+        threshold = g["threshold"]
+        rows.append(
+            (
+                str(g["rule"]),
+                f"{g['value']:g}",
+                str(g["baseline"])[:12] if g["baseline"] else "-",
+                "no baseline (skipped)" if threshold is None else f"{threshold:g}",
+                "pass" if g["passed"] else "FAIL",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    )
+
+
+def tests_summary(tests: dict[str, Any]) -> str:
+    lines = [
+        f"{tests['failed']} failed, {tests.get('errors', 0)} errors, {tests['passed']} passed"
+        + (f" (pytest exit {tests['exitstatus']})" if tests.get("exitstatus") not in (0, 1) else "")
+    ]
+    for f in tests.get("failures") or []:
+        lines.append(f"  {f['nodeid']}: {f['repr']}".rstrip())
+    return "\n".join(lines)
+
+
+# --- test files and inputs -------------------------------------------------------------------
+
+
+def test_files(ctx: CheckContext, tests: str) -> list[str]:
+    """The staged test files under `tests` and every conftest.py from the root down to them."""
+    snap = ctx.lineage.snap
+    files = [tests] if snap.has(tests) else snap.files_under(tests)
+    parts = tests.split("/")
+    for i in range(len(parts)):
+        conftest = posixpath.join(*parts[:i], "conftest.py") if i else "conftest.py"
+        if snap.has(conftest):
+            files.append(conftest)
+    return sorted(set(files))
+
+
+def tests_hash(ctx: CheckContext, tests: str) -> str:
+    snap = ctx.lineage.snap
+    listing = "".join(f"{p}\0{snap.blob_sha(p)}\n" for p in test_files(ctx, tests))
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def _warn_unstaged(ctx: CheckContext, files: list[str]) -> None:
+    snap = ctx.lineage.snap
+    if snap.rev is not None:
+        return
+    for path in files:
+        ws = ctx.repo.root / path
+        data = ws.read_bytes() if ws.is_file() else None
+        sha = (
+            hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() if data is not None else None
+        )
+        if sha != snap.blob_sha(path):
+            warn(f"{path} differs from its staged version: pytest runs the workspace file")
+
+
+def _data_paths(ctx: CheckContext, m: Model) -> list[str]:
+    """DVC-tracked datasets of the model: gitml.yaml `data:` and its pipeline's deps and outs."""
+    lin = ctx.lineage
+    wanted = [d.path for d in lin.config.data]
+    out = lin.project.outs.get(m.path)
+    if out is not None and out.stage:
+        for name in upstream(lin, out.stage):
+            stage = lin.project.stages[name]
+            wanted.extend(d.path for d in stage.deps)
+            wanted.extend(o.path for o in stage.outs)
+    return [p for p in dict.fromkeys(wanted) if p != m.path and p in lin.project.outs]
+
+
+def _materialise(ctx: CheckContext, path: str, into: Path) -> str | None:
+    """A local file for a DVC-tracked path: the cache object, or a verified copy of a directory."""
+    cfg = read_config(ctx.repo.root)
+    out = ctx.lineage.project.outs[path]
+    if not out.md5:
+        return None
+    if not out.is_dir:
+        obj = objects.locate(cfg, out.md5, out.hash)
+        return str(obj) if obj else None
+    listing = objects.members(cfg, out)
+    if listing is None:
+        return None
+    dest = into / "data" / path
+    for rel, md5 in listing:
+        obj = objects.locate(cfg, md5, out.hash)
+        if obj is None or not objects.verified_copy(obj, md5, out.hash, dest / rel):
+            return None
+    return str(dest)
+
+
+def _params(ctx: CheckContext) -> dict[str, Any]:
+    data = ctx.lineage.snap.read(DEFAULT_PARAMS)
+    return params.parse(DEFAULT_PARAMS, data) if data is not None else {}
+
+
+def _cache_key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_path(common_dir: Path, key: str) -> Path:
+    return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
+
+
+def run_tests(
+    ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str, base: baselines.Baseline
+) -> tuple[dict[str, Any], bool]:
+    """pytest's result for this model (from the per-clone cache when nothing it sees changed)."""
+    assert m.tests
+    lin = ctx.lineage
+    files = test_files(ctx, m.tests)
+    _warn_unstaged(ctx, files)
+    data_paths = _data_paths(ctx, m)
+    python = environment.project_python(ctx.repo.root, lin.config.python)
+    key = _cache_key(
+        {
+            "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
+            "inputs": entry.get("inputs"),
+            "data": {p: lin.project.outs[p].md5 for p in data_paths},
+            "tests": [m.tests, thash],
+            "params": lin.snap.blob_sha(DEFAULT_PARAMS),
+            "metrics": entry.get("metrics"),
+            "baseline": base.metrics,
+            "environment": entry.get("environment"),
+            "python": python,
+        }
+    )
+    record_path = cache_path(ctx.repo.common_dir, key)
+    record = state_mod.read_json(record_path)
+    if isinstance(record, dict) and isinstance(record.get("result"), dict):
+        record["hits"] = int(record.get("hits", 0)) + 1
+        state_mod.write_json(record_path, record)
+        return record["result"], True
+    result = _pytest(ctx, m, entry, data_paths, base, python)
+    if result.get("exitstatus") in (0, 1, 5):  # a crash or an interruption is not cached
+        state_mod.write_json(record_path, {"result": result, "hits": 0, "model": m.path})
+    return result, False
+
+
+def _pytest(
+    ctx: CheckContext,
+    m: Model,
+    entry: dict[str, Any],
+    data_paths: list[str],
+    base: baselines.Baseline,
+    python: str,
+) -> dict[str, Any]:
+    assert m.tests
+    cfg = read_config(ctx.repo.root)
+    obj = objects.locate(cfg, str(entry["md5"]), str(entry.get("hash") or "md5"))
+    if obj is None:
+        raise BadInput(
+            f"{m.path}: its DVC object {entry['md5']} is not in the cache: `dvc pull` it"
+        )
+    with tempfile.TemporaryDirectory(prefix="gitml-modeltests-") as tmp_name:
+        tmp = Path(tmp_name)
+        plugin_dir = tmp / "plugin"
+        (plugin_dir / "gitml").mkdir(parents=True)
+        (plugin_dir / "gitml" / "__init__.py").write_text("")
+        shutil.copyfile(
+            Path(__file__).with_name("pytest_plugin.py"), plugin_dir / "gitml" / "pytest_plugin.py"
+        )
+        data = {p: f for p in data_paths if (f := _materialise(ctx, p, tmp)) is not None}
+        results = tmp / "results.json"
+        inputs = {
+            "model": {
+                "path": m.path,
+                "name": m.name,
+                "file": str(obj),
+                "md5": entry["md5"],
+                "hash": entry.get("hash") or "md5",
+                "format": entry.get("format") or m.format,
+            },
+            "data": data,
+            "metrics": entry.get("metrics") or {},
+            "params": _params(ctx),
+            "baseline": {"rev": base.rev, "metrics": base.metrics} if base.rev else None,
+            "results": str(results),
+        }
+        (tmp / "inputs.json").write_text(json.dumps(inputs, sort_keys=True, default=str))
+        env = environment.interpreter_on_path(python)
+        env[ENV_INPUTS] = str(tmp / "inputs.json")
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
+        )
+        cmd = [
+            python, "-m", "pytest", "-p", "no:gitml", "-p", "gitml.pytest_plugin",
+            "-p", "no:cacheprovider", "-q", "--no-header", "-o", "console_output_style=classic",
+            m.tests,
+        ]  # fmt: skip
+        proc = subprocess.run(
+            cmd, check=False, cwd=ctx.repo.root, env=env, capture_output=True, text=True
+        )
+        found = state_mod.read_json(results)
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    if isinstance(found, dict):
+        if found.get("exitstatus") not in (0, 1, 5) and not found.get("failures"):
+            found["errors"] = int(found.get("errors", 0)) + 1
+            found["failures"] = [
+                {"nodeid": m.tests, "repr": f"pytest exited {proc.returncode}:\n{tail}"}
+            ]
+        return found
+    if "No module named pytest" in tail:
+        raise BadInput(
+            f"the model tests of {m.path} need pytest in the project's interpreter {python} "
+            "(gitml.yaml `python:`): install it there"
+        )
+    return {
+        "passed": 0,
+        "failed": 1,
+        "skipped": 0,
+        "errors": 1,
+        "exitstatus": proc.returncode,
+        "failures": [{"nodeid": m.tests, "repr": f"pytest did not run ({python}):\n{tail}"}],
+    }
+
+
+# --- what a pushed tip recorded ---------------------------------------------------------------
+
+
+def recorded_problems(config_models: tuple[Model, ...], lock: dict[str, Any]) -> list[str]:
+    """Why a commit's recorded model checks do not pass (empty when they do)."""
+    problems = []
+    for m in config_models:
+        entry = (lock.get("models") or {}).get(m.path) or {}
+        tests = entry.get("tests")
+        if m.tests:
+            if not isinstance(tests, dict):
+                problems.append(f"{m.path}: no recorded model test results")
+            elif tests.get("failed"):
+                problems.append(f"{m.path}: {tests.get('failed')} model test(s) failed")
+        recorded = [g for g in entry.get("gates") or [] if isinstance(g, dict)]
+        if m.gates and [g.get("rule") for g in recorded] != list(m.gates):
+            problems.append(f"{m.path}: no recorded results for its gates")
+        problems.extend(
+            f"{m.path}: gate `{g.get('rule')}` failed (value {g.get('value')}, "
+            f"threshold {g.get('threshold')})"
+            for g in recorded
+            if not g.get("passed")
+        )
+    return problems

@@ -1,0 +1,184 @@
+"""`gitml suite init`: a GX 1.x suite scaffolded from the data as it is, and its gitml.yaml entry.
+
+The suite states what the data is today: the columns (set and order), each column's type,
+not-null where there are no nulls, min/max widened by a visible margin (kept in each
+expectation's `meta`, for people to edit), value sets for low-cardinality columns, and a
+row-count range. gitml.yaml is edited as text, at one place, so its comments survive.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from typing import Any
+
+import yaml
+
+from gitml import config as config_mod
+from gitml.config import CONFIG_FILE
+from gitml.datareaders import Frame
+from gitml.errors import BadInput
+from gitml.fileio import round_sig
+
+SUITES_DIR = ".gitml/suites"
+MARGIN = 0.1  # min/max widened by this share of the observed range
+ROWS_RANGE = (0.5, 2.0)  # the row count may halve or double
+MAX_SET = 20  # columns with at most this many distinct values get a value set
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def suite_path_for(path: str) -> str:
+    stem = posixpath.basename(path.rstrip("/")).split(".", 1)[0] or "data"
+    return f"{SUITES_DIR}/{stem}.json"
+
+
+def _expect(kind: str, meta: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs, "meta": meta or {}}
+
+
+def _type_names(dtype: Any) -> list[str]:
+    from pandas.api.types import is_object_dtype
+
+    if is_object_dtype(dtype):
+        return ["str"]  # text (pandas 3 `str` columns are read as object: judged per value)
+    return [str(dtype)]
+
+
+def _range(lo: float, hi: float, integer: bool) -> tuple[float, float]:
+    span = hi - lo or abs(hi) or 1.0
+    low, high = lo - MARGIN * span, hi + MARGIN * span
+    if integer:
+        return float(math.floor(low)), float(math.ceil(high))
+    low, high = round_sig(low), round_sig(high)
+    return min(low, lo), max(high, hi)
+
+
+def scaffold(frame: Frame, dataset: str) -> dict[str, Any]:
+    """The suite document for the data in `frame`."""
+    from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+
+    df = frame.df
+    n = len(df)
+    exps = [
+        _expect("expect_table_columns_to_match_ordered_list", column_list=list(df.columns)),
+        _expect(
+            "expect_table_row_count_to_be_between",
+            {"gitml": {"observed": n, "range": list(ROWS_RANGE)}},
+            min_value=math.floor(n * ROWS_RANGE[0]),
+            max_value=math.ceil(n * ROWS_RANGE[1]),
+        ),
+    ]
+    for col in df.columns:
+        s = df[col]
+        values = s.dropna()
+        exps.append(
+            _expect(
+                "expect_column_values_to_be_in_type_list",
+                column=col,
+                type_list=_type_names(s.dtype),
+            )
+        )
+        if len(values) == n:
+            exps.append(_expect("expect_column_values_to_not_be_null", column=col))
+        numeric = is_numeric_dtype(s) and not is_bool_dtype(s)
+        integer = is_integer_dtype(s)
+        distinct = values.nunique()
+        if (not numeric or integer) and 0 < distinct <= MAX_SET and distinct < max(n / 2, 2):
+            value_set = sorted(v.item() if hasattr(v, "item") else v for v in values.unique())
+            exps.append(
+                _expect("expect_column_values_to_be_in_set", column=col, value_set=value_set)
+            )
+        elif numeric and len(values):
+            lo, hi = float(values.min()), float(values.max())
+            low, high = _range(lo, hi, integer)
+            meta = {"gitml": {"observed": [round_sig(lo), round_sig(hi)], "margin": MARGIN}}
+            exps.append(
+                _expect(
+                    "expect_column_values_to_be_between",
+                    meta,
+                    column=col,
+                    min_value=int(low) if integer else low,
+                    max_value=int(high) if integer else high,
+                )
+            )
+    stem = posixpath.basename(dataset.rstrip("/")).split(".", 1)[0] or "data"
+    return {
+        "name": stem,
+        "expectations": exps,
+        "meta": {
+            "gitml": {
+                "generated_from": dataset,
+                "rows": n,
+                "note": "scaffolded by `gitml suite init`: ranges are widened by `margin` "
+                "(see each expectation's meta); edit freely",
+            }
+        },
+    }
+
+
+# --- gitml.yaml, edited as text --------------------------------------------------------------
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _end_of_line(text: str, index: int) -> int:
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def add_suite_to_config(text: str, path: str, suite: str) -> str:
+    """gitml.yaml's text with `suite: SUITE` set on the dataset PATH (added if not listed)."""
+    node = yaml.compose(text, Loader=_Loader) if text.strip() else None
+    if node is not None and not isinstance(node, yaml.MappingNode):
+        raise BadInput(f"{CONFIG_FILE}: the top level must be a mapping")
+    top = {k.value: (k, v) for k, v in node.value} if node is not None else {}
+    if "data" not in top:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{sep}data:\n  - path: {path}\n    suite: {suite}\n"
+    key, data = top["data"]
+    if isinstance(data, yaml.ScalarNode) and data.value in ("", "~", "null"):
+        start = _line_start(text, key.start_mark.index)
+        end = _end_of_line(text, key.start_mark.index)
+        indent = " " * key.start_mark.column
+        block = f"{indent}data:\n{indent}  - path: {path}\n{indent}    suite: {suite}\n"
+        return text[:start] + block + text[end:]
+    if not isinstance(data, yaml.SequenceNode):
+        raise BadInput(f"{CONFIG_FILE}: `data` must be a list")
+    for item in data.value:
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        items = {k.value: (k, v) for k, v in item.value}
+        if "path" not in items or items["path"][1].value.rstrip("/") != path.rstrip("/"):
+            continue
+        if "suite" in items:
+            value = items["suite"][1]
+            return text[: value.start_mark.index] + suite + text[value.end_mark.index :]
+        if item.flow_style:
+            close = item.end_mark.index - 1
+            return text[:close].rstrip() + f", suite: {suite}" + text[close:]
+        path_key = items["path"][0]
+        at = _end_of_line(text, items["path"][1].end_mark.index)
+        return text[:at] + " " * path_key.start_mark.column + f"suite: {suite}\n" + text[at:]
+    entry = f"{{path: {path}, suite: {suite}}}"
+    if data.flow_style:
+        close = data.end_mark.index - 1
+        inner = text[data.start_mark.index + 1 : close].strip()
+        return text[:close].rstrip() + (", " if inner else "") + entry + text[close:]
+    last = data.value[-1]
+    idx = last.end_mark.index
+    while idx > 0 and text[idx - 1] in " \t\r\n":
+        idx -= 1
+    at = _end_of_line(text, idx)
+    dash = " " * data.start_mark.column
+    return text[:at] + f"{dash}- path: {path}\n{dash}  suite: {suite}\n" + text[at:]
+
+
+def set_suite(text: str, path: str, suite: str) -> str:
+    """`add_suite_to_config`, checked: the result must parse and name the suite."""
+    new = add_suite_to_config(text, path, suite)
+    cfg = config_mod.parse(new)
+    if not any(d.path == path and d.suite == suite for d in cfg.data):
+        raise BadInput(f"{CONFIG_FILE}: could not add `suite: {suite}` to {path}; add it by hand")
+    return new

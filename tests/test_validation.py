@@ -1,0 +1,285 @@
+"""Data-schema validation (great-expectations) on real repos and real GX: suite init, validate,
+the commit hook on staged bytes, the per-clone cache, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Example
+
+from gitml import config, suites, validation
+from gitml.config import Dataset
+from gitml.datareaders import Source, format_of
+from gitml.errors import BadInput
+
+SUITE = ".gitml/suites/wine.json"
+
+
+def _write_data(ex: Example, text: str) -> None:
+    path = ex.root / "data" / "wine.csv"
+    os.chmod(path, 0o644)
+    path.write_text(text)
+    ex.dvc("add", "-q", "data/wine.csv")
+    ex.git("add", "data/wine.csv.dvc")
+
+
+def _cache_files(ex: Example) -> dict[str, dict[str, Any]]:
+    d = ex.root / ".git" / "gitml" / "validation"
+    return {p.name: json.loads(p.read_text()) for p in d.glob("*.json")} if d.is_dir() else {}
+
+
+def _broken(original: str) -> str:
+    """Drop `ash`, a null `alcohol`, an out-of-range `proline`, a new `target` category."""
+    lines = original.splitlines()
+    header = lines[0].split(",")
+    ash = header.index("ash")
+    rows = [line.split(",") for line in lines[1:]]
+    rows[0][header.index("alcohol")] = ""
+    rows[1][header.index("proline")] = "99999"
+    rows[2][header.index("target")] = "7"
+    out = [[c for i, c in enumerate(r) if i != ash] for r in [header, *rows]]
+    return "\n".join(",".join(r) for r in out) + "\n"
+
+
+def test_suite_init_validate_and_the_commit_hook(example: Example) -> None:
+    original = (example.root / "data" / "wine.csv").read_text()
+    r = example.gitml("suite", "init", "data/wine.csv")
+    assert r.returncode == 0, r.stderr
+    config = (example.root / "gitml.yaml").read_text()
+    assert f"    suite: {SUITE}\n" in config
+    assert config.startswith("# gitml.yaml for the example")  # comments survive
+    doc = json.loads((example.root / SUITE).read_text())
+    types = {e["type"] for e in doc["expectations"]}
+    assert "expect_table_columns_to_match_ordered_list" in types
+    assert "expect_column_values_to_be_in_set" in types  # target: 3 classes
+    assert "expect_column_values_to_be_between" in types
+    assert not any("expectation_type" in e for e in doc["expectations"])
+    r = example.gitml("suite", "init", "data/wine.csv")
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert example.gitml("suite", "init", "--force", "data/wine.csv").returncode == 0
+
+    # the scaffolded suite validates the data it came from
+    r = example.gitml("validate", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["passed"] is True
+    assert out["datasets"][0]["evaluated"] == len(doc["expectations"])
+
+    example.git("add", "gitml.yaml", SUITE)
+    r = example.git("commit", "-q", "-m", "suite", check=False)
+    assert r.returncode == 0, r.stderr
+    lock = example.show_file("HEAD", "gitml.lock")
+    import yaml
+
+    entry = yaml.safe_load(lock)["data"]["data/wine.csv"]
+    assert entry["suite"] == SUITE
+    assert entry["validation"] == {
+        "success": True,
+        "evaluated": len(doc["expectations"]),
+        "failed": 0,
+    }
+    assert entry["profile"]["rows"] == 178
+    alcohol = entry["profile"]["columns"]["alcohol"]
+    assert alcohol["dtype"] == "float64" and alcohol["nulls"] == 0
+    assert len(alcohol["quantiles"]) == 5 and len(repr(alcohol["mean"])) <= 9  # 6 sig. digits
+
+    # a broken dataset blocks the commit; the index and HEAD stay as they were
+    head = example.head()
+    _write_data(example, _broken(original))
+    staged_before = example.git("diff", "--cached", "--name-only").stdout
+    r = example.git("commit", "-q", "-m", "broken data", check=False)
+    assert r.returncode != 0
+    assert example.head() == head
+    assert example.git("diff", "--cached", "--name-only").stdout == staged_before
+    assert "gitml.lock" not in staged_before
+    err = r.stderr
+    assert "validation failed for data/wine.csv" in err
+    assert "missing ['ash']" in err  # the dropped column
+    assert "column_values_to_not_be_null" in err and "alcohol" in err
+    assert "99999" in err and "(row 2)" in err  # out of range, with its row
+    assert "in_set" in err and "7 (row 3)" in err  # new category
+
+    # `gitml validate --json` says the same about the workspace (the hook cached it)
+    r = example.gitml("validate", "--json", "data/wine.csv")
+    assert r.returncode == 1
+    ds = json.loads(r.stdout)["datasets"][0]
+    assert ds["success"] is False and ds["cached"] is True
+    columns = {f["column"] for f in ds["failures"]}
+    assert {"alcohol", "proline", "target", "ash"} <= columns
+
+    # the fixed data (other bytes: one row fewer) passes
+    fixed = "".join(original.splitlines(keepends=True)[:-1])
+    _write_data(example, fixed)
+    r = example.git("commit", "-q", "-m", "fixed data", check=False)
+    assert r.returncode == 0, r.stderr
+    entry = yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["data"]["data/wine.csv"]
+    assert entry["validation"]["success"] is True and entry["profile"]["rows"] == 177
+
+    # committing the original bytes again is a cache hit: no new validation, one more hit
+    before = _cache_files(example)
+    _write_data(example, original)
+    r = example.git("commit", "-q", "-m", "original data again", check=False)
+    assert r.returncode == 0, r.stderr
+    after = _cache_files(example)
+    assert set(after) == set(before)
+    hits = {k: after[k]["hits"] - before[k]["hits"] for k in after}
+    assert sorted(hits.values()) == [0, 0, 1]
+    (key,) = [k for k, v in hits.items() if v == 1]
+    assert after[key]["inputs"]["md5"] == entry_md5(example)
+
+
+def entry_md5(ex: Example) -> str:
+    import yaml
+
+    return str(yaml.safe_load(ex.show_file("HEAD", "gitml.lock"))["data"]["data/wine.csv"]["md5"])
+
+
+# --- in-process: real GX, no repository needed -----------------------------------------------
+
+GOOD_SUITE: dict[str, Any] = {
+    "name": "t",
+    "expectations": [
+        {
+            "type": "expect_table_columns_to_match_ordered_list",
+            "kwargs": {"column_list": ["a", "b"]},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "a", "min_value": 0, "max_value": 10},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "b", "value_set": ["x", "y"]},
+        },
+    ],
+    "meta": {},
+}
+
+
+def _target(
+    tmp_path: Path,
+    files: dict[str, bytes],
+    suite: dict[str, Any] | bytes = GOOD_SUITE,
+    **dataset: Any,
+) -> validation.Target:
+    sources = []
+    for name, data in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        sources.append(Source(name, p))
+    path = dataset.pop("path", next(iter(files)))
+    d = Dataset(path=path, suite="s.json", **dataset)
+    raw = suite if isinstance(suite, bytes) else json.dumps(suite).encode()
+    size = sum(len(b) for b in files.values())
+    formats = [format_of(s.name, d.format) for s in sources]
+    return validation.Target(d, "s.json", raw, None, sources, formats, size)
+
+
+@pytest.mark.parametrize(
+    ("files", "suite", "message"),
+    [
+        ({"d.csv": b"a,b\n1,x\n"}, {"expectation_suite_name": "t", "expectations": []}, "0.x"),
+        (
+            {"d.csv": b"a,b\n1,x\n"},
+            {"name": "t", "expectations": [{"expectation_type": "x", "kwargs": {}}]},
+            "0.x",
+        ),
+        ({"d.csv": b"a,b\n1,x\n"}, b"{not json", "not valid JSON"),
+        (
+            {"d.csv": b"a,b\n1,x\n"},
+            {
+                "name": "t",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {"column": "zz", "value_set": [1]},
+                    }
+                ],
+            },
+            "zz",
+        ),
+        ({"d.csv": b""}, GOOD_SUITE, "empty"),
+        ({"d.csv": b"a,b\n"}, GOOD_SUITE, "no rows"),
+        ({"d.jsonl": b"{not json\n"}, GOOD_SUITE, "cannot be read as jsonl"),
+        ({"d.xyz": b"a,b\n1,x\n"}, GOOD_SUITE, "format"),
+    ],
+)
+def test_bad_input_names_the_file(
+    tmp_path: Path, files: dict[str, bytes], suite: Any, message: str
+) -> None:
+    with pytest.raises(BadInput, match=message) as info:
+        validation.validate_target(_target(tmp_path, files, suite), tmp_path)
+    assert "s.json" in str(info.value) or next(iter(files)) in str(info.value)
+
+
+def test_unknown_expectation_type_is_loud(tmp_path: Path) -> None:
+    suite = {
+        "name": "t",
+        "expectations": [
+            *GOOD_SUITE["expectations"],
+            {"type": "expect_the_unexpected", "kwargs": {}},
+        ],
+    }
+    with pytest.raises(BadInput, match="s.json: expectation #4 has type 'expect_the_unexpected'"):
+        validation.validate_target(_target(tmp_path, {"d.csv": b"a,b\n1,x\n"}, suite), tmp_path)
+
+
+def test_directory_union_names_the_file_of_a_bad_row(tmp_path: Path) -> None:
+    files = {"dir/p1.csv": b"a,b\n1,x\n2,y\n", "dir/p2.csv": b"a,b\n3,x\n42,q\n"}
+    res = validation.validate_target(_target(tmp_path, files, path="dir"), tmp_path)
+    assert not res.success and res.failed == 2 and res.profile["rows"] == 4
+    samples = {r["column"]: r["sample"] for r in res.rows}
+    assert samples["a"] == ["42 (p2.csv row 2)"]
+    assert samples["b"] == ['"q" (p2.csv row 2)'] or samples["b"] == ["q (p2.csv row 2)"]
+    assert res.profile["columns"]["b"]["top"] == {"x": 2, "q": 1, "y": 1}
+    assert "sample bad values" in validation.table(res.rows)
+
+
+def test_size_limit_points_to_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITML_VALIDATE_MAX_BYTES", "8")
+    data = {"d.csv": b"a,b\n1,x\n2,y\n3,x\n"}
+    with pytest.raises(BadInput, match="sample: {rows"):
+        validation.validate_target(_target(tmp_path, data), tmp_path)
+    res = validation.validate_target(_target(tmp_path, data, sample={"rows": 2}), tmp_path)
+    assert res.success and res.profile["rows"] == 2
+    assert res.summary() == {"success": True, "evaluated": 3, "failed": 0, "sample": {"rows": 2}}
+
+
+def test_size_limit_from_gitml_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITML_VALIDATE_MAX_BYTES", raising=False)
+    data = {"d.csv": b"a,b\n1,x\n2,y\n3,x\n"}
+    with pytest.raises(BadInput, match="`max_bytes` in gitml.yaml"):
+        validation.validate_target(_target(tmp_path, data, max_bytes=8), tmp_path)
+    assert validation.validate_target(_target(tmp_path, data, max_bytes=1000), tmp_path).success
+    cfg = "version: 1\ndata:\n  - path: d.csv\n    max_bytes: 0\n"
+    with pytest.raises(BadInput, match="line 4.*max_bytes.*positive"):
+        config.parse(cfg)
+    assert config.parse(cfg.replace("0", "4096")).data[0].max_bytes == 4096
+
+
+def test_suite_text_edits_keep_comments() -> None:
+    text = "version: 1  # top\ndata:\n  - path: a.csv  # raw\n  - {path: b.csv}\nmodels: []\n"
+    assert suites.set_suite(text, "a.csv", "s/a.json") == text.replace(
+        "# raw\n", "# raw\n    suite: s/a.json\n"
+    )
+    assert "{path: b.csv, suite: s/b.json}" in suites.set_suite(text, "b.csv", "s/b.json")
+    added = suites.set_suite(text, "c.csv", "s/c.json")
+    assert "  - path: c.csv\n    suite: s/c.json\nmodels: []\n" in added
+    again = suites.set_suite(suites.set_suite(text, "a.csv", "old.json"), "a.csv", "new.json")
+    assert "suite: new.json" in again and "old.json" not in again
+
+
+def test_validation_module_imports_no_engine() -> None:
+    code = (
+        "import sys, gitml.validation, gitml.commands.validate, gitml.commands.suite; "
+        "print([m for m in ('great_expectations', 'pandas') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
