@@ -72,9 +72,16 @@ def tree(commit: str, lock: dict[str, Any]) -> Any:
                 e.add(f"seeds: {escape(_fmt(env['seeds']))}")
             hw = env.get("hardware") or {}
             e.add(f"hardware: {escape(str(hw.get('cpu')))}, gpu {hw.get('gpu')}")
-        for key in ("tests", "gates"):
-            if m.get(key) is not None:
-                node.add(f"{key}: {escape(_fmt(m[key]))}")
+        tests = m.get("tests")
+        if isinstance(tests, dict):
+            node.add(f"tests: {tests.get('passed')} passed, {tests.get('failed')} failed")
+        for gate in m.get("gates") or []:
+            if isinstance(gate, dict):
+                verdict = "[green]passed[/]" if gate.get("passed") else "[red]failed[/]"
+                base = f", baseline {str(gate['baseline'])[:8]}" if gate.get("baseline") else ""
+                node.add(
+                    f"gate {escape(str(gate.get('rule')))}: {gate.get('value')}{base} {verdict}"
+                )
     for path, d in (lock.get("data") or {}).items():
         node = root.add(
             f"[bold magenta]data[/] {escape(path)}  md5 {str(d.get('md5'))[:12]}  "
