@@ -68,6 +68,24 @@ class Project:
         out = self.outs.get(path)
         return self.stages.get(out.stage) if out and out.stage else None
 
+    def upstream(self, targets: list[str]) -> list[str]:
+        """The target stages and every stage they depend on, through deps that are (in, or
+        contain) other stages' outs."""
+        seen: list[str] = []
+        todo = list(targets)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.stages:
+                continue
+            seen.append(name)
+            for dep in self.stages[name].deps:
+                for out in self.outs.values():
+                    if out.stage and (
+                        paths.is_under(dep.path, out.path) or paths.is_under(out.path, dep.path)
+                    ):
+                        todo.append(out.stage)
+        return seen
+
 
 def _hash_fields(entry: dict[str, Any]) -> tuple[str | None, str]:
     name = entry.get("hash")

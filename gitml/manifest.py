@@ -187,26 +187,12 @@ def _unlocked_stages(lin: Lineage) -> list[str]:
     return names
 
 
-def upstream(lin: Lineage, stage_name: str) -> list[str]:
-    """The stage and every stage it depends on, through deps that are other stages' outs."""
-    seen: list[str] = []
-    todo = [stage_name]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in lin.project.stages:
-            continue
-        seen.append(name)
-        for dep in lin.project.stages[name].deps:
-            producer = lin.project.producer(dep.path)
-            if producer is not None:
-                todo.append(producer.name)
-    return seen
-
-
 def stale_reasons(lin: Lineage, stage_name: str | None) -> list[str] | bool:
     if stage_name is None:
         return False
-    reasons = [f"stage {s}: {r}" for s in upstream(lin, stage_name) for r in lin.stale.get(s, [])]
+    reasons = [
+        f"stage {s}: {r}" for s in lin.project.upstream([stage_name]) for r in lin.stale.get(s, [])
+    ]
     return reasons or False
 
 

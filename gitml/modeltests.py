@@ -34,7 +34,6 @@ from gitml.config import Model
 from gitml.dvcfiles import DEFAULT_PARAMS, read_config
 from gitml.errors import BadInput
 from gitml.fileio import round_sig
-from gitml.manifest import upstream
 from gitml.output import warn
 
 CACHE_DIR = "modeltests"
@@ -274,7 +273,7 @@ def _data_paths(ctx: CheckContext, m: Model) -> list[str]:
     wanted = [d.path for d in lin.config.data]
     out = lin.project.outs.get(m.path)
     if out is not None and out.stage:
-        for name in upstream(lin, out.stage):
+        for name in lin.project.upstream([out.stage]):
             stage = lin.project.stages[name]
             wanted.extend(d.path for d in stage.deps)
             wanted.extend(o.path for o in stage.outs)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, environment, git, manifest, objects, state
+from gitml import dvcfiles, environment, git, manifest, objects, paths, state
 from gitml import params as params_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
@@ -257,34 +257,15 @@ def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Pa
                     )
 
 
-def _under(a: str, b: str) -> bool:
-    return a == b or a.startswith(b.rstrip("/") + "/")
-
-
 def root_inputs(project: dvcfiles.Project, stages: list[str]) -> list[dvcfiles.Out]:
     """The `.dvc`-tracked outs (dvc add / import) that the given stages depend on."""
     deps = [d.path for name in stages for d in project.stages[name].deps]
     return [
         o
         for o in project.outs.values()
-        if o.stage is None and any(_under(d, o.path) or _under(o.path, d) for d in deps)
+        if o.stage is None
+        and any(paths.is_under(d, o.path) or paths.is_under(o.path, d) for d in deps)
     ]
-
-
-def upstream(project: dvcfiles.Project, targets: list[str]) -> list[str]:
-    """The targets and every stage they depend on."""
-    seen: list[str] = []
-    todo = list(targets)
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in project.stages:
-            continue
-        seen.append(name)
-        for dep in project.stages[name].deps:
-            for out in project.outs.values():
-                if out.stage and (_under(dep.path, out.path) or _under(out.path, dep.path)):
-                    todo.append(out.stage)
-    return seen
 
 
 def dvc_target(stage: str) -> str:
@@ -792,7 +773,7 @@ def reproduce(
                 f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
                 f"dvc.lock of {commit[:12]}"
             )
-        roots = root_inputs(project, upstream(project, targets))
+        roots = root_inputs(project, project.upstream(targets))
         seed_cache(user_cfg, roots, cache_dir)
         fetch_inputs(repo.root, commit, wt, roots, cache_dir, run_env)
 

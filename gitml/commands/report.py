@@ -190,7 +190,7 @@ def mermaid(head: history.Version, diff: dict[str, Any]) -> str:
         model_id = node(f"file:{path}", f"model {path}")
         if out is not None and out.stage is None:
             edges.add(f"  {node('origin:' + out.origin, out.origin)} --> {model_id}")
-        seen = upstream(project, out.stage) if out is not None and out.stage else []
+        seen = project.upstream([out.stage]) if out is not None and out.stage else []
         wanted = {path} | {d.path for s in seen for d in project.stages[s].deps}
         for name in seen:
             stage = project.stages[name]
@@ -206,22 +206,6 @@ def mermaid(head: history.Version, diff: dict[str, Any]) -> str:
                     edges.add(f"  {sid} --> {node('file:' + o.path, o.path)}")
     lines += sorted(edges)
     return "\n".join(lines)
-
-
-def upstream(project: dvcfiles.Project, stage_name: str) -> list[str]:
-    """The stage and every stage it depends on, through deps that are other stages' outs."""
-    seen: list[str] = []
-    todo = [stage_name]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in project.stages:
-            continue
-        seen.append(name)
-        for dep in project.stages[name].deps:
-            producer = project.producer(dep.path)
-            if producer is not None:
-                todo.append(producer.name)
-    return seen
 
 
 # --- the metric over history -----------------------------------------------------------------
