@@ -304,12 +304,17 @@ def plot_html(series: dict[str, Any] | None) -> str:
     return f'<div id="plot">{history.svg_sparkline(values, title=series["metric"])}</div>'
 
 
+def _text_glyphs(text: str) -> str:
+    """Emoji (what GitHub renders) as text symbols that any system font has, for the html page."""
+    return text.replace("✅", "✔").replace("❌", "✘").replace("⚠️", "⚠")
+
+
 def to_html(doc: dict[str, Any]) -> str:
     v = verdict(doc)
     cls = "fail" if v.startswith("❌") else "pass" if v.startswith("✅") else ""
     body = [
         f"<h1>gitml report: {html.escape(doc['head'])} vs {html.escape(doc['base'])}</h1>",
-        f'<p class="verdict {cls}">{_inline_md(v)}</p>',
+        f'<p class="verdict {cls}">{_inline_md(_text_glyphs(v))}</p>',
     ]
     for title, header, rows in sections(doc):
         if not rows:
