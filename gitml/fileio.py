@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -16,13 +17,27 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 CHUNK = 1024 * 1024
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same directory and a rename.
+def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write `data` to `path` through a temp file and a rename.
 
-    A reader (or a crash) sees the old file or the new one, never half of one.
+    A reader (or a crash) sees the old file or the new one, never half of one. The temp file is
+    made in `tmp_dir` when given (a kill -9 must not leave it in the user's worktree, where
+    `git add -A` would pick it up), else, or when `tmp_dir` is on another filesystem, next to
+    `path`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if tmp_dir is not None:
+        try:
+            _write_and_rename(path, data, tmp_dir)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+    _write_and_rename(path, data, path.parent)
+
+
+def _write_and_rename(path: Path, data: bytes, tmp_dir: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=tmp_dir)
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as f:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class Missing:
     origin: str
     member: str | None = None  # the file inside a tracked directory
     hash: str = "md5"
+    corrupt: str | None = None  # set when the object is there but its bytes do not hash to md5
 
 
 def local_remotes(cfg: DvcConfig) -> list[Path]:
@@ -60,6 +62,26 @@ def missing_objects(cfg: DvcConfig, outs: list[Out]) -> list[Missing]:
         elif locate(cfg, out.md5, out.hash) is None:
             missing.append(Missing(out.path, out.md5, out.origin, hash=out.hash))
     return missing
+
+
+def corrupt_objects(
+    cfg: DvcConfig, outs: list[Out], hash_of: Callable[[Path, str], str]
+) -> list[Missing]:
+    """The objects of `outs` that are there but whose bytes do not hash to their name (each with
+    `corrupt` set to the object's path): the commit hook refuses them before any check reads them.
+    """
+    bad = []
+    for out in outs:
+        if not out.md5:
+            continue
+        wanted: list[tuple[str | None, str]] = [(None, out.md5)]
+        if out.is_dir:
+            wanted += [(rel, md5) for rel, md5 in members(cfg, out) or []]
+        for rel, md5 in wanted:
+            obj = locate(cfg, md5, out.hash)
+            if obj is not None and hash_of(obj, out.hash) != md5.removesuffix(".dir"):
+                bad.append(Missing(out.path, md5, out.origin, rel, out.hash, str(obj)))
+    return bad
 
 
 def verified_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:

@@ -203,6 +203,8 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         outcome.missing = _not_on_remote(
             repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs)
         )
+        # A corrupt cache object is as good as missing: no check may read (or load) its bytes.
+        outcome.missing += objects.corrupt_objects(dvc_cfg, changed_outs, md5s.hash_path)
         outcome.modified = _modified_in_workspace(repo, changed_outs, md5s)
         previous_bytes = snap.read(LOCK_FILE)
         previous = None

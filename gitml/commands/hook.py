@@ -55,8 +55,21 @@ def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
 
 
 def report_missing(outcome: Outcome) -> None:
+    corrupt = [m for m in outcome.missing if m.corrupt]
+    if corrupt:
+        say(
+            "commit blocked: these DVC cache objects do not match their hash (corrupt cache) and "
+            "were not loaded:\n"
+            + "\n".join(
+                f"  {f'{m.path}/{m.member}' if m.member else m.path}  md5 {m.md5}  ({m.corrupt}); "
+                "fix: delete that file, then `dvc pull` it (or `gitml repro` to rebuild it)"
+                for m in corrupt
+            )
+        )
     lines = []
     for m in outcome.missing:
+        if m.corrupt:
+            continue
         what = f"{m.path}/{m.member}" if m.member else m.path
         fix = (
             f"`dvc commit {m.origin}`"
@@ -67,10 +80,11 @@ def report_missing(outcome: Outcome) -> None:
             f"  {what}  md5 {m.md5}  (named in {m.origin}); fix: {fix}, or `dvc pull` "
             "if it exists on the remote"
         )
-    say(
-        "commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
-        + "\n".join(lines)
-    )
+    if lines:
+        say(
+            "commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
+            + "\n".join(lines)
+        )
 
 
 def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
@@ -96,9 +110,10 @@ def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
     """
     sha = git.hash_object_w(repo.root, outcome.lock_bytes)
     git.update_index_blob(repo.root, LOCK_FILE, sha)
-    atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes)
+    state = state_mod.state_dir(repo.common_dir)
+    atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state)
     # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
-    atomic_write(state_mod.state_dir(repo.common_dir) / SYNC_FILE, sha.encode())
+    atomic_write(state / SYNC_FILE, sha.encode())
 
 
 def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int:
@@ -119,7 +134,11 @@ def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int
             return 1
         if outcome.lock_changed:
             if framework:
-                atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes)
+                atomic_write(
+                    repo.root / LOCK_FILE,
+                    outcome.lock_bytes,
+                    tmp_dir=state_mod.state_dir(repo.common_dir),
+                )
                 say(f"{LOCK_FILE} updated: git add it and commit again")
                 return 1
             stage_lock(repo, outcome)
