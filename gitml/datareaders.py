@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.errors import BadInput
+from gitml.paths import inside
 
 MAX_BYTES_ENV = "GITML_VALIDATE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1 << 30
@@ -39,6 +40,8 @@ class Source:
 
     name: str
     file: Path
+    md5: str | None = None  # a DVC cache object's hash: checked before its bytes are trusted
+    hash: str = "md5"  # DVC's hash field for `md5` (md5 or md5-dos2unix)
 
 
 @dataclass
@@ -163,9 +166,21 @@ def read_frame(
             raise BadInput(f"{src.name}: the file is empty") from None
         except TypeError as exc:  # an unknown reader option
             raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml ({exc})") from None
-        except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        except (
+            ValueError,
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            IndexError,  # e.g. `index_col` past the last column
+            KeyError,
+            OverflowError,
+        ) as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise BadInput(f"{src.name}: cannot be read as {fmt} ({msg})") from None
+        if not isinstance(df, pd.DataFrame):  # `chunksize`/`iterator` give a reader instead
+            if hasattr(df, "close"):
+                df.close()
+            raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml (they give no table)")
         if len(df.columns) == 0:
             raise BadInput(f"{src.name}: the file is empty (no columns)")
         starts.append(total)
@@ -196,12 +211,14 @@ def normalize(df: Any) -> Any:
 
 def workspace_sources(root: Path, path: str, configured: str) -> tuple[list[Source], list[str]]:
     """The files of a workspace dataset (a file, or every file below a directory)."""
-    full = root / path
+    full = inside(root, path)  # a symlink leading out of the repository is refused
     if full.is_dir():
         files = sorted(p for p in full.rglob("*") if p.is_file() and not p.name.startswith("."))
         if not files:
             raise BadInput(f"{path}: the directory has no files")
         sources = [Source(f"{path}/{p.relative_to(full).as_posix()}", p) for p in files]
+        for s in sources:
+            inside(root, s.name)
     elif full.is_file():
         sources = [Source(path, full)]
     else:

@@ -31,9 +31,9 @@ from gitml import baselines, environment, gates, git, objects, params
 from gitml import state as state_mod
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
-from gitml.dvcfiles import DEFAULT_PARAMS, read_config
+from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_config
 from gitml.errors import BadInput
-from gitml.fileio import round_sig
+from gitml.fileio import md5_file, round_sig
 from gitml.output import warn
 
 CACHE_DIR = "modeltests"
@@ -288,7 +288,17 @@ def _materialise(ctx: CheckContext, path: str, into: Path) -> str | None:
         return None
     if not out.is_dir:
         obj = objects.locate(cfg, out.md5, out.hash)
-        return str(obj) if obj else None
+        if obj is None:
+            return None
+        # The run's result is cached under this md5: the bytes the tests read must be its.
+        actual = md5_file(obj) if out.hash == "md5" else md5_for(obj.read_bytes(), out.hash)
+        if actual != out.md5:
+            raise BadInput(
+                f"{path}: its DVC cache object {obj} hashes to {actual}, not {out.md5} (corrupt "
+                "or tampered with); the model tests were not run. Delete that file, then "
+                "`dvc pull` it (or `gitml repro`)"
+            )
+        return str(obj)
     listing = objects.members(cfg, out)
     if listing is None:
         return None
@@ -311,6 +321,19 @@ def _cache_key(parts: dict[str, Any]) -> str:
 
 def cache_path(common_dir: Path, key: str) -> Path:
     return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
+
+
+def count_hit(path: Path, doc: dict[str, Any]) -> None:
+    """One more hit on a cache record (diagnostics; the tests read it). Replaced atomically but
+    not fsync'd: the fsync of `state.write_json` was most of what a cache hit cost, and a count
+    lost to a power cut costs nothing (a torn record reads as a miss). Best effort."""
+    doc["hits"] = int(doc.get("hits") or 0) + 1
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def run_tests(
@@ -339,11 +362,20 @@ def run_tests(
     record_path = cache_path(ctx.repo.common_dir, key)
     record = state_mod.read_json(record_path)
     if isinstance(record, dict) and isinstance(record.get("result"), dict):
-        record["hits"] = int(record.get("hits", 0)) + 1
-        state_mod.write_json(record_path, record)
+        # A hit trusts the recorded result without re-hashing the model's cache object, as DVC
+        # trusts its cache (`dvc status -c` / a pull verify it). The record is a verdict on the
+        # model its md5 names, reached on bytes the plugin verified against that md5 before
+        # loading them; a later change to the object on disk does not make it false, and on a
+        # hit nothing is loaded. Every path that reads model bytes verifies them: the plugin
+        # (verify, then load) on a miss, the hook's corrupt-object check for each output whose
+        # hash the commit changes, `gitml restore`. Re-hashing here would cost a full read of the
+        # model (seconds for a large one) on every commit that touches nothing of it.
+        count_hit(record_path, record)
         return record["result"], True
     result = _pytest(ctx, m, entry, data_paths, base, python)
-    if result.get("exitstatus") in (0, 1, 5):  # a crash or an interruption is not cached
+    # A crash or an interruption is not cached, nor a run whose model object was refused (its
+    # bytes did not match the md5: the verdict is about that file, not the model).
+    if result.get("exitstatus") in (0, 1, 5) and not result.get("model_refused"):
         state_mod.write_json(record_path, {"result": result, "hits": 0, "model": m.path})
     return result, False
 

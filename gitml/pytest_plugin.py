@@ -9,7 +9,8 @@ Inputs: the path of a JSON file in $GITML_INPUTS:
     {"model": {"path", "file", "md5", "hash", "format", "name"},   # file: the DVC cache object
      "data": {repo path: local file}, "metrics": {...}, "params": {...},
      "baseline": {"rev": sha, "metrics": {...}} | null, "results": path to write}
-Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"nodeid", "repr"}]}
+Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"nodeid", "repr"}],
+          "model_refused": why (only when a fixture refused to load the model)}
 
 The model is loaded only after the md5 of its bytes matches the recorded one. A matching hash
 says the bytes are the committed ones, not that they are safe: unpickling runs code.
@@ -23,7 +24,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -44,6 +45,16 @@ EXTRAS = {
 
 class ModelRefused(Exception):
     """The model file was not loaded: wrong hash, unknown format, missing library."""
+
+
+# Why the model was refused in this session, if it was: gitml does not cache such a run (the
+# verdict is about the object on disk, not about the model its md5 names).
+_refused: list[str] = []
+
+
+def _refuse(exc: ModelRefused) -> NoReturn:
+    _refused.append(str(exc))
+    pytest.fail(str(exc), pytrace=False)
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -192,7 +203,7 @@ def gitml_model(gitml_inputs: dict[str, Any]) -> Any:
         data = verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
         return load_model(data, m.get("format") or "auto", Path(m.get("path") or "").suffix)
     except ModelRefused as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _refuse(exc)
 
 
 @pytest.fixture(scope="session")
@@ -202,7 +213,7 @@ def gitml_model_path(gitml_inputs: dict[str, Any]) -> Path:
     try:
         verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
     except ModelRefused as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _refuse(exc)
     return Path(m["file"])
 
 
@@ -267,6 +278,8 @@ class _Recorder:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
         result = {**self.counts, "exitstatus": int(exitstatus), "failures": self.failures}
+        if _refused:
+            result["model_refused"] = _refused[0]
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(result, fh, sort_keys=True)

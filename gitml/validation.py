@@ -18,13 +18,12 @@ import contextlib
 import hashlib
 import io
 import json
-import logging
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from gitml.checks import CheckContext, Failure
 from gitml.config import Dataset
 from gitml.datareaders import Frame, Source
 from gitml.errors import BadInput
+from gitml.fileio import md5_file
 from gitml.manifest import rounded
 
 CACHE_DIR = "validation"
@@ -101,6 +101,8 @@ def load_suite(name: str, data: bytes) -> dict[str, Any]:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(f"{name}: the suite is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BadInput(f"{name}: the suite is nested too deeply to be a suite") from None
     if not isinstance(doc, dict):
         raise BadInput(f"{name}: a suite must be a JSON object with `name` and `expectations`")
     exps = doc.get("expectations")
@@ -159,6 +161,8 @@ def check_columns(name: str, dataset: str, doc: dict[str, Any], columns: list[st
 @contextlib.contextmanager
 def quiet_gx() -> Iterator[list[str]]:
     """GX's log records kept (for error messages) instead of printed; its warnings silenced."""
+    import logging  # here, not at the top: a cache hit never needs it
+
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     log = logging.getLogger("great_expectations")
     kept: list[str] = []
@@ -380,11 +384,40 @@ def profile(frame: Frame) -> dict[str, Any]:
 # --- cache -----------------------------------------------------------------------------------
 
 
+_VERSIONS: dict[str, str | None] = {}
+
+
 def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
+    """The installed version of `dist`, from its `NAME-VERSION.dist-info` directory name.
+
+    A cache hit needs the GX and pandas versions for its key but must not import them, nor
+    importlib.metadata (~20 ms, most of what a cache hit cost): one listing of each sys.path
+    directory is enough for a regular install; importlib.metadata is the fallback.
+    """
+    if dist in _VERSIONS:
+        return _VERSIONS[dist]
+    prefix = dist.replace("-", "_").lower() + "-"
+    found: str | None = None
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith(".dist-info") and n.lower().startswith(prefix):
+                found = n[len(prefix) : -len(".dist-info")] or None
+                break
+        if found:
+            break
+    if found is None:
+        from importlib import metadata
+
+        try:
+            found = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found = None
+    _VERSIONS[dist] = found
+    return found
 
 
 def cache_inputs(md5: str, suite_sha256: str, d: Dataset) -> dict[str, Any]:
@@ -403,6 +436,19 @@ def cache_inputs(md5: str, suite_sha256: str, d: Dataset) -> dict[str, Any]:
 def cache_path(common_dir: Path, inputs: dict[str, Any]) -> Path:
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
     return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
+
+
+def count_hit(path: Path, doc: dict[str, Any]) -> None:
+    """One more hit on a cache record (diagnostics; the tests read it). Replaced atomically but
+    not fsync'd: the fsync of `state.write_json` was most of what a cache hit cost, and a count
+    lost to a power cut costs nothing (a torn record reads as a miss). Best effort."""
+    doc["hits"] = int(doc.get("hits") or 0) + 1
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _from_cache(path: Path, target: Target) -> Result | None:
@@ -424,8 +470,7 @@ def _from_cache(path: Path, target: Target) -> Result | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-    doc["hits"] = int(doc.get("hits") or 0) + 1
-    state_mod.write_json(path, doc)
+    count_hit(path, doc)
     return result
 
 
@@ -439,6 +484,25 @@ def _to_cache(path: Path, inputs: dict[str, Any], result: Result) -> None:
 # --- validating one dataset ------------------------------------------------------------------
 
 
+def verify_sources(sources: list[Source]) -> None:
+    """BadInput (nothing cached, nothing recorded) for a DVC cache object whose bytes do not
+    hash to its name."""
+    for src in sources:
+        if src.md5 is None:
+            continue
+        actual = (
+            md5_file(src.file)
+            if src.hash == "md5"
+            else dvcfiles.md5_for(src.file.read_bytes(), src.hash)
+        )
+        if actual != src.md5:
+            raise BadInput(
+                f"{src.name}: its DVC cache object {src.file} hashes to {actual}, not {src.md5} "
+                "(corrupt or tampered with); it was not validated. Delete that file, then "
+                "`dvc pull` it (or rebuild it)"
+            )
+
+
 def validate_target(target: Target, common_dir: Path) -> Result:
     d = target.dataset
     suite_sha = hashlib.sha256(target.suite_bytes).hexdigest()
@@ -450,6 +514,9 @@ def validate_target(target: Target, common_dir: Path) -> Result:
             return hit
     rows = datareaders.check_sample(d.path, d.sample)
     datareaders.check_size(d.path, target.size, rows, d.max_bytes)
+    # A miss reads the bytes and caches what GX says under their md5: they must be the bytes
+    # that md5 names (the hook checks the cache objects a commit changes, not the ones it keeps).
+    verify_sources(target.sources)
     doc = load_suite(target.suite_path, target.suite_bytes)
     frame = datareaders.read_frame(target.sources, target.formats, d.read, rows)
     check_columns(target.suite_path, d.path, doc, list(frame.df.columns))
@@ -495,7 +562,7 @@ def _staged_target(ctx: CheckContext, cfg: dvcfiles.DvcConfig, d: Dataset) -> Ta
         name = f"{d.path}/{rel}" if rel else d.path
         if obj is None:
             raise BadInput(f"{name}: its DVC object {md5} is not in the local cache (`dvc pull`)")
-        sources.append(Source(name, obj))
+        sources.append(Source(name, obj, md5, out.hash))
     if not sources:
         raise BadInput(f"{d.path}: the directory has no files")
     formats = [datareaders.format_of(s.name, d.format) for s in sources]

@@ -16,7 +16,6 @@ import pickle
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import Example
 
@@ -91,11 +90,6 @@ def test_a_corrupt_directory_member_is_named_by_the_hook(example: Example) -> No
     assert "data/images/a.bin" not in res.stderr
 
 
-@pytest.mark.xfail(
-    reason="gitml_data hands the tests unverified cache objects: needs the modeltests.py patch "
-    "in the issue 8 (items 1/3/4) report",
-    strict=True,
-)
 def test_the_model_tests_never_read_a_corrupt_data_object(example: Example) -> None:
     md5 = staged_out_md5(example, "prepare", "data/prepared/test.csv")
     obj = cache_object(example, md5)

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from conftest import Example
 
-from gitml import config, suites, validation
+from gitml import config, precommit, suites, validation
+from gitml import repo as repo_mod
 from gitml.config import Dataset
 from gitml.datareaders import Source, format_of
 from gitml.errors import BadInput
+from gitml.snapshot import Snapshot
 
 SUITE = ".gitml/suites/wine.json"
 
@@ -47,8 +49,19 @@ def _broken(original: str) -> str:
     return "\n".join(",".join(r) for r in out) + "\n"
 
 
-def test_suite_init_validate_and_the_commit_hook(example: Example) -> None:
+def test_suite_init_validate_and_the_commit_hook(
+    example: Example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     original = (example.root / "data" / "wine.csv").read_text()
+    # The model reads data/wine.csv: without this, every commit below would also run its pytest
+    # suite (test_modeltests.py covers that); here only validation is under test.
+    cfg = example.root / "gitml.yaml"
+    text = cfg.read_text()
+    for line in ("    tests: tests/model", "    gates:\n      - accuracy >= 0.9\n"):
+        start = text.index(line)
+        text = text[:start] + text[text.index("\n", start + len(line) - 1) + 1 :]
+    cfg.write_text(text)
+    assert "tests:" not in text and "gates:" not in text
     r = example.gitml("suite", "init", "data/wine.csv")
     assert r.returncode == 0, r.stderr
     config = (example.root / "gitml.yaml").read_text()
@@ -64,10 +77,14 @@ def test_suite_init_validate_and_the_commit_hook(example: Example) -> None:
     assert r.returncode == 2 and "--force" in r.stderr
     assert example.gitml("suite", "init", "--force", "data/wine.csv").returncode == 0
 
-    # the scaffolded suite validates the data it came from
-    r = example.gitml("validate", "--json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    # the scaffolded suite validates the data it came from (in-process: GX is imported once
+    # per test session, not once per subprocess; the CLI's --json is run again below)
+    from gitml.commands.validate import validate
+
+    monkeypatch.chdir(example.root)
+    capsys.readouterr()
+    assert validate([], json_out=True) == 0
+    out = json.loads(capsys.readouterr().out)
     assert out["passed"] is True
     assert out["datasets"][0]["evaluated"] == len(doc["expectations"])
 
@@ -138,6 +155,43 @@ def entry_md5(ex: Example) -> str:
     import yaml
 
     return str(yaml.safe_load(ex.show_file("HEAD", "gitml.lock"))["data"]["data/wine.csv"]["md5"])
+
+
+def test_a_dvc_tracked_parquet_dataset_is_validated_from_the_cache(example: Example) -> None:
+    """Parquet through the hook's own path, in-process: the staged .dvc file names an object in
+    the DVC cache (no suffix of its own); its format comes from the dataset's name."""
+    import pandas as pd
+
+    parquet = example.root / "data" / "t.parquet"
+    good = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "x"]})
+    (example.root / ".gitml" / "suites").mkdir(parents=True, exist_ok=True)
+    (example.root / ".gitml" / "suites" / "t.json").write_text(json.dumps(GOOD_SUITE))
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(suites.set_suite(cfg.read_text(), "data/t.parquet", ".gitml/suites/t.json"))
+    repo = repo_mod.find(example.root)
+
+    def evaluate(df: Any) -> precommit.Outcome:
+        if parquet.exists():
+            os.chmod(parquet, 0o644)
+        df.to_parquet(parquet)
+        example.dvc("add", "-q", "data/t.parquet")
+        example.git("add", "-A")
+        good.assign(a=[1, 2, 3]).to_parquet(parquet)  # the workspace holds good data: unread
+        return precommit.evaluate(repo, Snapshot(repo.root), example.head())
+
+    outcome = evaluate(good)
+    assert outcome.failures == [] and outcome.lock is not None
+    entry = outcome.lock["data"]["data/t.parquet"]
+    assert entry["validation"] == {"success": True, "evaluated": 3, "failed": 0}
+    assert entry["profile"]["rows"] == 3
+    assert entry["profile"]["columns"]["a"]["dtype"] == "int64"
+    assert entry["profile"]["columns"]["b"]["top"] == {"x": 2, "y": 1}
+
+    outcome = evaluate(good.assign(a=[1, 2, 42]))  # staged: 42 out of range
+    assert outcome.lock is not None
+    assert outcome.lock["data"]["data/t.parquet"]["validation"]["success"] is False
+    [failure] = outcome.failures
+    assert failure.path == "data/t.parquet" and "42 (row 3)" in failure.detail
 
 
 # --- in-process: real GX, no repository needed -----------------------------------------------
@@ -240,6 +294,25 @@ def test_directory_union_names_the_file_of_a_bad_row(tmp_path: Path) -> None:
     assert samples["b"] == ['"q" (p2.csv row 2)'] or samples["b"] == ["q (p2.csv row 2)"]
     assert res.profile["columns"]["b"]["top"] == {"x": 2, "q": 1, "y": 1}
     assert "sample bad values" in validation.table(res.rows)
+
+
+def test_a_corrupt_cache_object_is_neither_validated_nor_cached(tmp_path: Path) -> None:
+    """On a miss the bytes are checked against the md5 the result would be cached under."""
+    import hashlib
+
+    good, bad = b"a,b\n1,x\n", b"a,b\n1,q\n"
+    target = _target(tmp_path, {"d.csv": bad})
+    src = target.sources[0]
+    md5 = hashlib.md5(good).hexdigest()
+    target.sources = [Source(src.name, src.file, md5)]
+    target.md5 = md5
+    with pytest.raises(BadInput, match=f"d.csv: its DVC cache object .* not {md5}"):
+        validation.validate_target(target, tmp_path)
+    assert not (tmp_path / "gitml" / "validation").exists()
+    src.file.write_bytes(good)
+    res = validation.validate_target(target, tmp_path)
+    assert res.success and not res.cached
+    assert validation.validate_target(target, tmp_path).cached
 
 
 def test_size_limit_points_to_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
