@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from gitml import dvcfiles, git, objects
 from gitml import repo as repo_mod
@@ -81,24 +83,40 @@ def _commit_or_none(root: Path, rev: str | None) -> str | None:
 
 
 def _remote_fetcher(repo: repo_mod.Repo, rev: str) -> restore_mod.Fetch:
-    """Fetch an object that is in no local place, through DVC's own filesystem (any remote)."""
+    """Fetch an object that is in no local place from a remote that is not a plain directory.
+
+    First through DVC's data cloud from the default remote, one transfer per object asked for:
+    a directory's `.dir` listing brings all its members with it (one connection, DVC's parallel
+    jobs) instead of one round trip per file. Then, for what that did not bring (an out with its
+    own `remote:`), through DVC's filesystem at `rev`, opened once.
+    """
     cfg = dvcfiles.read_config(repo.root)
+    opened: list[Any] = []
 
     def fetch(out: Out, md5: str, member: str) -> Path | None:
         cached = objects.bring_to_cache(cfg, md5, out.hash)
         if cached is not None or not any("://" in u for u in cfg.remotes.values()):
             return cached
+        name = cfg.default_remote
+        if name and "://" in cfg.remotes.get(name, ""):
+            wanted = objects.Missing(out.path, md5, out.origin, member or None, out.hash)
+            with contextlib.suppress(Exception):  # DVC's errors: the filesystem below says them
+                objects.fetch_from_remote(repo.root, name, [wanted], out.hash, cfg.cache_dir)
+            obj = dvcfiles.object_path(cfg.cache_dir, md5, out.hash)
+            if obj.is_file():
+                return obj
+        if out.is_dir and not member:
+            return None  # the filesystem gives files, not listings
         import tempfile
 
         from dvc.api import DVCFileSystem
 
-        fs = DVCFileSystem(str(repo.root), rev=rev)
+        if not opened:
+            opened.append(DVCFileSystem(str(repo.root), rev=rev))
         target = out.path if not member else f"{out.path}/{member}"
         with tempfile.TemporaryDirectory() as tmp:
-            if out.is_dir and not member:
-                return None  # the listing comes with its members below
             local = Path(tmp) / "obj"
-            fs.get_file(target, str(local))
+            opened[0].get_file(target, str(local))
             dest = dvcfiles.object_path(cfg.cache_dir, md5, out.hash)
             return dest if objects.verified_copy(local, md5, out.hash, dest) else None
 
