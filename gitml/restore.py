@@ -6,16 +6,18 @@ Used by the post-checkout/post-merge/post-rewrite hooks (local cache only, no ne
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, manifest, objects
+from gitml import dvcfiles, manifest, objects, paths
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
+from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot
 from gitml.state import Md5Cache
@@ -42,6 +44,37 @@ def _expected(lock: dict[str, Any], out: Out) -> str | None:
     return None
 
 
+class Destinations:
+    """Where restore may write: below the repository, through no symlinked directory that leads
+    out of it. The file itself may be a symlink (DVC's symlink cache type): it is replaced by the
+    copy, never written through. Checked once per directory, not per file."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._checked: set[str] = set()
+
+    def of(self, path: str, under: str | None = None) -> Path:
+        """The absolute path to write repo-relative `path` to; `under` is the out it belongs to
+        (a directory's member must stay inside it)."""
+        what = f"DVC-tracked path {path!r}"
+        clean = paths.normalize(path, what=what)
+        if clean != path.rstrip("/") or (under is not None and not paths.is_under(clean, under)):
+            raise BadInput(f"{what} is not a plain path below {under or 'the repository'}")
+        parent = posixpath.dirname(clean)
+        if parent not in self._checked:
+            paths.inside(self.root, parent)
+            self._checked.add(parent)
+        return self.root / clean
+
+
+def _remove(path: Path) -> None:
+    """Remove what is at `path` without following it: a symlink is unlinked, not its target."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
 def _place(
     cfg: DvcConfig, md5: str, hash_name: str, dest: Path, fetch: Fetch | None, out: Out, member: str
 ) -> str | None:
@@ -62,6 +95,7 @@ def _restore_dir(
     md5s: Md5Cache,
     fetch: Fetch | None,
     report: Report,
+    dest: Destinations,
 ) -> None:
     assert out.md5
     listing_obj = objects.locate(cfg, out.md5, out.hash)
@@ -72,21 +106,26 @@ def _restore_dir(
         return
     listing = dvcfiles.read_dir_listing(listing_obj)
     old_listing = dict(objects.members(cfg, before) or []) if before and before.is_dir else {}
-    root = repo.root / out.path
-    if root.exists() and not root.is_dir():
-        root.unlink()
-    for rel, md5 in listing:
-        dest = root / rel
-        if dest.is_file() and md5s.md5(dest) == md5:
-            continue
-        problem = _place(cfg, md5, out.hash, dest, fetch, out, rel)
-        if problem:
-            getattr(report, problem).append(f"{out.path}/{rel}")
+    # every destination checked before the first byte is written
+    dests = [(dest.of(f"{out.path}/{rel}", out.path), rel, md5) for rel, md5 in listing]
+    root = dest.of(out.path)
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        _remove(root)
+    with Progress(f"restoring {out.path}", len(dests)) as progress:
+        for path, rel, md5 in dests:
+            progress.advance()
+            if path.is_file() and md5s.md5(path) == md5:
+                continue
+            problem = _place(cfg, md5, out.hash, path, fetch, out, rel)
+            if problem:
+                getattr(report, problem).append(f"{out.path}/{rel}")
     names = {rel for rel, _ in listing}
     for rel, md5 in old_listing.items():  # files the old version had, unmodified: removed
-        dest = root / rel
-        if rel not in names and dest.is_file() and md5s.md5(dest) == md5:
-            dest.unlink()
+        if rel in names:
+            continue
+        path = dest.of(f"{out.path}/{rel}", out.path)
+        if path.is_file() and md5s.md5(path) == md5:
+            _remove(path)
     report.restored.append(out.path)
 
 
@@ -114,6 +153,7 @@ def restore(
     before = dvcfiles.read_project(Snapshot(repo.root, previous_rev)) if previous_rev else None
     cfg = dvcfiles.read_config(repo.root)
     report = Report(rev=rev)
+    dest = Destinations(repo.root)
     for path, out in sorted(project.outs.items()):
         if snap.has(path) or not out.md5 or (paths and path not in paths):
             continue  # git-tracked outputs (cache: false) come with the checkout itself
@@ -121,7 +161,10 @@ def restore(
         if expected is not None and expected != out.md5:
             report.mismatched.append(path)
             continue
-        ws = repo.root / path
+        try:
+            ws = dest.of(path)
+        except BadInput as exc:
+            raise BadInput(f"{out.origin}: {exc}") from None
         old = before.outs.get(path) if before else None
         current = md5s.hash_path(ws, out.hash) if ws.exists() else None
         if current == out.md5:
@@ -131,10 +174,13 @@ def restore(
             report.kept_modified.append(path)
             continue
         if out.is_dir:
-            _restore_dir(repo, cfg, out, old, md5s, fetch, report)
+            try:
+                _restore_dir(repo, cfg, out, old, md5s, fetch, report, dest)
+            except BadInput as exc:
+                raise BadInput(f"{out.origin}: {exc}") from None
             continue
-        if ws.is_dir():
-            shutil.rmtree(ws)
+        if ws.is_dir() or ws.is_symlink():
+            _remove(ws)
         problem = _place(cfg, out.md5, out.hash, ws, fetch, out, "")
         if problem:
             getattr(report, problem).append(path)

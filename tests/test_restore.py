@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import yaml
 from conftest import Example, dvc, git, gitml
@@ -118,3 +123,99 @@ def test_restore_of_a_commit_without_lock_is_refused(example: Example) -> None:
     res = example.gitml("restore")
     assert res.returncode == 2
     assert "has no gitml.lock" in res.stderr
+
+
+def commit_directory(ex: Example, files: dict[str, bytes], message: str) -> None:
+    shards = ex.root / "data" / "shards"
+    for rel, data in files.items():
+        (shards / rel).parent.mkdir(parents=True, exist_ok=True)
+        (shards / rel).write_bytes(data)
+    ex.dvc("add", "-q", "data/shards")
+    ex.git("add", "data/shards.dvc", "data/.gitignore")
+    ex.git("commit", "-qm", message)
+
+
+def run_in_terminal(cmd: list[str], cwd: Path) -> tuple[int, str]:
+    """Run `cmd` with stdin, stdout and stderr on a pseudo-terminal, as a user at a shell."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(), b"".join(chunks).decode(errors="replace")
+
+
+def test_restore_of_a_large_directory_shows_progress_on_a_terminal_only(example: Example) -> None:
+    files = {f"part-{i:04d}.txt": f"row {i}\n".encode() for i in range(150)}
+    commit_directory(example, files, "150 shards")
+    shards = example.root / "data" / "shards"
+
+    shutil.rmtree(shards)
+    code, seen = run_in_terminal([sys.executable, "-m", "gitml", "restore"], example.root)
+    assert code == 0, seen
+    assert "restoring data/shards" in seen and "150/150" in seen, seen
+    assert {p.name: p.read_bytes() for p in shards.iterdir()} == files
+
+    shutil.rmtree(shards)
+    piped = example.gitml("restore")  # a log or a hook run from an IDE: no bar
+    assert piped.returncode == 0, piped.stderr
+    assert "restored data/shards" in piped.stderr and "150/150" not in piped.stderr
+    assert len(list(shards.iterdir())) == 150
+
+
+def test_restore_never_writes_through_a_symlinked_directory_out_of_the_repo(
+    example: Example, tmp_path: Path
+) -> None:
+    commit_directory(example, {"a.txt": b"one\n", "b.txt": b"two\n"}, "v1")
+    first = example.head()
+    commit_directory(example, {"a.txt": b"ONE\n"}, "v2")
+    shards = example.root / "data" / "shards"
+    # the user moved the directory to another disk and left a symlink: restoring the old version
+    # would write into that disk
+    outside = tmp_path / "other-disk" / "shards"
+    shutil.copytree(shards, outside)
+    shutil.rmtree(shards)
+    shards.symlink_to(outside, target_is_directory=True)
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+
+    res = example.gitml("restore", first)
+    assert res.returncode == 2, res.stderr
+    assert "data/shards.dvc" in res.stderr and "outside the repository" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
+
+
+def test_a_directory_listing_that_climbs_out_is_refused_before_writing(
+    example: Example, tmp_path: Path
+) -> None:
+    """A `.dir` object (hash intact) whose member path leaves the directory: nothing is written."""
+    payload = b"planted\n"
+    member = hashlib.md5(payload).hexdigest()
+    listing = json.dumps([{"md5": member, "relpath": "../../../planted.txt"}]).encode()
+    listing_md5 = hashlib.md5(listing).hexdigest()
+    cache = example.root / ".dvc" / "cache" / "files" / "md5"
+    for md5_, data in ((member, payload), (listing_md5 + ".dir", listing)):
+        (cache / md5_[:2]).mkdir(parents=True, exist_ok=True)
+        (cache / md5_[:2] / md5_[2:]).write_bytes(data)
+    (example.root / "data" / "evil.dvc").write_text(
+        f"outs:\n- md5: {listing_md5}.dir\n  path: evil\n  hash: md5\n"
+    )
+    example.git("add", "data/evil.dvc")
+    # the hook is skipped (GITML_SKIP) as a teammate without gitml would: only restore judges it
+    example.git("commit", "-qm", "planted listing", env={"GITML_SKIP": "1"})
+
+    res = example.gitml("restore")
+    assert res.returncode == 2, res.stderr
+    assert "data/evil.dvc" in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.rglob("planted.txt"))
