@@ -7,6 +7,7 @@ dvc push) is built once per session and copied per test, as DVC's own test fixtu
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [str(c) for c in cmd],
+        check=False,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -70,6 +72,25 @@ def run(
             f"{cmd} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
+
+
+def run_in_terminal(cmd: list[str], cwd: Path) -> tuple[int, str]:
+    """Run `cmd` with stdin, stdout and stderr on a pseudo-terminal, as a user at a shell."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(), b"".join(chunks).decode(errors="replace")
 
 
 def gitml(

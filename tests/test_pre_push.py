@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Example, git, gitml, run
+from conftest import Example, git, gitml, run, run_in_terminal
 
 from gitml import dvcfiles
 from gitml.commands import push as push_mod
@@ -351,3 +352,27 @@ stages:
     assert flags.of(out("sub/work/out.bin", "sub:build")) == {"remote": "archive"}
     assert flags.of(out("data/raw", None)) == {"push": False}
     assert flags.versioned == {"model.pkl": frozenset({"s3v"})}
+
+
+def test_upload_shows_progress_on_a_terminal_only(ex: Example) -> None:
+    shards = ex.root / "data" / "shards"
+    shards.mkdir()
+    for i in range(30):
+        (shards / f"{i:02d}.bin").write_bytes(os.urandom(32))
+    ex.dvc("add", "-q", "data/shards")
+    ex.git("add", "data/shards.dvc", "data/.gitignore")
+    ex.git("commit", "-q", "-m", "30 shards")
+    shutil.rmtree(ex.remote / "files")  # everything has to go up again
+
+    code, seen = run_in_terminal(["git", "push", "origin", "main"], ex.root)
+    assert code == 0, seen
+    assert "uploading DVC objects" in seen, seen
+    total = len([p for p in (ex.remote / "files" / "md5").rglob("*") if p.is_file()])
+    assert total >= 31  # the 30 members and the directory's listing, with the model and data
+    assert f"{total}/{total}" in seen, seen
+
+    ex.git("commit", "-q", "--allow-empty", "-m", "again")
+    shutil.rmtree(ex.remote / "files")
+    piped = push(ex, "main")
+    assert piped.returncode == 0, piped.stderr
+    assert "uploading DVC objects" not in piped.stderr

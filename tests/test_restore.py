@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
-from conftest import Example, dvc, git, gitml
+from conftest import Example, dvc, git, gitml, run_in_terminal
 
 
 def md5(path) -> str:  # type: ignore[no-untyped-def]
@@ -133,27 +131,6 @@ def commit_directory(ex: Example, files: dict[str, bytes], message: str) -> None
     ex.dvc("add", "-q", "data/shards")
     ex.git("add", "data/shards.dvc", "data/.gitignore")
     ex.git("commit", "-qm", message)
-
-
-def run_in_terminal(cmd: list[str], cwd: Path) -> tuple[int, str]:
-    """Run `cmd` with stdin, stdout and stderr on a pseudo-terminal, as a user at a shell."""
-    import pty
-
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
-    proc = subprocess.Popen(cmd, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    return proc.wait(), b"".join(chunks).decode(errors="replace")
 
 
 def test_restore_of_a_large_directory_shows_progress_on_a_terminal_only(example: Example) -> None:

@@ -33,7 +33,7 @@ from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml, md5_file
 from gitml.manifest import LOCK_FILE
-from gitml.output import say, warn
+from gitml.output import Progress, say, warn
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot
 
@@ -440,32 +440,35 @@ def _missing_locally(outcome: Outcome, need: Need) -> None:
 def push_local(cfg: DvcConfig, remote_root: Path, needs: list[Need]) -> Outcome:
     """Verified copies from the local cache into a remote that is a plain directory."""
     outcome = Outcome()
-    blocked: set[tuple[str | None, str]] | None = None
-    for need in _listings_last(needs):
-        if need.md5.endswith(".dir"):
-            blocked = _blocked_dirs(outcome) if blocked is None else blocked
-            if need.key in blocked:
-                outcome.failed.append(need)
-                continue
-        dest = dvcfiles.object_path(remote_root, need.md5, need.hash)
-        if dest.is_file():
-            outcome.present += 1
-            continue
-        src = _local_cache_object(cfg, need)
-        if src is None:
-            _missing_locally(outcome, need)
-            continue
-        try:
-            ok = objects.verified_copy(src, need.file_md5, need.hash, dest)
-        except OSError as exc:
-            outcome.failed.append(need)
-            outcome.error = f"{dest}: {exc.strerror or exc}"
-            continue
-        if ok:
-            outcome.pushed += 1
-        else:
-            outcome.corrupt.append(need)
+    with Progress(f"uploading DVC objects to {remote_root}", len(needs), at_least=10) as progress:
+        for need in _listings_last(needs):
+            progress.advance()
+            _push_one(cfg, remote_root, need, outcome)
     return outcome
+
+
+def _push_one(cfg: DvcConfig, remote_root: Path, need: Need, outcome: Outcome) -> None:
+    if need.md5.endswith(".dir") and need.key in _blocked_dirs(outcome):
+        outcome.failed.append(need)  # a member of it failed: the listing would lie
+        return
+    dest = dvcfiles.object_path(remote_root, need.md5, need.hash)
+    if dest.is_file():
+        outcome.present += 1
+        return
+    src = _local_cache_object(cfg, need)
+    if src is None:
+        _missing_locally(outcome, need)
+        return
+    try:
+        ok = objects.verified_copy(src, need.file_md5, need.hash, dest)
+    except OSError as exc:
+        outcome.failed.append(need)
+        outcome.error = f"{dest}: {exc.strerror or exc}"
+        return
+    if ok:
+        outcome.pushed += 1
+    else:
+        outcome.corrupt.append(need)
 
 
 def _verified_in_cache(src: Path, need: Need) -> bool:
