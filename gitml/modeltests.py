@@ -19,24 +19,28 @@ import json
 import operator
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import baselines, environment, gates, git, objects, params
+from gitml import baselines, environment, gates, git, objects, params, paths
 from gitml import state as state_mod
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
-from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_config
+from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig
 from gitml.output import warn
 
 CACHE_DIR = "modeltests"
+RUNS_DIR = "pytest-runs"
+_MD5 = re.compile(r"[0-9a-f]{32}")
 ENV_INPUTS = "GITML_INPUTS"
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -264,7 +268,104 @@ def _warn_unstaged(ctx: CheckContext, files: list[str]) -> None:
             hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() if data is not None else None
         )
         if sha != snap.blob_sha(path):
-            warn(f"{path} differs from its staged version: pytest runs the workspace file")
+            warn(f"{path} differs from its staged version: the model tests run the staged one")
+
+
+def _package_inits(ctx: CheckContext, tests: str) -> list[str]:
+    """The staged `__init__.py` of each directory above `tests`, so that the exported tests
+    import as the same packages as in the repository."""
+    parts = tests.split("/")
+    inits = [posixpath.join(*parts[:i], "__init__.py") for i in range(1, len(parts))]
+    return [p for p in inits if ctx.lineage.snap.has(p)]
+
+
+def export_tests(ctx: CheckContext, tests: str, into: Path) -> Path:
+    """Write the staged bytes of the model's test files (and of the conftest.py files pytest
+    would collect for them) under `into`, as the repository lays them out; returns the path to
+    give pytest. A commit is judged by what it stages: a test file or conftest.py that is only
+    partly staged runs as staged, and the worktree and the index are never touched."""
+    snap = ctx.lineage.snap
+    files = test_files(ctx, tests)
+    if not any(paths.is_under(f, tests) for f in files):
+        where = "the index" if snap.rev is None else f"commit {snap.rev[:12]}"
+        raise BadInput(
+            f"gitml.yaml: the tests of a model, {tests}, have no files in {where}"
+            + (f": `git add {tests}`" if snap.rev is None else "")
+        )
+    files += _package_inits(ctx, tests)
+    snap.prefetch(files)
+    for path in files:
+        data = snap.read(path)
+        assert data is not None
+        dest = into.joinpath(*path.split("/"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    return into.joinpath(*tests.split("/"))
+
+
+_PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
+
+def _has_pytest_config(path: Path) -> bool:
+    """Whether pytest would take `path` as its config file (its own rules, per file name)."""
+    import configparser
+    import tomllib
+
+    if path.name in ("pytest.ini", ".pytest.ini"):
+        return True
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "pyproject.toml":
+            tool = tomllib.loads(text).get("tool") or {}
+            return isinstance(tool, dict) and "pytest" in tool
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(text)
+        return parser.has_section("pytest" if path.name == "tox.ini" else "tool:pytest")
+    except (OSError, UnicodeDecodeError, ValueError, configparser.Error):
+        return False
+
+
+def pytest_config(root: Path, tests: str) -> Path | None:
+    """The workspace's pytest config file that a run of `tests` from the repository would use
+    (pytest's search: from the tests path up to the root). Like the project's code, it is read
+    from the workspace: its relative paths (`pythonpath`, ...) resolve against the repository."""
+    parts = [p for p in tests.split("/") if p]
+    for depth in range(len(parts), -1, -1):
+        folder = root.joinpath(*parts[:depth])
+        for name in _PYTEST_CONFIGS:
+            if (folder / name).is_file() and _has_pytest_config(folder / name):
+                return folder / name
+    return None
+
+
+def _member_objects(cfg: DvcConfig, listing: Path, hash_name: str) -> dict[str, str]:
+    """{md5: object file} of the files of a directory model. The plugin verifies the listing
+    against the model's md5 and each file against the listing before loading anything, and
+    refuses the model when one is missing, so a listing that does not parse is left to it."""
+    try:
+        pairs = read_dir_listing(listing)
+    except BadInput:
+        return {}
+    found = {}
+    for _rel, md5 in pairs:
+        if _MD5.fullmatch(md5) and (obj := objects.locate(cfg, md5, hash_name)) is not None:
+            found[md5] = str(obj)
+    return found
+
+
+def _run_dir(common_dir: Path) -> Path:
+    """A new private directory for one pytest run (plugin, inputs, data copies, exported
+    tests), under .git/gitml; runs killed before they could remove theirs are swept after a day."""
+    runs = state_mod.state_dir(common_dir) / RUNS_DIR
+    runs.mkdir(exist_ok=True)
+    now = time.time()
+    for old in runs.iterdir():
+        try:
+            if now - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(prefix="run-", dir=runs))
 
 
 def _data_paths(ctx: CheckContext, m: Model) -> list[str]:
@@ -390,30 +491,38 @@ def _pytest(
 ) -> dict[str, Any]:
     assert m.tests
     cfg = read_config(ctx.repo.root)
-    obj = objects.locate(cfg, str(entry["md5"]), str(entry.get("hash") or "md5"))
+    md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
+    obj = objects.locate(cfg, md5, hash_name)
     if obj is None:
-        raise BadInput(
-            f"{m.path}: its DVC object {entry['md5']} is not in the cache: `dvc pull` it"
-        )
-    with tempfile.TemporaryDirectory(prefix="gitml-modeltests-") as tmp_name:
-        tmp = Path(tmp_name)
+        raise BadInput(f"{m.path}: its DVC object {md5} is not in the cache: `dvc pull` it")
+    tmp = _run_dir(ctx.repo.common_dir)
+    try:
         plugin_dir = tmp / "plugin"
         (plugin_dir / "gitml").mkdir(parents=True)
         (plugin_dir / "gitml" / "__init__.py").write_text("")
         shutil.copyfile(
             Path(__file__).with_name("pytest_plugin.py"), plugin_dir / "gitml" / "pytest_plugin.py"
         )
+        staged = tmp / "staged"
+        tests_path = export_tests(ctx, m.tests, staged)
+        config = pytest_config(ctx.repo.root, m.tests)
+        if config is None:  # none in the repository: none from above it either
+            config = tmp / "pytest.ini"
+            config.write_text("[pytest]\n")
         data = {p: f for p in data_paths if (f := _materialise(ctx, p, tmp)) is not None}
         results = tmp / "results.json"
+        model = {
+            "path": m.path,
+            "name": m.name,
+            "file": str(obj),
+            "md5": md5,
+            "hash": hash_name,
+            "format": entry.get("format") or m.format,
+        }
+        if md5.endswith(".dir"):
+            model["members"] = _member_objects(cfg, obj, hash_name)
         inputs = {
-            "model": {
-                "path": m.path,
-                "name": m.name,
-                "file": str(obj),
-                "md5": entry["md5"],
-                "hash": entry.get("hash") or "md5",
-                "format": entry.get("format") or m.format,
-            },
+            "model": model,
             "data": data,
             "metrics": entry.get("metrics") or {},
             "params": _params(ctx),
@@ -426,15 +535,21 @@ def _pytest(
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
         )
+        # Node ids relative to the exported tree read as in the repository (tests/model/...);
+        # conftest.py files are collected from it only (the staged ones), never from the
+        # workspace above it; the cwd stays the repository, so the project's code imports.
         cmd = [
             python, "-m", "pytest", "-p", "no:gitml", "-p", "gitml.pytest_plugin",
             "-p", "no:cacheprovider", "-q", "--no-header", "-o", "console_output_style=classic",
-            m.tests,
+            "-c", str(config), "--rootdir", str(staged), "--confcutdir", str(staged),
+            str(tests_path),
         ]  # fmt: skip
         proc = subprocess.run(
             cmd, check=False, cwd=ctx.repo.root, env=env, capture_output=True, text=True
         )
         found = state_mod.read_json(results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
     if isinstance(found, dict):
         if found.get("exitstatus") not in (0, 1, 5) and not found.get("failures"):

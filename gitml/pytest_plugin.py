@@ -6,14 +6,19 @@ import on its own. It is also registered through the `pytest11` entry point, whe
 nothing unless gitml started the run.
 
 Inputs: the path of a JSON file in $GITML_INPUTS:
-    {"model": {"path", "file", "md5", "hash", "format", "name"},   # file: the DVC cache object
+    {"model": {"path", "file", "md5", "hash", "format", "name",   # file: the DVC cache object
+               "members": {md5: object file}},   # a directory model: file is its .dir listing
      "data": {repo path: local file}, "metrics": {...}, "params": {...},
      "baseline": {"rev": sha, "metrics": {...}} | null, "results": path to write}
 Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"nodeid", "repr"}],
           "model_refused": why (only when a fixture refused to load the model)}
 
-The model is loaded only after the md5 of its bytes matches the recorded one. A matching hash
-says the bytes are the committed ones, not that they are safe: unpickling runs code.
+The model is loaded only after the md5 of its bytes matches the recorded one (for a directory:
+its `.dir` listing against the directory's md5, then every file against the listing). A
+matching hash says the bytes are the committed ones, not that they are safe: unpickling runs
+code. Formats: pickle, joblib, skops, onnx, torch (state dict, pickled module, TorchScript),
+xgboost (JSON/UBJSON), lightgbm (text), keras (.keras, .h5); named in gitml.yaml `format:` or
+guessed from the bytes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import io
 import json
 import os
 import tempfile
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 import pytest
@@ -87,15 +93,14 @@ def dvc_md5(data: bytes, hash_name: str) -> str:
 
 
 def verified_bytes(path: str, md5: str, hash_name: str = "md5") -> bytes:
-    """The file's bytes, or ModelRefused when they do not hash to `md5` (never loaded then)."""
-    if str(md5).endswith(".dir"):
-        raise ModelRefused(f"{path}: directory models are not supported by gitml_model yet")
+    """The file's bytes, or ModelRefused when they do not hash to `md5` (never loaded then).
+    For a directory's `.dir` listing object, `md5` is the directory's (ending in `.dir`)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ModelRefused(f"cannot read the model object {path}: {exc}") from None
     actual = dvc_md5(data, hash_name)
-    if actual != md5:
+    if actual != str(md5).removesuffix(".dir"):
         raise ModelRefused(
             f"model bytes at {path} hash to {actual}, not the recorded {md5}: the cache object is "
             "corrupt or was tampered with; it was not loaded (remove it and `dvc pull` or rebuild)"
@@ -103,44 +108,194 @@ def verified_bytes(path: str, md5: str, hash_name: str = "md5") -> bytes:
     return data
 
 
-def sniff_format(data: bytes) -> str:
-    """A model format guessed from the bytes, for files whose suffix says nothing."""
-    if data[:2] == b"PK":
-        import zipfile
+def is_directory(model: dict[str, Any]) -> bool:
+    """A model stored as a DVC-tracked directory (its md5 names a `.dir` listing object)."""
+    return str(model.get("md5") or "").endswith(".dir")
 
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = zf.namelist()
-        if "schema.json" in names:
-            return "skops"
-        if any(n.endswith("data.pkl") for n in names):
-            return "torch"
-        if "config.json" in names or "metadata.json" in names:
-            return "keras"
+
+def _listing(data: bytes, source: str) -> list[tuple[PurePosixPath, str]]:
+    """(relpath, md5) of a verified `.dir` listing; paths that would leave the directory refused."""
+    try:
+        entries = [(str(e["relpath"]), str(e["md5"])) for e in json.loads(data)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelRefused(f"{source} is not a DVC directory listing ({exc})") from None
+    listing = []
+    for rel, md5 in entries:
+        path = PurePosixPath(rel)
+        if path.is_absolute() or not path.parts or any(p in ("", ".", "..") for p in path.parts):
+            raise ModelRefused(f"{source}: member path {rel!r} would leave the directory")
+        listing.append((path, md5))
+    return listing
+
+
+def _verified_copy(src: str, md5: str, hash_name: str, dest: Path) -> None:
+    """Copy one member object to `dest`, hashing as it goes; refused (and removed) on mismatch."""
+    digest = hashlib.md5()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if hash_name != "md5":  # md5-dos2unix needs the whole text to fold its line ends
+            data = Path(src).read_bytes()
+            actual = dvc_md5(data, hash_name)
+            dest.write_bytes(data)
+        else:
+            with open(src, "rb") as fin, open(dest, "xb") as fout:
+                while chunk := fin.read(1 << 20):
+                    digest.update(chunk)
+                    fout.write(chunk)
+            actual = digest.hexdigest()
+    except OSError as exc:
+        raise ModelRefused(f"cannot copy the model object {src} to {dest}: {exc}") from None
+    if actual != md5:
+        dest.unlink()
+        raise ModelRefused(
+            f"model bytes at {src} hash to {actual}, not the recorded {md5}: the cache object is "
+            "corrupt or was tampered with; it was not loaded (remove it and `dvc pull` or rebuild)"
+        )
+
+
+def verified_directory(model: dict[str, Any], dest: Path) -> Path:
+    """The directory model rebuilt at `dest` from its DVC objects: the `.dir` listing verified
+    against the model's md5, then every member against the md5 the listing gives it."""
+    hash_name = model.get("hash") or "md5"
+    listing = verified_bytes(model["file"], model["md5"], hash_name)
+    objects: dict[str, str] = model.get("members") or {}
+    for rel, md5 in _listing(listing, model["file"]):
+        src = objects.get(md5)
+        if src is None:
+            raise ModelRefused(
+                f"{model.get('path')}/{rel}: its DVC object {md5} is not in the cache; it was not "
+                "loaded (`dvc pull` it)"
+            )
+        _verified_copy(src, md5, hash_name, dest.joinpath(*rel.parts))
+    return dest
+
+
+# ONNX files are protobuf ModelProto: field 1 (ir_version, a small varint) first, then a
+# length-delimited field (producer_name, graph, opset_import, ...).
+_ONNX_SECOND_TAGS = (b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x32", b"\x3a", b"\x42")
+# A legacy (non-zip) torch.save file starts with the pickled magic number 0x1950a86a20f9469cfc6c.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _zip_format(names: list[str]) -> str:
+    if "schema.json" in names:
+        return "skops"
+    if any(n.endswith("data.pkl") for n in names):
+        return "torch"  # torch.save (state dict or pickled module) and TorchScript archives
+    if "config.json" in names or "metadata.json" in names:
+        return "keras"
+    return "unknown"
+
+
+def sniff_format(data: bytes, zip_names: list[str] | None = None) -> str:
+    """A model format guessed from the bytes (or the first 4 KiB of them, with the member names
+    of a zip file), for files whose suffix says nothing."""
+    if data[:2] == b"PK":
+        if zip_names is None:
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    zip_names = zf.namelist()
+            except zipfile.BadZipFile:
+                return "unknown"
+        return _zip_format(zip_names)
+    if data.startswith(_TORCH_LEGACY_MAGIC):
+        return "torch"
     if data[:1] == b"\x80":
         return "joblib" if b"joblib.numpy_pickle" in data[:4096] else "pickle"
     if data[:4] == b"\x89HDF":
         return "keras"
     if data[:5] == b"tree\n" or data.startswith(b"version=v"):
         return "lightgbm"
-    if data[:1] == b"{" and b'"learner"' in data[:4096]:
+    if data[:1] == b"{" and b"learner" in data[:64]:  # xgboost JSON ('"learner"') or UBJSON
         return "xgboost"
-    return "onnx" if data[:1] == b"\x08" else "unknown"
+    if len(data) > 2 and data[0] == 0x08 and 0 < data[1] < 0x80 and data[2:3] in _ONNX_SECOND_TAGS:
+        return "onnx"
+    return "unknown"
+
+
+def sniff_file(path: Path) -> str:
+    """sniff_format for a file on disk, reading only its head (and a zip's member list)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:2] != b"PK":
+        return sniff_format(head)
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sniff_format(head, zf.namelist())
+    except zipfile.BadZipFile:
+        return "unknown"
 
 
 def _need(fmt: str) -> Any:
     import importlib
+    import sys
 
     module, extra = EXTRAS[fmt]
+    top = module.split(".")[0]
     try:
         return importlib.import_module(module)
-    except ImportError:
-        import sys
-
+    except ImportError as exc:
+        if exc.name is None or exc.name.split(".")[0] == top:
+            raise ModelRefused(
+                f"loading a {fmt} model needs `{top}` in the project's interpreter "
+                f"({sys.executable}): install it there (pip install 'gitml[{extra}]' installs "
+                "it with gitml)"
+            ) from None
+        # The library is there but something it imports is not: for Keras 3, its backend.
+        backend = (
+            " Keras 3 runs on a backend it does not install: install tensorflow, jax or torch "
+            "there and name it in KERAS_BACKEND (or ~/.keras/keras.json)."
+            if fmt == "keras"
+            else ""
+        )
         raise ModelRefused(
-            f"loading a {fmt} model needs `{module.split('.')[0]}` in the project's interpreter "
-            f"({sys.executable}): install it there (pip install 'gitml[{extra}]' installs it "
-            "with gitml)"
+            f"loading a {fmt} model: `{top}` is installed in the project's interpreter "
+            f"({sys.executable}) but importing it failed: {exc}.{backend}"
         ) from None
+
+
+def _load_torch(torch: Any, data: bytes) -> Any:
+    import pickle
+    import zipfile
+
+    # A model saved on a GPU still loads where there is none (CI, a laptop).
+    where = None if torch.cuda.is_available() else "cpu"
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if any(n.endswith("constants.pkl") for n in zf.namelist()):
+                return torch.jit.load(io.BytesIO(data), map_location=where)  # TorchScript
+    try:
+        # Tensors and plain containers only: a state dict (or a dict of them) loads this way.
+        return torch.load(io.BytesIO(data), map_location=where, weights_only=True)
+    except pickle.UnpicklingError:
+        pass
+    # A whole pickled nn.Module needs weights_only=False, which unpickles arbitrary objects
+    # (running code the file names). These bytes hashed to the md5 the commit records
+    # (verified_bytes / verified_directory ran before this), so what runs is the committed
+    # model, as for any pickle format; its classes import from the project's code.
+    return torch.load(io.BytesIO(data), map_location=where, weights_only=False)
+
+
+def _load_xgboost(xgb: Any, data: bytes) -> Any:
+    booster = xgb.Booster()
+    booster.load_model(bytearray(data))
+    # A model saved from the scikit-learn wrapper (XGBClassifier.save_model) says so: give it
+    # back as that wrapper, so tests call .predict(X) as on the original.
+    try:
+        kind = json.loads(booster.attr("scikit_learn") or "{}").get("_estimator_type")
+        wrapper = {"classifier": "XGBClassifier", "regressor": "XGBRegressor",
+                   "ranker": "XGBRanker"}.get(kind)  # fmt: skip
+        if wrapper is None:
+            return booster
+        model = getattr(xgb, wrapper)()
+        model.load_model(bytearray(data))
+        return model
+    except (ImportError, ValueError, AttributeError):
+        return booster
 
 
 def load_model(data: bytes, fmt: str, suffix: str = "") -> Any:
@@ -167,16 +322,9 @@ def load_model(data: bytes, fmt: str, suffix: str = "") -> Any:
     if fmt == "onnx":
         return lib.InferenceSession(data)
     if fmt == "torch":
-        import pickle
-
-        try:
-            return lib.load(io.BytesIO(data), weights_only=True)  # a state dict
-        except pickle.UnpicklingError:
-            return lib.load(io.BytesIO(data), weights_only=False)  # a full pickled module
+        return _load_torch(lib, data)
     if fmt == "xgboost":
-        booster = lib.Booster()
-        booster.load_model(bytearray(data))
-        return booster
+        return _load_xgboost(lib, data)
     if fmt == "lightgbm":
         return lib.Booster(model_str=data.decode())
     # keras reads files only, and by suffix
@@ -184,6 +332,32 @@ def load_model(data: bytes, fmt: str, suffix: str = "") -> Any:
         path = Path(tmp) / ("model" + (suffix if suffix in (".keras", ".h5") else ".keras"))
         path.write_bytes(data)
         return lib.models.load_model(path)
+
+
+def load_model_directory(root: Path, fmt: str, name: str = "") -> Any:
+    """The one model file of a verified directory, loaded (`fmt` picks it when there are more)."""
+    if (root / "saved_model.pb").is_file():
+        raise ModelRefused(
+            f"{name or root} is a TensorFlow SavedModel directory, which Keras 3's load_model "
+            "does not read: load it in your test from `gitml_model_path` (the verified "
+            "directory), e.g. with tf.saved_model.load or keras.layers.TFSMLayer"
+        )
+    auto = fmt in ("auto", "unknown", "")
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        detected = sniff_file(path)
+        if detected != "unknown" and (auto or detected == fmt):
+            found.append((path, detected))
+    if len(found) != 1:
+        listed = ", ".join(f"{p.relative_to(root)} ({f})" for p, f in found) or "none"
+        raise ModelRefused(
+            f"{name or root} is a directory: gitml_model loads its one model file"
+            + ("" if auto else f" of format {fmt}")
+            + f", and found {len(found)} ({listed}). Set `format:` in gitml.yaml to pick one, "
+            "or load what you need from `gitml_model_path` (the verified directory)"
+        )
+    path, detected = found[0]
+    return load_model(path.read_bytes(), detected, path.suffix)
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -196,25 +370,40 @@ def gitml_inputs() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def gitml_model(gitml_inputs: dict[str, Any]) -> Any:
-    """The model as committed: its bytes from the DVC cache, loaded after their md5 matches."""
+def gitml_model(gitml_inputs: dict[str, Any], request: pytest.FixtureRequest) -> Any:
+    """The model as committed: its bytes from the DVC cache, loaded after their md5 matches.
+    For a model stored as a directory: its one model file, from the verified directory."""
     m = gitml_inputs["model"]
+    fmt = m.get("format") or "auto"
     try:
+        if is_directory(m):
+            root = request.getfixturevalue("gitml_model_path")
+            return load_model_directory(root, fmt, m.get("path") or "")
         data = verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
-        return load_model(data, m.get("format") or "auto", Path(m.get("path") or "").suffix)
+        return load_model(data, fmt, Path(m.get("path") or "").suffix)
     except ModelRefused as exc:
         _refuse(exc)
 
 
 @pytest.fixture(scope="session")
-def gitml_model_path(gitml_inputs: dict[str, Any]) -> Path:
-    """The verified model file (read-only DVC cache object), for loaders of your own."""
+def gitml_model_path(gitml_inputs: dict[str, Any]) -> Iterator[Path]:
+    """The verified model, for loaders of your own: its DVC cache object (read-only), or, for
+    a model stored as a directory, a temporary copy of it whose every file was verified."""
     m = gitml_inputs["model"]
-    try:
-        verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
-    except ModelRefused as exc:
-        _refuse(exc)
-    return Path(m["file"])
+    if not is_directory(m):
+        try:
+            verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
+        except ModelRefused as exc:
+            _refuse(exc)
+        yield Path(m["file"])
+        return
+    with tempfile.TemporaryDirectory(prefix="gitml-model-") as tmp:
+        name = PurePosixPath(m.get("path") or "model").name
+        try:
+            root = verified_directory(m, Path(tmp) / name)
+        except ModelRefused as exc:
+            _refuse(exc)
+        yield root
 
 
 @pytest.fixture(scope="session")

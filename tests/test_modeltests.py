@@ -191,6 +191,39 @@ class _Marker:
         return (open, (self.path, "w"))
 
 
+def test_the_commit_is_judged_by_its_staged_test_files(example: Example) -> None:
+    """A partly staged test file or conftest.py runs as staged: the workspace versions, which
+    alone or together would give the other verdict, do not decide the commit, and neither the
+    worktree nor the index changes."""
+    test = example.root / "tests" / "model" / "test_staged.py"
+    conftest = example.root / "tests" / "conftest.py"
+
+    def threshold(value: float) -> str:
+        return f"import pytest\n\n@pytest.fixture\ndef threshold():\n    return {value}\n"
+
+    test.write_text("def test_threshold(threshold):\n    assert threshold < 1.0\n")
+    conftest.write_text(threshold(0.5))
+    example.git("add", "-A")  # staged: 0.5 < 1.0 passes
+    test.write_text("def test_threshold(threshold):\n    assert threshold < 0.1\n")
+    conftest.write_text(threshold(2.0))  # any workspace file in the run would fail it
+    ok = commit(example, "staged: passing test and conftest")
+    assert ok.returncode == 0, ok.stderr
+    assert "differs from its staged version: the model tests run the staged one" in ok.stderr
+    assert lock_at(example)["tests"]["passed"] == 3
+
+    test.write_text("def test_threshold(threshold):\n    assert threshold > 1.0\n")
+    example.git("add", str(test))  # staged: fails with the committed conftest (0.5)
+    test.write_text("def test_threshold(threshold):\n    assert threshold > 0.1\n")
+    head, index = example.head(), example.git("ls-files", "-s").stdout
+    blocked = commit(example, "staged: failing test")  # the workspace files would pass it
+    assert blocked.returncode == 1
+    assert "tests/model/test_staged.py::test_threshold" in blocked.stderr
+    assert "assert 0.5 > 1.0" in blocked.stderr
+    assert example.head() == head and example.git("ls-files", "-s").stdout == index
+    assert "return 2.0" in conftest.read_text() and "> 0.1" in test.read_text()
+    assert not any((example.root / ".git" / "gitml" / "pytest-runs").iterdir())
+
+
 def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_path: Path) -> None:
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", origin, cwd=tmp_path)
@@ -265,16 +298,11 @@ def test_model_formats_round_trip_through_the_loader(tmp_path: Path, fmt: str) -
         assert pytest_plugin.sniff_format(data) == ("pickle" if fmt == "auto" else fmt)
 
 
-def test_the_fixture_refuses_a_hash_mismatch_and_names_a_missing_extra(tmp_path: Path) -> None:
+def test_the_fixture_refuses_a_hash_mismatch(tmp_path: Path) -> None:
     path = tmp_path / "model.bin"
     path.write_bytes(pickle.dumps(_fitted()))
     result = _plugin_run(tmp_path, path, "0" * 32, "pickle")
     assert result["passed"] == 0 and "was not loaded" in result["failures"][0]["repr"]
-    try:
-        import xgboost  # noqa: F401
-    except ImportError:
-        with pytest.raises(pytest_plugin.ModelRefused, match=r"gitml\[xgboost\]"):
-            pytest_plugin.load_model(b"{}", "xgboost")
 
 
 ONNX_TEST = """
