@@ -505,6 +505,10 @@ def verify_sources(sources: list[Source]) -> None:
 
 def validate_target(target: Target, common_dir: Path) -> Result:
     d = target.dataset
+    # The limit first, before the cache: a pass cached under a higher limit must not answer
+    # for data the configured limit now refuses.
+    rows = datareaders.check_sample(d.path, d.sample)
+    datareaders.check_size(d.path, target.size, rows, d.max_bytes)
     suite_sha = hashlib.sha256(target.suite_bytes).hexdigest()
     inputs = cache_inputs(target.md5, suite_sha, d) if target.md5 else None
     path = cache_path(common_dir, inputs) if inputs else None
@@ -512,8 +516,6 @@ def validate_target(target: Target, common_dir: Path) -> Result:
         hit = _from_cache(path, target)
         if hit is not None:
             return hit
-    rows = datareaders.check_sample(d.path, d.sample)
-    datareaders.check_size(d.path, target.size, rows, d.max_bytes)
     # A miss reads the bytes and caches what GX says under their md5: they must be the bytes
     # that md5 names (the hook checks the cache objects a commit changes, not the ones it keeps).
     verify_sources(target.sources)

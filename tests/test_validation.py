@@ -356,3 +356,51 @@ def test_validation_module_imports_no_engine() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_cached_pass_does_not_survive_a_lowered_limit(tmp_path: Path) -> None:
+    data = {"d.csv": b"a,b\n1,x\n2,y\n3,x\n"}
+    target = _target(tmp_path, data)
+    target.md5 = "0" * 32  # cached under this key
+    assert validation.validate_target(target, tmp_path).success
+    assert validation.validate_target(target, tmp_path).cached
+    lowered = _target(tmp_path, data, max_bytes=8)
+    lowered.md5 = target.md5
+    with pytest.raises(BadInput, match="d.csv is .* above gitml's validation limit"):
+        validation.validate_target(lowered, tmp_path)
+
+
+def test_validate_refuses_before_hashing_and_keeps_suites_inside(
+    example: Example, tmp_path: Path
+) -> None:
+    """`gitml validate`'s target: the size limit is checked before the data is hashed (nothing
+    recorded in the md5 cache), and a suite a symlink leads out of the repository is refused."""
+    import sqlite3
+
+    from gitml import state
+    from gitml.commands.validate import _target as workspace_target
+
+    repo = repo_mod.find(example.root)
+    data = example.root / "data" / "wine.csv"
+    (example.root / ".gitml" / "suites").mkdir(parents=True, exist_ok=True)
+    suite = example.root / SUITE
+    suite.write_text(json.dumps(GOOD_SUITE))
+    md5s = state.Md5Cache(repo.common_dir)
+    try:
+        small = Dataset(path="data/wine.csv", suite=SUITE, max_bytes=16)
+        with pytest.raises(BadInput, match="data/wine.csv is .* above .*sample:"):
+            workspace_target(repo, small, md5s)
+        rows = sqlite3.connect(repo.common_dir / "gitml" / "md5.sqlite").execute(
+            "SELECT COUNT(*) FROM md5 WHERE path = ?", (str(data),)
+        )
+        assert rows.fetchone() == (0,)
+        assert workspace_target(repo, Dataset(path="data/wine.csv", suite=SUITE), md5s).md5
+
+        outside = tmp_path / "outside.json"
+        outside.write_text(json.dumps(GOOD_SUITE))
+        (example.root / ".gitml" / "suites" / "out.json").symlink_to(outside)
+        escaping = Dataset(path="data/wine.csv", suite=".gitml/suites/out.json")
+        with pytest.raises(BadInput, match="gitml.yaml: the suite of data/wine.csv: .* outside"):
+            workspace_target(repo, escaping, md5s)
+    finally:
+        md5s.close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from gitml import datareaders, validation
+from gitml import datareaders, paths, validation
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.commands.suite import repo_relative
-from gitml.config import Dataset
+from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
 from gitml.output import say
 from gitml.validation import Result, Target
@@ -16,12 +16,17 @@ from gitml.validation import Result, Target
 
 def _target(repo: repo_mod.Repo, d: Dataset, md5s: state_mod.Md5Cache) -> Target:
     assert d.suite
-    suite_file = repo.root / d.suite
+    try:
+        suite_file = paths.inside(repo.root, d.suite)  # a symlink out of the repo is refused
+    except BadInput as exc:
+        raise BadInput(f"{CONFIG_FILE}: the suite of {d.path}: {exc}") from None
     if not suite_file.is_file():
         raise BadInput(f"suite {d.suite} of {d.path} does not exist (`gitml suite init {d.path}`)")
     sources, formats = datareaders.workspace_sources(repo.root, d.path, d.format)
-    md5 = md5s.hash_path(repo.root / d.path)
     size = sum(s.file.stat().st_size for s in sources)
+    # Refused before hashing: a refusal of a 1 GB file must not first read it all.
+    datareaders.check_size(d.path, size, datareaders.check_sample(d.path, d.sample), d.max_bytes)
+    md5 = md5s.hash_path(repo.root / d.path)
     return Target(d, d.suite, suite_file.read_bytes(), md5, sources, formats, size)
 
 
