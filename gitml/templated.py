@@ -1,0 +1,93 @@
+"""Stages of a templated dvc.yaml (`vars`, `${…}`, `foreach`, `matrix`), resolved by DVC itself.
+
+Only DVC's parser knows its templating language, so DVC is imported here, and only for a
+snapshot whose dvc.yaml is templated. The staged dvc.yaml and the staged files its `vars` read
+are resolved in a temporary directory (never the workspace, which may hold other bytes), and
+the result is cached per clone by their blob shas: an unchanged dvc.yaml is resolved once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gitml import git, paths, state
+from gitml.errors import BadInput
+from gitml.snapshot import Snapshot
+
+DEFAULT_VARS_FILE = "params.yaml"  # DVC reads it into the context when it exists
+
+
+def is_templated(doc: dict[str, Any], data: bytes) -> bool:
+    stages = doc.get("stages")
+    if "vars" in doc or b"${" in data:
+        return True
+    return isinstance(stages, dict) and any(
+        isinstance(s, dict) and ("foreach" in s or "matrix" in s) for s in stages.values()
+    )
+
+
+def _vars_files(doc: dict[str, Any], dvcyaml: str) -> list[str]:
+    """Repo-relative paths of the files `vars` entries name (`file` or `file:key,…`)."""
+    entries: list[Any] = [DEFAULT_VARS_FILE]
+    for scope in [doc, *((doc.get("stages") or {}).values())]:
+        if isinstance(scope, dict) and isinstance(scope.get("vars"), list):
+            entries += scope["vars"]
+    wdir = posixpath.dirname(dvcyaml)
+    files = []
+    for entry in entries:
+        if isinstance(entry, str):
+            name = entry.split(":", 1)[0]
+            files.append(paths.normalize(name, base=wdir, what=f"{dvcyaml}: vars file"))
+    return sorted(set(files))
+
+
+def resolved_stages(
+    snap: Snapshot, dvcyaml: str, doc: dict[str, Any], common_dir: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """{stage name as dvc.lock writes it (`train`, `build@0`, `grid@1-x`): its resolved body}."""
+    files = _vars_files(doc, dvcyaml)
+    key_doc = [dvcyaml, snap.blob_sha(dvcyaml), [(f, snap.blob_sha(f)) for f in files]]
+    key = hashlib.sha256(json.dumps(key_doc).encode()).hexdigest()
+    if common_dir is None:
+        common_dir = git.toplevel_and_common_dir(snap.root)[1]
+    cached_file = state.state_dir(common_dir) / "templated" / f"{key}.json"
+    cached = state.read_json(cached_file)
+    if isinstance(cached, dict):
+        return cached
+    stages = _resolve(snap, dvcyaml, doc, files)
+    cached_file.parent.mkdir(exist_ok=True)
+    state.write_json(cached_file, stages)
+    return stages
+
+
+def _resolve(
+    snap: Snapshot, dvcyaml: str, doc: dict[str, Any], files: list[str]
+) -> dict[str, dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="gitml-dvcyaml-") as tmp:
+        root = Path(tmp)
+        snap.prefetch([dvcyaml, *files])
+        for rel in [dvcyaml, *files]:
+            data = snap.read(rel)
+            if data is not None:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_bytes(data)
+        with git.without_git_env():
+            from dvc.exceptions import DvcException
+            from dvc.parsing import DataResolver
+            from dvc.repo import Repo as DvcRepo
+
+            try:
+                repo = DvcRepo(str(root), uninitialized=True)
+                wdir = str((root / dvcyaml).parent)
+                resolved = DataResolver(repo, wdir, doc).resolve()
+            except DvcException as exc:
+                raise BadInput(f"{dvcyaml}: DVC cannot resolve its templating: {exc}") from None
+    stages = resolved.get("stages") if isinstance(resolved, dict) else None
+    if not isinstance(stages, dict):
+        return {}
+    return {str(name): body for name, body in stages.items() if isinstance(body, dict)}
