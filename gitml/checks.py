@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitml.dvcfiles import DvcConfig
 from gitml.manifest import Lineage
 from gitml.repo import Repo
 
@@ -24,6 +25,11 @@ class CheckContext:
     cache_dir: Path
     changed_models: list[str] = field(default_factory=list)
     changed_data: list[str] = field(default_factory=list)
+    # The commit checked against, and its gitml.lock parsed, as the caller resolved them once
+    # (a check need not ask git again): None when there is no commit yet, or no readable lock.
+    head: str | None = None
+    head_lock: dict[str, Any] | None = None
+    dvc_config: DvcConfig | None = None  # .dvc/config as read for this run (None: read it)
 
 
 @dataclass(frozen=True)

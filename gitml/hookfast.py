@@ -108,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if "--framework" in rest:
         hook, rest = framework_args(hook, rest, os.environ)
+    found: tuple[Path, Path] | None = None
     if hook in ("pre-commit", "pre-merge-commit"):
         try:
-            root, common = git.toplevel_and_common_dir()
-            if nothing_to_commit_check(root, common):
+            found = git.toplevel_and_common_dir()
+            if nothing_to_commit_check(*found):
                 return 0
         except Exception:
             pass  # the slow path reports errors properly
@@ -120,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     if hook == "post-checkout" and len(rest) >= 3 and rest[2] == "0":
         return 0  # a file checkout (`git checkout -- path`): never restore data for it
     from gitml.commands.hook import run_hook
+    from gitml.repo import Repo
 
-    return run_hook(hook, rest)
+    return run_hook(hook, rest, Repo(*found) if found else None)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 import posixpath
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class Outcome:
     missing: list[Missing] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)  # workspace differs from the staged hash
     failures: list[checks.Failure] = field(default_factory=list)
+    head_lock: dict[str, Any] | None = None  # HEAD's gitml.lock, parsed (None: none readable)
 
     @property
     def stale(self) -> dict[str, list[str]]:
@@ -174,13 +176,20 @@ def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles
     return result
 
 
-def _head_lock(repo: Repo, head: str | None) -> dict[str, Any] | None:
-    if not head:
+def _head_lock(
+    snap: Snapshot, head_snap: Snapshot | None, previous: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """HEAD's gitml.lock, parsed (None: no HEAD, no lock, or an unreadable one). Usually the
+    staged gitml.lock is HEAD's blob, already parsed as `previous`: then a copy of that."""
+    if head_snap is None:
         return None
-    snap = Snapshot(repo.root, head)
-    data = snap.read(LOCK_FILE)
+    sha = head_snap.blob_sha(LOCK_FILE)
+    if sha is None:
+        return None
+    if sha == snap.blob_sha(LOCK_FILE) and previous is not None:
+        return copy.deepcopy(previous)  # the checks write into the lock, which shares its parts
     try:
-        return manifest.parse_lock(data) if data is not None else None
+        return manifest.parse_lock(head_snap.read(LOCK_FILE) or b"")
     except BadInput:
         return None
 
@@ -215,15 +224,18 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
                 print(f"gitml: warning: {exc}; writing it anew", file=sys.stderr)
         lock = manifest.merge_results(manifest.inputs(lin, dvc_cfg.cache_dir), previous)
         _environments(repo, lin, lock, previous)
+        outcome.head_lock = _head_lock(snap, head_snap, previous)
         if run_checks and not outcome.missing:
-            head_lock = _head_lock(repo, head)
             ctx = checks.CheckContext(
                 repo,
                 lin,
                 lock,
                 dvc_cfg.cache_dir,
-                _changed(lock, head_lock, "models"),
-                _changed(lock, head_lock, "data"),
+                _changed(lock, outcome.head_lock, "models"),
+                _changed(lock, outcome.head_lock, "data"),
+                head=head,
+                head_lock=outcome.head_lock,
+                dvc_config=dvc_cfg,
             )
             outcome.failures = checks.run_all(ctx)
         outcome.lock = lock

@@ -38,7 +38,9 @@ class Snapshot:
 
     def prefetch(self, paths: list[str]) -> None:
         wanted = [p for p in dict.fromkeys(paths) if p in self.entries and p not in self._blobs]
-        blobs = git.cat_blobs(self.root, [self.entries[p] for p in wanted])
+        # One long-lived cat-file process for every read: a hook's dozen reads, one by one as
+        # the parsers need them, cost one process start.
+        blobs = git.blob_reader(self.root).read([self.entries[p] for p in wanted])
         for path, data in zip(wanted, blobs, strict=True):
             self._blobs[path] = data
 

@@ -590,7 +590,7 @@ def check(ctx: CheckContext) -> list[Failure]:
     todo = [d for d in ctx.lineage.config.data if _needs_validation(ctx, d)]
     if not todo:
         return []
-    cfg = dvcfiles.read_config(ctx.repo.root)
+    cfg = ctx.dvc_config or dvcfiles.read_config(ctx.repo.root)
     failures = []
     for d in todo:
         res = validate_target(_staged_target(ctx, cfg, d), ctx.repo.common_dir)

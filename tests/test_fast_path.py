@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Example, run
 
 HEAVY = ("typer", "rich", "dvc", "great_expectations", "pandas", "git", "yaml", "sklearn")
@@ -36,6 +37,12 @@ def test_a_watched_change_takes_the_slow_path(example: Example) -> None:
     example.git("add", "params.yaml")
     modules = imported_modules(example)
     assert "yaml" in modules  # it read the DVC files: the slow path ran
+    # the same lists again: the watch files are left as they are (no write, no fsync)
+    state = example.root / ".git" / "gitml"
+    files = [state / "watch-paths.txt", state / "watch-keys.txt"]
+    before = [(f.stat().st_ino, f.stat().st_mtime_ns, f.read_bytes()) for f in files]
+    assert "yaml" in imported_modules(example)
+    assert [(f.stat().st_ino, f.stat().st_mtime_ns, f.read_bytes()) for f in files] == before
 
 
 def spy_on_python(ex: Example, tmp_path: Path, hook: str = "pre-commit") -> Path:
@@ -67,6 +74,9 @@ def test_the_shim_decides_an_unrelated_commit_without_python(
     proc = example.git("commit", "-qm", "code change")
     assert marker.exists()
     assert "stage train is stale" in proc.stderr
+    # gitml.lock was staged into git's own index: post-commit has nothing to sync
+    assert "gitml.lock" in example.git("show", "--name-only", "HEAD").stdout
+    assert not post_marker.exists()
 
 
 def test_the_shim_redoes_the_watch_list_after_switching_branches(
@@ -86,3 +96,34 @@ def test_the_shim_redoes_the_watch_list_after_switching_branches(
     (example.root / "README.md").write_text("docs again\n")
     example.git("commit", "-qam", "docs again")
     assert not marker.exists()
+
+
+def test_one_cat_file_process_reads_every_blob(tmp_path: Path) -> None:
+    """git.BlobReader: many blobs through one process, a missing one named without losing
+    step with the pipe, and a dead process replaced by one-shot reads."""
+    from gitml import git
+    from gitml.errors import GitError
+
+    run("git", "init", "-q", cwd=tmp_path)
+    blobs = [f"blob {i}\n".encode() * (i + 1) for i in range(1200)] + [b"", b"no newline"]
+    files = tmp_path / "blobs"
+    files.mkdir()
+    for i, b in enumerate(blobs):
+        (files / str(i)).write_bytes(b)
+    listing = "".join(f"blobs/{i}\n" for i in range(len(blobs)))
+    hashed = run("git", "hash-object", "-w", "--stdin-paths", cwd=tmp_path, input=listing)
+    shas = hashed.stdout.split()
+    reader = git.BlobReader(tmp_path)
+    try:
+        assert reader.read(shas) == blobs  # more than one chunk
+        missing = "1" * 40
+        with pytest.raises(GitError, match=f"git object {missing} is missing"):
+            reader.read([shas[0], missing, shas[1]])
+        assert reader.read(shas[-3:]) == blobs[-3:]  # still in step
+        pid = reader._process().pid
+        reader._process().kill()
+        reader._process().wait()
+        assert reader.read(shas[:2]) == blobs[:2]  # fell back, then starts afresh
+        assert reader.read(shas[2:4]) == blobs[2:4] and reader._process().pid != pid
+    finally:
+        reader.close()

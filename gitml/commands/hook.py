@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from gitml import git, hookfast, manifest, precommit
 from gitml import repo as repo_mod
@@ -18,18 +20,19 @@ from gitml.snapshot import Snapshot
 SYNC_FILE = "post-commit-sync"
 
 
-def run_hook(hook: str, args: list[str]) -> int:
+def run_hook(hook: str, args: list[str], repo: repo_mod.Repo | None = None) -> int:
+    """`repo`: the repository as the fast path already found it (found again when None)."""
     try:
         with handled():
-            return _dispatch(hook, args)
+            return _dispatch(hook, args, repo)
     except Exit as e:
         if hook in ("post-checkout", "post-merge", "post-rewrite", "post-commit"):
             return 0  # a failing post-* hook breaks interactive rebases; it has said its piece
         return e.code
 
 
-def _dispatch(hook: str, args: list[str]) -> int:
-    repo = repo_mod.find()
+def _dispatch(hook: str, args: list[str], repo: repo_mod.Repo | None) -> int:
+    repo = repo or repo_mod.find()
     if not repo.has_dvc:
         warn("this repository has no .dvc/ (DVC is not initialised); gitml checks nothing")
         return 0
@@ -50,8 +53,19 @@ def write_watch(repo: repo_mod.Repo, outcome: Outcome) -> None:
     watched = precommit.watched_paths(outcome.lineage) if outcome.lineage else []
     state = state_mod.state_dir(repo.common_dir)
     text = "".join(f"{p}\n" for p in watched if p and "\n" not in p)
-    atomic_write(state / hookfast.WATCH_PATHS, text.encode())
-    atomic_write(state / hookfast.WATCH_KEYS, hookfast.key_files_listing(repo.root))
+    # The keys file last (it is what makes the paths file current); each written only when its
+    # bytes change: an atomic write costs an fsync, and most commits keep the same lists.
+    _write_if_changed(state / hookfast.WATCH_PATHS, text.encode())
+    _write_if_changed(state / hookfast.WATCH_KEYS, hookfast.key_files_listing(repo.root))
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write(path, data)
 
 
 def report_missing(outcome: Outcome) -> None:
@@ -112,8 +126,18 @@ def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
     git.update_index_blob(repo.root, LOCK_FILE, sha)
     state = state_mod.state_dir(repo.common_dir)
     atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state)
-    # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
-    atomic_write(state / SYNC_FILE, sha.encode())
+    if _temporary_index():
+        # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
+        atomic_write(state / SYNC_FILE, sha.encode())
+
+
+def _temporary_index() -> bool:
+    """Whether the hook was handed an index other than the real one: git gives `index` for a
+    plain commit, `index.lock` (renamed into place after the commit) for `-a`/`-i`, and a
+    temporary `next-index-PID.lock` for `git commit -- paths`. Only the last needs post-commit
+    to sync the real index; otherwise post-commit stays on the shim's fast path."""
+    index = os.environ.get("GIT_INDEX_FILE")
+    return bool(index) and os.path.basename(index or "") not in ("index", "index.lock")
 
 
 def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int:
