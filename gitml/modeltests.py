@@ -303,7 +303,11 @@ def export_tests(ctx: CheckContext, tests: str, into: Path) -> Path:
     return into.joinpath(*tests.split("/"))
 
 
-_PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+# The names pytest looks for, in its order (pytest 9 added the two TOML files)
+_PYTEST_CONFIGS = (
+    "pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini",
+    "setup.cfg",
+)  # fmt: skip
 
 
 def _has_pytest_config(path: Path) -> bool:
@@ -311,8 +315,8 @@ def _has_pytest_config(path: Path) -> bool:
     import configparser
     import tomllib
 
-    if path.name in ("pytest.ini", ".pytest.ini"):
-        return True
+    if path.name in ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini"):
+        return True  # config even when empty
     try:
         text = path.read_text(encoding="utf-8")
         if path.name == "pyproject.toml":

@@ -397,7 +397,10 @@ def gitml_model_path(gitml_inputs: dict[str, Any]) -> Iterator[Path]:
             _refuse(exc)
         yield Path(m["file"])
         return
-    with tempfile.TemporaryDirectory(prefix="gitml-model-") as tmp:
+    # Beside the inputs: gitml's run directory in .git/gitml (the repository's disk, not a
+    # tmpfs), which gitml removes after the run whatever happens here.
+    run_dir = Path(os.environ[ENV_INPUTS]).parent
+    with tempfile.TemporaryDirectory(prefix="gitml-model-", dir=run_dir) as tmp:
         name = PurePosixPath(m.get("path") or "model").name
         try:
             root = verified_directory(m, Path(tmp) / name)

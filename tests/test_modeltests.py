@@ -223,6 +223,16 @@ def test_the_commit_is_judged_by_its_staged_test_files(example: Example) -> None
     assert "return 2.0" in conftest.read_text() and "> 0.1" in test.read_text()
     assert not any((example.root / ".git" / "gitml" / "pytest-runs").iterdir())
 
+    (example.root / "tests" / "unstaged").mkdir()  # tests that exist only in the workspace
+    (example.root / "tests" / "unstaged" / "test_u.py").write_text("def test_u():\n    pass\n")
+    doc = yaml.safe_load((example.root / "gitml.yaml").read_text())
+    doc["models"][0]["tests"] = "tests/unstaged"
+    (example.root / "gitml.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    example.git("add", "gitml.yaml")
+    unstaged = example.gitml("test")
+    assert unstaged.returncode == 2 and "Traceback" not in unstaged.stderr
+    assert "tests/unstaged, have no files in the index: `git add tests/unstaged`" in unstaged.stderr
+
 
 def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_path: Path) -> None:
     origin = tmp_path / "origin.git"
