@@ -387,7 +387,7 @@ def _data_paths(ctx: CheckContext, m: Model) -> list[str]:
 
 def _materialise(ctx: CheckContext, path: str, into: Path) -> str | None:
     """A local file for a DVC-tracked path: the cache object, or a verified copy of a directory."""
-    cfg = read_config(ctx.repo.root)
+    cfg = ctx.dvc_config or read_config(ctx.repo.root)
     out = ctx.lineage.project.outs[path]
     if not out.md5:
         return None
@@ -494,7 +494,7 @@ def _pytest(
     python: str,
 ) -> dict[str, Any]:
     assert m.tests
-    cfg = read_config(ctx.repo.root)
+    cfg = ctx.dvc_config or read_config(ctx.repo.root)
     md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
     obj = objects.locate(cfg, md5, hash_name)
     if obj is None:
