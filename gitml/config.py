@@ -13,6 +13,7 @@ import yaml
 from gitml import gates as gates_mod
 from gitml import paths
 from gitml.errors import BadInput
+from gitml.fileio import check_yaml_bounds
 
 CONFIG_FILE = "gitml.yaml"
 DATA_FORMATS = ("auto", "csv", "tsv", "parquet", "jsonl", "json")
@@ -27,7 +28,10 @@ MODEL_FORMATS = (
     "lightgbm",
     "keras",
 )
+# pandas reader options that return an iterator of chunks instead of one table
+STREAMING_READ_OPTIONS = ("chunksize", "iterator")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class _Doc:
     def __init__(self, name: str, text: bytes | str):
         self.name = name
         try:
+            check_yaml_bounds(text)
             self.node = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -90,10 +95,14 @@ class _Doc:
 
     def fail(self, node: yaml.Node | None, key: str, msg: str) -> BadInput:
         line = f" line {node.start_mark.line + 1}," if node is not None else ""
-        return BadInput(f"{self.name}:{line} key {key!r}: {msg}")
+        if len(msg) > MAX_MESSAGE:  # a hostile value is named, not printed whole
+            msg = msg[:MAX_MESSAGE] + f"... ({len(msg)} characters)"
+        return BadInput(f"{self.name}:{line} key {key[:MAX_MESSAGE]!r}: {msg}")
 
     def value(self, node: yaml.Node) -> Any:
-        return yaml.load(yaml.serialize(node), Loader=_Loader)  # type: ignore[arg-type]
+        # Constructed from the composed node itself: a round trip through yaml.serialize (pure
+        # Python) costs seconds per megabyte of a hostile value.
+        return yaml.constructor.SafeConstructor().construct_document(node)
 
 
 def _mapping(doc: _Doc, node: yaml.Node | None, key: str) -> dict[str, yaml.Node]:
@@ -188,11 +197,20 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
         raise doc.fail(
             items["format"], f"{key}.format", f"must be one of {', '.join(DATA_FORMATS)}"
         )
+    read = _scalar(doc, items.get("read"), f"{key}.read", dict, {}) or {}
+    for option in read:
+        if option in STREAMING_READ_OPTIONS:
+            raise doc.fail(
+                items["read"],
+                f"{key}.read.{option}",
+                "is not allowed: gitml reads the whole table (use `sample: {rows: N}` for "
+                "part of it)",
+            )
     return Dataset(
         path=_path(doc, items["path"], f"{key}.path", required=True) or "",
         suite=_path(doc, items.get("suite"), f"{key}.suite"),
         format=fmt,
-        read=_scalar(doc, items.get("read"), f"{key}.read", dict, {}) or {},
+        read=read,
         sample=_scalar(doc, items.get("sample"), f"{key}.sample", dict, None),
         max_bytes=_positive_int(doc, items.get("max_bytes"), f"{key}.max_bytes"),
     )

@@ -10,6 +10,7 @@ import configparser
 import hashlib
 import json
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,35 +88,70 @@ class Project:
         return seen
 
 
-def _hash_fields(entry: dict[str, Any]) -> tuple[str | None, str]:
+_MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
+
+
+def is_md5(value: object) -> bool:
+    """A DVC md5 (32 lowercase hex digits, `.dir` for a directory): safe to use in a cache path."""
+    return isinstance(value, str) and _MD5.fullmatch(value) is not None
+
+
+def _hash_fields(entry: Any) -> tuple[str | None, str]:
+    if not isinstance(entry, dict):
+        raise TypeError(f"an entry must be a mapping, got {type(entry).__name__}")
     name = entry.get("hash")
     if name not in (None, "md5", "md5-dos2unix"):
         raise ValueError(f"unsupported hash {name!r}")
     md5 = entry.get("md5")
-    return (str(md5) if md5 is not None else None), (name or "md5-dos2unix")
+    if md5 is not None and not is_md5(md5):
+        # it becomes a path below the cache: nothing but hex may get there
+        raise ValueError(f"md5 {str(md5)[:80]!r} is not 32 hex digits")
+    return md5, (name or "md5-dos2unix")
+
+
+def _path_field(entry: dict[str, Any]) -> str:
+    path = entry.get("path")
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a string, got {type(path).__name__}")
+    return path
+
+
+def _list_field(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"`{key}` must be a list, got {type(value).__name__}")
+    return value
 
 
 def _outs(
     entries: Any, base: str, origin: str, stage: str | None, source: dict[str, Any] | None = None
 ) -> list[Out]:
     result = []
+    if entries is not None and not isinstance(entries, list):
+        raise TypeError(f"`outs` must be a list, got {type(entries).__name__}")
     for entry in entries or []:
         if not isinstance(entry, dict) or "path" not in entry:
             raise ValueError("an out without a path")
         md5, hname = _hash_fields(entry)
         result.append(
             Out(
-                path=paths.normalize(str(entry["path"]), base=base, what=f"out in {origin}"),
+                path=paths.normalize(_path_field(entry), base=base, what="out"),
                 md5=md5,
                 hash=hname,
-                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
-                nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
+                size=_count(entry.get("size")),
+                nfiles=_count(entry.get("nfiles")),
                 origin=origin,
                 stage=stage,
                 source=source,
             )
         )
     return result
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _parse(origin: str, data: bytes) -> Any:
@@ -142,12 +178,16 @@ def read_lockfile(origin: str, data: bytes, project: Project) -> None:
         full = f"{base}:{name}" if base else str(name)
         try:
             deps = []
-            for d in body.get("deps") or []:
+            for d in _list_field(body, "deps"):
                 md5, hname = _hash_fields(d)
-                deps.append(Dep(paths.normalize(str(d["path"]), base=base), md5, hname))
+                deps.append(Dep(paths.normalize(_path_field(d), base=base, what="dep"), md5, hname))
             params: dict[str, dict[str, Any]] = {}
             for pfile, values in (body.get("params") or {}).items():
-                params[paths.normalize(str(pfile), base=base)] = dict(values or {})
+                if not isinstance(values, (dict, type(None))):
+                    raise TypeError(f"params of {pfile} must be a mapping")
+                params[paths.normalize(str(pfile), base=base, what="params file")] = dict(
+                    values or {}
+                )
             stage = Stage(
                 full,
                 origin,
@@ -165,26 +205,36 @@ def read_lockfile(origin: str, data: bytes, project: Project) -> None:
             project.outs[out.path] = out
 
 
-def read_dvcfile(origin: str, data: bytes, project: Project) -> None:
-    doc = _parse(origin, data)
-    base = posixpath.dirname(origin)
+def _import_source(deps: list[Any]) -> dict[str, Any] | None:
+    """Where a `dvc import` (-url) took its data from, as gitml.lock records it."""
     source = None
-    for dep in doc.get("deps") or []:
-        if isinstance(dep, dict) and isinstance(dep.get("repo"), dict):
+    for dep in deps:
+        if not isinstance(dep, dict):
+            raise TypeError(f"a dep must be a mapping, got {type(dep).__name__}")
+        if isinstance(dep.get("repo"), dict):
             repo = dep["repo"]
             source = {
                 "url": repo.get("url"),
                 "rev_lock": repo.get("rev_lock"),
                 "path": dep.get("path"),
             }
-        elif isinstance(dep, dict) and dep.get("path") and "://" in str(dep.get("path")):
+        elif dep.get("path") and "://" in str(dep.get("path")):
             source = {"url": dep.get("path"), "rev_lock": None, "path": None}
+    return source
+
+
+def read_dvcfile(origin: str, data: bytes, project: Project) -> None:
+    doc = _parse(origin, data)
+    base = posixpath.dirname(origin)
     try:
+        source = _import_source(_list_field(doc, "deps"))
         outs = _outs(doc.get("outs"), base, origin, None, source)
     except BadInput as exc:
         raise BadInput(f"{origin}: {exc}") from None
     except (ValueError, TypeError, AttributeError) as exc:
         raise BadInput(f"{origin}: malformed ({exc})") from None
+    if not outs:
+        raise BadInput(f"{origin}: names no output (`outs` is missing or empty)")
     for out in outs:
         project.outs[out.path] = out
 
@@ -279,6 +329,13 @@ def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
     """(relpath, md5) pairs of a `.dir` object."""
     try:
         listing = json.loads(obj.read_bytes())
-        return [(str(e["relpath"]), str(e["md5"])) for e in listing]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        pairs = [(str(e["relpath"]), e["md5"]) for e in listing]
+        for rel, md5 in pairs:
+            # members become paths below the out and below the cache: neither may escape
+            if not is_md5(md5) or md5.endswith(".dir"):
+                raise ValueError(f"member md5 {str(md5)[:80]!r} is not 32 hex digits")
+            if not rel or paths.normalize(rel, what="member") != rel:
+                raise ValueError(f"member path {rel[:80]!r} is not a clean relative path")
+        return pairs
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -59,7 +60,65 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+# Bounds on any YAML document gitml reads. No file of DVC's or gitml's comes near them, and past
+# them a hostile file costs more than it is worth: libyaml's composer recurses in C (a million
+# nested `[` crash the process), deep values blow Python's recursion limit in whatever walks them,
+# and aliases ("billion laughs") make a few lines expand to billions of nodes.
+MAX_YAML_DEPTH = 100
+MAX_YAML_NODES = 2_000_000  # counting each alias as the nodes it stands for
+
+
+class YamlTooComplex(yaml.MarkedYAMLError):
+    """A document beyond MAX_YAML_DEPTH or MAX_YAML_NODES (a YAMLError: callers name the file)."""
+
+
+def check_yaml_bounds(text: bytes | str) -> None:
+    """Refuse a document that is too deep or expands to too many nodes, before composing it.
+
+    Walks the parser's events (libyaml's parser keeps its own stack: no recursion), counting each
+    collection's nodes with its aliases expanded. Raises YamlTooComplex, or the YAMLError of a
+    document that does not parse.
+    """
+    expanded: dict[str, int] = {}  # anchor -> nodes it stands for
+    open_: list[list[Any]] = []  # per open collection: [nodes so far, anchor]
+    total = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_YAML_DEPTH:
+                raise YamlTooComplex(
+                    problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
+                    problem_mark=event.start_mark,
+                )
+            open_.append([1, event.anchor])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            nodes, anchor = open_.pop()
+            if anchor is not None:
+                expanded[anchor] = nodes
+        elif isinstance(event, yaml.AliasEvent):
+            nodes = expanded.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes = 1
+            if event.anchor is not None:
+                expanded[event.anchor] = 1
+        else:
+            continue
+        if open_:
+            open_[-1][0] += nodes
+            count = open_[-1][0]
+        else:
+            total += nodes
+            count = total
+        if count > MAX_YAML_NODES:
+            raise YamlTooComplex(
+                problem=f"expands to more than {MAX_YAML_NODES:,} values (YAML aliases?)",
+                problem_mark=event.start_mark,
+            )
+
+
 def load_yaml(text: bytes | str) -> Any:
+    """A YAML document, within the bounds above (YAMLError otherwise)."""
+    check_yaml_bounds(text)
     return yaml.load(text, Loader=_Loader)
 
 
@@ -89,6 +148,6 @@ def sha256_bytes(data: bytes) -> str:
 
 def round_sig(value: float, digits: int = 6) -> float:
     """Round to `digits` significant digits so recorded figures do not churn between machines."""
-    if value == 0 or value != value or value in (float("inf"), float("-inf")):
+    if value == 0 or not math.isfinite(value):
         return value
     return float(f"{value:.{digits}g}")

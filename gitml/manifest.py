@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, params
+from gitml import dvcfiles, params, paths
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.fileio import dump_yaml, load_yaml, md5_bytes, round_sig, sha256_bytes
@@ -236,11 +236,20 @@ def metrics_of(lin: Lineage, path: str | None, cache_dir: Path | None) -> dict[s
     return rounded(doc)
 
 
+def _hashed(out: dvcfiles.Out, kind: str) -> dvcfiles.Out:
+    """`out`, refused when it has no md5: its bytes could be neither checked nor restored."""
+    if out.md5 is None:
+        raise BadInput(
+            f"{out.origin}: {kind} {out.path!r} has no md5 (run `gitml repro`, or `dvc commit`)"
+        )
+    return out
+
+
 def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
     """The inputs part of gitml.lock for this snapshot."""
     models: dict[str, Any] = {}
     for m in lin.config.models:
-        out = _tracked(lin, m.path, "model")
+        out = _hashed(_tracked(lin, m.path, "model"), "model")
         stage = lin.project.stages.get(out.stage) if out.stage else None
         stage_inputs: dict[str, Any] = {}
         if stage is not None:
@@ -262,6 +271,8 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for d in lin.config.data:
         out = _tracked(lin, d.path, "dataset")
+        if d.suite:  # validated: its bytes are read by their hash
+            _hashed(out, "dataset")
         suite = lin.snap.read(d.suite) if d.suite else None
         if d.suite and suite is None:
             raise BadInput(
@@ -330,10 +341,74 @@ def parse_lock(data: bytes, name: str = LOCK_FILE) -> dict[str, Any]:
         ) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise BadInput(f"{name}: not a {SCHEMA} manifest; run `gitml lock` to regenerate it")
-    for part in ("models", "data", "environments"):
-        if not isinstance(doc.get(part) or {}, dict):
-            raise BadInput(f"{name}: `{part}` must be a mapping; run `gitml lock` to regenerate it")
+    problem = _shape_problem(doc)
+    if problem:
+        raise BadInput(
+            f"{name}: {problem}; it is written by gitml: run `gitml lock` to regenerate it"
+        )
     return doc
+
+
+# The types of the fields gitml writes (None is allowed for each: an old or partial record).
+# Unknown fields are kept and ignored; a known one of another type means the file was not
+# written by gitml, and nothing that reads it (show, restore, the hook) is asked to guess.
+_ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "hash": str,
+    "size": int,
+    "nfiles": int,
+    "format": str,
+    "stage": str,
+    "stale": (bool, list),
+    "inputs": dict,
+    "metrics": dict,
+    "tests": dict,
+    "gates": list,
+    "environment": str,
+    "source": dict,
+    "suite": str,
+    "suite_sha256": str,
+    "validation": dict,
+    "profile": dict,
+}
+
+
+def _shape_problem(doc: dict[str, Any]) -> str | None:
+    """What makes a parsed gitml.lock unlike one gitml writes, or None."""
+    for part in ("models", "data", "environments"):
+        body = doc.get(part)
+        if body is not None and not isinstance(body, dict):
+            return f"`{part}` must be a mapping"
+        for key, entry in (body or {}).items():
+            where = f"{part}.{str(key)[:80]}"
+            if not isinstance(entry, dict):
+                return f"`{where}` must be a mapping"
+            if part == "environments":
+                continue
+            if not isinstance(key, str) or not _clean_path(key):
+                return f"`{where}`: not a clean path inside the repository"
+            md5 = entry.get("md5")
+            if md5 is not None and not dvcfiles.is_md5(md5):
+                return f"`{where}.md5` is not a DVC md5 (32 hex digits)"
+            for field_name, kind in _ENTRY_FIELDS.items():
+                value = entry.get(field_name)
+                if value is not None and (
+                    not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+                ):
+                    return f"`{where}.{field_name}` has the wrong type ({type(value).__name__})"
+            stale = entry.get("stale")
+            if isinstance(stale, list) and not all(isinstance(r, str) for r in stale):
+                return f"`{where}.stale` must be a list of reasons"
+            gates = entry.get("gates") or []
+            if not all(isinstance(g, dict) for g in gates):
+                return f"`{where}.gates` must be a list of mappings"
+    return None
+
+
+def _clean_path(path: str) -> bool:
+    try:
+        return paths.normalize(path) == path
+    except BadInput:
+        return False
 
 
 def serialize(lock: dict[str, Any]) -> bytes:
@@ -347,7 +422,7 @@ def merge_results(new_inputs: dict[str, Any], previous: dict[str, Any] | None) -
     prev_inputs = inputs_part(previous) if previous else {"models": {}, "data": {}}
     for part in ("models", "data"):
         for path, entry in lock[part].items():
-            old = (previous or {}).get(part, {}).get(path)
+            old = ((previous or {}).get(part) or {}).get(path)
             if isinstance(old, dict) and prev_inputs[part].get(path) == {
                 k: entry.get(k) for k in (MODEL_INPUT_KEYS if part == "models" else DATA_INPUT_KEYS)
             }:

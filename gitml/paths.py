@@ -7,6 +7,11 @@ from pathlib import Path, PurePosixPath
 
 from gitml.errors import BadInput
 
+# What Linux (and most filesystems) accept: longer names fail every system call with
+# ENAMETOOLONG, so they are refused as bad input where they are read, not deep in a command.
+NAME_MAX = 255  # bytes in one path component
+PATH_MAX = 4096  # bytes in a whole path
+
 
 def normalize(path: str, *, base: str = "", what: str = "path") -> str:
     """`path` (relative to `base`, a repo-relative directory) as a clean repo-relative path.
@@ -14,25 +19,44 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
     Raises BadInput for absolute paths and paths that climb out of the repository.
     """
     if not isinstance(path, str) or not path.strip():
-        raise BadInput(f"{what} must be a non-empty path, got {path!r}")
+        raise BadInput(
+            f"{what} must be a non-empty path, got {_shown(path) if isinstance(path, str) else type(path).__name__}"
+        )
     if "\0" in path:
-        raise BadInput(f"{what} {path!r} contains a NUL byte")
+        raise BadInput(f"{what} {_shown(path)} contains a NUL byte")
     p = path.replace("\\", "/")
     if PurePosixPath(p).is_absolute() or (len(p) > 1 and p[1] == ":"):
-        raise BadInput(f"{what} {path!r} is absolute: paths must be relative to the repository")
+        raise BadInput(
+            f"{what} {_shown(path)} is absolute: paths must be relative to the repository"
+        )
     joined = posixpath.normpath(posixpath.join(base, p)) if base else posixpath.normpath(p)
     if joined == ".." or joined.startswith("../"):
-        raise BadInput(f"{what} {path!r} is outside the repository")
+        raise BadInput(f"{what} {_shown(path)} is outside the repository")
+    encoded = joined.encode("utf-8", "surrogateescape")
+    if len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise BadInput(
+            f"{what} {_shown(path)} is too long (at most {NAME_MAX} bytes a name, "
+            f"{PATH_MAX} in all)"
+        )
     return "" if joined == "." else joined
+
+
+def _shown(path: str, limit: int = 80) -> str:
+    return (
+        repr(path) if len(path) <= limit else repr(path[:limit]) + f"... ({len(path)} characters)"
+    )
 
 
 def inside(root: Path, rel: str) -> Path:
     """The absolute path of `rel`, refusing one that a symlink leads out of the repository."""
     target = root / rel
-    resolved = target.resolve()
+    try:
+        resolved = target.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop; a name the system refuses
+        raise BadInput(f"path {_shown(rel)} cannot be resolved ({exc})") from None
     root_resolved = root.resolve()
     if resolved != root_resolved and root_resolved not in resolved.parents:
-        raise BadInput(f"path {rel!r} leads outside the repository (to {resolved})")
+        raise BadInput(f"path {_shown(rel)} leads outside the repository (to {resolved})")
     return target
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import config as config_mod
-from gitml import git
+from gitml import git, paths
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.snapshot import Snapshot
@@ -47,4 +47,9 @@ def workspace_config(repo: Repo) -> Config:
     path = repo.root / CONFIG_FILE
     if not path.exists():
         raise BadInput(f"{repo.root} has no {CONFIG_FILE}: run `gitml init`")
-    return config_mod.parse(path.read_bytes())
+    paths.inside(repo.root, CONFIG_FILE)  # a symlink out of the repository is not its config
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{CONFIG_FILE}: cannot be read ({exc.strerror or exc})") from None
+    return config_mod.parse(data)

@@ -18,7 +18,7 @@ from gitml import config as config_mod
 from gitml.config import CONFIG_FILE
 from gitml.datareaders import Frame
 from gitml.errors import BadInput
-from gitml.fileio import round_sig
+from gitml.fileio import check_yaml_bounds, round_sig
 
 SUITES_DIR = ".gitml/suites"
 MARGIN = 0.1  # min/max widened by this share of the observed range
@@ -130,6 +130,11 @@ def _end_of_line(text: str, index: int) -> int:
 
 def add_suite_to_config(text: str, path: str, suite: str) -> str:
     """gitml.yaml's text with `suite: SUITE` set on the dataset PATH (added if not listed)."""
+    if text.strip():
+        try:
+            check_yaml_bounds(text)
+        except yaml.YAMLError as exc:
+            raise BadInput(f"{CONFIG_FILE}: not valid YAML ({str(exc).splitlines()[0]})") from None
     node = yaml.compose(text, Loader=_Loader) if text.strip() else None
     if node is not None and not isinstance(node, yaml.MappingNode):
         raise BadInput(f"{CONFIG_FILE}: the top level must be a mapping")

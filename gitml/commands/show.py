@@ -41,54 +41,66 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def tree(commit: str, lock: dict[str, Any]) -> Any:
+def _text(value: Any, limit: int | None = None) -> str:
+    """A value of the manifest as plain text inside rich markup: cut first, then escaped, so a
+    path like `[bold]x` or `[/]` is shown as it is instead of being read as markup."""
     from rich.markup import escape
+
+    return escape(_fmt(value)[:limit])
+
+
+def tree(commit: str, lock: dict[str, Any]) -> Any:
     from rich.tree import Tree
 
-    root = Tree(f"[bold]{commit[:12]}[/]  {LOCK_FILE} ({lock.get('schema')})")
+    root = Tree(f"[bold]{commit[:12]}[/]  {LOCK_FILE} ({_text(lock.get('schema'))})")
     envs = lock.get("environments") or {}
     for path, m in (lock.get("models") or {}).items():
         stale = m.get("stale")
         flag = "[red]stale[/]" if stale else "[green]fresh[/]"
         node = root.add(
-            f"[bold cyan]model[/] {escape(path)}  md5 {str(m.get('md5'))[:12]}  "
-            f"{m.get('format')}  {flag}"
+            f"[bold cyan]model[/] {_text(path)}  md5 {_text(m.get('md5'), 12)}  "
+            f"{_text(m.get('format'))}  {flag}"
         )
         if m.get("metrics"):
-            node.add(f"metrics: {escape(_fmt(m['metrics']))}")
+            node.add(f"metrics: {_text(m['metrics'])}")
         if m.get("stage"):
-            stage = node.add(f"stage [bold]{escape(str(m['stage']))}[/]")
+            stage = node.add(f"stage [bold]{_text(m['stage'])}[/]")
             for dep, value in (m.get("inputs") or {}).items():
-                stage.add(f"{escape(dep)}: {escape(_fmt(value))[:60]}")
-        for reason in stale or []:
-            node.add(f"[red]{escape(reason)}[/]")
-        env = envs.get(m.get("environment"), {})
-        if env:
+                stage.add(f"{_text(dep)}: {_text(value, 60)}")
+        for reason in stale if isinstance(stale, list) else []:
+            node.add(f"[red]{_text(reason)}[/]")
+        env = envs.get(m.get("environment")) if isinstance(m.get("environment"), str) else None
+        if isinstance(env, dict):
+            packages = env.get("packages")
             e = node.add(
-                f"environment ({env.get('captured')}): python {env.get('python')}, "
-                f"{env.get('platform')}, {len(env.get('packages') or {})} packages"
+                f"environment ({_text(env.get('captured'))}): python {_text(env.get('python'))}, "
+                f"{_text(env.get('platform'))}, "
+                f"{len(packages) if isinstance(packages, dict) else 0} packages"
             )
             if env.get("seeds"):
-                e.add(f"seeds: {escape(_fmt(env['seeds']))}")
-            hw = env.get("hardware") or {}
-            e.add(f"hardware: {escape(str(hw.get('cpu')))}, gpu {hw.get('gpu')}")
+                e.add(f"seeds: {_text(env['seeds'])}")
+            hw = env.get("hardware")
+            if isinstance(hw, dict):
+                e.add(f"hardware: {_text(hw.get('cpu'))}, gpu {_text(hw.get('gpu'))}")
         tests = m.get("tests")
         if isinstance(tests, dict):
-            node.add(f"tests: {tests.get('passed')} passed, {tests.get('failed')} failed")
+            node.add(
+                f"tests: {_text(tests.get('passed'))} passed, {_text(tests.get('failed'))} failed"
+            )
         for gate in m.get("gates") or []:
             if isinstance(gate, dict):
                 verdict = "[green]passed[/]" if gate.get("passed") else "[red]failed[/]"
-                base = f", baseline {str(gate['baseline'])[:8]}" if gate.get("baseline") else ""
+                base = f", baseline {_text(gate['baseline'], 8)}" if gate.get("baseline") else ""
                 node.add(
-                    f"gate {escape(str(gate.get('rule')))}: {gate.get('value')}{base} {verdict}"
+                    f"gate {_text(gate.get('rule'))}: {_text(gate.get('value'))}{base} {verdict}"
                 )
     for path, d in (lock.get("data") or {}).items():
         node = root.add(
-            f"[bold magenta]data[/] {escape(path)}  md5 {str(d.get('md5'))[:12]}  "
-            f"{d.get('size')} bytes"
+            f"[bold magenta]data[/] {_text(path)}  md5 {_text(d.get('md5'), 12)}  "
+            f"{_text(d.get('size'))} bytes"
         )
         if d.get("source"):
-            node.add(f"imported from {escape(_fmt(d['source']))}")
+            node.add(f"imported from {_text(d['source'])}")
         if d.get("validation") is not None:
-            node.add(f"validation: {escape(_fmt(d['validation']))}")
+            node.add(f"validation: {_text(d['validation'])}")
     return root
