@@ -6,6 +6,7 @@ Used by the post-checkout/post-merge/post-rewrite hooks (local cache only, no ne
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import shutil
 from collections.abc import Callable
@@ -87,43 +88,53 @@ def _place(
     return None if objects.verified_copy(obj, md5, hash_name, dest) else "corrupt"
 
 
-def _restore_dir(
-    repo: Repo,
-    cfg: DvcConfig,
-    out: Out,
-    before: Out | None,
-    md5s: Md5Cache,
-    fetch: Fetch | None,
-    report: Report,
-    dest: Destinations,
-) -> None:
+@dataclass
+class _Planned:
+    """One out to write: where, and for a directory its members and the old files to remove."""
+
+    out: Out
+    ws: Path
+    members: list[tuple[Path, str, str]] = field(default_factory=list)  # (dest, relpath, md5)
+    stale: list[tuple[Path, str]] = field(default_factory=list)  # (dest, md5 it must still have)
+
+
+def _plan_dir(
+    cfg: DvcConfig, out: Out, before: Out | None, fetch: Fetch | None, dest: Destinations
+) -> _Planned | None:
+    """A directory's members, every destination checked; None when its listing is nowhere."""
     assert out.md5
     listing_obj = objects.locate(cfg, out.md5, out.hash)
     if listing_obj is None and fetch is not None:
         listing_obj = fetch(out, out.md5, "")
     if listing_obj is None:
-        report.missing.append(out.path)
-        return
+        return None
     listing = dvcfiles.read_dir_listing(listing_obj)
-    old_listing = dict(objects.members(cfg, before) or []) if before and before.is_dir else {}
-    # every destination checked before the first byte is written
-    dests = [(dest.of(f"{out.path}/{rel}", out.path), rel, md5) for rel, md5 in listing]
-    root = dest.of(out.path)
+    plan = _Planned(out, dest.of(out.path))
+    plan.members = [(dest.of(f"{out.path}/{rel}", out.path), rel, md5) for rel, md5 in listing]
+    names = {rel for rel, _ in listing}
+    old_listing = objects.members(cfg, before) or [] if before and before.is_dir else []
+    for rel, md5 in old_listing:  # files only the old version had: removed if unmodified
+        if rel not in names:
+            with contextlib.suppress(BadInput):  # a bad old listing: nothing of it is touched
+                plan.stale.append((dest.of(f"{out.path}/{rel}", out.path), md5))
+    return plan
+
+
+def _write_dir(
+    cfg: DvcConfig, plan: _Planned, md5s: Md5Cache, fetch: Fetch | None, report: Report
+) -> None:
+    out, root = plan.out, plan.ws
     if root.is_symlink() or (root.exists() and not root.is_dir()):
         _remove(root)
-    with Progress(f"restoring {out.path}", len(dests)) as progress:
-        for path, rel, md5 in dests:
+    with Progress(f"restoring {out.path}", len(plan.members)) as progress:
+        for path, rel, md5 in plan.members:
             progress.advance()
             if path.is_file() and md5s.md5(path) == md5:
                 continue
             problem = _place(cfg, md5, out.hash, path, fetch, out, rel)
             if problem:
                 getattr(report, problem).append(f"{out.path}/{rel}")
-    names = {rel for rel, _ in listing}
-    for rel, md5 in old_listing.items():  # files the old version had, unmodified: removed
-        if rel in names:
-            continue
-        path = dest.of(f"{out.path}/{rel}", out.path)
+    for path, md5 in plan.stale:
         if path.is_file() and md5s.md5(path) == md5:
             _remove(path)
     report.restored.append(out.path)
@@ -140,7 +151,8 @@ def restore(
     """Make the workspace hold `rev`'s DVC-tracked bytes.
 
     "Modified" is judged against `previous_rev` (the commit the workspace came from): a file
-    that matches neither the old nor the new hash was changed by the user and is kept.
+    that matches neither the old nor the new hash was changed by the user and is kept. Every
+    destination is checked before the first byte is written: a refusal changes nothing.
     """
     snap = Snapshot(repo.root, rev)
     lock_bytes = snap.read(LOCK_FILE)
@@ -154,6 +166,7 @@ def restore(
     cfg = dvcfiles.read_config(repo.root)
     report = Report(rev=rev)
     dest = Destinations(repo.root)
+    plans: list[_Planned] = []
     for path, out in sorted(project.outs.items()):
         if snap.has(path) or not out.md5 or (paths and path not in paths):
             continue  # git-tracked outputs (cache: false) come with the checkout itself
@@ -163,27 +176,29 @@ def restore(
             continue
         try:
             ws = dest.of(path)
+            old = before.outs.get(path) if before else None
+            current = md5s.hash_path(ws, out.hash) if ws.exists() else None
+            if current == out.md5:
+                report.up_to_date.append(path)
+            elif current is not None and (old is None or current != old.md5):
+                report.kept_modified.append(path)
+            elif not out.is_dir:
+                plans.append(_Planned(out, ws))
+            elif (plan := _plan_dir(cfg, out, old, fetch, dest)) is not None:
+                plans.append(plan)
+            else:
+                report.missing.append(path)
         except BadInput as exc:
             raise BadInput(f"{out.origin}: {exc}") from None
-        old = before.outs.get(path) if before else None
-        current = md5s.hash_path(ws, out.hash) if ws.exists() else None
-        if current == out.md5:
-            report.up_to_date.append(path)
+    for plan in plans:
+        if plan.out.is_dir:
+            _write_dir(cfg, plan, md5s, fetch, report)
             continue
-        if current is not None and (before is None or old is None or current != old.md5):
-            report.kept_modified.append(path)
-            continue
-        if out.is_dir:
-            try:
-                _restore_dir(repo, cfg, out, old, md5s, fetch, report, dest)
-            except BadInput as exc:
-                raise BadInput(f"{out.origin}: {exc}") from None
-            continue
-        if ws.is_dir() or ws.is_symlink():
-            _remove(ws)
-        problem = _place(cfg, out.md5, out.hash, ws, fetch, out, "")
+        if plan.ws.is_dir() or plan.ws.is_symlink():
+            _remove(plan.ws)
+        problem = _place(cfg, plan.out.md5 or "", plan.out.hash, plan.ws, fetch, plan.out, "")
         if problem:
-            getattr(report, problem).append(path)
+            getattr(report, problem).append(plan.out.path)
         else:
-            report.restored.append(path)
+            report.restored.append(plan.out.path)
     return report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import tempfile
 from pathlib import Path
@@ -32,24 +33,32 @@ def is_templated(doc: dict[str, Any], data: bytes) -> bool:
 
 
 def _vars_files(doc: dict[str, Any], dvcyaml: str) -> list[str]:
-    """Repo-relative paths of the files `vars` entries name (`file` or `file:key,…`)."""
-    entries: list[Any] = [DEFAULT_VARS_FILE]
-    for scope in [doc, *((doc.get("stages") or {}).values())]:
-        if isinstance(scope, dict) and isinstance(scope.get("vars"), list):
-            entries += scope["vars"]
+    """Repo-relative paths of the files `vars` entries name (`file` or `file:key,…`): the
+    top-level ones relative to the dvc.yaml, a stage's relative to its `wdir`."""
     wdir = posixpath.dirname(dvcyaml)
-    files = []
-    for entry in entries:
-        if isinstance(entry, str):
-            name = entry.split(":", 1)[0]
-            files.append(paths.normalize(name, base=wdir, what=f"{dvcyaml}: vars file"))
-    return sorted(set(files))
+    scopes: list[tuple[str, list[Any]]] = [(wdir, [DEFAULT_VARS_FILE, *(doc.get("vars") or [])])]
+    for stage in doc["stages"].values():
+        stage_wdir = stage.get("wdir") if isinstance(stage, dict) else None
+        if isinstance(stage, dict) and isinstance(stage.get("vars"), list):
+            if isinstance(stage_wdir, str) and "${" in stage_wdir:
+                continue  # known only once resolved: DVC says so if the file is not there
+            base = posixpath.normpath(posixpath.join(wdir, stage_wdir or "."))
+            scopes.append((base, stage["vars"]))
+    files = set()
+    for base, entries in scopes:
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, str):
+                name = entry.split(":", 1)[0]
+                files.add(paths.normalize(name, base=base, what=f"{dvcyaml}: vars file"))
+    return sorted(files)
 
 
 def resolved_stages(
     snap: Snapshot, dvcyaml: str, doc: dict[str, Any], common_dir: Path | None = None
 ) -> dict[str, dict[str, Any]]:
     """{stage name as dvc.lock writes it (`train`, `build@0`, `grid@1-x`): its resolved body}."""
+    if not isinstance(doc.get("stages"), dict):
+        raise BadInput(f"{dvcyaml}: `stages` must be a mapping of stage names to stages")
     files = _vars_files(doc, dvcyaml)
     key_doc = [dvcyaml, snap.blob_sha(dvcyaml), [(f, snap.blob_sha(f)) for f in files]]
     key = hashlib.sha256(json.dumps(key_doc).encode()).hexdigest()
@@ -86,7 +95,11 @@ def _resolve(
                 wdir = str((root / dvcyaml).parent)
                 resolved = DataResolver(repo, wdir, doc).resolve()
             except DvcException as exc:
-                raise BadInput(f"{dvcyaml}: DVC cannot resolve its templating: {exc}") from None
+                # DVC names the files by their temporary copies: give back the repo's names
+                why = str(exc)
+                for prefix in (os.path.relpath(root), str(root)):
+                    why = why.replace(prefix + os.sep, "")
+                raise BadInput(f"{dvcyaml}: DVC cannot resolve its templating: {why}") from None
     stages = resolved.get("stages") if isinstance(resolved, dict) else None
     if not isinstance(stages, dict):
         return {}

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,23 +76,30 @@ def run(
     return proc
 
 
-def run_in_terminal(cmd: list[str], cwd: Path) -> tuple[int, str]:
+def run_in_terminal(cmd: list[str], cwd: Path, timeout: float = 300) -> tuple[int, str]:
     """Run `cmd` with stdin, stdout and stderr on a pseudo-terminal, as a user at a shell."""
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
     os.close(slave)
     chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    return proc.wait(), b"".join(chunks).decode(errors="replace")
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([master], [], [], left)[0]:
+                proc.kill()
+                pytest.fail(f"{cmd} still running after {timeout} s:\n{b''.join(chunks)!r}")
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks).decode(errors="replace")
 
 
 def gitml(

@@ -154,9 +154,14 @@ def test_restore_of_a_large_directory_shows_progress_on_a_terminal_only(example:
 def test_restore_never_writes_through_a_symlinked_directory_out_of_the_repo(
     example: Example, tmp_path: Path
 ) -> None:
-    commit_directory(example, {"a.txt": b"one\n", "b.txt": b"two\n"}, "v1")
-    first = example.head()
-    commit_directory(example, {"a.txt": b"ONE\n"}, "v2")
+    notes = example.root / "data" / "a-notes.txt"  # sorted before data/shards: written first
+    for version in ("v1", "v2"):
+        notes.write_text(f"notes {version}\n")
+        example.dvc("add", "-q", "data/a-notes.txt")
+        example.git("add", "data/a-notes.txt.dvc", "data/.gitignore")
+        commit_directory(example, {"a.txt": version.encode(), "b.txt": b"two\n"}, version)
+        if version == "v1":
+            first = example.head()
     shards = example.root / "data" / "shards"
     # the user moved the directory to another disk and left a symlink: restoring the old version
     # would write into that disk
@@ -171,6 +176,7 @@ def test_restore_never_writes_through_a_symlinked_directory_out_of_the_repo(
     assert "data/shards.dvc" in res.stderr and "outside the repository" in res.stderr
     assert "Traceback" not in res.stderr
     assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
+    assert notes.read_text() == "notes v2\n"  # refused before anything was written
 
 
 def test_a_directory_listing_that_climbs_out_is_refused_before_writing(
@@ -179,7 +185,12 @@ def test_a_directory_listing_that_climbs_out_is_refused_before_writing(
     """A `.dir` object (hash intact) whose member path leaves the directory: nothing is written."""
     payload = b"planted\n"
     member = hashlib.md5(payload).hexdigest()
-    listing = json.dumps([{"md5": member, "relpath": "../../../planted.txt"}]).encode()
+    listing = json.dumps(
+        [
+            {"md5": member, "relpath": "a.txt"},
+            {"md5": member, "relpath": "../../../planted.txt"},
+        ]
+    ).encode()
     listing_md5 = hashlib.md5(listing).hexdigest()
     cache = example.root / ".dvc" / "cache" / "files" / "md5"
     for md5_, data in ((member, payload), (listing_md5 + ".dir", listing)):
@@ -196,3 +207,4 @@ def test_a_directory_listing_that_climbs_out_is_refused_before_writing(
     assert res.returncode == 2, res.stderr
     assert "data/evil.dvc" in res.stderr and "Traceback" not in res.stderr
     assert not list(tmp_path.rglob("planted.txt"))
+    assert not (example.root / "data" / "evil").exists()  # not even the member in bounds

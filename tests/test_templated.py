@@ -82,7 +82,11 @@ def test_staged_bytes_resolved_by_dvc_and_cached(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("stages:\n  a:\n    cmd: echo ${missing}\n", "sub/dvc.yaml"),
+        (
+            "stages:\n  a:\n    cmd: echo ${missing}\n",
+            r"^sub/dvc\.yaml: (?!.*gitml-dvcyaml).*'sub/dvc\.yaml'.*'missing'",
+        ),
+        ("stages: [1, 2]\n", "sub/dvc.yaml: `stages` must be a mapping"),
         ("vars: [../../../etc/passwd]\nstages:\n  a:\n    cmd: echo\n", "outside the repository"),
     ],
 )
@@ -92,6 +96,17 @@ def test_templating_dvc_refuses_is_bad_input_naming_the_file(
     root = staged_repo(tmp_path, {"sub/dvc.yaml": text})
     with pytest.raises(BadInput, match=message):
         resolve(root)
+
+
+def test_a_stage_reads_its_vars_relative_to_its_wdir(tmp_path: Path) -> None:
+    root = staged_repo(
+        tmp_path,
+        {
+            "sub/dvc.yaml": "stages:\n  a:\n    wdir: w\n    vars: [v.yaml]\n    cmd: echo ${x}\n",
+            "sub/w/v.yaml": "x: 7\n",
+        },
+    )
+    assert resolve(root)["a"]["cmd"] == "echo 7"
 
 
 def test_is_templated() -> None:

@@ -440,17 +440,20 @@ def _missing_locally(outcome: Outcome, need: Need) -> None:
 def push_local(cfg: DvcConfig, remote_root: Path, needs: list[Need]) -> Outcome:
     """Verified copies from the local cache into a remote that is a plain directory."""
     outcome = Outcome()
+    blocked: set[tuple[str | None, str]] | None = None  # known once the members are done
     with Progress(f"uploading DVC objects to {remote_root}", len(needs), at_least=10) as progress:
         for need in _listings_last(needs):
             progress.advance()
+            if need.md5.endswith(".dir"):
+                blocked = _blocked_dirs(outcome) if blocked is None else blocked
+                if need.key in blocked:
+                    outcome.failed.append(need)  # a member did not make it: the listing would lie
+                    continue
             _push_one(cfg, remote_root, need, outcome)
     return outcome
 
 
 def _push_one(cfg: DvcConfig, remote_root: Path, need: Need, outcome: Outcome) -> None:
-    if need.md5.endswith(".dir") and need.key in _blocked_dirs(outcome):
-        outcome.failed.append(need)  # a member of it failed: the listing would lie
-        return
     dest = dvcfiles.object_path(remote_root, need.md5, need.hash)
     if dest.is_file():
         outcome.present += 1
