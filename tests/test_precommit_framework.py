@@ -133,6 +133,19 @@ def test_a_config_that_is_not_one_is_refused_untouched(tmp_path: Path) -> None:
     assert config.read_text() == "- repo: local\n  hooks: []\n"
 
 
+def test_a_yaml_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
+    git("init", "-q", cwd=tmp_path)
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]")
+    bomb = "\n".join(levels) + "\n"  # 10**9 values once expanded
+    config = tmp_path / CONFIG
+    config.write_text(bomb)
+    with pytest.raises(BadInput, match="expands to more than"):
+        install_framework(tmp_path)
+    assert config.read_text() == bomb
+
+
 def test_the_manifest_declares_the_hooks_init_writes() -> None:
     manifest = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     assert [{k: v for k, v in h.items() if k != "description"} for h in manifest] == [

@@ -22,7 +22,7 @@ import yaml
 
 from gitml import git
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write
+from gitml.fileio import atomic_write, load_yaml
 from gitml.output import say
 
 CONFIG = ".pre-commit-config.yaml"
@@ -113,7 +113,7 @@ def _types_line(types: list[str]) -> str:
 def parse(text: str) -> dict[str, Any]:
     """The config as data ({} for an empty file); BadInput when it is not a pre-commit config."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)  # bounded: an alias bomb is refused, not expanded
     except yaml.YAMLError as e:
         raise BadInput(f"{CONFIG} is not valid YAML, so gitml cannot add its hooks: {e}") from None
     if data is None:
