@@ -9,8 +9,10 @@ pandas is imported only inside the functions that read.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,10 @@ from gitml.errors import BadInput
 from gitml.paths import inside
 
 MAX_BYTES_ENV = "GITML_VALIDATE_MAX_BYTES"
-DEFAULT_MAX_BYTES = 1 << 30
+# Validation holds the data in pandas and GX at about 2.5x a numeric CSV's size (a 1 GiB CSV of
+# numbers and labels peaks at 2.6 GiB), and more for text of many distinct values (a Python
+# string per row): 512 MiB keeps a commit hook within ~3 GB for most tables.
+DEFAULT_MAX_BYTES = 512 << 20
 SUFFIX_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -30,7 +35,9 @@ SUFFIX_FORMATS = {
     ".ndjson": "jsonl",
     ".json": "json",
 }
-SAMPLE_KEYS = {"rows"}
+SAMPLE_KEYS = {"rows", "method", "seed"}
+SAMPLE_METHODS = ("first", "random")
+SAMPLE_SHAPE = "{rows: N} (the first N rows) or {rows: N, method: random, seed: S}"
 
 
 @dataclass(frozen=True)
@@ -44,17 +51,39 @@ class Source:
     hash: str = "md5"  # DVC's hash field for `md5` (md5 or md5-dos2unix)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """An explicit `sample:` of gitml.yaml: the first `rows` rows, or `rows` rows drawn at
+    random (uniformly, without replacement, the same rows for the same seed and bytes)."""
+
+    rows: int
+    method: str = "first"
+    seed: int = 0
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """What gitml.lock records: `{rows}` for the first rows, with method and seed else."""
+        if self.method == "first":
+            return {"rows": self.rows}
+        return {"method": self.method, "rows": self.rows, "seed": self.seed}
+
+
 @dataclass
 class Frame:
     df: Any  # pandas.DataFrame, index 0..n-1 across all files
     dtypes: dict[str, str]  # column -> dtype as read (before str columns become object)
     starts: list[int] = field(default_factory=list)  # first row of each file in `df`
     names: list[str] = field(default_factory=list)  # the file each start belongs to
+    # A random sample: per row of `df`, the index of its file in `names` and its row there
+    origins: tuple[Any, Any] | None = None
 
     def where(self, index: int) -> str:
         """`row N` (1-based data row) of a single file, `FILE row N` in a directory union."""
-        i = max(bisect.bisect_right(self.starts, index) - 1, 0)
-        row = index - self.starts[i] + 1
+        if self.origins is not None:
+            i, row = int(self.origins[0][index]), int(self.origins[1][index]) + 1
+        else:
+            i = max(bisect.bisect_right(self.starts, index) - 1, 0)
+            row = index - self.starts[i] + 1
         return (
             f"{posixpath.basename(self.names[i])} row {row}"
             if len(self.names) > 1
@@ -84,31 +113,97 @@ def format_of(name: str, configured: str) -> str:
     return fmt
 
 
-def check_sample(dataset: str, sample: dict[str, Any] | None) -> int | None:
-    """The number of rows an explicit `sample: {rows: N}` asks for (None: the whole data)."""
+def _whole(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def check_sample(dataset: str, sample: dict[str, Any] | None) -> Sample | None:
+    """The explicit `sample:` of a dataset, checked (None: the whole data)."""
     if sample is None:
         return None
-    unknown = set(sample) - SAMPLE_KEYS
-    rows = sample.get("rows")
-    if unknown or isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+    rows, method, seed = sample.get("rows"), sample.get("method", "first"), sample.get("seed", 0)
+    if (
+        set(sample) - SAMPLE_KEYS
+        or not isinstance(rows, int)
+        or not _whole(rows, 1)
+        or method not in SAMPLE_METHODS
+        or not _whole(seed, 0)
+        or (method == "first" and "seed" in sample)
+    ):
         raise BadInput(
-            f"gitml.yaml: `sample` of {dataset!r} must be {{rows: N}} with N a positive integer "
-            "(validate the first N rows)"
+            f"gitml.yaml: `sample` of {dataset!r} must be {SAMPLE_SHAPE}, with N a positive "
+            f"integer and S a non-negative one (got {sample!r})"
         )
-    return rows
+    return Sample(rows, method, seed)
 
 
-def check_size(dataset: str, total: int, rows: int | None, configured: int | None = None) -> None:
+def check_size(
+    dataset: str, total: int, sample: Sample | None, configured: int | None = None
+) -> None:
     """Refuse data above the limit (the dataset's `max_bytes`, else the clone-wide default)."""
     limit = configured or max_bytes()
-    if total > limit and rows is None:
+    if total > limit and sample is None:
         raise BadInput(
             f"{dataset} is {total / 2**20:.1f} MiB, above gitml's validation limit of "
-            f"{limit / 2**20:.1f} MiB (`max_bytes` in gitml.yaml, default {MAX_BYTES_ENV}). gitml does not validate in chunks "
-            "(row counts, uniqueness and quantiles would be wrong). Add an explicit sample to its "
-            "entry in gitml.yaml, e.g. `sample: {rows: 1000000}` (validates the first N rows and "
-            "is recorded in gitml.lock), or raise its `max_bytes`"
+            f"{limit / 2**20:.1f} MiB (`max_bytes` in gitml.yaml, default {MAX_BYTES_ENV} or "
+            f"{DEFAULT_MAX_BYTES >> 20} MiB). gitml does not validate in chunks (row counts, "
+            "uniqueness and quantiles would be wrong). Add an explicit sample to its entry in "
+            "gitml.yaml, e.g. `sample: {rows: 1000000}` (the first N rows) or `sample: {rows: "
+            "1000000, method: random, seed: 0}` (N rows drawn at random, the same for the same "
+            "seed); it is recorded in gitml.lock. Or raise its `max_bytes`"
         )
+
+
+# Reader options that change which columns a read yields or how they are named: with any of
+# them a CSV is read in one pass (the column-group passes below rely on plain positions).
+_COLUMN_OPTIONS = frozenset(
+    {"usecols", "index_col", "names", "header", "prefix", "iterator", "chunksize", "skipfooter"}
+)
+GROUPED_READ_BYTES = 64 << 20  # a CSV at least this big is read in column groups
+READ_PASSES = 4  # at most this many passes over the file
+
+
+def _read_csv(src: Source, opts: dict[str, Any]) -> Any:
+    """pandas.read_csv, in up to READ_PASSES passes of a group of columns each when the file is
+    big: the C parser holds every chunk of a column beside the finished column (about 2.5x the
+    data at its peak), and one group at a time keeps that to a quarter of it. Each column is
+    parsed exactly as in one pass: the parser's chunks are rows (sized by the file's width, not
+    by `usecols`), so every column's type is inferred from the same rows, the same way."""
+    import pandas as pd
+
+    if (
+        isinstance(src.file, Path)
+        and not set(opts) & _COLUMN_OPTIONS
+        and src.file.stat().st_size >= GROUPED_READ_BYTES
+    ):
+        try:
+            df = _read_csv_grouped(src.file, opts)
+        except Exception:  # noqa: BLE001 - any surprise: the plain pass says what is wrong
+            df = None
+        if df is not None:
+            return df
+    return pd.read_csv(src.file, **opts)
+
+
+def _read_csv_grouped(file: Path, opts: dict[str, Any]) -> Any:
+    """The CSV as `_read_csv` describes, or None when it is not a plain table of named columns
+    (e.g. an implicit index column): then one plain pass reads it."""
+    import pandas as pd
+
+    columns = pd.read_csv(file, nrows=0, **opts).columns
+    width = len(columns)
+    if width < 2 or isinstance(columns, pd.MultiIndex):
+        return None
+    step = -(-width // READ_PASSES)
+    parts: list[Any] = []
+    for start in range(0, width, step):
+        part = pd.read_csv(file, usecols=list(range(start, min(start + step, width))), **opts)
+        if not isinstance(part.index, pd.RangeIndex) or (parts and len(part) != len(parts[0])):
+            return None
+        parts.append(part)
+    df = pd.concat(parts, axis=1)
+    del parts
+    return df if list(df.columns) == list(columns) else None
 
 
 def _read_one(src: Source, fmt: str, options: dict[str, Any], rows: int | None) -> Any:
@@ -119,7 +214,8 @@ def _read_one(src: Source, fmt: str, options: dict[str, Any], rows: int | None) 
         opts.setdefault("sep", "," if fmt == "csv" else "\t")
         if rows is not None:
             opts["nrows"] = rows
-        return pd.read_csv(src.file, **opts)
+            return pd.read_csv(src.file, **opts)
+        return _read_csv(src, opts)
     if fmt == "jsonl":
         if rows is not None:
             opts["nrows"] = rows
@@ -140,61 +236,181 @@ def _read_one(src: Source, fmt: str, options: dict[str, Any], rows: int | None) 
     raise BadInput(f"{src.name}: unknown format {fmt!r}")
 
 
-def read_frame(
-    sources: list[Source],
-    formats: list[str],
-    options: dict[str, Any],
-    rows: int | None = None,
-) -> Frame:
-    """All `sources` (one file, or the files of a directory) as one frame."""
+@contextlib.contextmanager
+def _reading(src: Source, fmt: str) -> Iterator[None]:
+    """pandas' and pyarrow's reading errors as one BadInput naming the file."""
     import pandas as pd
 
+    try:
+        yield
+    except BadInput:
+        raise
+    except pd.errors.EmptyDataError:
+        raise BadInput(f"{src.name}: the file is empty") from None
+    except TypeError as exc:  # an unknown reader option
+        raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml ({exc})") from None
+    except (
+        ValueError,  # pyarrow's ArrowInvalid among them
+        OSError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        IndexError,  # e.g. `index_col` past the last column
+        KeyError,
+        OverflowError,
+    ) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"{src.name}: cannot be read as {fmt} ({msg})") from None
+
+
+def _table(src: Source, df: Any) -> Any:
+    """`df`, checked to be a table with columns."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):  # `chunksize`/`iterator` give a reader instead
+        if hasattr(df, "close"):
+            df.close()
+        raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml (they give no table)")
+    if len(df.columns) == 0:
+        raise BadInput(f"{src.name}: the file is empty (no columns)")
+    return df
+
+
+def _check_formats(sources: list[Source], formats: list[str]) -> None:
     if len(set(formats)) > 1:
         mixed = ", ".join(sorted(set(formats)))
         raise BadInput(
             f"{posixpath.dirname(sources[0].name)}: a directory is validated as the union of "
             f"files of one format, and it mixes {mixed}; set `format:` in gitml.yaml"
         )
+
+
+def read_frame(
+    sources: list[Source],
+    formats: list[str],
+    options: dict[str, Any],
+    sample: Sample | None = None,
+) -> Frame:
+    """All `sources` (one file, or the files of a directory) as one frame: all their rows, or
+    the explicit sample."""
+    import pandas as pd
+
+    _check_formats(sources, formats)
+    if sample is not None and sample.method == "random":
+        return _random_sample(sources, formats, options, sample)
+    rows = sample.rows if sample is not None else None
     frames, starts, names = [], [], []
     total = 0
     for src, fmt in zip(sources, formats):
-        try:
-            df = _read_one(src, fmt, options, None if rows is None else rows - total)
-        except BadInput:
-            raise
-        except pd.errors.EmptyDataError:
-            raise BadInput(f"{src.name}: the file is empty") from None
-        except TypeError as exc:  # an unknown reader option
-            raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml ({exc})") from None
-        except (
-            ValueError,
-            OSError,
-            UnicodeDecodeError,
-            pd.errors.ParserError,
-            IndexError,  # e.g. `index_col` past the last column
-            KeyError,
-            OverflowError,
-        ) as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BadInput(f"{src.name}: cannot be read as {fmt} ({msg})") from None
-        if not isinstance(df, pd.DataFrame):  # `chunksize`/`iterator` give a reader instead
-            if hasattr(df, "close"):
-                df.close()
-            raise BadInput(f"{src.name}: bad `read:` options in gitml.yaml (they give no table)")
-        if len(df.columns) == 0:
-            raise BadInput(f"{src.name}: the file is empty (no columns)")
+        with _reading(src, fmt):
+            df = _table(src, _read_one(src, fmt, options, None if rows is None else rows - total))
         starts.append(total)
         names.append(src.name)
         frames.append(df)
         total += len(df)
         if rows is not None and total >= rows:
             break
+    # The union is concatenated once; `frames` goes with this function (one copy at a time).
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    df = df.reset_index(drop=True)
+    del frames
+    return _frame(df.reset_index(drop=True), sources, starts, names)
+
+
+def _frame(df: Any, sources: list[Source], starts: list[int], names: list[str]) -> Frame:
     if len(df) == 0:
         raise BadInput(f"{sources[0].name}: the file has no rows")
     dtypes = {str(c): str(df[c].dtype) for c in df.columns}
     return Frame(df=normalize(df), dtypes=dtypes, starts=starts, names=names)
+
+
+# --- a random sample, drawn while streaming -----------------------------------------------------
+
+SAMPLE_CHUNK_CELLS = 1 << 22  # rows per chunk read = this / columns (4M cells: ~32 MB of numbers)
+SAMPLE_CHUNK_LINES = 100_000  # JSON Lines, whose width is unknown before reading
+
+
+def _chunks(src: Source, fmt: str, options: dict[str, Any]) -> Iterator[Any]:
+    """The file's rows as frames of a bounded number of rows (a JSON document, which cannot be
+    streamed, and Parquet read with options other than `columns`: in one piece)."""
+    import pandas as pd
+
+    opts = dict(options)
+    if fmt in ("csv", "tsv"):
+        opts.setdefault("sep", "," if fmt == "csv" else "\t")
+        width = len(pd.read_csv(src.file, nrows=0, **opts).columns) or 1
+        if hasattr(src.file, "seek"):
+            src.file.seek(0)
+        with pd.read_csv(src.file, chunksize=max(SAMPLE_CHUNK_CELLS // width, 1000), **opts) as r:
+            yield from r
+    elif fmt == "jsonl":
+        with pd.read_json(src.file, lines=True, chunksize=SAMPLE_CHUNK_LINES, **opts) as r:
+            yield from r
+    elif fmt == "parquet" and set(opts) <= {"columns"}:
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(src.file) as pf:
+            width = max(len(opts.get("columns") or pf.schema_arrow.names), 1)
+            size = max(SAMPLE_CHUNK_CELLS // width, 1000)
+            for batch in pf.iter_batches(batch_size=size, columns=opts.get("columns")):
+                yield batch.to_pandas()
+    else:
+        yield _read_one(src, fmt, opts, None)
+
+
+def _random_sample(
+    sources: list[Source], formats: list[str], options: dict[str, Any], sample: Sample
+) -> Frame:
+    """`sample.rows` rows drawn uniformly at random from the union of `sources`, in file order.
+
+    Every row gets a key from one generator seeded with `sample.seed`, in file order, and the
+    rows of the smallest keys are kept as the file streams by (bottom-k sampling): memory holds
+    the sample and one chunk, and the same seed on the same bytes draws the same rows whatever
+    the chunk sizes. Each chunk's columns get their types as pandas reads them; the kept rows
+    are joined as pandas joins chunks.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(sample.seed)
+    kept: Any = None  # the sample so far, in stream order, with per row:
+    keys = np.empty(0)  # its key,
+    files = np.empty(0, dtype=np.int64)  # the index of its file,
+    rows = np.empty(0, dtype=np.int64)  # and its row in that file
+    for i, (src, fmt) in enumerate(zip(sources, formats)):
+        seen = 0
+        with _reading(src, fmt):
+            for chunk in _chunks(src, fmt, options):
+                chunk = _table(src, chunk)
+                chunk_keys = rng.random(len(chunk))
+                positions = np.arange(seen, seen + len(chunk), dtype=np.int64)
+                seen += len(chunk)
+                best = _smallest(chunk_keys, sample.rows)  # only these can make the sample
+                if best is not None:
+                    chunk, chunk_keys, positions = (
+                        chunk.iloc[best],
+                        chunk_keys[best],
+                        positions[best],
+                    )
+                kept = chunk if kept is None else pd.concat([kept, chunk], ignore_index=True)
+                keys = np.concatenate([keys, chunk_keys])
+                files = np.concatenate([files, np.full(len(chunk), i, dtype=np.int64)])
+                rows = np.concatenate([rows, positions])
+                best = _smallest(keys, sample.rows)
+                if best is not None:
+                    kept, keys, files, rows = kept.iloc[best], keys[best], files[best], rows[best]
+    if kept is None:
+        raise BadInput(f"{sources[0].name}: the file has no rows")
+    frame = _frame(kept.reset_index(drop=True), sources, [], [s.name for s in sources])
+    frame.origins = (files, rows)
+    return frame
+
+
+def _smallest(keys: Any, k: int) -> Any:
+    """The positions of the `k` smallest keys, in order (None: there are no more than `k`)."""
+    import numpy as np
+
+    if len(keys) <= k:
+        return None
+    return np.sort(np.argpartition(keys, k - 1)[:k])
 
 
 def normalize(df: Any) -> Any:
@@ -203,10 +419,48 @@ def normalize(df: Any) -> Any:
     import pandas as pd
 
     df.columns = [str(c) for c in df.columns]
-    for col in df.columns:
-        if isinstance(df[col].dtype, pd.StringDtype):
-            df[col] = df[col].astype(object)
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if isinstance(col.dtype, pd.StringDtype):
+            df.isetitem(i, as_objects(col))
     return df
+
+
+def as_objects(col: Any) -> Any:
+    """A text column as an object column holding one Python string per distinct value.
+
+    `astype(object)` makes a new string object for every row (~50 bytes each: 2 GB for a
+    40M-row column of four labels); the values, their order and the missing ones (the dtype's
+    own NA) are the same, only shared.
+    """
+    import numpy as np
+    import pandas as pd
+
+    na = col.dtype.na_value
+    out = np.empty(len(col), dtype=object)
+    to_arrow = getattr(col.array, "__arrow_array__", None)
+    if getattr(col.dtype, "storage", None) != "pyarrow" or to_arrow is None:  # python strings
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        out[:] = _lookup(np.asarray(uniques, dtype=object), na)[codes]
+    else:  # pyarrow-backed (pandas 3's default): encoded a chunk at a time, without copies
+        pos = 0
+        arrow = to_arrow()
+        for chunk in getattr(arrow, "chunks", [arrow]):
+            encoded = chunk.dictionary_encode()
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            out[pos : pos + len(chunk)] = _lookup(encoded.dictionary.to_pylist(), na)[codes]
+            pos += len(chunk)
+    return pd.Series(out, index=col.index, name=col.name, dtype=object, copy=False)
+
+
+def _lookup(values: Any, na: Any) -> Any:
+    """`values` as an object array with `na` appended: code -1 (missing) picks the last."""
+    import numpy as np
+
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values
+    table[-1] = na
+    return table
 
 
 def workspace_sources(root: Path, path: str, configured: str) -> tuple[list[Source], list[str]]:

@@ -41,6 +41,7 @@ CACHE_VERSION = 1
 SAMPLE_VALUES = 5
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP_VALUES = 5
+TEXT_DTYPES = ("str", "string")  # pandas' names of its text dtypes (as read, before `object`)
 _TABLE_COLUMN_TYPES = {
     "expect_table_columns_to_match_ordered_list": "column_list",
     "expect_table_columns_to_match_set": "column_set",
@@ -238,15 +239,34 @@ def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list
             .add_dataframe_asset("data")
             .add_batch_definition_whole_dataframe("all")
         )
-        batch = batch_def.get_batch(batch_parameters={"dataframe": frame.df})
-        res = batch.validate(
-            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}
-        )
+        with _no_fingerprint():
+            batch = batch_def.get_batch(batch_parameters={"dataframe": frame.df})
+            res = batch.validate(
+                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}
+            )
     stats = res.statistics
     rows = [_row(r, frame) for r in res.results if not r.success]
     order = {c: i for i, c in enumerate(frame.df.columns)}
     rows.sort(key=lambda r: (order.get(r["column"], -1), r["expectation"], r["expected"]))
     return int(stats["evaluated_expectations"]), int(stats["unsuccessful_expectations"]), rows
+
+
+@contextlib.contextmanager
+def _no_fingerprint() -> Iterator[None]:
+    """GX fingerprints every pandas batch under 1e9 bytes by hashing all of it
+    (`hash_pandas_object`: arrays the size of the frame, ~2x its memory, ~2 s for 4M rows) into
+    batch metadata that gitml never reads (its cache key is the data's md5). Off meanwhile."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    saved = getattr(engine, "HASH_THRESHOLD", None)
+    if saved is None:  # another GX: nothing to turn off
+        yield
+        return
+    engine.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        engine.HASH_THRESHOLD = saved
 
 
 def _exception_message(info: Any) -> str | None:
@@ -373,7 +393,10 @@ def profile(frame: Frame) -> dict[str, Any]:
                 entry["std"] = plain(float(values.std())) if len(values) > 1 else None
                 entry["quantiles"] = [plain(float(q)) for q in values.quantile(list(QUANTILES))]
         else:
-            counts = values.astype(str).value_counts()
+            # Text read as text holds only strings: counted as they are, without a copy of the
+            # column as `str` (which `astype(str)` would make to count anything else).
+            text = frame.dtypes[col] in TEXT_DTYPES
+            counts = (values if text else values.astype(str)).value_counts()
             top = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))[:TOP_VALUES]
             entry["top"] = {str(k): int(v) for k, v in top}
         columns[str(col)] = entry
@@ -507,8 +530,8 @@ def validate_target(target: Target, common_dir: Path) -> Result:
     d = target.dataset
     # The limit first, before the cache: a pass cached under a higher limit must not answer
     # for data the configured limit now refuses.
-    rows = datareaders.check_sample(d.path, d.sample)
-    datareaders.check_size(d.path, target.size, rows, d.max_bytes)
+    sample = datareaders.check_sample(d.path, d.sample)
+    datareaders.check_size(d.path, target.size, sample, d.max_bytes)
     suite_sha = hashlib.sha256(target.suite_bytes).hexdigest()
     inputs = cache_inputs(target.md5, suite_sha, d) if target.md5 else None
     path = cache_path(common_dir, inputs) if inputs else None
@@ -520,7 +543,7 @@ def validate_target(target: Target, common_dir: Path) -> Result:
     # that md5 names (the hook checks the cache objects a commit changes, not the ones it keeps).
     verify_sources(target.sources)
     doc = load_suite(target.suite_path, target.suite_bytes)
-    frame = datareaders.read_frame(target.sources, target.formats, d.read, rows)
+    frame = datareaders.read_frame(target.sources, target.formats, d.read, sample)
     check_columns(target.suite_path, d.path, doc, list(frame.df.columns))
     evaluated, failed, table = run_gx(target.suite_path, doc, frame)
     result = Result(
@@ -531,7 +554,7 @@ def validate_target(target: Target, common_dir: Path) -> Result:
         failed=failed,
         rows=table,
         profile=profile(frame),
-        sample=d.sample,
+        sample=sample.record if sample is not None else None,
     )
     if path is not None and inputs is not None:
         _to_cache(path, inputs, result)

@@ -174,6 +174,17 @@ def test_a_big_csv_validates_under_its_limit_and_refuses_above_it(example: Examp
     sampled = ex.gitml("validate", "data/big.csv")
     assert sampled.returncode == 0, sampled.stderr
 
+    # a random sample, drawn while the file streams by, recorded with its seed
+    random = {"rows": rows * 3 // 4, "method": "random", "seed": 1}
+    add_data_entry(
+        ex,
+        {"path": "data/big.csv", "suite": ".gitml/suites/big.json", "max_bytes": size // 2}
+        | {"sample": random},
+    )
+    drawn = ex.gitml("validate", "--json", "data/big.csv")
+    assert drawn.returncode == 0, drawn.stderr
+    assert yaml.safe_load(drawn.stdout)["datasets"][0]["sample"] == random
+
     # under the limit: the whole file
     add_data_entry(
         ex,

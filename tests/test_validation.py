@@ -404,3 +404,148 @@ def test_validate_refuses_before_hashing_and_keeps_suites_inside(
             workspace_target(repo, escaping, md5s)
     finally:
         md5s.close()
+
+
+# --- reading big data: compact, in column groups, or an explicit random sample ---------------
+
+
+def _csv(rows: int) -> bytes:
+    """`a` (ints), `b` (three labels, some missing), `c` (floats)."""
+    lines = ["a,b,c"] + [
+        f"{i},{('', 'x', 'y')[i % 3] if i % 5 else 'z'},{i * 0.25}" for i in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_random_sample_is_reproducible_bounded_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    from gitml import datareaders
+
+    suite = {"name": "t", "expectations": [GOOD_SUITE["expectations"][1]]}  # a in [0, 10]
+    data = {"d.csv": _csv(200_000)}
+    spec = {"rows": 50, "method": "random", "seed": 3}
+
+    def run(sample: dict[str, Any], where: str) -> validation.Result:
+        target = _target(tmp_path / where, data, suite, sample=sample)
+        return validation.validate_target(target, tmp_path / where)
+
+    monkeypatch.setattr(datareaders, "SAMPLE_CHUNK_CELLS", 3 * 10_000)  # chunks of 10,000 rows
+    tracemalloc.start()
+    try:
+        res = run(spec, "one")
+        sampled_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        target = _target(tmp_path / "whole", data, suite)
+        datareaders.read_frame(target.sources, target.formats, {})
+        whole_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sampled_peak < whole_peak / 4, (sampled_peak, whole_peak)  # a chunk, not the file
+    assert res.profile["rows"] == 50 and res.summary()["sample"] == spec
+    assert not res.success and res.failed == 1  # rows drawn from all over: a beyond 10
+    again = run(spec, "two")  # another cache, other chunk sizes: the same rows
+    monkeypatch.setattr(datareaders, "SAMPLE_CHUNK_CELLS", 3 * 7_777)
+    assert run(spec, "three").profile == again.profile == res.profile
+    other = run({**spec, "seed": 4}, "four")
+    assert other.profile != res.profile and other.profile["rows"] == 50
+    assert run({"rows": 50, "method": "random"}, "five").summary()["sample"] == {
+        "method": "random",
+        "rows": 50,
+        "seed": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        {"rows": 0},
+        {"rows": "5"},
+        {"rows": True},
+        {"rows": 5, "method": "reservoir"},
+        {"rows": 5, "seed": 1},  # a seed for the first rows: a mistake, said so
+        {"rows": 5, "method": "random", "seed": -1},
+        {"rows": 5, "method": "random", "seed": 1.5},
+        {"rows": 5, "every": 2},
+    ],
+)
+def test_a_bad_sample_is_named(tmp_path: Path, sample: dict[str, Any]) -> None:
+    with pytest.raises(BadInput, match="gitml.yaml: `sample` of 'd.csv' must be"):
+        validation.validate_target(_target(tmp_path, {"d.csv": _csv(10)}, sample=sample), tmp_path)
+
+
+def test_a_random_sample_of_a_directory_names_the_file_of_a_bad_row(tmp_path: Path) -> None:
+    files = {"dir/p1.csv": b"a,b\n1,x\n2,y\n", "dir/p2.csv": b"a,b\n3,x\n42,q\n"}
+    sample = {"rows": 4, "method": "random", "seed": 0}  # every row, in file order
+    res = validation.validate_target(_target(tmp_path, files, path="dir", sample=sample), tmp_path)
+    assert {r["column"]: r["sample"] for r in res.rows}["a"] == ["42 (p2.csv row 2)"]
+
+
+def test_text_columns_share_their_strings(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from gitml.datareaders import as_objects
+
+    for dtype in (pd.StringDtype("pyarrow", na_value=float("nan")), pd.StringDtype("python")):
+        col = pd.Series(["red", None, "blue", "red"] * 50_000, dtype=dtype, name="c")
+        out = as_objects(col)
+        assert out.dtype == object and out.name == "c"
+        assert out.equals(col.astype(object))
+        assert len({id(v) for v in out}) <= 3  # one object per distinct value (and the NA)
+
+
+def test_a_big_csv_is_read_in_column_groups_exactly_as_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same columns, types and values as one pass of pandas, including its chunk-wise
+    quirks: ints that turn to text after the parser's first chunk of rows stay mixed."""
+    from gitml import datareaders
+
+    rows = ["a,b,a,c,d"] + [
+        f"{i if i < 300_000 else 'x'},{'' if i % 7 else 'q'},{i % 5},{i * 0.5},{'True' if i % 2 else 'False'}"
+        for i in range(310_000)
+    ]
+    files = {
+        "mixed.csv": ("\n".join(rows) + "\n").encode(),
+        "implicit_index.csv": b"a,b\n1,2,3\n4,5,6\n",
+        "quoted.csv": b'a,b,c\n"x,1","line\nbreak",3\n"y",,4\n',
+    }
+    for name, data in files.items():
+        target = _target(tmp_path, {name: data})
+        one = datareaders.read_frame(target.sources, target.formats, {})
+        monkeypatch.setattr(datareaders, "GROUPED_READ_BYTES", 0)
+        grouped = datareaders.read_frame(target.sources, target.formats, {})
+        monkeypatch.undo()
+        assert grouped.dtypes == one.dtypes, name
+        assert grouped.df.equals(one.df) and list(grouped.df.columns) == list(one.df.columns)
+        assert validation.profile(grouped) == validation.profile(one), name
+    assert one.dtypes  # the last: implicit index (one plain pass after the grouped try)
+
+
+def test_gx_does_not_fingerprint_the_batch(tmp_path: Path) -> None:
+    """GX hashes a whole pandas batch (several arrays its size) for metadata gitml never
+    reads; gitml turns that off, so validating holds little beyond the frame itself."""
+    import tracemalloc
+
+    import numpy as np
+    import pandas as pd
+
+    from gitml.datareaders import Frame
+
+    df = pd.DataFrame({"a": np.arange(2_000_000, dtype=np.int64)})  # 16 MB
+    frame = Frame(df=df, dtypes={"a": "int64"}, starts=[0], names=["d.csv"])
+    doc = {
+        "name": "t",
+        "expectations": [GOOD_SUITE["expectations"][0] | {"kwargs": {"column_list": ["a"]}}],
+    }
+    validation.run_gx("s.json", doc, frame)  # GX imported and warm
+    tracemalloc.start()
+    try:
+        evaluated, failed, _ = validation.run_gx("s.json", doc, frame)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (evaluated, failed) == (1, 0)
+    assert peak < df.memory_usage().sum() / 2, peak
