@@ -4,8 +4,13 @@ A model is tested and gated when its md5 (or anything else in its inputs), its t
 its gates changed, or when what gitml.lock recorded for it did not pass. Gates are evaluated
 against the metrics at the commit and at the baseline (gitml.baselines). The pytest run goes
 through the project's interpreter with the plugin loaded by `-p` from a directory holding only
-the plugin; its result is cached per clone by (model md5 and inputs, data md5s, test files +
-conftest hash, params, metrics, baseline metrics, environment key).
+the plugin, in the repository itself, as `pytest <tests>` from its root would run (the layout,
+imports, conftest.py files, symlinks and fixture paths of the project all hold). Its result is
+cached per clone by (model md5 and inputs, data md5s, the staged test files, conftest.py files
+and the files of the package the tests belong to, the pytest config, params, metrics, baseline
+metrics, environment key). A run happens in place only when those files in the workspace are
+the staged ones: otherwise the verdict would be about files the commit does not contain, and
+gitml refuses, naming them, rather than stash (a killed hook must never lose work).
 
 gitml.lock records `tests: {passed, failed, hash}` and `gates: [{rule, value, baseline,
 threshold, passed}]` (baseline: the sha the gate was resolved against, null for a fixed
@@ -35,7 +40,7 @@ from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
-from gitml.fileio import md5_file, round_sig
+from gitml.fileio import md5_file, round_sig, sha256_bytes
 from gitml.output import warn
 
 CACHE_DIR = "modeltests"
@@ -93,7 +98,8 @@ def run_models(
                 f"no model {', '.join(map(repr, unknown))} in gitml.yaml (models: {listed})"
             )
         models = tuple(m for m in models if m.path in only or m.name in only)
-    head = git.head_commit(ctx.repo.root)
+    # The hook resolved HEAD once (ctx.head); `gitml test` builds its context without it.
+    head = ctx.head if ctx.head is not None else git.head_commit(ctx.repo.root)
     results = []
     for m in models:
         entry = ctx.lock["models"][m.path]
@@ -130,7 +136,7 @@ def run_model(
     ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | None, head: str | None
 ) -> ModelResult:
     result = ModelResult(m.path, m.name)
-    base = baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
+    base = _baseline(ctx, m, head)
     metrics = entry.get("metrics") or {}
     if m.gates:
         result.gates = evaluate_gates(m, metrics, base)
@@ -147,6 +153,17 @@ def run_model(
         if failed:
             result.failures.append(Failure("tests", m.path, tests_summary(tests)))
     return result
+
+
+def _baseline(ctx: CheckContext, m: Model, head: str | None) -> baselines.Baseline:
+    """The model's baseline. `parent` is HEAD, whose gitml.lock the hook parsed once
+    (ctx.head_lock): the metrics it records for the model come from there, not from another read
+    and parse of that blob. Without them (no lock, no entry): baselines' own fallbacks."""
+    if m.baseline == "parent" and head is not None and head == ctx.head and ctx.head_lock:
+        entry = (ctx.head_lock.get("models") or {}).get(m.path)
+        if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
+            return baselines.Baseline(m.baseline, head, dict(entry["metrics"]))
+    return baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
 
 
 # --- gates -----------------------------------------------------------------------------------
@@ -257,33 +274,18 @@ def tests_hash(ctx: CheckContext, tests: str) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
-def _warn_unstaged(ctx: CheckContext, files: list[str]) -> None:
-    snap = ctx.lineage.snap
-    if snap.rev is not None:
-        return
-    for path in files:
-        ws = ctx.repo.root / path
-        data = ws.read_bytes() if ws.is_file() else None
-        sha = (
-            hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() if data is not None else None
-        )
-        if sha != snap.blob_sha(path):
-            warn(f"{path} differs from its staged version: the model tests run the staged one")
-
-
 def _package_inits(ctx: CheckContext, tests: str) -> list[str]:
-    """The staged `__init__.py` of each directory above `tests`, so that the exported tests
-    import as the same packages as in the repository."""
+    """The staged `__init__.py` of each directory above `tests`, shallowest first."""
     parts = tests.split("/")
     inits = [posixpath.join(*parts[:i], "__init__.py") for i in range(1, len(parts))]
     return [p for p in inits if ctx.lineage.snap.has(p)]
 
 
-def export_tests(ctx: CheckContext, tests: str, into: Path) -> Path:
-    """Write the staged bytes of the model's test files (and of the conftest.py files pytest
-    would collect for them) under `into`, as the repository lays them out; returns the path to
-    give pytest. A commit is judged by what it stages: a test file or conftest.py that is only
-    partly staged runs as staged, and the worktree and the index are never touched."""
+def run_files(ctx: CheckContext, tests: str) -> list[str]:
+    """The staged files a run of `tests` reads from the repository: the test files and
+    conftest.py files (`test_files`), and every file of the outermost package above the tests
+    (with tests/__init__.py, all of tests/: the `tests.helpers` they import, data fixtures).
+    Bad input when the tests path has no staged file at all."""
     snap = ctx.lineage.snap
     files = test_files(ctx, tests)
     if not any(paths.is_under(f, tests) for f in files):
@@ -292,15 +294,93 @@ def export_tests(ctx: CheckContext, tests: str, into: Path) -> Path:
             f"gitml.yaml: the tests of a model, {tests}, have no files in {where}"
             + (f": `git add {tests}`" if snap.rev is None else "")
         )
-    files += _package_inits(ctx, tests)
-    snap.prefetch(files)
-    for path in files:
-        data = snap.read(path)
-        assert data is not None
-        dest = into.joinpath(*path.split("/"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    return into.joinpath(*tests.split("/"))
+    inits = _package_inits(ctx, tests)
+    if inits:
+        files += inits + snap.files_under(posixpath.dirname(inits[0]))
+    return sorted(set(files))
+
+
+def _scopes(ctx: CheckContext, tests: str) -> list[str]:
+    """Where files that pytest would read for `tests` can be: the tests path (or the outermost
+    package holding it), and each conftest.py and __init__.py on the way down to it."""
+    parts = tests.split("/")
+    inits = _package_inits(ctx, tests)
+    top = [posixpath.dirname(inits[0])] if inits else [tests]
+    above = [posixpath.join(*parts[:i], "conftest.py") for i in range(len(parts))]
+    above += [posixpath.join(*parts[:i], "__init__.py") for i in range(1, len(parts))]
+    return top + above
+
+
+def _workspace_blob_sha(path: Path) -> str | None:
+    """The git blob sha of a workspace file as it is on disk (a symlink: of its target path, as
+    git stores one), None when there is none. No clean filter or line-end conversion applied."""
+    try:
+        if path.is_symlink():
+            data = os.fsencode(os.readlink(path))
+            return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        if not path.is_file():
+            return None
+        digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def differing_files(ctx: CheckContext, files: list[str]) -> list[str]:
+    """Which of `files` differ in the workspace from their staged (or committed) version."""
+    root, snap = ctx.repo.root, ctx.lineage.snap
+    differ = [p for p in files if _workspace_blob_sha(root / p) != snap.blob_sha(p)]
+    # A file whose bytes differ may still be what git stores once its clean filters and
+    # line-end conversion (core.autocrlf, .gitattributes) apply: git hashes those, read-only.
+    regular = [p for p in differ if not (root / p).is_symlink() and (root / p).is_file()]
+    if regular:
+        proc = git.run(["hash-object", "--", *regular], root, check=False)
+        shas = proc.stdout.decode().split() if proc.returncode == 0 else []
+        if len(shas) == len(regular):
+            same = {p for p, sha in zip(regular, shas, strict=True) if sha == snap.blob_sha(p)}
+            differ = [p for p in differ if p not in same]
+    return differ
+
+
+def untracked_test_files(ctx: CheckContext, tests: str) -> list[str]:
+    """Python files where pytest would collect or import them for `tests`, that git does not
+    track (ignored files aside): they would take part in an in-place run the commit lacks."""
+    proc = git.run(
+        ["--literal-pathspecs", "ls-files", "-z", "--others", "--exclude-standard", "--",
+         *_scopes(ctx, tests)],
+        ctx.repo.root,
+    )  # fmt: skip
+    snap = ctx.lineage.snap
+    return sorted(p for p in git.split_z(proc.stdout) if p.endswith(".py") and not snap.has(p))
+
+
+def refuse_unstaged(ctx: CheckContext, m: Model, files: list[str]) -> None:
+    """pytest runs in place, on the workspace: refuse (naming them) when the files it would read
+    there are not the ones the commit stages. gitml never stashes them itself: a hook killed
+    between a stash and its pop would leave the user's work in a stash they do not know of."""
+    assert m.tests
+    differ = differing_files(ctx, files)
+    untracked = untracked_test_files(ctx, m.tests)
+    if not (differ or untracked):
+        return
+    named = []
+    if differ:
+        verb = "differs" if len(differ) == 1 else "differ"
+        named.append(f"{', '.join(differ)} {verb} from the staged version")
+    if untracked:
+        verb = "is" if len(untracked) == 1 else "are"
+        named.append(f"{', '.join(untracked)} {verb} not staged (untracked)")
+    raise BadInput(
+        f"{m.path}: its model tests ({m.tests}) run in the repository as it is, and "
+        + "; ".join(named)
+        + ": they would judge files the commit does not contain. Stage them (`git add -- "
+        + " ".join(differ + untracked)
+        + "`), or set the changes aside until the commit is made (`git stash push --keep-index "
+        "--include-untracked`, then `git stash pop`)"
+    )
 
 
 # The names pytest looks for, in its order (pytest 9 added the two TOML files)
@@ -358,8 +438,8 @@ def _member_objects(cfg: DvcConfig, listing: Path, hash_name: str) -> dict[str, 
 
 
 def _run_dir(common_dir: Path) -> Path:
-    """A new private directory for one pytest run (plugin, inputs, data copies, exported
-    tests), under .git/gitml; runs killed before they could remove theirs are swept after a day."""
+    """A new private directory for one pytest run (plugin, inputs, data copies), under
+    .git/gitml; runs killed before they could remove theirs are swept after a day."""
     runs = state_mod.state_dir(common_dir) / RUNS_DIR
     runs.mkdir(exist_ok=True)
     now = time.time()
@@ -424,6 +504,17 @@ def _cache_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _config_id(root: Path, config: Path | None) -> list[str] | None:
+    """[path, sha256] of the workspace pytest config a run uses (None: there is none)."""
+    if config is None:
+        return None
+    try:
+        data = config.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{config}: cannot read this pytest config ({exc.strerror})") from None
+    return [config.relative_to(root).as_posix(), sha256_bytes(data)]
+
+
 def cache_path(common_dir: Path, key: str) -> Path:
     return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
 
@@ -447,16 +538,20 @@ def run_tests(
     """pytest's result for this model (from the per-clone cache when nothing it sees changed)."""
     assert m.tests
     lin = ctx.lineage
-    files = test_files(ctx, m.tests)
-    _warn_unstaged(ctx, files)
+    files = run_files(ctx, m.tests)
     data_paths = _data_paths(ctx, m)
     python = environment.project_python(ctx.repo.root, lin.config.python)
+    config = pytest_config(ctx.repo.root, m.tests)
     key = _cache_key(
         {
             "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
             "inputs": entry.get("inputs"),
             "data": {p: lin.project.outs[p].md5 for p in data_paths},
             "tests": [m.tests, thash],
+            # what else the run reads: the tests' package (staged; the run waits for the
+            # workspace to match it) and the workspace's pytest config (addopts, pythonpath...)
+            "files": {p: lin.snap.blob_sha(p) for p in files},
+            "pytest_config": _config_id(ctx.repo.root, config),
             "params": lin.snap.blob_sha(DEFAULT_PARAMS),
             "metrics": entry.get("metrics"),
             "baseline": base.metrics,
@@ -476,8 +571,11 @@ def run_tests(
         # hash the commit changes, `gitml restore`. Re-hashing here would cost a full read of the
         # model (seconds for a large one) on every commit that touches nothing of it.
         count_hit(record_path, record)
+        for path in differing_files(ctx, files):
+            warn(f"{path} differs from its staged version: the cached verdict is on the staged one")
         return record["result"], True
-    result = _pytest(ctx, m, entry, data_paths, base, python)
+    refuse_unstaged(ctx, m, files)
+    result = _pytest(ctx, m, entry, data_paths, base, python, config)
     # A crash or an interruption is not cached, nor a run whose model object was refused (its
     # bytes did not match the md5: the verdict is about that file, not the model).
     if result.get("exitstatus") in (0, 1, 5) and not result.get("model_refused"):
@@ -492,6 +590,7 @@ def _pytest(
     data_paths: list[str],
     base: baselines.Baseline,
     python: str,
+    config: Path | None,
 ) -> dict[str, Any]:
     assert m.tests
     cfg = ctx.dvc_config or read_config(ctx.repo.root)
@@ -507,12 +606,6 @@ def _pytest(
         shutil.copyfile(
             Path(__file__).with_name("pytest_plugin.py"), plugin_dir / "gitml" / "pytest_plugin.py"
         )
-        staged = tmp / "staged"
-        tests_path = export_tests(ctx, m.tests, staged)
-        config = pytest_config(ctx.repo.root, m.tests)
-        if config is None:  # none in the repository: none from above it either
-            config = tmp / "pytest.ini"
-            config.write_text("[pytest]\n")
         data = {p: f for p in data_paths if (f := _materialise(ctx, p, tmp)) is not None}
         results = tmp / "results.json"
         model = {
@@ -539,14 +632,14 @@ def _pytest(
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p
         )
-        # Node ids relative to the exported tree read as in the repository (tests/model/...);
-        # conftest.py files are collected from it only (the staged ones), never from the
-        # workspace above it; the cwd stays the repository, so the project's code imports.
+        # In place, as `pytest <tests>` from the repository's root: its layout, imports,
+        # conftest.py files and symlinks as they are (refuse_unstaged saw they are the staged
+        # ones). The config is named (-c) as the one the cache key hashed; it is the file
+        # pytest's own search would pick, so rootdir and confcutdir are the usual ones.
         cmd = [
             python, "-m", "pytest", "-p", "no:gitml", "-p", "gitml.pytest_plugin",
             "-p", "no:cacheprovider", "-q", "--no-header", "-o", "console_output_style=classic",
-            "-c", str(config), "--rootdir", str(staged), "--confcutdir", str(staged),
-            str(tests_path),
+            *(["-c", str(config)] if config is not None else []), m.tests,
         ]  # fmt: skip
         proc = subprocess.run(
             cmd, check=False, cwd=ctx.repo.root, env=env, capture_output=True, text=True

@@ -298,21 +298,36 @@ def _load_xgboost(xgb: Any, data: bytes) -> Any:
         return booster
 
 
-def load_model(data: bytes, fmt: str, suffix: str = "") -> Any:
-    """Load verified model bytes in `fmt` (`auto`/`unknown`: guessed from the bytes)."""
+def load_model(data: bytes, fmt: str, suffix: str = "", name: str = "") -> Any:
+    """Load verified model bytes in `fmt` (`auto`/`unknown`: guessed from the bytes). Whatever
+    stops them loading is a ModelRefused saying so, never a bare traceback."""
     if fmt in ("auto", "unknown", ""):
         fmt = sniff_format(data)
     if fmt == "pickle" and b"joblib.numpy_pickle" in data[:4096]:
         fmt = "joblib"
-    if fmt == "pickle":
-        import pickle
-
-        return pickle.loads(data)  # hash-verified committed bytes (see the module docstring)
-    if fmt not in EXTRAS:
+    if fmt != "pickle" and fmt not in EXTRAS:
         raise ModelRefused(
             f"cannot tell the model's format ({fmt!r}): set `format:` for it in gitml.yaml "
             f"({', '.join(['pickle', *EXTRAS])})"
         )
+    try:
+        return _load(data, fmt, suffix)
+    except ModelRefused:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each library raises its own kinds for bad bytes
+        raise ModelRefused(
+            f"{name or 'the model'} did not load as {fmt} ({type(exc).__name__}: {exc}); its "
+            "bytes are the committed ones (their md5 matched): check `format:` in gitml.yaml, "
+            "the library's version in the project's interpreter, and that the classes the model "
+            "names import there"
+        ) from None
+
+
+def _load(data: bytes, fmt: str, suffix: str) -> Any:
+    if fmt == "pickle":
+        import pickle
+
+        return pickle.loads(data)  # hash-verified committed bytes (see the module docstring)
     lib = _need(fmt)
     if fmt == "joblib":
         return lib.load(io.BytesIO(data))
@@ -327,9 +342,11 @@ def load_model(data: bytes, fmt: str, suffix: str = "") -> Any:
         return _load_xgboost(lib, data)
     if fmt == "lightgbm":
         return lib.Booster(model_str=data.decode())
-    # keras reads files only, and by suffix
+    # Keras reads files only, and tells HDF5 from its zip format by the suffix alone: an HDF5
+    # file is named .h5 whatever the model's own name (clf.bin, weights.hdf5).
+    ext = suffix if suffix in (".keras", ".h5") else (".h5" if data[:4] == b"\x89HDF" else ".keras")
     with tempfile.TemporaryDirectory(prefix="gitml-keras-") as tmp:
-        path = Path(tmp) / ("model" + (suffix if suffix in (".keras", ".h5") else ".keras"))
+        path = Path(tmp) / ("model" + ext)
         path.write_bytes(data)
         return lib.models.load_model(path)
 
@@ -357,7 +374,8 @@ def load_model_directory(root: Path, fmt: str, name: str = "") -> Any:
             "or load what you need from `gitml_model_path` (the verified directory)"
         )
     path, detected = found[0]
-    return load_model(path.read_bytes(), detected, path.suffix)
+    member = f"{name or root}/{path.relative_to(root).as_posix()}"
+    return load_model(path.read_bytes(), detected, path.suffix, member)
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -380,7 +398,7 @@ def gitml_model(gitml_inputs: dict[str, Any], request: pytest.FixtureRequest) ->
             root = request.getfixturevalue("gitml_model_path")
             return load_model_directory(root, fmt, m.get("path") or "")
         data = verified_bytes(m["file"], m["md5"], m.get("hash") or "md5")
-        return load_model(data, fmt, Path(m.get("path") or "").suffix)
+        return load_model(data, fmt, Path(m.get("path") or "").suffix, m.get("path") or "")
     except ModelRefused as exc:
         _refuse(exc)
 

@@ -6,6 +6,8 @@ predicted, accuracy above 0.8) and the gate `accuracy >= 0.9`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +22,10 @@ import pytest
 import yaml
 from conftest import Example, git
 
-from gitml import pytest_plugin
+from gitml import modeltests, precommit, pytest_plugin
+from gitml import repo as repo_mod
+from gitml.checks import CheckContext
+from gitml.snapshot import Snapshot
 
 MODEL = "model/model.pkl"
 
@@ -191,37 +196,98 @@ class _Marker:
         return (open, (self.path, "w"))
 
 
-def test_the_commit_is_judged_by_its_staged_test_files(example: Example) -> None:
-    """A partly staged test file or conftest.py runs as staged: the workspace versions, which
-    alone or together would give the other verdict, do not decide the commit, and neither the
-    worktree nor the index changes."""
-    test = example.root / "tests" / "model" / "test_staged.py"
-    conftest = example.root / "tests" / "conftest.py"
+LAYOUT_TEST = """import json
+from pathlib import Path
 
-    def threshold(value: float) -> str:
-        return f"import pytest\n\n@pytest.fixture\ndef threshold():\n    return {value}\n"
+import wine_names  # from src/, which the root conftest.py puts on sys.path
+from tests.helpers import MIN_ACCURACY
 
-    test.write_text("def test_threshold(threshold):\n    assert threshold < 1.0\n")
-    conftest.write_text(threshold(0.5))
-    example.git("add", "-A")  # staged: 0.5 < 1.0 passes
-    test.write_text("def test_threshold(threshold):\n    assert threshold < 0.1\n")
-    conftest.write_text(threshold(2.0))  # any workspace file in the run would fail it
-    ok = commit(example, "staged: passing test and conftest")
+
+def test_helpers_and_project_code_import(gitml_metrics):
+    assert wine_names.CLASSES == 3 and gitml_metrics["accuracy"] > MIN_ACCURACY
+
+
+def test_fixtures_found_from_the_file_and_through_a_symlink():
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    assert json.loads((fixtures / "classes.json").read_text()) == [0, 1, 2]
+    link = Path(__file__).parent / "classes.json"
+    assert link.is_symlink() and json.loads(link.read_text()) == [0, 1, 2]
+"""
+
+
+def test_model_tests_run_in_place_as_the_project_lays_them_out(example: Example) -> None:
+    """Tests in a package (tests/__init__.py: `from tests.helpers import ...`), a root
+    conftest.py that puts src/ on sys.path, fixtures found from `__file__`, one that git stores
+    as a symlink: the hook's run sees them as `pytest tests/model` from the repository does. A
+    staged change to a helper of that package is a new run, not the cached verdict."""
+    root = example.root
+    (root / "tests" / "__init__.py").write_text("")
+    (root / "tests" / "model" / "__init__.py").write_text("")
+    (root / "tests" / "helpers.py").write_text("MIN_ACCURACY = 0.8\n")
+    (root / "tests" / "fixtures").mkdir()
+    (root / "tests" / "fixtures" / "classes.json").write_text("[0, 1, 2]\n")
+    (root / "tests" / "model" / "classes.json").symlink_to(Path("..", "fixtures", "classes.json"))
+    (root / "tests" / "model" / "test_layout.py").write_text(LAYOUT_TEST)
+    (root / "src" / "wine_names.py").write_text("CLASSES = 3\n")
+    (root / "conftest.py").write_text(
+        "import sys\nfrom pathlib import Path\n\n"
+        "sys.path.insert(0, str(Path(__file__).parent / 'src'))\n"
+    )
+    example.git("add", "-A")
+    assert example.git("ls-files", "-s", "tests/model/classes.json").stdout.startswith("120000")
+    ok = commit(example, "tests as a package")
     assert ok.returncode == 0, ok.stderr
-    assert "differs from its staged version: the model tests run the staged one" in ok.stderr
+    assert lock_at(example)["tests"]["passed"] == 4 and lock_at(example)["tests"]["failed"] == 0
+
+    (root / "tests" / "helpers.py").write_text("MIN_ACCURACY = 0.99\n")
+    example.git("add", "tests/helpers.py")
+    stricter = example.gitml("test", "--json")
+    assert stricter.returncode == 1, stricter.stderr
+    [result] = json.loads(stricter.stdout)["models"]
+    assert result["cached"] is False and result["tests"]["failed"] == 1
+    assert "test_helpers_and_project_code_import" in stricter.stderr
+
+
+def test_test_files_that_are_not_as_staged_are_refused_naming_them(example: Example) -> None:
+    """pytest runs in the repository, so a partly staged test file, or an untracked one it
+    would collect, would make the verdict about files the commit does not contain: refused,
+    naming them and what to do, with the index and the worktree as they were. A verdict already
+    reached on the staged files is reused whatever the workspace holds, with a warning."""
+    test = example.root / "tests" / "model" / "test_staged.py"
+    test.write_text("def test_staged():\n    assert True\n")
+    example.git("add", str(test))
+    test.write_text("def test_staged():\n    assert False\n")  # the workspace's would fail
+    head, index = example.head(), example.git("ls-files", "-s").stdout
+    blocked = commit(example, "partly staged test")
+    assert blocked.returncode == 1 and "Traceback" not in blocked.stderr
+    err = " ".join(blocked.stderr.split())
+    assert "tests/model/test_staged.py differs from the staged version" in err
+    assert "`git add -- tests/model/test_staged.py`" in err
+    assert "git stash push --keep-index --include-untracked" in err
+    assert example.head() == head and example.git("ls-files", "-s").stdout == index
+    assert "assert False" in test.read_text()
+    runs = example.root / ".git" / "gitml" / "pytest-runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+    test.write_text("def test_staged():\n    assert True\n")
+    wip = example.root / "tests" / "model" / "test_wip.py"
+    wip.write_text("def test_wip():\n    assert False\n")
+    untracked = example.gitml("test")
+    assert untracked.returncode == 2, untracked.stderr
+    assert "tests/model/test_wip.py is not staged (untracked)" in " ".join(untracked.stderr.split())
+    wip.unlink()
+    ok = commit(example, "staged test")
+    assert ok.returncode == 0, ok.stderr
     assert lock_at(example)["tests"]["passed"] == 3
 
-    test.write_text("def test_threshold(threshold):\n    assert threshold > 1.0\n")
-    example.git("add", str(test))  # staged: fails with the committed conftest (0.5)
-    test.write_text("def test_threshold(threshold):\n    assert threshold > 0.1\n")
-    head, index = example.head(), example.git("ls-files", "-s").stdout
-    blocked = commit(example, "staged: failing test")  # the workspace files would pass it
-    assert blocked.returncode == 1
-    assert "tests/model/test_staged.py::test_threshold" in blocked.stderr
-    assert "assert 0.5 > 1.0" in blocked.stderr
-    assert example.head() == head and example.git("ls-files", "-s").stdout == index
-    assert "return 2.0" in conftest.read_text() and "> 0.1" in test.read_text()
-    assert not any((example.root / ".git" / "gitml" / "pytest-runs").iterdir())
+    test.write_text("def test_staged():\n    assert False\n")
+    cached = example.gitml("test", "--json")
+    assert cached.returncode == 0, cached.stderr
+    assert json.loads(cached.stdout)["models"][0]["cached"] is True
+    assert (
+        "test_staged.py differs from its staged version: the cached verdict is on the staged one"
+        in cached.stderr
+    )
 
     (example.root / "tests" / "unstaged").mkdir()  # tests that exist only in the workspace
     (example.root / "tests" / "unstaged" / "test_u.py").write_text("def test_u():\n    pass\n")
@@ -232,6 +298,49 @@ def test_the_commit_is_judged_by_its_staged_test_files(example: Example) -> None
     unstaged = example.gitml("test")
     assert unstaged.returncode == 2 and "Traceback" not in unstaged.stderr
     assert "tests/unstaged, have no files in the index: `git add tests/unstaged`" in unstaged.stderr
+
+
+def test_the_pytest_config_is_part_of_a_cached_verdict(example: Example) -> None:
+    """pytest reads the workspace's pytest config (addopts, pythonpath, ...): a verdict
+    reached under one config is not reused under another."""
+
+    def tested() -> dict:
+        res = example.gitml("test", "--json")
+        assert res.returncode == 0, res.stderr
+        [result] = json.loads(res.stdout)["models"]
+        return {"cached": result["cached"], "passed": result["tests"]["passed"]}
+
+    assert tested()["passed"] == 2
+    ini = example.root / "pytest.ini"
+    ini.write_text("[pytest]\naddopts = -k predicts\n")
+    assert tested() == {"cached": False, "passed": 1}
+    ini.write_text("[pytest]\naddopts = -k accuracy\n")
+    assert tested() == {"cached": False, "passed": 1}
+    assert tested() == {"cached": True, "passed": 1}
+
+
+def test_a_parent_baseline_reads_the_head_lock_the_hook_parsed(example: Example) -> None:
+    """`baseline: parent` takes HEAD's metrics from the gitml.lock the hook already parsed
+    (CheckContext.head_lock), and reads HEAD's blob itself only without one."""
+    repo = repo_mod.find(example.root)
+    head = example.head()
+    outcome = precommit.evaluate(repo, Snapshot(repo.root), head, run_checks=False)
+    assert outcome.lineage is not None and outcome.lock is not None and outcome.head_lock
+    parsed = copy.deepcopy(outcome.head_lock)
+    parsed["models"][MODEL]["metrics"]["accuracy"] = 0.5  # tells the two sources apart
+    [m] = outcome.lineage.config.models
+    gated = dataclasses.replace(m, tests=None, gates=("accuracy >= baseline.accuracy - 0.01",))
+    entry = outcome.lock["models"][MODEL]
+
+    def threshold(head_lock: dict | None) -> float:
+        ctx = CheckContext(repo, outcome.lineage, outcome.lock, repo.root / ".dvc" / "cache",
+                           head=head, head_lock=head_lock)  # fmt: skip
+        [gate] = modeltests.run_model(ctx, gated, entry, None, head).gates
+        assert gate["baseline"] == head
+        return float(gate["threshold"])
+
+    assert threshold(parsed) == 0.49
+    assert threshold(None) == 0.967778  # HEAD's gitml.lock, read from git
 
 
 def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_path: Path) -> None:
@@ -313,6 +422,21 @@ def test_the_fixture_refuses_a_hash_mismatch(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(_fitted()))
     result = _plugin_run(tmp_path, path, "0" * 32, "pickle")
     assert result["passed"] == 0 and "was not loaded" in result["failures"][0]["repr"]
+
+
+def test_a_model_that_does_not_load_is_refused_with_a_message(tmp_path: Path) -> None:
+    """Verified bytes that do not load (a pickle naming a module the project lacks) are the
+    plugin's refusal, naming the model and the cause, not a traceback; such a run is not cached."""
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"\x80\x04cgitml_no_such_module\nModel\n.")
+    with pytest.raises(pytest_plugin.ModelRefused, match="did not load as pickle .*no_such"):
+        pytest_plugin.load_model(path.read_bytes(), "auto", ".bin")
+    result = _plugin_run(tmp_path, path, hashlib.md5(path.read_bytes()).hexdigest(), "pickle")
+    assert result["passed"] == 0 and result["errors"] == 1, result
+    message = result["failures"][0]["repr"]
+    assert "m.pickle did not load as pickle (ModuleNotFoundError: No module named" in message
+    assert "Traceback" not in message and "gitml.yaml" in message
+    assert result["model_refused"].startswith("m.pickle did not load as pickle")
 
 
 ONNX_TEST = """
