@@ -548,8 +548,8 @@ def run_tests(
             "inputs": entry.get("inputs"),
             "data": {p: lin.project.outs[p].md5 for p in data_paths},
             "tests": [m.tests, thash],
-            # what else the run reads: the tests' package (staged; the run waits for the
-            # workspace to match it) and the workspace's pytest config (addopts, pythonpath...)
+            # what else the run reads: the tests' package (staged: a run needs the workspace
+            # to match it) and the workspace's pytest config (addopts, pythonpath, ...)
             "files": {p: lin.snap.blob_sha(p) for p in files},
             "pytest_config": _config_id(ctx.repo.root, config),
             "params": lin.snap.blob_sha(DEFAULT_PARAMS),
@@ -571,7 +571,8 @@ def run_tests(
         # hash the commit changes, `gitml restore`. Re-hashing here would cost a full read of the
         # model (seconds for a large one) on every commit that touches nothing of it.
         count_hit(record_path, record)
-        for path in differing_files(ctx, files):
+        # A hint, on every hit: the Python files only, not data fixtures of any size.
+        for path in differing_files(ctx, [p for p in files if p.endswith(".py")]):
             warn(f"{path} differs from its staged version: the cached verdict is on the staged one")
         return record["result"], True
     refuse_unstaged(ctx, m, files)
