@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, params, paths
+from gitml import dvcfiles, params, paths, templated
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.fileio import dump_yaml, load_yaml, md5_bytes, round_sig, sha256_bytes
@@ -76,6 +76,7 @@ class Lineage:
     config: Config
     project: dvcfiles.Project
     stale: dict[str, list[str]] = field(default_factory=dict)
+    dvcyaml_stages: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
 
 
 # --- staleness: a stage whose code, params or data changed without `dvc repro` ---------------
@@ -144,8 +145,15 @@ def find_stale(lin: Lineage, md5s: Md5Cache | None) -> dict[str, list[str]]:
     return stale
 
 
-def _plain_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
-    """A dvc.yaml's stages when none is templated; None when templating needs DVC's parser."""
+def _dvcyaml_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
+    """A dvc.yaml's stages by the names dvc.lock gives them (`train`, `build@0`), templating
+    resolved by DVC's own parser; None when the snapshot has no such dvc.yaml."""
+    if dvcyaml not in lin.dvcyaml_stages:
+        lin.dvcyaml_stages[dvcyaml] = _read_dvcyaml_stages(lin, dvcyaml)
+    return lin.dvcyaml_stages[dvcyaml]
+
+
+def _read_dvcyaml_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
     data = lin.snap.read(dvcyaml)
     if data is None:
         return None
@@ -154,16 +162,16 @@ def _plain_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
     except Exception:
         raise BadInput(f"{dvcyaml}: not valid YAML") from None
     stages = doc.get("stages") if isinstance(doc, dict) else None
-    if not isinstance(stages, dict) or "vars" in doc or "${" in data.decode(errors="replace"):
+    if not isinstance(stages, dict):
         return None
-    if any(isinstance(s, dict) and ("foreach" in s or "matrix" in s) for s in stages.values()):
-        return None
+    if templated.is_templated(doc, data):
+        return templated.resolved_stages(lin.snap, dvcyaml, doc)
     return stages
 
 
 def _dvcyaml_changes(lin: Lineage, stage: dvcfiles.Stage) -> list[str]:
     dvcyaml = posixpath.join(posixpath.dirname(stage.lockfile), "dvc.yaml")
-    stages = _plain_stages(lin, dvcyaml)
+    stages = _dvcyaml_stages(lin, dvcyaml)
     short = stage.name.rsplit(":", 1)[-1]
     if stages is None or not isinstance(stages.get(short), dict):
         return []
@@ -178,7 +186,7 @@ def _unlocked_stages(lin: Lineage) -> list[str]:
     for path in lin.snap.key_files():
         if posixpath.basename(path) != "dvc.yaml":
             continue
-        stages = _plain_stages(lin, path) or {}
+        stages = _dvcyaml_stages(lin, path) or {}
         base = posixpath.dirname(path)
         for short, body in stages.items():
             full = f"{base}:{short}" if base else short

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import Example, git
 
 from gitml import templated
 from gitml.errors import BadInput
@@ -114,3 +114,42 @@ def test_is_templated() -> None:
     assert templated.is_templated({"vars": [], "stages": {}}, b"vars: []")
     assert templated.is_templated({"stages": {"a": {"cmd": "${x}"}}}, b"cmd: ${x}")
     assert templated.is_templated({"stages": {"a": {"foreach": [1], "do": {}}}}, b"foreach")
+
+
+def test_check_judges_templated_stages_never_run_and_changed(example: Example) -> None:
+    """`gitml check` on the example with a foreach stage whose cmd reads a vars file."""
+    text = (example.root / "dvc.yaml").read_text()
+    text = text.replace(
+        "artifacts:",
+        "  report:\n"
+        "    foreach: [a, b]\n"
+        "    do:\n"
+        "      cmd: python -c \"print('${greeting} ${item}')\"\n"
+        "      deps:\n"
+        "        - src/evaluate.py\n"
+        "\n"
+        "vars:\n"
+        "  - report.yaml\n"
+        "\n"
+        "artifacts:",
+    )
+    (example.root / "dvc.yaml").write_text(text)
+    (example.root / "report.yaml").write_text("greeting: hello\n")
+    example.git("add", "dvc.yaml", "report.yaml")
+
+    never_run = example.gitml("check")
+    assert never_run.returncode == 1, never_run.stderr
+    out = never_run.stdout + never_run.stderr
+    assert "report@a" in out and "report@b" in out and "never run" in out, out
+
+    assert example.dvc("repro", "-q").returncode == 0
+    example.git("add", "dvc.lock")
+    fresh = example.gitml("check")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+
+    (example.root / "report.yaml").write_text("greeting: goodbye\n")
+    example.git("add", "report.yaml")
+    changed = example.gitml("check")
+    assert changed.returncode == 1, changed.stderr
+    out = changed.stdout + changed.stderr
+    assert "report@a" in out and "its cmd in dvc.yaml changed" in out, out
