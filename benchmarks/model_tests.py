@@ -10,7 +10,7 @@ It builds the example project (tests/conftest.build_example: tests/model + the g
   (a) the pre-commit hook's slow path (`python -m gitml hook pre-commit`) with the per-clone
       test cache emptied before each run: the model's tests and gates run;
   (p) the pytest command gitml runs (plugin-only PYTHONPATH, same inputs JSON), directly on the
-      workspace tests (gitml runs a copy of the staged ones);
+      workspace tests (as gitml does, in place);
   (c) the hook again with the cache kept (a re-commit of the same model: pytest is not run);
   (n) the hook on the same staged state with `tests:`/`gates:` removed from gitml.yaml: the
       slow path without model tests, so (c) - (n) is what a cache hit adds.

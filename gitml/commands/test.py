@@ -29,7 +29,14 @@ def test(models: list[str], json_out: bool = False) -> int:
             report_missing(outcome)
             return 1
         assert outcome.lineage is not None and outcome.lock is not None
-        ctx = CheckContext(repo, outcome.lineage, outcome.lock, read_config(repo.root).cache_dir)
+        ctx = CheckContext(
+            repo,
+            outcome.lineage,
+            outcome.lock,
+            read_config(repo.root).cache_dir,
+            head=head,
+            head_lock=outcome.head_lock,
+        )
         results = modeltests.run_models(ctx, only=models or None, force=True)
     passed = all(not r.failures for r in results)
     if json_out:
