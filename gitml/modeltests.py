@@ -38,6 +38,7 @@ from gitml import baselines, environment, gates, git, objects, params, paths
 from gitml import state as state_mod
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
+from gitml.snapshot import Snapshot
 from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig, sha256_bytes
@@ -256,9 +257,8 @@ def tests_summary(tests: dict[str, Any]) -> str:
 # --- test files and inputs -------------------------------------------------------------------
 
 
-def test_files(ctx: CheckContext, tests: str) -> list[str]:
+def test_files(snap: Snapshot, tests: str) -> list[str]:
     """The staged test files under `tests` and every conftest.py from the root down to them."""
-    snap = ctx.lineage.snap
     files = [tests] if snap.has(tests) else snap.files_under(tests)
     parts = tests.split("/")
     for i in range(len(parts)):
@@ -268,43 +268,49 @@ def test_files(ctx: CheckContext, tests: str) -> list[str]:
     return sorted(set(files))
 
 
-def tests_hash(ctx: CheckContext, tests: str) -> str:
-    snap = ctx.lineage.snap
-    listing = "".join(f"{p}\0{snap.blob_sha(p)}\n" for p in test_files(ctx, tests))
-    return hashlib.sha256(listing.encode()).hexdigest()
-
-
-def _package_inits(ctx: CheckContext, tests: str) -> list[str]:
+def _package_inits(snap: Snapshot, tests: str) -> list[str]:
     """The staged `__init__.py` of each directory above `tests`, shallowest first."""
     parts = tests.split("/")
     inits = [posixpath.join(*parts[:i], "__init__.py") for i in range(1, len(parts))]
-    return [p for p in inits if ctx.lineage.snap.has(p)]
+    return [p for p in inits if snap.has(p)]
 
 
-def run_files(ctx: CheckContext, tests: str) -> list[str]:
+def read_files(snap: Snapshot, tests: str) -> list[str]:
     """The staged files a run of `tests` reads from the repository: the test files and
     conftest.py files (`test_files`), and every file of the outermost package above the tests
-    (with tests/__init__.py, all of tests/: the `tests.helpers` they import, data fixtures).
-    Bad input when the tests path has no staged file at all."""
-    snap = ctx.lineage.snap
-    files = test_files(ctx, tests)
-    if not any(paths.is_under(f, tests) for f in files):
-        where = "the index" if snap.rev is None else f"commit {snap.rev[:12]}"
-        raise BadInput(
-            f"gitml.yaml: the tests of a model, {tests}, have no files in {where}"
-            + (f": `git add {tests}`" if snap.rev is None else "")
-        )
-    inits = _package_inits(ctx, tests)
+    (with tests/__init__.py, all of tests/: the `tests.helpers` they import, data fixtures)."""
+    files = test_files(snap, tests)
+    inits = _package_inits(snap, tests)
     if inits:
         files += inits + snap.files_under(posixpath.dirname(inits[0]))
     return sorted(set(files))
 
 
-def _scopes(ctx: CheckContext, tests: str) -> list[str]:
+def tests_hash(ctx: CheckContext, tests: str) -> str:
+    """What gitml.lock records as the tests' hash: every file a run reads (`read_files`)."""
+    snap = ctx.lineage.snap
+    listing = "".join(f"{p}\0{snap.blob_sha(p)}\n" for p in read_files(snap, tests))
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def run_files(ctx: CheckContext, tests: str) -> list[str]:
+    """`read_files`; bad input when the tests path has no staged file at all."""
+    snap = ctx.lineage.snap
+    if not any(paths.is_under(f, tests) for f in test_files(snap, tests)):
+        where = "the index" if snap.rev is None else f"commit {snap.rev[:12]}"
+        raise BadInput(
+            f"gitml.yaml: the tests of a model, {tests}, have no files in {where}"
+            + (f": `git add {tests}`" if snap.rev is None else "")
+        )
+    return read_files(snap, tests)
+
+
+def watch_scopes(snap: Snapshot, tests: str) -> list[str]:
     """Where files that pytest would read for `tests` can be: the tests path (or the outermost
-    package holding it), and each conftest.py and __init__.py on the way down to it."""
+    package holding it), and each conftest.py and __init__.py on the way down to it. A staged
+    change below any of them is a change of the model's tests (the commit hook watches them)."""
     parts = tests.split("/")
-    inits = _package_inits(ctx, tests)
+    inits = _package_inits(snap, tests)
     top = [posixpath.dirname(inits[0])] if inits else [tests]
     above = [posixpath.join(*parts[:i], "conftest.py") for i in range(len(parts))]
     above += [posixpath.join(*parts[:i], "__init__.py") for i in range(1, len(parts))]
@@ -350,7 +356,7 @@ def untracked_test_files(ctx: CheckContext, tests: str) -> list[str]:
     track (ignored files aside): they would take part in an in-place run the commit lacks."""
     proc = git.run(
         ["--literal-pathspecs", "ls-files", "-z", "--others", "--exclude-standard", "--",
-         *_scopes(ctx, tests)],
+         *watch_scopes(ctx.lineage.snap, tests)],
         ctx.repo.root,
     )  # fmt: skip
     snap = ctx.lineage.snap

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import checks, dvcfiles, environment, manifest, objects, params
+from gitml import checks, dvcfiles, environment, manifest, modeltests, objects, params
 from gitml import state as state_mod
 from gitml.config import Config
 from gitml.errors import BadInput
@@ -49,6 +49,9 @@ def watched_paths(lin: Lineage) -> list[str]:
         watched.update(stage.params)
         watched.update(o.path for o in stage.outs)
     watched.update(lin.project.outs)
+    for model in lin.config.models:
+        if model.tests:  # helpers of the tests' package and conftest.py files above them
+            watched.update(modeltests.watch_scopes(lin.snap, model.tests))
     return sorted(watched)
 
 

@@ -246,6 +246,20 @@ def test_model_tests_run_in_place_as_the_project_lays_them_out(example: Example)
     [result] = json.loads(stricter.stdout)["models"]
     assert result["cached"] is False and result["tests"]["failed"] == 1
     assert "test_helpers_and_project_code_import" in stricter.stderr
+    # and the commit hook sees it too: a helper of the tests' package, or a conftest.py above
+    # the tests, is watched, and the lock's tests hash covers it
+    blocked = commit(example, "stricter helper")
+    assert blocked.returncode == 1, blocked.stderr
+    assert "test_helpers_and_project_code_import" in blocked.stderr
+    (root / "tests" / "helpers.py").write_text("MIN_ACCURACY = 0.8\n")
+    (root / "conftest.py").write_text(
+        (root / "conftest.py").read_text() + "\n\ndef pytest_runtest_setup(item):\n"
+        "    raise AssertionError('the root conftest.py ran')\n"
+    )
+    example.git("add", "tests/helpers.py", "conftest.py")
+    via_conftest = commit(example, "a root conftest.py that fails every test")
+    assert via_conftest.returncode == 1, via_conftest.stderr
+    assert "the root conftest.py ran" in via_conftest.stderr
 
 
 def test_test_files_that_are_not_as_staged_are_refused_naming_them(example: Example) -> None:
