@@ -41,7 +41,7 @@ class Dataset:
     format: str = "auto"
     read: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] | None = None
-    max_bytes: int | None = None  # validation size limit (default: GITML_VALIDATE_MAX_BYTES, 1 GiB)
+    max_bytes: int | None = None  # size limit (default: GITML_VALIDATE_MAX_BYTES, 512 MiB)
 
 
 @dataclass(frozen=True)
