@@ -34,6 +34,7 @@ DATA_INPUT_KEYS = (
     "stale",
     "suite",
     "suite_sha256",
+    "reader",  # format/read/sample options other than the defaults: how the bytes are read
 )
 _MODEL_SUFFIX_FORMATS = {
     ".pkl": "pickle",
@@ -297,6 +298,10 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
             "suite": d.suite,
             "suite_sha256": sha256_bytes(suite) if suite is not None else None,
         }
+        reader = {"format": d.format, "read": d.read, "sample": d.sample}
+        reader = {k: v for k, v in reader.items() if v and v != "auto"}
+        if reader and d.suite:  # absent with the defaults: older locks stay fresh
+            data[d.path]["reader"] = reader
     config_bytes = lin.snap.read(CONFIG_FILE) or b""
     return {"config_sha256": sha256_bytes(config_bytes), "models": models, "data": data}
 
@@ -375,6 +380,7 @@ _ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
     "source": dict,
     "suite": str,
     "suite_sha256": str,
+    "reader": dict,
     "validation": dict,
     "profile": dict,
 }

@@ -150,6 +150,20 @@ def test_suite_init_validate_and_the_commit_hook(
     (key,) = [k for k, v in hits.items() if v == 1]
     assert after[key]["inputs"]["md5"] == entry_md5(example)
 
+    # how the bytes are read is part of what a commit checks: reading 20 rows breaks the
+    # suite's row count, though neither the data nor the suite changed
+    plain = cfg.read_text()
+    cfg.write_text(
+        plain.replace(f"    suite: {SUITE}\n", f"    suite: {SUITE}\n    read: {{nrows: 20}}\n")
+    )
+    example.git("add", "gitml.yaml")
+    r = example.git("commit", "-q", "-m", "read 20 rows", check=False)
+    assert r.returncode != 0 and "validation failed for data/wine.csv" in r.stderr, r.stderr
+    assert "row_count" in r.stderr
+    cfg.write_text(plain)
+    example.git("add", "gitml.yaml")
+    assert example.gitml("lock", "--check").returncode == 0  # default options: no lock churn
+
 
 def entry_md5(ex: Example) -> str:
     import yaml
