@@ -9,10 +9,10 @@ from gitml.errors import BadInput
 
 _NAME = r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RULE = re.compile(
+_RULE = (
     rf"^\s*(?P<metric>{_NAME})\s*(?P<op>>=|<=|==|!=|>|<)\s*"
     rf"(?:(?P<number>{_NUMBER})|baseline\.(?P<base>{_NAME})\s*(?:(?P<sign>[-+])\s*(?P<delta>{_NUMBER}))?)\s*$"
-)
+)  # compiled on first use (re caches it): a commit without gates does not pay for it
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Gate:
 
 
 def parse(rule: str) -> Gate:
-    m = _RULE.match(rule or "")
+    m = re.match(_RULE, rule or "")
     if not m:
         raise BadInput(
             f"gate {rule!r} does not parse: write METRIC OP NUMBER or METRIC OP baseline.METRIC [+|- NUMBER], "
