@@ -525,19 +525,6 @@ def cache_path(common_dir: Path, key: str) -> Path:
     return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
 
 
-def count_hit(path: Path, doc: dict[str, Any]) -> None:
-    """One more hit on a cache record (diagnostics; the tests read it). Replaced atomically but
-    not fsync'd: the fsync of `state.write_json` was most of what a cache hit cost, and a count
-    lost to a power cut costs nothing (a torn record reads as a miss). Best effort."""
-    doc["hits"] = int(doc.get("hits") or 0) + 1
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-
-
 def run_tests(
     ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str, base: baselines.Baseline
 ) -> tuple[dict[str, Any], bool]:
@@ -576,7 +563,7 @@ def run_tests(
         # (verify, then load) on a miss, the hook's corrupt-object check for each output whose
         # hash the commit changes, `gitml restore`. Re-hashing here would cost a full read of the
         # model (seconds for a large one) on every commit that touches nothing of it.
-        count_hit(record_path, record)
+        state_mod.count_hit(record_path, record)
         # A hint, on every hit: the Python files only, not data fixtures of any size.
         for path in differing_files(ctx, [p for p in files if p.endswith(".py")]):
             warn(f"{path} differs from its staged version: the cached verdict is on the staged one")

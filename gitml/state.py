@@ -41,6 +41,19 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write(path, (json.dumps(data, sort_keys=True, indent=1) + "\n").encode())
 
 
+def count_hit(path: Path, doc: dict[str, Any]) -> None:
+    """One more hit on a cache record (diagnostics; the tests read it). Replaced atomically but
+    not fsync'd: the fsync of `state.write_json` was most of what a cache hit cost, and a count
+    lost to a power cut costs nothing (a torn record reads as a miss). Best effort."""
+    doc["hits"] = int(doc.get("hits") or 0) + 1
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def locked(common_dir: Path, name: str = "run", timeout: float = 120.0) -> Iterator[None]:
     """An exclusive lock on per-clone state; waits (saying so) up to `timeout` seconds.

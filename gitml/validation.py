@@ -461,19 +461,6 @@ def cache_path(common_dir: Path, inputs: dict[str, Any]) -> Path:
     return state_mod.state_dir(common_dir) / CACHE_DIR / f"{key}.json"
 
 
-def count_hit(path: Path, doc: dict[str, Any]) -> None:
-    """One more hit on a cache record (diagnostics; the tests read it). Replaced atomically but
-    not fsync'd: the fsync of `state.write_json` was most of what a cache hit cost, and a count
-    lost to a power cut costs nothing (a torn record reads as a miss). Best effort."""
-    doc["hits"] = int(doc.get("hits") or 0) + 1
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1) + "\n")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-
-
 def _from_cache(path: Path, target: Target) -> Result | None:
     doc = state_mod.read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
@@ -493,7 +480,7 @@ def _from_cache(path: Path, target: Target) -> Result | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-    count_hit(path, doc)
+    state_mod.count_hit(path, doc)
     return result
 
 
