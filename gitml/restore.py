@@ -99,7 +99,12 @@ class _Planned:
 
 
 def _plan_dir(
-    cfg: DvcConfig, out: Out, before: Out | None, fetch: Fetch | None, dest: Destinations
+    cfg: DvcConfig,
+    out: Out,
+    ws: Path,
+    before: Out | None,
+    fetch: Fetch | None,
+    dest: Destinations,
 ) -> _Planned | None:
     """A directory's members, every destination checked; None when its listing is nowhere."""
     assert out.md5
@@ -109,7 +114,7 @@ def _plan_dir(
     if listing_obj is None:
         return None
     listing = dvcfiles.read_dir_listing(listing_obj)
-    plan = _Planned(out, dest.of(out.path))
+    plan = _Planned(out, ws)
     plan.members = [(dest.of(f"{out.path}/{rel}", out.path), rel, md5) for rel, md5 in listing]
     names = {rel for rel, _ in listing}
     old_listing = objects.members(cfg, before) or [] if before and before.is_dir else []
@@ -184,7 +189,7 @@ def restore(
                 report.kept_modified.append(path)
             elif not out.is_dir:
                 plans.append(_Planned(out, ws))
-            elif (plan := _plan_dir(cfg, out, old, fetch, dest)) is not None:
+            elif (plan := _plan_dir(cfg, out, ws, old, fetch, dest)) is not None:
                 plans.append(plan)
             else:
                 report.missing.append(path)
