@@ -35,6 +35,9 @@ class Out:
     origin: str  # the file that declares it: "dvc.lock" or "data/wine.csv.dvc"
     stage: str | None = None  # stage name (with its dvc.yaml dir when nested), for dvc.lock outs
     source: dict[str, Any] | None = None  # `dvc import`: {url, rev_lock}
+    # A folder inside a DVC-tracked directory has no `.dir` object of its own: its (relpath,
+    # md5) pairs, taken from the directory's listing (md5 is DVC's hash of them).
+    listing: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_dir(self) -> bool:
@@ -64,6 +67,13 @@ class Project:
 
     stages: dict[str, Stage] = field(default_factory=dict)
     outs: dict[str, Out] = field(default_factory=dict)  # every DVC-tracked path -> its out
+
+    def directory_of(self, path: str) -> Out | None:
+        """The DVC-tracked directory `path` lies inside (None: no such directory)."""
+        for out in self.outs.values():
+            if out.is_dir and paths.is_under(path, out.path) and path != out.path:
+                return out
+        return None
 
     def producer(self, path: str) -> Stage | None:
         out = self.outs.get(path)

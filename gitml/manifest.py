@@ -78,6 +78,12 @@ class Lineage:
     project: dvcfiles.Project
     stale: dict[str, list[str]] = field(default_factory=dict)
     dvcyaml_stages: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
+    # gitml.yaml paths inside a DVC-tracked directory, as outs of their own (see `members_of`)
+    members: dict[str, dvcfiles.Out] = field(default_factory=dict)
+
+    def out(self, path: str) -> dvcfiles.Out | None:
+        """The DVC out of a path: a .dvc/dvc.lock out, or a member of a tracked directory."""
+        return self.project.outs.get(path) or self.members.get(path)
 
 
 # --- staleness: a stage whose code, params or data changed without `dvc repro` ---------------
@@ -215,8 +221,68 @@ def read_lineage(snap: Snapshot, config: Config, md5s: Md5Cache | None) -> Linea
     return lin
 
 
-def _tracked(lin: Lineage, path: str, kind: str) -> dvcfiles.Out:
-    out = lin.project.outs.get(path)
+def member_out(
+    parent: dvcfiles.Out, path: str, listing: list[tuple[str, str]], cache_dir: Path | None
+) -> dvcfiles.Out | None:
+    """`path` inside the tracked directory `parent`, as an out of its own: a file by its object,
+    a folder by its part of the listing (hashed as DVC hashes a directory). None: not listed."""
+    rel = path[len(parent.path.rstrip("/")) + 1 :].rstrip("/")
+
+    def size(md5: str) -> int | None:
+        obj = dvcfiles.object_path(cache_dir, md5, parent.hash) if cache_dir else None
+        return obj.stat().st_size if obj is not None and obj.is_file() else None
+
+    common = {"origin": parent.origin, "stage": parent.stage, "source": parent.source}
+    for r, md5 in listing:
+        if r == rel:
+            return dvcfiles.Out(path, md5, parent.hash, size(md5), None, **common)
+    sub = tuple((r[len(rel) + 1 :], md5) for r, md5 in listing if r.startswith(rel + "/"))
+    if not sub:
+        return None
+    sizes = [size(md5) for _, md5 in sub]
+    total = None if None in sizes else sum(s or 0 for s in sizes)
+    return dvcfiles.Out(
+        path, dvcfiles.dir_md5(list(sub)), parent.hash, total, len(sub), **common, listing=sub
+    )
+
+
+def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out | None:
+    """A gitml.yaml path inside a DVC-tracked directory (`dvc add data/` naming data/train.csv),
+    resolved through the directory's `.dir` listing in the local cache."""
+    if path in lin.members:
+        return lin.members[path]
+    parent = lin.project.directory_of(path)
+    if parent is None or not parent.md5:
+        return None
+    obj = dvcfiles.object_path(cache_dir, parent.md5, parent.hash) if cache_dir else None
+    if obj is None or not obj.is_file():
+        raise BadInput(
+            f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "
+            f"({parent.origin}) whose listing {parent.md5} is not in the local DVC cache: "
+            f"`dvc pull {parent.origin}`"
+        )
+    try:
+        listing = dvcfiles.read_dir_listing(obj)
+    except BadInput as exc:
+        raise BadInput(f"{CONFIG_FILE}: {kind} {path!r}: {exc}") from None
+    out = member_out(parent, path, listing, cache_dir)
+    if out is None:
+        raise BadInput(
+            f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "
+            f"({parent.origin}), but its listing has no such file or folder"
+        )
+    if kind == "model" and out.listing is not None:
+        raise BadInput(
+            f"{CONFIG_FILE}: model {path!r} is a folder inside the DVC-tracked directory "
+            f"{parent.path!r}: a directory model must be an out of its own (`dvc add {path}`, "
+            "or a stage out)"
+        )
+    lin.members[path] = out
+    return out
+
+
+def _tracked(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out:
+    out = lin.project.outs.get(path) or _member(lin, path, kind, cache_dir)
     if out is not None:
         return out
     data = lin.snap.read(path)
@@ -258,7 +324,7 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
     """The inputs part of gitml.lock for this snapshot."""
     models: dict[str, Any] = {}
     for m in lin.config.models:
-        out = _hashed(_tracked(lin, m.path, "model"), "model")
+        out = _hashed(_tracked(lin, m.path, "model", cache_dir), "model")
         stage = lin.project.stages.get(out.stage) if out.stage else None
         stage_inputs: dict[str, Any] = {}
         if stage is not None:
@@ -279,7 +345,7 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
         }
     data: dict[str, Any] = {}
     for d in lin.config.data:
-        out = _tracked(lin, d.path, "dataset")
+        out = _tracked(lin, d.path, "dataset", cache_dir)
         if d.suite:  # validated: its bytes are read by their hash
             _hashed(out, "dataset")
         suite = lin.snap.read(d.suite) if d.suite else None

@@ -38,11 +38,11 @@ from gitml import baselines, environment, gates, git, objects, params, paths
 from gitml import state as state_mod
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
-from gitml.snapshot import Snapshot
 from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig, sha256_bytes
 from gitml.output import warn
+from gitml.snapshot import Snapshot
 
 CACHE_DIR = "modeltests"
 RUNS_DIR = "pytest-runs"
@@ -462,20 +462,20 @@ def _data_paths(ctx: CheckContext, m: Model) -> list[str]:
     """DVC-tracked datasets of the model: gitml.yaml `data:` and its pipeline's deps and outs."""
     lin = ctx.lineage
     wanted = [d.path for d in lin.config.data]
-    out = lin.project.outs.get(m.path)
+    out = lin.out(m.path)
     if out is not None and out.stage:
         for name in lin.project.upstream([out.stage]):
             stage = lin.project.stages[name]
             wanted.extend(d.path for d in stage.deps)
             wanted.extend(o.path for o in stage.outs)
-    return [p for p in dict.fromkeys(wanted) if p != m.path and p in lin.project.outs]
+    return [p for p in dict.fromkeys(wanted) if p != m.path and lin.out(p) is not None]
 
 
 def _materialise(ctx: CheckContext, path: str, into: Path) -> str | None:
     """A local file for a DVC-tracked path: the cache object, or a verified copy of a directory."""
     cfg = ctx.dvc_config or read_config(ctx.repo.root)
-    out = ctx.lineage.project.outs[path]
-    if not out.md5:
+    out = ctx.lineage.out(path)
+    if out is None or not out.md5:
         return None
     if not out.is_dir:
         obj = objects.locate(cfg, out.md5, out.hash)
@@ -539,7 +539,7 @@ def run_tests(
         {
             "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
             "inputs": entry.get("inputs"),
-            "data": {p: lin.project.outs[p].md5 for p in data_paths},
+            "data": {p: getattr(lin.out(p), "md5", None) for p in data_paths},
             "tests": [m.tests, thash],
             # what else the run reads: the tests' package (staged: a run needs the workspace
             # to match it) and the workspace's pytest config (addopts, pythonpath, ...)

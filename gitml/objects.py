@@ -41,6 +41,8 @@ def locate(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
 def members(cfg: DvcConfig, out: Out) -> list[tuple[str, str]] | None:
     """(relpath, md5) of a directory out, or None when its `.dir` object is nowhere local."""
     assert out.md5
+    if out.listing is not None:  # a folder inside a tracked directory
+        return list(out.listing)
     obj = locate(cfg, out.md5, out.hash)
     return dvcfiles.read_dir_listing(obj) if obj else None
 

@@ -554,7 +554,7 @@ def _staged_target(ctx: CheckContext, cfg: dvcfiles.DvcConfig, d: Dataset) -> Ta
     suite_bytes = ctx.lineage.snap.read(d.suite)
     if suite_bytes is None:
         raise BadInput(f"suite {d.suite} of {d.path} is not in the commit (git add it)")
-    out = ctx.lineage.project.outs.get(d.path)
+    out = ctx.lineage.out(d.path)
     entry = ctx.lock["data"][d.path]
     if out is None or not out.md5:  # git-tracked: the staged blob
         data = ctx.lineage.snap.read(d.path)
