@@ -232,18 +232,22 @@ def member_out(
         obj = dvcfiles.object_path(cache_dir, md5, parent.hash) if cache_dir else None
         return obj.stat().st_size if obj is not None and obj.is_file() else None
 
-    common = {"origin": parent.origin, "stage": parent.stage, "source": parent.source}
+    def member(
+        md5: str, nbytes: int | None, nfiles: int | None, sub: tuple[tuple[str, str], ...] | None
+    ) -> dvcfiles.Out:
+        return dvcfiles.Out(
+            path, md5, parent.hash, nbytes, nfiles, parent.origin, parent.stage, parent.source, sub
+        )
+
     for r, md5 in listing:
         if r == rel:
-            return dvcfiles.Out(path, md5, parent.hash, size(md5), None, **common)
+            return member(md5, size(md5), None, None)
     sub = tuple((r[len(rel) + 1 :], md5) for r, md5 in listing if r.startswith(rel + "/"))
     if not sub:
         return None
     sizes = [size(md5) for _, md5 in sub]
     total = None if None in sizes else sum(s or 0 for s in sizes)
-    return dvcfiles.Out(
-        path, dvcfiles.dir_md5(list(sub)), parent.hash, total, len(sub), **common, listing=sub
-    )
+    return member(dvcfiles.dir_md5(list(sub)), total, len(sub), sub)
 
 
 def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out | None:
