@@ -8,12 +8,11 @@ newest one for that stage is an unassignment `NAME#STAGE!#N`. `latest`: the newe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, git, manifest, params
+from gitml import dvcfiles, git, manifest, params, registry
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.snapshot import Snapshot
@@ -28,11 +27,6 @@ class Baseline:
     metrics: dict[str, Any] | None
 
 
-def _tags(root: Path, pattern: str) -> list[str]:
-    out = git.out(["tag", "--list", pattern], root)
-    return [t for t in out.splitlines() if t]
-
-
 def _peel(root: Path, ref: str) -> str | None:
     proc = git.run(
         ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
@@ -42,38 +36,14 @@ def _peel(root: Path, ref: str) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def stage_commit(root: Path, name: str, stage: str) -> str | None:
-    """The commit the newest GTO tag for `name` in `stage` assigns, None if unassigned/never."""
-    grammar = re.compile(rf"^{re.escape(name)}#{re.escape(stage)}(!?)#(\d+)$")
-    found = []
-    for tag in _tags(root, f"{name}#{stage}*"):
-        m = grammar.match(tag)
-        if m:
-            found.append((int(m[2]), m[1] == "!", tag))
-    if not found:
-        return None
-    _, unassigned, tag = max(found)
-    return None if unassigned else _peel(root, f"refs/tags/{tag}")
-
-
-def latest_version_commit(root: Path, name: str) -> str | None:
-    grammar = re.compile(rf"^{re.escape(name)}@v(\d+)\.(\d+)\.(\d+)$")
-    found = []
-    for tag in _tags(root, f"{name}@v*"):
-        m = grammar.match(tag)
-        if m:
-            found.append(((int(m[1]), int(m[2]), int(m[3])), tag))
-    return _peel(root, f"refs/tags/{max(found)[1]}") if found else None
-
-
 def resolve(root: Path, spec: str, model_name: str, head: str | None) -> str | None:
     """The baseline commit of `spec`; None when it does not exist (yet)."""
     if spec == "parent":
         return head
     if spec in STAGES:
-        return stage_commit(root, model_name, spec)
+        return registry.stage_commit(root, model_name, spec)
     if spec == "latest":
-        return latest_version_commit(root, model_name)
+        return registry.latest_version_commit(root, model_name)
     sha = _peel(root, spec)
     if sha is None:
         raise BadInput(f"gitml.yaml: baseline {spec!r} of model {model_name!r} names no commit")

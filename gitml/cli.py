@@ -290,6 +290,64 @@ def reproduce(
     _done(run(rev, out, env, keep, twice, json_out))
 
 
+ModelArg = Annotated[str, typer.Argument(help="The model: its gitml.yaml name or path.")]
+PushOpt = Annotated[
+    bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
+]
+RemoteOpt = Annotated[str, typer.Option("--remote", help="The git remote --push pushes to.")]
+
+
+@app.command()
+def promote(
+    model: ModelArg,
+    to: Annotated[str, typer.Option("--to", help="The stage, e.g. production or staging.")],
+    rev: Annotated[
+        Optional[str], typer.Option("--rev", help="The commit to promote (default: HEAD).")
+    ] = None,
+    version: Annotated[
+        Optional[str],
+        typer.Option(
+            "--version", help="Register the commit as this vX.Y.Z (default: the next patch)."
+        ),
+    ] = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    json_out: JsonOpt = False,
+) -> None:
+    """Put a commit's model into a stage with GTO tags, if its recorded checks passed.
+
+    Refused (exit 1, saying why) when the commit's gitml.lock is missing or stale, its pipeline
+    is stale, its tests, gates or data validation failed, or a gate against a registry stage
+    (`baseline: production`) fails against what that stage holds now. Registers a version
+    (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
+    """
+    from gitml.commands.promote import promote as run
+
+    _done(run(model, to, rev, version, push, remote, json_out))
+
+
+@app.command()
+def rollback(
+    model: ModelArg,
+    stage: Annotated[str, typer.Option("--stage", help="The stage to roll back.")],
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    json_out: JsonOpt = False,
+) -> None:
+    """Give a stage back the version it held before the current one (a new GTO tag)."""
+    from gitml.commands.promote import rollback as run
+
+    _done(run(model, stage, push, remote, json_out))
+
+
+@app.command()
+def registry(json_out: JsonOpt = False) -> None:
+    """Every model's versions and what each stage holds now, read from the GTO tags."""
+    from gitml.commands.registry import show_registry as run
+
+    _done(run(json_out=json_out))
+
+
 @app.command()
 def doctor(json_out: JsonOpt = False) -> None:
     """Check the set-up: hooks installed and chained, DVC, remote, config, manifest freshness."""

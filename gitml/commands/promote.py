@@ -1,0 +1,251 @@
+"""`gitml promote MODEL --to STAGE` and `gitml rollback MODEL --stage STAGE`: GTO tags, gated.
+
+A commit is promoted only if its gitml.lock says it passed: the lock is there and fresh (not
+written around the hook), the model's pipeline is not stale, its tests and gates passed, its
+datasets validated; and its gates that compare with a registry stage (`baseline: production`)
+hold against what is in that stage now, not only against what was there when it was committed.
+Then gitml tags it as `gto register` and `gto assign` would.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitml import baselines, git, manifest, modeltests, registry
+from gitml import repo as repo_mod
+from gitml.commands.hook import lock_is_fresh
+from gitml.config import Config, Model
+from gitml.errors import BadInput, CheckFailed
+from gitml.manifest import LOCK_FILE
+from gitml.output import say
+from gitml.snapshot import Snapshot
+
+
+@dataclass
+class Promotion:
+    model: Model
+    commit: str
+    stage: str
+    version: str = ""
+    created: list[str] = field(default_factory=list)  # tags made
+    already: bool = False  # the stage held this commit already: nothing made
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model.name,
+            "path": self.model.path,
+            "rev": self.commit,
+            "stage": self.stage,
+            "version": self.version or None,
+            "tags": self.created,
+            "already": self.already,
+            "passed": not self.problems,
+            "problems": self.problems,
+        }
+
+
+def _config_and_lock(repo: repo_mod.Repo, commit: str) -> tuple[Config, dict[str, Any]]:
+    snap = Snapshot(repo.root, commit)
+    config = repo_mod.config_at(snap)
+    if config is None:
+        raise BadInput(f"commit {commit[:12]} has no gitml.yaml: it cannot be promoted")
+    data = snap.read(LOCK_FILE)
+    if data is None:
+        raise CheckFailed(
+            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify): "
+            "nothing says its checks passed, so it is not promoted"
+        )
+    return config, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+
+
+def find_model(config: Config, wanted: str, where: str) -> Model:
+    for m in config.models:
+        if wanted in (m.name, m.path):
+            return m
+    known = ", ".join(f"{m.name} ({m.path})" for m in config.models) or "none"
+    raise BadInput(f"no model {wanted!r} in gitml.yaml at {where}; models: {known}")
+
+
+def recorded_problems(
+    repo: repo_mod.Repo, commit: str, config: Config, lock: dict[str, Any], m: Model
+) -> list[str]:
+    """Why the commit's own record does not let it be promoted (empty: it may be)."""
+    fresh, diffs = lock_is_fresh(repo, Snapshot(repo.root, commit))
+    if not fresh:
+        return [
+            f"{LOCK_FILE} at {commit[:12]} is stale (committed around the hook?): " + d
+            for d in diffs
+        ]
+    entry = (lock.get("models") or {}).get(m.path)
+    if not isinstance(entry, dict):
+        return [f"{LOCK_FILE} at {commit[:12]} records no model {m.path}"]
+    problems = []
+    if entry.get("stale"):
+        stale = entry["stale"]
+        why = "; ".join(map(str, stale)) if isinstance(stale, list) else str(stale)
+        problems.append(f"{m.path}: its pipeline is stale ({why}): run `gitml repro`")
+    problems.extend(modeltests.recorded_problems((m,), lock))
+    for d in config.data:
+        validation = ((lock.get("data") or {}).get(d.path) or {}).get("validation")
+        if d.suite and not (isinstance(validation, dict) and validation.get("success")):
+            problems.append(f"{d.path}: its data did not pass validation ({d.suite})")
+    return problems
+
+
+def stage_gate_problems(
+    repo: repo_mod.Repo, commit: str, lock: dict[str, Any], m: Model
+) -> list[str]:
+    """The model's gates against a registry-stage baseline, re-judged against that stage now."""
+    if m.baseline not in baselines.STAGES or not m.gates:
+        return []
+    base = baselines.baseline_for(repo.root, m.baseline, m.name, m.path, m.metrics, None)
+    if base.rev is None or base.rev == commit:
+        return []
+    entry = (lock.get("models") or {}).get(m.path) or {}
+    metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
+    return [
+        f"{m.path}: gate `{g['rule']}` fails against {m.baseline} now ({base.rev[:12]}): "
+        f"value {g['value']}, threshold {g['threshold']}"
+        for g in modeltests.evaluate_gates(m, metrics or {}, base)
+        if not g["passed"]
+    ]
+
+
+def _assign(
+    repo: repo_mod.Repo, p: Promotion, version: str | None, tags: list[registry.Tag]
+) -> None:
+    """Register the commit's version if it has none, then assign the stage (GTO's messages)."""
+    name = p.model.name
+    p.version = registry.versions(tags, name).get(p.commit, "")
+    if not p.version:
+        p.version = version or registry.next_version(tags, name)
+        if p.version in registry.versions(tags, name).values():
+            raise BadInput(f"{name} {p.version} is registered already, for another commit")
+        tag = f"{name}@{p.version}"
+        registry.create_tag(
+            repo.root, tag, p.commit, f"Registering artifact {name} version {p.version}"
+        )
+        p.created.append(tag)
+    elif version and version != p.version:
+        raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
+    tag = f"{name}#{p.stage}#{registry.next_counter(registry.read_tags(repo.root), name)}"
+    message = f"Assigning stage {p.stage} to artifact {name} version {p.version}"
+    registry.create_tag(repo.root, tag, p.commit, message)
+    p.created.append(tag)
+
+
+def _check_version(version: str | None) -> None:
+    if version is not None and not registry.VERSION_RE.match(version):
+        raise BadInput(f"version {version!r} is not vMAJOR.MINOR.PATCH (e.g. v1.2.0)")
+
+
+def move(
+    repo: repo_mod.Repo,
+    wanted: str,
+    stage: str,
+    commit: str,
+    *,
+    version: str | None = None,
+    rejudge_stage_gates: bool = True,
+) -> Promotion:
+    config, lock = _config_and_lock(repo, commit)
+    m = find_model(config, wanted, commit[:12])
+    registry.check_name(m.name, "model name")
+    p = Promotion(m, commit, stage)
+    tags = registry.read_tags(repo.root)
+    current = registry.in_stage(tags, m.name, stage)
+    if current is not None and current.commit == commit:
+        p.already, p.version = True, registry.versions(tags, m.name).get(commit, "")
+        return p
+    p.problems = recorded_problems(repo, commit, config, lock, m)
+    if rejudge_stage_gates and not p.problems:
+        p.problems = stage_gate_problems(repo, commit, lock, m)
+    if not p.problems:
+        _assign(repo, p, version, tags)
+    return p
+
+
+def push_tags(repo: repo_mod.Repo, remote: str, tags: list[str]) -> None:
+    if not tags:
+        return
+    proc = git.run(["push", remote, *[f"refs/tags/{t}" for t in tags]], repo.root, check=False)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise CheckFailed(
+            f"the tags were made here but not pushed to {remote!r}: "
+            + (detail[-1] if detail else f"git push exited {proc.returncode}")
+            + f"\n  push them with: git push {remote} "
+            + " ".join(tags)
+        )
+
+
+def _report(p: Promotion, push: bool, remote: str, json_out: bool, verb: str) -> int:
+    if json_out:
+        print(json.dumps({**p.as_json(), "pushed": push and bool(p.created)}, indent=2))
+    if p.problems:
+        say(
+            f"{p.model.name} at {p.commit[:12]} not {verb} to {p.stage}:\n  "
+            + "\n  ".join(p.problems)
+        )
+        return 1
+    what = f"{p.model.name} {p.version or p.commit[:12]} ({p.commit[:12]})"
+    if p.already:
+        say(f"{what} is in {p.stage} already; no tag made")
+        return 0
+    say(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
+    if not push:
+        say(f"share it with: git push {remote} " + " ".join(p.created))
+    return 0
+
+
+def promote(
+    model: str,
+    to: str,
+    rev: str | None = None,
+    version: str | None = None,
+    push: bool = False,
+    remote: str = "origin",
+    json_out: bool = False,
+) -> int:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    registry.check_name(to, "stage")
+    _check_version(version)
+    commit = git.resolve_commit(repo.root, rev or "HEAD")
+    p = move(repo, model, to, commit, version=version)
+    if push and not p.problems:
+        push_tags(repo, remote, p.created)
+    return _report(p, push, remote, json_out, "promoted")
+
+
+def previous_in_stage(tags: list[registry.Tag], name: str, stage: str) -> tuple[str, str]:
+    """(current commit, the commit the stage held before it) — for a rollback."""
+    current = registry.in_stage(tags, name, stage)
+    if current is None:
+        raise BadInput(f"{name} has nothing in {stage} to roll back")
+    for t in reversed(registry.stage_history(tags, name, stage)):
+        if not t.cancel and t.commit != current.commit:
+            return current.commit, t.commit
+    raise BadInput(
+        f"{stage} of {name} has held only {current.commit[:12]}: there is no earlier version "
+        "to roll back to"
+    )
+
+
+def rollback(
+    model: str, stage: str, push: bool = False, remote: str = "origin", json_out: bool = False
+) -> int:
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    registry.check_name(stage, "stage")
+    name = find_model(repo_mod.workspace_config(repo), model, "the workspace").name
+    _, before = previous_in_stage(registry.read_tags(repo.root), name, stage)
+    # The version the stage held before passed its gates against the stage then; judging it
+    # against the version being rolled back would defeat the rollback.
+    p = move(repo, name, stage, before, rejudge_stage_gates=False)
+    if push and not p.problems:
+        push_tags(repo, remote, p.created)
+    return _report(p, push, remote, json_out, "rolled back")

@@ -1,0 +1,195 @@
+"""promote / rollback / registry: GTO tags on real repos, gated by what gitml.lock recorded, read
+back by GTO itself (`gto show`), and pushed to a real bare git remote."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Example
+
+from gitml import registry
+
+MODEL = "wine-classifier"
+
+
+def _tags(ex: Example) -> list[str]:
+    return sorted(ex.git("tag", "--list").stdout.split())
+
+
+def _gto_stage(ex: Example, stage: str) -> str:
+    """What GTO itself says `stage` of the model holds (its version)."""
+    gto = Path(sys.executable).with_name("gto")
+    proc = subprocess.run(
+        [str(gto), "show", "--json"], cwd=ex.root, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return str(doc[MODEL]["stage"][stage])
+
+
+def _readme_commit(ex: Example, msg: str, date: str) -> str:
+    """A commit gitml has nothing to check (its lock stays fresh), at a set date for GTO."""
+    readme = ex.root / "README.md"
+    readme.write_text(readme.read_text() + f"\n{msg}\n")
+    ex.git("add", "README.md")
+    ex.git("commit", "-q", "-m", msg, env={"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date})
+    return ex.head()
+
+
+def _promote(ex: Example, *args: str, date: str) -> subprocess.CompletedProcess[str]:
+    # GTO orders a stage's assignments by their tagger date: one second apart at least.
+    return ex.gitml("promote", MODEL, *args, env={"GIT_COMMITTER_DATE": date})
+
+
+def test_promote_registers_assigns_and_gto_reads_it(example: Example) -> None:
+    ex = example
+    first = ex.head()
+    r = _promote(ex, "--to", "production", date="2026-01-01T10:00:00")
+    assert r.returncode == 0, r.stderr
+    assert _tags(ex) == [f"{MODEL}#production#1", f"{MODEL}@v0.0.1"]
+    assert "promoted wine-classifier v0.0.1" in r.stderr
+    assert f"git push origin {MODEL}@v0.0.1 {MODEL}#production#1" in r.stderr
+    # annotated, with GTO's messages, pointing at the commit
+    msg = ex.git("tag", "-n1", "--list", f"{MODEL}#production#1").stdout
+    assert "Assigning stage production to artifact wine-classifier version v0.0.1" in msg
+    assert ex.git("cat-file", "-t", f"{MODEL}@v0.0.1").stdout.strip() == "tag"
+    assert ex.git("rev-parse", f"{MODEL}#production#1^{{commit}}").stdout.strip() == first
+    assert _gto_stage(ex, "production") == "v0.0.1"
+
+    # Again: nothing to do, no new tag, exit 0.
+    r = _promote(ex, "--to", "production", date="2026-01-01T10:00:01")
+    assert r.returncode == 0 and "in production already" in r.stderr
+    assert len(_tags(ex)) == 2
+
+    # A second commit: its own version (the next patch), a new counter, the registry table.
+    second = _readme_commit(ex, "docs", "2026-01-01T10:00:02")
+    r = _promote(ex, "--to", "staging", "--json", date="2026-01-01T10:00:03")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["version"], doc["rev"], doc["passed"]) == ("v0.0.2", second, True)
+    assert doc["tags"] == [f"{MODEL}@v0.0.2", f"{MODEL}#staging#2"]
+    r = ex.gitml("registry", "--json")
+    assert r.returncode == 0, r.stderr
+    [row] = json.loads(r.stdout)
+    assert row["latest"] == {"version": "v0.0.2", "rev": second}
+    assert row["stages"]["production"]["version"] == "v0.0.1"
+    assert row["stages"]["staging"] == {
+        "version": "v0.0.2",
+        "rev": second,
+        "tag": f"{MODEL}#staging#2",
+    }
+    r = ex.gitml("registry")
+    assert r.returncode == 0 and "wine-classifier" in r.stdout and "staging: v0.0.2" in r.stdout
+
+    # The production baseline of gates now resolves through these tags.
+    assert registry.stage_commit(ex.root, MODEL, "production") == first
+
+
+def test_rollback_gives_the_stage_its_previous_version(example: Example) -> None:
+    ex = example
+    first = ex.head()
+    assert _promote(ex, "--to", "production", date="2026-01-01T10:00:00").returncode == 0
+    second = _readme_commit(ex, "v2", "2026-01-01T10:00:01")
+    assert _promote(ex, "--to", "production", date="2026-01-01T10:00:02").returncode == 0
+    assert _gto_stage(ex, "production") == "v0.0.2"
+
+    r = ex.gitml(
+        "rollback",
+        MODEL,
+        "--stage",
+        "production",
+        env={"GIT_COMMITTER_DATE": "2026-01-01T10:00:03"},
+    )
+    assert r.returncode == 0, r.stderr
+    assert "rolled back wine-classifier v0.0.1" in r.stderr
+    assert registry.stage_commit(ex.root, MODEL, "production") == first
+    assert _gto_stage(ex, "production") == "v0.0.1"
+    assert f"{MODEL}#production#3" in _tags(ex)
+    assert second != first
+    # Nothing earlier than v0.0.1 ever was in staging: said, exit 2.
+    r = ex.gitml("rollback", MODEL, "--stage", "staging")
+    assert r.returncode == 2 and "nothing in staging" in r.stderr
+
+
+def test_a_commit_made_around_the_hook_is_not_promoted(example: Example) -> None:
+    ex = example
+    ex.set_param("n_estimators: 3", "n_estimators: 4")
+    assert ex.gitml("repro").returncode == 0
+    ex.git("add", "-A")
+    ex.git("commit", "-q", "-m", "skipped the hook", env={"GITML_SKIP": "1"})
+    r = _promote(ex, "--to", "production", date="2026-01-01T10:00:00")
+    assert r.returncode == 1, r.stderr
+    assert "not promoted to production" in r.stderr and "gitml.lock at" in r.stderr
+    assert "is stale" in r.stderr
+    assert _tags(ex) == []
+
+
+def test_a_gate_against_production_is_judged_against_production_now(example: Example) -> None:
+    ex = example
+    cfg = ex.root / "gitml.yaml"
+    text = cfg.read_text().replace(
+        "      - accuracy >= 0.9\n",
+        "      - accuracy >= 0.9\n      - accuracy > baseline.accuracy\n    baseline: production\n",
+    )
+    cfg.write_text(text)
+    ex.git("add", "gitml.yaml")
+    r = ex.git("commit", "-q", "-m", "gate against production", check=False)
+    assert r.returncode == 0, r.stderr  # nothing in production yet: nothing to beat
+    assert _promote(ex, "--to", "production", date="2026-01-01T10:00:00").returncode == 0
+
+    # The same model again: it does not beat production, so it is refused, for any stage.
+    _readme_commit(ex, "same model", "2026-01-01T10:00:01")
+    for stage in ("production", "staging"):
+        r = _promote(ex, "--to", stage, date="2026-01-01T10:00:02")
+        assert r.returncode == 1, r.stderr
+        assert "gate `accuracy > baseline.accuracy` fails against production now" in r.stderr
+    assert len(_tags(ex)) == 2
+
+
+def test_push_sends_the_tags_to_the_git_remote(example: Example, tmp_path: Path) -> None:
+    ex = example
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    ex.git("remote", "add", "origin", str(bare))
+    r = ex.gitml("promote", MODEL, "--to", "production", "--push")
+    assert r.returncode == 0, r.stderr
+    remote = subprocess.run(
+        ["git", "ls-remote", "--tags", str(bare)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"refs/tags/{MODEL}#production#1" in remote and f"refs/tags/{MODEL}@v0.0.1" in remote
+    assert "share it with" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "--to", "production"], "no model 'nope' in gitml.yaml"),
+        ([MODEL, "--to", "prod#1"], "stage 'prod#1' is not a name GTO accepts"),
+        ([MODEL, "--to", "production", "--rev", "no-such-rev"], "unknown revision"),
+        ([MODEL, "--to", "production", "--version", "1.0"], "is not vMAJOR.MINOR.PATCH"),
+    ],
+)
+def test_bad_promotions_are_exit_2_and_tag_nothing(
+    example: Example, args: list[str], message: str
+) -> None:
+    r = example.gitml("promote", *args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert _tags(example) == []
+
+
+def test_gto_tag_grammar_round_trips() -> None:
+    t = registry.parse_tag("a/b-c#prod!#12", "0" * 40)
+    assert t is not None and (t.model, t.stage, t.cancel, t.counter) == ("a/b-c", "prod", True, 12)
+    v = registry.parse_tag("m@v1.2.3", "0" * 40)
+    assert v is not None and v.semver == (1, 2, 3) and v.stage is None
+    assert registry.parse_tag("m@v1.2.3-rc1", "0" * 40).semver is None  # type: ignore[union-attr]
+    assert registry.parse_tag("release-1.0", "0" * 40) is None
+    tags = [v, t, registry.parse_tag("m#prod#3", "1" * 40)]
+    assert registry.next_version([x for x in tags if x], "m") == "v1.2.4"
+    assert registry.next_counter([x for x in tags if x], "m") == 4
