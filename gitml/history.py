@@ -70,7 +70,10 @@ class LockParser:
             doc = self._split_parse(data)
         except (yaml.YAMLError, ValueError, TypeError):
             doc = None  # not the layout gitml writes: the whole text, checked
-        if doc is None or doc.get("schema") != manifest.SCHEMA:
+        # The split parse skips parse_lock's shape check, not the check itself: a text it read
+        # that gitml would not have written (an entry that is no mapping, a path that climbs out,
+        # an md5 that is not one) goes the checked way too, so log refuses it as show does.
+        if doc is None or doc.get("schema") != manifest.SCHEMA or manifest._shape_problem(doc):
             doc = manifest.parse_lock(data, name)  # the slow, checked path (and its message)
         self.whole[data] = doc
         return doc

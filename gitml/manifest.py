@@ -23,7 +23,17 @@ from gitml.state import Md5Cache
 
 LOCK_FILE = "gitml.lock"
 SCHEMA = "gitml.lock/1"
-MODEL_INPUT_KEYS = ("md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics")
+MODEL_INPUT_KEYS = (
+    "md5",
+    "hash",
+    "size",
+    "format",
+    "format_from",  # "bytes" when gitml.yaml and the suffix left it to the bytes (see model_format)
+    "stage",
+    "stale",
+    "inputs",
+    "metrics",
+)
 DATA_INPUT_KEYS = (
     "md5",
     "hash",
@@ -63,10 +73,58 @@ def rounded(value: Any) -> Any:
     return value
 
 
-def model_format(path: str, configured: str) -> str:
+def model_format(
+    path: str, configured: str, out: dvcfiles.Out | None = None, cache_dir: Path | None = None
+) -> tuple[str, str | None]:
+    """The model's format and where it came from: (format, None) when gitml.yaml or the path's
+    suffix names it; (format, "bytes") when it was told from the bytes of the DVC cache object
+    the out's md5 names (never the workspace's: a commit is about its staged hashes). Only for
+    `auto` with a suffix that says nothing are bytes read, and only their heads."""
     if configured != "auto":
-        return configured
-    return _MODEL_SUFFIX_FORMATS.get(posixpath.splitext(path)[1].lower(), "unknown")
+        return configured, None
+    by_suffix = _MODEL_SUFFIX_FORMATS.get(posixpath.splitext(path)[1].lower())
+    if by_suffix is not None:
+        return by_suffix, None
+    if out is None or not out.md5 or cache_dir is None:
+        return "unknown", None
+    found = _cached_format(out.md5, out.hash, cache_dir)
+    # Not in the cache (the hook reports missing objects), or no format in it: unknown, as before.
+    return (found, "bytes") if found != "unknown" else ("unknown", None)
+
+
+def _cached_format(md5: str, hash_name: str, cache_dir: Path) -> str:
+    """What the pytest plugin's loaders would take the object for: a file's format from its
+    head; a directory's, that of its one model file (none, several, or a member missing from
+    the cache: unknown; a TensorFlow SavedModel, which the plugin refuses: unknown)."""
+    # Imported here: the plugin is the one place formats are told from bytes, and importing it
+    # imports pytest (~0.1 s), which only models whose suffix says nothing should cost.
+    from gitml.pytest_plugin import sniff_file
+
+    def sniff(digest: str) -> str | None:
+        obj = dvcfiles.object_path(cache_dir, digest, hash_name)
+        try:
+            return sniff_file(obj) if obj.is_file() else None
+        except (OSError, ValueError):  # unreadable, or a zip whose directory does not parse
+            return "unknown"
+
+    if not md5.endswith(".dir"):
+        return sniff(md5) or "unknown"
+    try:
+        members = dvcfiles.read_dir_listing(dvcfiles.object_path(cache_dir, md5, hash_name))
+    except BadInput:  # the listing is absent or corrupt
+        return "unknown"
+    if any(rel == "saved_model.pb" for rel, _ in members):
+        return "unknown"
+    found: list[str] = []
+    for _rel, member in members:
+        detected = sniff(member)
+        if detected is None:  # that member could be the model file, or a second one
+            return "unknown"
+        if detected != "unknown":
+            found.append(detected)
+            if len(found) > 1:
+                return "unknown"
+    return found[0] if found else "unknown"
 
 
 @dataclass
@@ -337,16 +395,19 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
             for pfile, values in stage.params.items():
                 for key, value in values.items():
                     stage_inputs[f"{pfile}:{key}"] = rounded(value)
+        fmt, fmt_from = model_format(m.path, m.format, out, cache_dir)
         models[m.path] = {
             "md5": out.md5,
             "hash": out.hash,
             "size": out.size,
-            "format": model_format(m.path, m.format),
+            "format": fmt,
             "stage": out.stage,
             "stale": stale_reasons(lin, out.stage),
             "inputs": stage_inputs,
             "metrics": metrics_of(lin, m.metrics, cache_dir),
         }
+        if fmt_from:  # only when told from the bytes: absent otherwise, as in older locks
+            models[m.path]["format_from"] = fmt_from
     data: dict[str, Any] = {}
     for d in lin.config.data:
         out = _tracked(lin, d.path, "dataset", cache_dir)
@@ -381,16 +442,31 @@ def inputs_part(lock: dict[str, Any]) -> dict[str, Any]:
     return {
         "config_sha256": lock.get("config_sha256"),
         "models": {
-            p: {k: e.get(k) for k in MODEL_INPUT_KEYS}
+            p: compared_inputs("models", e)
             for p, e in (lock.get("models") or {}).items()
             if isinstance(e, dict)
         },
         "data": {
-            p: {k: e.get(k) for k in DATA_INPUT_KEYS}
+            p: compared_inputs("data", e)
             for p, e in (lock.get("data") or {}).items()
             if isinstance(e, dict)
         },
     }
+
+
+def compared_inputs(part: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's inputs as freshness compares them. A format told from the model's bytes
+    (`format_from: bytes`) is compared as `unknown`, what gitml.yaml and the suffix say: it is a
+    result of those bytes, which `md5` compares already, and of whether the local cache holds
+    them. So a lock written before gitml read formats from bytes (`unknown`) stays fresh, and
+    `gitml lock --check` without the cache (a fork's CI, no `dvc pull`) does not flip; a format
+    gitml.yaml names is still compared, so changing it re-runs that model's checks."""
+    if part != "models":
+        return {k: entry.get(k) for k in DATA_INPUT_KEYS}
+    found = {k: entry.get(k) for k in MODEL_INPUT_KEYS}
+    if found.pop("format_from") == "bytes":
+        found["format"] = "unknown"
+    return found
 
 
 def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -507,9 +583,13 @@ def merge_results(new_inputs: dict[str, Any], previous: dict[str, Any] | None) -
     for part in ("models", "data"):
         for path, entry in lock[part].items():
             old = ((previous or {}).get(part) or {}).get(path)
-            if isinstance(old, dict) and prev_inputs[part].get(path) == {
-                k: entry.get(k) for k in (MODEL_INPUT_KEYS if part == "models" else DATA_INPUT_KEYS)
-            }:
+            now = compared_inputs(part, entry)
+            if isinstance(old, dict) and prev_inputs[part].get(path) == now:
                 keys = MODEL_INPUT_KEYS if part == "models" else DATA_INPUT_KEYS
                 entry.update({k: v for k, v in old.items() if k not in keys})
+                told = old.get("format") if old.get("format_from") == "bytes" else None
+                if entry.get("format") == "unknown" and isinstance(told, str):
+                    # The same bytes, told before where the cache held them: kept as a result
+                    # is, so a commit made without the object does not churn it to `unknown`.
+                    entry["format"], entry["format_from"] = told, "bytes"
     return lock

@@ -32,7 +32,21 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
-import pytest
+try:
+    import pytest
+except ModuleNotFoundError as exc:
+    # gitml imports this module for sniff_file (gitml.manifest, telling a model's format for
+    # gitml.lock) in its own process, which need not have pytest: gitml does not depend on it,
+    # the project's interpreter that runs the tests does. There the fixtures and hooks below
+    # are never used, so decorators that give back what they decorate are all they need.
+    if exc.name != "pytest":
+        raise
+    from types import SimpleNamespace
+
+    def _as_is(*args: Any, **kwargs: Any) -> Any:
+        return args[0] if len(args) == 1 and callable(args[0]) and not kwargs else _as_is
+
+    pytest = SimpleNamespace(fixture=_as_is, hookimpl=_as_is)  # type: ignore[assignment]
 
 ENV_INPUTS = "GITML_INPUTS"
 REPR_LIMIT = 600

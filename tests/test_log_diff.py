@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from conftest import Example
 
 from gitml import history
+from gitml.errors import BadInput
 
 _BUILT: dict[str, Example] = {}
 
@@ -168,3 +172,48 @@ def test_lock_parser_matches_the_full_parse(hist: Example) -> None:
     parser = history.LockParser()
     assert parser.parse(data, "x") == manifest.parse_lock(data)
     assert parser.parse(data + b"# trailing\n", "x") == manifest.parse_lock(data)
+
+
+def _reshaped(lock: dict[str, Any], how: str) -> dict[str, Any]:
+    """HEAD's gitml.lock with one entry made unlike what gitml writes."""
+    models = lock["models"]
+    if how == "entry-is-a-list":
+        models["model/model.pkl"] = ["md5", "f" * 32]
+    elif how == "path-climbs-out":
+        models["../outside.pkl"] = models.pop("model/model.pkl")
+    else:  # "md5-not-hex"
+        models["model/model.pkl"]["md5"] = "not-an-md5-but-32-characters-.."
+    return lock
+
+
+@pytest.mark.parametrize("how", ["entry-is-a-list", "path-climbs-out", "md5-not-hex"])
+def test_log_checks_the_shape_of_every_lock_it_reads(hist_copy: Example, how: str) -> None:
+    """A gitml.lock in history that gitml would not have written, in the layout log's fast
+    parse reads: log refuses it as show does (exit 2, naming the commit and what is wrong),
+    never a traceback nor a row made from it, whether it is the newest version or an older one."""
+    from gitml import manifest
+
+    ex = hist_copy
+    good = (ex.root / "gitml.lock").read_bytes()
+    bad = manifest.serialize(_reshaped(yaml.safe_load(good), how))
+    fast = history.LockParser()._split_parse(bad)
+    assert fast is not None and fast["schema"] == manifest.SCHEMA  # the fast path reads it
+    with pytest.raises(BadInput) as refused:
+        manifest.parse_lock(bad, "x")
+    problem = str(refused.value).removeprefix("x: ").split(";")[0]
+    with pytest.raises(BadInput, match=re.escape(problem)):
+        history.LockParser().parse(bad, "x")
+
+    (ex.root / "gitml.lock").write_bytes(bad)
+    ex.git("commit", "-qam", "hand-edited lock", env={"GITML_SKIP": "1"})
+    where = f"gitml.lock at {ex.head()[:8]}: {problem}"
+    for cmd in (["log"], ["log", "--json"], ["show", "HEAD"]):
+        proc = ex.gitml(*cmd)
+        assert proc.returncode == 2, (cmd, proc.stdout, proc.stderr)
+        assert proc.stdout == "" and "Traceback" not in proc.stderr, cmd
+        assert (where if cmd[0] == "log" else problem) in proc.stderr, (cmd, proc.stderr)
+
+    (ex.root / "gitml.lock").write_bytes(good)  # a good version on top: the bad one is history
+    ex.git("commit", "-qam", "lock restored", env={"GITML_SKIP": "1"})
+    proc = ex.gitml("log", "--json")
+    assert proc.returncode == 2 and proc.stdout == "" and where in proc.stderr, proc.stderr
