@@ -15,18 +15,17 @@ from typing import Any, TypeGuard
 
 import yaml
 
-from gitml import git, manifest
+from gitml import git, manifest, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import LOCK_FILE
+from gitml.output import warn
 from gitml.snapshot import Snapshot
 
 STAGED = "staged"
 _TOP_KEY = re.compile(rb"^[A-Za-z_][\w-]*:", re.MULTILINE)
 _ENV_KEY = re.compile(rb"^  [^ \n#][^\n]*:[ \n]", re.MULTILINE)
-_VERSION_TAG = re.compile(r"^(?P<name>.+)@v\d+\.\d+\.\d+$")
-_STAGE_TAG = re.compile(r"^(?P<name>.+)#(?P<stage>[^#!]+)(?P<un>!?)#\d+$")
 
 
 @dataclass(frozen=True)
@@ -153,8 +152,15 @@ def lock_history(root: Path, rev: str = "HEAD") -> list[Version]:
     parser = LockParser()
     versions = []
     for commit, data in zip(commits, blobs, strict=True):
-        if data is not None:  # None: the commit deleted gitml.lock
+        if data is None:  # the commit deleted gitml.lock
+            continue
+        try:
             versions.append(Version(commit, parser.parse(data, f"{LOCK_FILE} at {commit.short}")))
+        except BadInput as exc:
+            # History cannot be rewritten: one unreadable or ill-shaped lock (hand-edited,
+            # committed with --no-verify) must not make the whole log unusable for good. It is
+            # left out, said once; `gitml show` of that commit still refuses it.
+            warn(f"{exc}; that version is left out")
     return versions
 
 
@@ -177,12 +183,11 @@ def tags_by_commit(root: Path) -> dict[str, list[str]]:
 
 def registry_tags(names: list[str], model_name: str) -> list[str]:
     """The GTO tags among `names` that belong to `model_name` (`name@vX.Y.Z`, `name#stage#N`)."""
-    found = []
-    for tag in sorted(names):
-        m = _VERSION_TAG.match(tag) or _STAGE_TAG.match(tag)
-        if m and m["name"] == model_name:
-            found.append(tag)
-    return found
+    return [
+        tag
+        for tag in sorted(names)
+        if (parsed := registry.parse_tag(tag, "")) is not None and parsed.model == model_name
+    ]
 
 
 # --- one model's history ---------------------------------------------------------------------

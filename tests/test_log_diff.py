@@ -189,8 +189,9 @@ def _reshaped(lock: dict[str, Any], how: str) -> dict[str, Any]:
 @pytest.mark.parametrize("how", ["entry-is-a-list", "path-climbs-out", "md5-not-hex"])
 def test_log_checks_the_shape_of_every_lock_it_reads(hist_copy: Example, how: str) -> None:
     """A gitml.lock in history that gitml would not have written, in the layout log's fast
-    parse reads: log refuses it as show does (exit 2, naming the commit and what is wrong),
-    never a traceback nor a row made from it, whether it is the newest version or an older one."""
+    parse reads: log leaves that version out, saying so (exit 0: history cannot be rewritten,
+    so it must not block the log for good), never a traceback nor a row made from it, whether
+    it is the newest version or an older one; show of that commit refuses it (exit 2)."""
     from gitml import manifest
 
     ex = hist_copy
@@ -204,16 +205,23 @@ def test_log_checks_the_shape_of_every_lock_it_reads(hist_copy: Example, how: st
     with pytest.raises(BadInput, match=re.escape(problem)):
         history.LockParser().parse(bad, "x")
 
+    before = json.loads(ex.gitml("log", "--json").stdout)
     (ex.root / "gitml.lock").write_bytes(bad)
     ex.git("commit", "-qam", "hand-edited lock", env={"GITML_SKIP": "1"})
-    where = f"gitml.lock at {ex.head()[:8]}: {problem}"
-    for cmd in (["log"], ["log", "--json"], ["show", "HEAD"]):
+    bad_sha = ex.head()
+    where = f"gitml.lock at {bad_sha[:8]}: {problem}"
+    proc = ex.gitml("show", "HEAD")
+    assert proc.returncode == 2 and proc.stdout == "" and problem in proc.stderr, proc.stderr
+    for cmd in (["log"], ["log", "--json"]):
         proc = ex.gitml(*cmd)
-        assert proc.returncode == 2, (cmd, proc.stdout, proc.stderr)
-        assert proc.stdout == "" and "Traceback" not in proc.stderr, cmd
-        assert (where if cmd[0] == "log" else problem) in proc.stderr, (cmd, proc.stderr)
+        assert proc.returncode == 0, (cmd, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr and where in proc.stderr, (cmd, proc.stderr)
+        assert "left out" in proc.stderr and bad_sha[:8] not in proc.stdout, cmd
+    assert json.loads(ex.gitml("log", "--json").stdout) == before
 
     (ex.root / "gitml.lock").write_bytes(good)  # a good version on top: the bad one is history
     ex.git("commit", "-qam", "lock restored", env={"GITML_SKIP": "1"})
     proc = ex.gitml("log", "--json")
-    assert proc.returncode == 2 and proc.stdout == "" and where in proc.stderr, proc.stderr
+    assert proc.returncode == 0 and where in proc.stderr, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert bad_sha not in {r["commit"] for r in rows}
