@@ -349,6 +349,36 @@ def registry(json_out: JsonOpt = False) -> None:
 
 
 @app.command()
+def drift(
+    path: Annotated[
+        str, typer.Argument(help="A dataset of gitml.yaml (its reader options apply).")
+    ],
+    against: Annotated[
+        str,
+        typer.Option(
+            "--against", help="A registry stage (the commit its models are in) or a commit."
+        ),
+    ] = "production",
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", help="With a stage: the model whose commit to use."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="PSI at or above which a column has drifted.")
+    ] = 0.25,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare the data in the workspace with the profile gitml.lock recorded at a commit.
+
+    Per column: the population stability index over the recorded quartiles (numbers) or top
+    values (categories), nulls included, and schema changes. Exit 1 when a column drifted.
+    """
+    from gitml.commands.drift import drift_command as run
+
+    _done(run(path, against, model, threshold, json_out))
+
+
+@app.command()
 def doctor(json_out: JsonOpt = False) -> None:
     """Check the set-up: hooks installed and chained, DVC, remote, config, manifest freshness."""
     from gitml.commands.doctor import doctor as run

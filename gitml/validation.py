@@ -41,6 +41,7 @@ CACHE_VERSION = 1
 SAMPLE_VALUES = 5
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP_VALUES = 5
+NUMBER_VALUES = 10  # a number column of at most this many distinct values records each count
 TEXT_DTYPES = ("str", "string")  # pandas' names of its text dtypes (as read, before `object`)
 _TABLE_COLUMN_TYPES = {
     "expect_table_columns_to_match_ordered_list": "column_list",
@@ -377,6 +378,12 @@ def _row(r: Any, frame: Frame) -> dict[str, Any]:
 # --- profile ---------------------------------------------------------------------------------
 
 
+def number_key(value: Any) -> str:
+    """A number as a profile key, the same whether the column is read as int or float."""
+    f = float(value)
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
 def profile(frame: Frame) -> dict[str, Any]:
     """rows; per column dtype, nulls, and mean/std/quantiles (numbers) or top values (others)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
@@ -392,6 +399,11 @@ def profile(frame: Frame) -> dict[str, Any]:
                 entry["mean"] = plain(float(values.mean()))
                 entry["std"] = plain(float(values.std())) if len(values) > 1 else None
                 entry["quantiles"] = [plain(float(q)) for q in values.quantile(list(QUANTILES))]
+                # A number column of a few values (a label, a count, a flag) is told by them:
+                # its quantiles do not say how often each occurs, which drift needs.
+                if values.nunique() <= NUMBER_VALUES:
+                    counts = values.value_counts()
+                    entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
         else:
             # Text read as text holds only strings: counted as they are, without a copy of the
             # column as `str` (which `astype(str)` would make to count anything else).

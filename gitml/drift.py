@@ -1,0 +1,164 @@
+"""Data drift: the data as it is now against the profile gitml.lock recorded for it at a commit.
+
+Per column, the population stability index (PSI) of today's values over bins that the recorded
+profile defines — a number column: nulls, below the recorded minimum, between its recorded
+quantiles, above the maximum (one of at most 10 values: nulls, each value, any other); any other
+column: nulls, each recorded top value, and the rest —
+plus schema changes (a column gone, a new one, another dtype). PSI = sum((now - then) *
+ln(now / then)) over the bins' shares: under 0.1 is read as stable, 0.1 to 0.25 as a shift to
+watch, over 0.25 as drift. The recorded quantiles are quartiles, so PSI here is a coarse (5 to
+7 bin) measure: it finds shifts of location, spread, nulls and categories, not fine shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+EPS = 1e-4  # a bin's share is at least this: an empty bin must not make PSI infinite
+SHIFT = 0.1
+DRIFT = 0.25
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: str  # "number", "values" (a number of few values), "category", "missing", "new", "dtype"
+    psi: float | None
+    verdict: str  # "stable", "shift", "drift"
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "psi": self.psi,
+            "verdict": self.verdict,
+            "detail": self.detail,
+        }
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    total = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        e, a = max(e, EPS), max(a, EPS)
+        total += (a - e) * math.log(a / e)
+    return total
+
+
+def verdict(value: float, threshold: float = DRIFT) -> str:
+    return "drift" if value >= threshold else "shift" if value >= SHIFT else "stable"
+
+
+def number_bins(entry: dict[str, Any], rows: int) -> tuple[list[float], list[float]]:
+    """(unique edges, expected shares of [null, below min, the inner bins..., above max]).
+
+    The quantiles are evenly spaced levels (0, 0.25, ..., 1). With ties (a discrete column), an
+    edge's share of the data is the highest level whose quantile is that edge: the first inner
+    bin [u0, u1] holds what lies at or below u1, the next (u1, u2] and so on.
+    """
+    q = [float(v) for v in entry["quantiles"]]
+    levels = [i / (len(q) - 1) for i in range(len(q))] if len(q) > 1 else [1.0]
+    edges = sorted(set(q))
+    cdf = {u: max(lvl for v, lvl in zip(q, levels, strict=True) if v == u) for u in edges}
+    nulls = int(entry.get("nulls") or 0) / rows if rows else 0.0
+    inner = [cdf[edges[1]] if len(edges) > 1 else 1.0]
+    inner += [cdf[edges[j]] - cdf[edges[j - 1]] for j in range(2, len(edges))]
+    return edges, [nulls, 0.0, *(s * (1 - nulls) for s in inner), 0.0]
+
+
+def number_shares(values: Any, rows: int, edges: list[float]) -> list[float]:
+    """Shares of `values` (a pandas Series, nulls included) in the bins of `number_bins`."""
+    import numpy as np
+
+    x = values.dropna().to_numpy(dtype=float)
+    nulls = (rows - len(x)) / rows
+    below, above = int((x < edges[0]).sum()), int((x > edges[-1]).sum())
+    inside = x[(x >= edges[0]) & (x <= edges[-1])]
+    n_inner = max(len(edges) - 1, 1)
+    idx = np.maximum(np.searchsorted(np.asarray(edges), inside, side="left"), 1) - 1
+    counts = np.bincount(idx, minlength=n_inner)[:n_inner]
+    return [nulls, below / rows, *(float(c) / rows for c in counts), above / rows]
+
+
+def _number(
+    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+) -> ColumnDrift:
+    edges, expected = number_bins(entry, rows_then)
+    actual = number_shares(s, len(s), edges)
+    value = psi(expected, actual)
+    values = s.dropna()
+    mean_now = float(values.mean()) if len(values) else float("nan")
+    detail = (
+        f"mean {_g(entry.get('mean'))} -> {_g(mean_now)}, nulls {expected[0]:.1%} -> "
+        f"{actual[0]:.1%}, outside the recorded range {actual[1] + actual[-1]:.1%}"
+    )
+    return ColumnDrift(col, "number", round(value, 4), verdict(value, threshold), detail)
+
+
+def _category(
+    col: str,
+    s: Any,
+    entry: dict[str, Any],
+    rows_then: int,
+    threshold: float,
+    numbers: bool = False,
+) -> ColumnDrift:
+    """PSI over [null, each recorded value, the rest]: the top values of a text column, or
+    every value of a number column that had few (`numbers`, keyed as the profile keys them)."""
+    from gitml.validation import number_key
+
+    top = {str(k): int(v) for k, v in (entry.get("values" if numbers else "top") or {}).items()}
+    rows_now = len(s)
+    nulls_then = int(entry.get("nulls") or 0)
+    expected = [nulls_then / rows_then, *(v / rows_then for v in top.values())]
+    expected.append(max(0.0, 1 - sum(expected)))
+    values = s.dropna()
+    counts = (values.map(number_key) if numbers else values.astype(str)).value_counts()
+    seen = [int(counts.get(k, 0)) for k in top]
+    actual = [(rows_now - len(values)) / rows_now, *(c / rows_now for c in seen)]
+    actual.append(max(0.0, 1 - sum(actual)))
+    value = psi(expected, actual)
+    new = [str(k) for k in counts.index[:3] if str(k) not in top]
+    detail = f"other values {expected[-1]:.1%} -> {actual[-1]:.1%}" + (
+        f" (e.g. {', '.join(new)})" if new and actual[-1] > expected[-1] else ""
+    )
+    kind = "values" if numbers else "category"
+    return ColumnDrift(col, kind, round(value, 4), verdict(value, threshold), detail)
+
+
+def _g(value: Any) -> str:
+    return f"{float(value):.6g}" if isinstance(value, (int, float)) else "-"
+
+
+def compare(
+    df: Any, dtypes: dict[str, str], profile: dict[str, Any], threshold: float = DRIFT
+) -> list[ColumnDrift]:
+    """Each column of the recorded profile against `df` (the data now), then the new columns."""
+    rows_then = int(profile.get("rows") or 0)
+    recorded: dict[str, Any] = profile.get("columns") or {}
+    found = []
+    for col, entry in recorded.items():
+        if col not in df.columns:
+            found.append(ColumnDrift(col, "missing", None, "drift", "the column is gone"))
+        elif entry.get("dtype") != dtypes.get(col) and not _both_numbers(entry, df[col]):
+            detail = f"dtype {entry.get('dtype')} -> {dtypes.get(col)}"
+            found.append(ColumnDrift(col, "dtype", None, "drift", detail))
+        elif isinstance(entry.get("values"), dict) and rows_then:  # a number of few values
+            found.append(_category(col, df[col], entry, rows_then, threshold, numbers=True))
+        elif entry.get("quantiles") and rows_then:
+            found.append(_number(col, df[col], entry, rows_then, threshold))
+        elif "top" in entry and rows_then:
+            found.append(_category(col, df[col], entry, rows_then, threshold))
+    for col in df.columns:
+        if str(col) not in recorded:
+            found.append(ColumnDrift(str(col), "new", None, "drift", "not in the recorded data"))
+    return found
+
+
+def _both_numbers(entry: dict[str, Any], s: Any) -> bool:
+    """int64 then, float64 now (a null appeared) is no change of kind: PSI judges it."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return bool(entry.get("quantiles")) and is_numeric_dtype(s) and not is_bool_dtype(s)

@@ -1,0 +1,145 @@
+"""Data drift against the recorded profile: PSI on real data read as gitml reads it, and
+`gitml drift` end to end against a commit promoted to production."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Example
+
+from gitml import datareaders, drift, validation
+from gitml.datareaders import Source
+
+
+def _frame(tmp_path: Path, name: str, df: Any) -> datareaders.Frame:
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    return datareaders.read_frame([Source(name, path)], ["csv"], {})
+
+
+def _verdicts(tmp_path: Path, then: Any, now: Any) -> dict[str, drift.ColumnDrift]:
+    recorded = validation.profile(_frame(tmp_path, "then.csv", then))
+    current = _frame(tmp_path, "now.csv", now)
+    return {c.column: c for c in drift.compare(current.df, current.dtypes, recorded)}
+
+
+@pytest.fixture
+def data() -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    return pd.DataFrame(
+        {
+            "x": rng.normal(10, 2, n).round(3),
+            "label": rng.choice([0, 1, 2], n, p=[0.5, 0.3, 0.2]),
+            "colour": rng.choice(["red", "green", "blue"], n),
+        }
+    )
+
+
+def test_the_same_population_is_stable(tmp_path: Path, data: Any) -> None:
+    import numpy as np
+
+    # another sample of the same distributions
+    rng = np.random.default_rng(8)
+    other = data.copy()
+    other["x"] = rng.normal(10, 2, len(data)).round(3)
+    other["label"] = rng.choice([0, 1, 2], len(data), p=[0.5, 0.3, 0.2])
+    other["colour"] = rng.choice(["red", "green", "blue"], len(data))
+    for now in (data, other):
+        found = _verdicts(tmp_path, data, now)
+        assert {c: f.verdict for c, f in found.items()} == dict.fromkeys(found, "stable")
+        assert all(f.psi is not None and f.psi < 0.02 for f in found.values()), found
+    assert _verdicts(tmp_path, data, data)["label"].kind == "values"
+
+
+def test_shifts_new_values_nulls_and_schema_changes_are_drift(tmp_path: Path, data: Any) -> None:
+    now = data.copy()
+    now["x"] = now["x"] + 2  # one standard deviation
+    now.loc[: len(now) // 3, "label"] = 2  # the labels' mix changes
+    now.loc[: len(now) // 4, "colour"] = "purple"  # a new category
+    found = _verdicts(tmp_path, data, now)
+    assert found["x"].verdict == "drift" and "-> 11.9" in found["x"].detail
+    assert found["label"].verdict == "drift"
+    assert found["colour"].verdict == "drift" and "purple" in found["colour"].detail
+
+    nulls = data.copy()
+    nulls.loc[: len(nulls) // 2, "x"] = None  # int/float stays a number: PSI judges the nulls
+    assert _verdicts(tmp_path, data, nulls)["x"].verdict == "drift"
+    assert "nulls 0.0% -> 50.0%" in _verdicts(tmp_path, data, nulls)["x"].detail
+
+    schema = data.drop(columns=["colour"]).assign(extra=1)
+    found = _verdicts(tmp_path, data, schema)
+    assert (found["colour"].kind, found["colour"].verdict) == ("missing", "drift")
+    assert (found["extra"].kind, found["extra"].verdict) == ("new", "drift")
+    text = data.assign(x=data["x"].astype(str) + "kg")
+    assert _verdicts(tmp_path, data, text)["x"].kind == "dtype"
+
+
+def test_psi_of_known_shares() -> None:
+    assert drift.psi([0.5, 0.5], [0.5, 0.5]) == 0
+    assert drift.psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(
+        0.4 * __import__("math").log(1.8) + -0.4 * __import__("math").log(0.2)
+    )
+    edges, expected = drift.number_bins(
+        {"quantiles": [1, 1, 1, 2, 3], "nulls": 10}, rows=100
+    )  # ties: at least half the values are 1
+    assert edges == [1.0, 2.0, 3.0]
+    assert expected == pytest.approx([0.1, 0.0, 0.9 * 0.75, 0.9 * 0.25, 0.0])
+
+
+def _without_model_checks(ex: Example) -> None:
+    """Only validation is under test here (test_modeltests.py covers the model's)."""
+    cfg = ex.root / "gitml.yaml"
+    text = cfg.read_text()
+    for line in ("    tests: tests/model", "    gates:\n      - accuracy >= 0.9\n"):
+        start = text.index(line)
+        text = text[:start] + text[text.index("\n", start + len(line) - 1) + 1 :]
+    cfg.write_text(text)
+
+
+def test_drift_against_production_end_to_end(example: Example) -> None:
+    ex = example
+    r = ex.gitml("drift", "data/wine.csv")
+    assert r.returncode == 2 and "no model is in production yet" in r.stderr, r.stderr
+    _without_model_checks(ex)
+    assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
+    ex.git("add", "-A")
+    r = ex.git("commit", "-q", "-m", "suite", check=False)
+    assert r.returncode == 0, r.stderr
+    assert ex.gitml("promote", "wine-classifier", "--to", "production").returncode == 0
+    production = ex.head()
+
+    r = ex.gitml("drift", "data/wine.csv", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["rev"], doc["drift"], doc["rows"]) == (production, False, {"then": 178, "now": 178})
+    kinds = {c["column"]: c["kind"] for c in doc["columns"]}
+    assert kinds["target"] == "values" and kinds["alcohol"] == "number"
+    assert {c["verdict"] for c in doc["columns"]} == {"stable"}
+
+    wine = ex.root / "data" / "wine.csv"
+    os.chmod(wine, 0o644)
+    import pandas as pd
+
+    df = pd.read_csv(wine)
+    df["alcohol"] = df["alcohol"] + 2
+    df.to_csv(wine, index=False)
+    r = ex.gitml("drift", "data/wine.csv")
+    assert r.returncode == 1, r.stderr
+    assert "drift in alcohol (vs production)" in r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("alcohol "))
+    assert "drift" in line and "outside the recorded range" in line
+    assert ex.gitml("drift", "data/wine.csv", "--against", "HEAD").returncode == 1
+    assert ex.gitml("drift", "data/wine.csv", "--threshold", "50").returncode == 0
+
+    r = ex.gitml("drift", "data/wine.csv", "--against", "HEAD~1")  # before the suite: no profile
+    assert r.returncode == 2 and "records no profile of data/wine.csv" in r.stderr
+    r = ex.gitml("drift", "data/wine.csv", "--against", "no-such-rev")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
