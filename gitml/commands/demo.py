@@ -77,6 +77,7 @@ def demo(directory: Path) -> int:
     first = git.out(["rev-parse", "HEAD"], repo)
     first_md5 = _md5(repo / "model/model.pkl")
     _step(repo, env, py, "-m", "dvc", "push", "-q")
+    _step(repo, env, *gitml, "promote", "wine-classifier", "--to", "production")
     params = repo / "params.yaml"
     params.write_text(params.read_text().replace("n_estimators: 3", "n_estimators: 20"))
     print("\n# params.yaml: train.n_estimators 3 -> 20")
@@ -84,6 +85,8 @@ def demo(directory: Path) -> int:
     _step(repo, env, "git", "commit", "-q", "-am", "More trees")
     _step(repo, env, py, "-m", "dvc", "push", "-q")
     _step(repo, env, *gitml, "show")
+    _step(repo, env, *gitml, "drift", "data/wine.csv")
+    _step(repo, env, *gitml, "registry")
     _step(repo, env, "git", "checkout", "-q", first)
     restored = _md5(repo / "model/model.pkl")
     print(
