@@ -16,7 +16,7 @@ from typing import Any
 
 from gitml import dvcfiles, params, paths, templated
 from gitml.config import CONFIG_FILE, Config
-from gitml.errors import BadInput
+from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, md5_bytes, round_sig, sha256_bytes
 from gitml.snapshot import Snapshot
 from gitml.state import Md5Cache
@@ -530,6 +530,20 @@ _ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
     "validation": dict,
     "profile": dict,
 }
+
+
+def committed_lock(
+    root: Path, commit: str, consequence: str, error: type[GitmlError] = BadInput
+) -> tuple[Snapshot, dict[str, Any]]:
+    """The commit's files and its gitml.lock, parsed; `error` saying `consequence` without one."""
+    snap = Snapshot(root, commit)
+    data = snap.read(LOCK_FILE)
+    if data is None:
+        raise error(
+            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify): "
+            + consequence
+        )
+    return snap, parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
 
 
 def _shape_problem(doc: dict[str, Any]) -> str | None:

@@ -33,7 +33,6 @@ from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.manifest import LOCK_FILE
 from gitml.output import say, warn
-from gitml.snapshot import Snapshot
 
 IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"
 NOT_REBUILT = "not rebuildable"
@@ -685,17 +684,6 @@ def seed_differences(recorded: dict[str, Any] | None, config: Config) -> list[di
 # --- the command's core --------------------------------------------------------------------------
 
 
-def lock_at(root: Path, commit: str) -> tuple[Snapshot, dict[str, Any]]:
-    snap = Snapshot(root, commit)
-    data = snap.read(LOCK_FILE)
-    if data is None:
-        raise BadInput(
-            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with "
-            "--no-verify): nothing to reproduce against"
-        )
-    return snap, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
-
-
 def reproduce(
     rev: str | None,
     out: Path | None = None,
@@ -709,7 +697,7 @@ def reproduce(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
-    snap, lock = lock_at(repo.root, commit)
+    snap, lock = manifest.committed_lock(repo.root, commit, "nothing to reproduce against")
     config = repo_mod.config_at(snap) or Config()
     models_rec: dict[str, Any] = lock.get("models") or {}
     if not models_rec:

@@ -94,21 +94,11 @@ def test_psi_of_known_shares() -> None:
     assert expected == pytest.approx([0.1, 0.0, 0.9 * 0.75, 0.9 * 0.25, 0.0])
 
 
-def _without_model_checks(ex: Example) -> None:
-    """Only validation is under test here (test_modeltests.py covers the model's)."""
-    cfg = ex.root / "gitml.yaml"
-    text = cfg.read_text()
-    for line in ("    tests: tests/model", "    gates:\n      - accuracy >= 0.9\n"):
-        start = text.index(line)
-        text = text[:start] + text[text.index("\n", start + len(line) - 1) + 1 :]
-    cfg.write_text(text)
-
-
 def test_drift_against_production_end_to_end(example: Example) -> None:
     ex = example
     r = ex.gitml("drift", "data/wine.csv")
     assert r.returncode == 2 and "no model is in production yet" in r.stderr, r.stderr
-    _without_model_checks(ex)
+    ex.without_model_checks()
     assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
     ex.git("add", "-A")
     r = ex.git("commit", "-q", "-m", "suite", check=False)

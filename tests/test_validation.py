@@ -53,15 +53,8 @@ def test_suite_init_validate_and_the_commit_hook(
     example: Example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     original = (example.root / "data" / "wine.csv").read_text()
-    # The model reads data/wine.csv: without this, every commit below would also run its pytest
-    # suite (test_modeltests.py covers that); here only validation is under test.
+    example.without_model_checks()  # only validation is under test (test_modeltests.py: the model's)
     cfg = example.root / "gitml.yaml"
-    text = cfg.read_text()
-    for line in ("    tests: tests/model", "    gates:\n      - accuracy >= 0.9\n"):
-        start = text.index(line)
-        text = text[:start] + text[text.index("\n", start + len(line) - 1) + 1 :]
-    cfg.write_text(text)
-    assert "tests:" not in text and "gates:" not in text
     r = example.gitml("suite", "init", "data/wine.csv")
     assert r.returncode == 0, r.stderr
     config = (example.root / "gitml.yaml").read_text()

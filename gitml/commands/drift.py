@@ -12,7 +12,6 @@ from gitml.config import Config, Dataset
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.output import console, say
-from gitml.snapshot import Snapshot
 
 
 def against_commit(repo: repo_mod.Repo, config: Config, spec: str, model: str | None) -> str:
@@ -37,10 +36,7 @@ def against_commit(repo: repo_mod.Repo, config: Config, spec: str, model: str | 
 
 
 def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, Any]:
-    data = Snapshot(repo.root, commit).read(LOCK_FILE)
-    if data is None:
-        raise BadInput(f"commit {commit[:12]} has no {LOCK_FILE}: nothing was recorded there")
-    lock = manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+    _, lock = manifest.committed_lock(repo.root, commit, "no profile was recorded there")
     entry = (lock.get("data") or {}).get(path)
     profile = entry.get("profile") if isinstance(entry, dict) else None
     if not isinstance(profile, dict) or not isinstance(profile.get("columns"), dict):

@@ -48,17 +48,13 @@ class Promotion:
 
 
 def _config_and_lock(repo: repo_mod.Repo, commit: str) -> tuple[Config, dict[str, Any]]:
-    snap = Snapshot(repo.root, commit)
+    snap, lock = manifest.committed_lock(
+        repo.root, commit, "nothing says its checks passed, so it is not promoted", CheckFailed
+    )
     config = repo_mod.config_at(snap)
     if config is None:
         raise BadInput(f"commit {commit[:12]} has no gitml.yaml: it cannot be promoted")
-    data = snap.read(LOCK_FILE)
-    if data is None:
-        raise CheckFailed(
-            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify): "
-            "nothing says its checks passed, so it is not promoted"
-        )
-    return config, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+    return config, lock
 
 
 def find_model(config: Config, wanted: str, where: str) -> Model:

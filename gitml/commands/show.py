@@ -7,22 +7,15 @@ from typing import Any
 
 from gitml import git, manifest
 from gitml import repo as repo_mod
-from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.output import console
-from gitml.snapshot import Snapshot
 
 
 def lineage_at(rev: str | None) -> tuple[str, dict[str, Any]]:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
-    data = Snapshot(repo.root, commit).read(LOCK_FILE)
-    if data is None:
-        raise BadInput(
-            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify)"
-        )
-    return commit, manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}")
+    return commit, manifest.committed_lock(repo.root, commit, "it recorded no lineage")[1]
 
 
 def show(rev: str | None, json_out: bool = False) -> int:
