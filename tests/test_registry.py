@@ -156,6 +156,7 @@ def test_push_sends_the_tags_to_the_git_remote(example: Example, tmp_path: Path)
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     ex.git("remote", "add", "origin", str(bare))
+    ex.git("push", "-q", "origin", "main")
     r = ex.gitml("promote", MODEL, "--to", "production", "--push")
     assert r.returncode == 0, r.stderr
     remote = subprocess.run(
@@ -163,6 +164,23 @@ def test_push_sends_the_tags_to_the_git_remote(example: Example, tmp_path: Path)
     ).stdout
     assert f"refs/tags/{MODEL}#production#1" in remote and f"refs/tags/{MODEL}@v0.0.1" in remote
     assert "share it with" not in r.stderr
+
+    # A teammate's clone promotes a newer commit; ours, behind, rolls production back: the
+    # team's tags are fetched first, so the counter and the stage's history are the team's.
+    mate = tmp_path / "mate"
+    subprocess.run(["git", "clone", "-q", str(bare), str(mate)], check=True)
+    readme = mate / "README.md"
+    readme.write_text(readme.read_text() + "\nteammate\n")
+    subprocess.run(["git", "commit", "-q", "-am", "teammate", "--no-verify"], cwd=mate, check=True)
+    subprocess.run(["git", "push", "-q", "--no-verify", "origin", "HEAD"], cwd=mate, check=True)
+    new = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mate, capture_output=True, text=True)
+    ex.git("fetch", "-q", "origin")
+    r = ex.gitml("promote", MODEL, "--to", "production", "--rev", new.stdout.strip(), "--push")
+    assert r.returncode == 0, r.stderr  # the teammate's commit: its lock is HEAD's, fresh
+    subprocess.run(["git", "tag", "-d", f"{MODEL}#production#2"], cwd=ex.root, check=True)
+    r = ex.gitml("rollback", MODEL, "--stage", "production", "--push")
+    assert r.returncode == 0, r.stderr
+    assert f"{MODEL}#production#3" in r.stderr  # not a second #2
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,22 @@ def move(
     return p
 
 
+def fetch_tags(repo: repo_mod.Repo, remote: str) -> None:
+    """Before tagging for --push: the remote's registry tags, so that the counter and what a
+    stage holds are the team's (a teammate's `#production#3` would reject ours)."""
+    proc = git.run(
+        ["fetch", "--quiet", "--no-write-fetch-head", remote, "refs/tags/*:refs/tags/*"],
+        repo.root,
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise CheckFailed(
+            f"could not fetch the registry tags from {remote!r}, so nothing was tagged: "
+            + (detail[-1] if detail else f"git fetch exited {proc.returncode}")
+        )
+
+
 def push_tags(repo: repo_mod.Repo, remote: str, tags: list[str]) -> None:
     if not tags:
         return
@@ -211,6 +227,8 @@ def promote(
     registry.check_name(to, "stage")
     _check_version(version)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
+    if push:
+        fetch_tags(repo, remote)
     p = move(repo, model, to, commit, version=version)
     if push and not p.problems:
         push_tags(repo, remote, p.created)
@@ -238,6 +256,8 @@ def rollback(
     repo_mod.require_setup(repo)
     registry.check_name(stage, "stage")
     name = find_model(repo_mod.workspace_config(repo), model, "the workspace").name
+    if push:
+        fetch_tags(repo, remote)
     _, before = previous_in_stage(registry.read_tags(repo.root), name, stage)
     # The version the stage held before passed its gates against the stage then; judging it
     # against the version being rolled back would defeat the rollback.
