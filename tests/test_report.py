@@ -98,3 +98,20 @@ def test_html_report_renders_in_headless_chromium(hist: Example, tmp_path: Path)
     with Image.open(shot) as img:
         colours = img.convert("RGB").getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 50, "the page rendered (almost) one colour"
+
+
+def test_report_compares_with_what_production_holds(hist: Example) -> None:
+    """A pull request is judged against production too, not only against its base branch
+    (the history's `wine-classifier#production#1`, made by hand as `gto assign` would, is on
+    HEAD~2, which has no version tag)."""
+    md = hist.gitml("report", "HEAD~1", "HEAD").stdout
+    assert "### Against the registry (what each stage holds now)" in md
+    prod, head = (hist.show_file(r, "gitml.lock") for r in ("HEAD~2", "HEAD"))
+    acc_prod = float(re.search(r"accuracy: ([\d.]+)", prod)[1])  # type: ignore[index]
+    acc_head = float(re.search(r"accuracy: ([\d.]+)", head)[1])  # type: ignore[index]
+    sha = hist.git("rev-parse", "--short=8", "HEAD~2").stdout.strip()
+    row = (
+        f"| wine-classifier | production | - ({sha}) | accuracy | {acc_prod:g} | "
+        f"{acc_head:g} | {acc_head - acc_prod:+g} |"
+    )
+    assert row in md, md

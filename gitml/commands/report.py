@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, history
+from gitml import baselines, dvcfiles, history, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write
@@ -53,8 +53,28 @@ def build(root: Path, base: history.Version, head: history.Version) -> dict[str,
         "unchecked": unknown,
         "lineage": mermaid(head, diff),
         "series": series_for(root, head, diff),
+        "registry": registry_rows(root, head),
     }
     return doc
+
+
+def registry_rows(root: Path, head: history.Version) -> list[list[str]]:
+    """Per model and registry stage: what the stage holds now, its metrics against this state's
+    (a pull request is judged against production, not only against its base branch)."""
+    tags = registry.read_tags(root)
+    rows = []
+    for ref in history.models_of(root, head.lock, None):
+        this = ((head.lock.get("models") or {}).get(ref.path) or {}).get("metrics") or {}
+        versions = registry.versions(tags, ref.name)
+        for stage, tag in registry.stages(tags, ref.name).items():
+            held = baselines.metrics_at(root, tag.commit, ref.path, None)
+            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
+            for metric in sorted(set(held) | set(this)):
+                old, new = held.get(metric), this.get(metric)
+                numbers = isinstance(old, (int, float)) and isinstance(new, (int, float))
+                delta = f"{new - old:+g}" if numbers else ""  # type: ignore[operator]
+                rows.append([ref.name, stage, where, metric, _v(old), _v(new), delta])
+    return rows
 
 
 def verdict(doc: dict[str, Any]) -> str:
@@ -145,6 +165,11 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
     return [
         ("Metrics", ["model", "metric", "base", "this", "Δ"], metrics),
         ("Checks", ["model", "base", "this", "verdict"], checks),
+        (
+            "Against the registry (what each stage holds now)",
+            ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
+            doc.get("registry") or [],
+        ),
         ("Stale pipeline (dvc.lock not updated: run `dvc repro`)", ["model", "reason"], stale),
         ("Params changed", ["model", "param", "base", "this"], params),
         ("Model, code and stage inputs changed", ["model", "file", "base", "this"], code),
