@@ -1,9 +1,9 @@
 """The model registry kept in git tags, in GTO's grammar, so `gto show` reads what gitml writes.
 
-`NAME@vX.Y.Z` registers a version of a commit (`NAME@vX.Y.Z!` deregisters it); `NAME#STAGE#N`
+`NAME@vX.Y.Z` registers a version of a commit (`NAME@vX.Y.Z!#N` deregisters it); `NAME#STAGE#N`
 assigns a stage to the commit it points to and `NAME#STAGE!#N` unassigns it, N counting up over
-every tag of NAME. All are annotated tags (GTO reads their tagger date and message). The newest
-assignment of a stage (highest N) says what is in it.
+every tag of NAME. All are annotated tags (GTO reads their tagger date and message, and ignores
+lightweight ones). A stage holds the commit of its newest assignment still in force.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from gitml.errors import BadInput
 # GTO's own patterns (gto/constants.py): what it accepts as an artifact or stage name.
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 NAME_RE = re.compile(rf"^{_NAME}$")
-_SEMVER = r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)(?P<pre>[-+][0-9A-Za-z.\-+]*)?"
+_SEMVER = (
+    r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
 VERSION_RE = re.compile(rf"^v{_SEMVER}$")
 _TAG = re.compile(
     rf"^(?P<name>{_NAME})(?:@(?P<version>v{_SEMVER})|#(?P<stage>{_NAME}))(?P<cancel>!?)"
@@ -37,15 +42,26 @@ class Tag:
     stage: str | None = None  # for an assignment
     cancel: bool = False  # a deregistration / unassignment
     counter: int = 0
-    annotated: bool = True
+    message: str = ""  # the annotation's subject
 
     @property
-    def semver(self) -> tuple[int, int, int] | None:
+    def rollback(self) -> bool:
+        return self.stage is not None and not self.cancel and ROLLBACK_MARK in self.message
+
+    @property
+    def semver(self) -> tuple[int, int, int, int, str] | None:
+        """A sort key in SemVer precedence: a pre-release sorts before its release."""
         m = VERSION_RE.match(self.version or "")
-        return (int(m["major"]), int(m["minor"]), int(m["patch"])) if m and not m["pre"] else None
+        if not m:
+            return None
+        pre = m["pre"] or ""
+        return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, pre)
 
 
-def parse_tag(tag: str, commit: str, annotated: bool = True) -> Tag | None:
+ROLLBACK_MARK = "(rollback"  # in the message of an assignment `gitml rollback` made
+
+
+def parse_tag(tag: str, commit: str, message: str = "") -> Tag | None:
     m = _TAG.match(tag)
     if not m:
         return None
@@ -57,24 +73,25 @@ def parse_tag(tag: str, commit: str, annotated: bool = True) -> Tag | None:
         m["stage"],
         m["cancel"] == "!",
         int(m["counter"] or 0),
-        annotated,
+        message,
     )
 
 
 def read_tags(root: Path) -> list[Tag]:
-    """Every registry tag of the repository, in one git call."""
+    """Every registry tag of the repository, in one git call. Lightweight tags are left out,
+    as GTO leaves them out: its tags are annotated."""
     out = git.out(
         [
             "for-each-ref",
-            "--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)",
+            "--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)%09%(contents:subject)",
             "refs/tags",
         ],
         root,
     )
     tags = []
     for line in out.splitlines():
-        name, obj, peeled = (line.split("\t") + ["", ""])[:3]
-        found = parse_tag(name, peeled or obj, annotated=bool(peeled))
+        name, _, peeled, subject = (line.split("\t", 3) + ["", "", ""])[:4]
+        found = parse_tag(name, peeled, subject) if peeled else None
         if found is not None:
             tags.append(found)
     return tags
@@ -93,10 +110,15 @@ def of_model(tags: list[Tag], model: str) -> list[Tag]:
     return [t for t in tags if t.model == model]
 
 
+def _deregistered(tags: list[Tag], model: str) -> set[str]:
+    """Commits whose version was deregistered (`NAME@vX.Y.Z!`): GTO drops them everywhere."""
+    return {t.commit for t in of_model(tags, model) if t.version and t.cancel}
+
+
 def versions(tags: list[Tag], model: str) -> dict[str, str]:
     """{commit: version} of the registered (not deregistered) versions of `model`."""
     found: dict[str, str] = {}
-    cancelled = {t.version for t in tags if t.model == model and t.version and t.cancel}
+    cancelled = {t.version for t in of_model(tags, model) if t.version and t.cancel}
     for t in of_model(tags, model):
         if t.version and not t.cancel and t.version not in cancelled:
             found.setdefault(t.commit, t.version)
@@ -104,10 +126,10 @@ def versions(tags: list[Tag], model: str) -> dict[str, str]:
 
 
 def latest_version(tags: list[Tag], model: str) -> Tag | None:
-    """The registration with the highest plain X.Y.Z version."""
+    """The registration with the highest version (SemVer precedence)."""
     registered = set(versions(tags, model).values())
     found = [t for t in of_model(tags, model) if t.version in registered and t.semver]
-    return max(found, key=lambda t: t.semver or (0, 0, 0)) if found else None
+    return max(found, key=lambda t: t.semver or (0, 0, 0, 0, "")) if found else None
 
 
 def next_version(tags: list[Tag], model: str) -> str:
@@ -115,7 +137,7 @@ def next_version(tags: list[Tag], model: str) -> str:
     latest = latest_version(tags, model)
     if latest is None or latest.semver is None:
         return "v0.0.1"
-    major, minor, patch = latest.semver
+    major, minor, patch = latest.semver[:3]
     return f"v{major}.{minor}.{patch + 1}"
 
 
@@ -128,10 +150,51 @@ def stage_history(tags: list[Tag], model: str, stage: str) -> list[Tag]:
     return sorted((t for t in of_model(tags, model) if t.stage == stage), key=lambda t: t.counter)
 
 
+def holders(tags: list[Tag], model: str, stage: str) -> list[Tag]:
+    """The assignments of `stage` still in force, by their latest assignment, oldest first.
+
+    As GTO keeps it: an unassignment takes out only the commit it names (an earlier one still
+    assigned holds the stage again), and a deregistered version leaves every stage.
+    """
+    state: dict[str, Tag] = {}
+    for t in stage_history(tags, model, stage):
+        state.pop(t.commit, None)
+        if not t.cancel:
+            state[t.commit] = t  # re-inserted: ordered by the latest assignment
+    gone = _deregistered(tags, model)
+    return [t for t in state.values() if t.commit not in gone]
+
+
 def in_stage(tags: list[Tag], model: str, stage: str) -> Tag | None:
-    """The assignment that puts a commit in `stage` now (None: never, or unassigned)."""
-    history = stage_history(tags, model, stage)
-    return history[-1] if history and not history[-1].cancel else None
+    """The assignment that puts a commit in `stage` now (None: nothing is in it)."""
+    held = holders(tags, model, stage)
+    return held[-1] if held else None
+
+
+def rollback_target(tags: list[Tag], model: str, stage: str) -> str | None:
+    """The commit a rollback of `stage` gives it: the one held before the current one came.
+
+    The stage's history is read as a stack: a promotion pushes its commit, a rollback pops the
+    commit it rolled back from (so rolling back twice goes back two promotions, not back to
+    the version the first rollback left), an unassignment or a deregistration removes one.
+    """
+    stack: list[str] = []
+    for t in stage_history(tags, model, stage):
+        if t.cancel:
+            stack = [c for c in stack if c != t.commit]
+            continue
+        if t.rollback and stack:
+            stack.pop()
+        if not stack or stack[-1] != t.commit:
+            stack.append(t.commit)
+    gone = _deregistered(tags, model)
+    stack = [c for c in stack if c not in gone]
+    current = in_stage(tags, model, stage)
+    if current is None:
+        return None
+    if current.commit in stack:  # what lies below its last push
+        stack = stack[: len(stack) - 1 - stack[::-1].index(current.commit)]
+    return next((c for c in reversed(stack) if c != current.commit), None)
 
 
 def stages(tags: list[Tag], model: str) -> dict[str, Tag]:

@@ -4,6 +4,7 @@ back by GTO itself (`gto show`), and pushed to a real bare git remote."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -205,9 +206,74 @@ def test_gto_tag_grammar_round_trips() -> None:
     t = registry.parse_tag("a/b-c#prod!#12", "0" * 40)
     assert t is not None and (t.model, t.stage, t.cancel, t.counter) == ("a/b-c", "prod", True, 12)
     v = registry.parse_tag("m@v1.2.3", "0" * 40)
-    assert v is not None and v.semver == (1, 2, 3) and v.stage is None
-    assert registry.parse_tag("m@v1.2.3-rc1", "0" * 40).semver is None  # type: ignore[union-attr]
-    assert registry.parse_tag("release-1.0", "0" * 40) is None
+    assert v is not None and v.semver == (1, 2, 3, 1, "") and v.stage is None
+    rc = registry.parse_tag("m@v1.3.0-rc.1", "2" * 40)
+    assert rc is not None and rc.semver is not None and v.semver < rc.semver  # precedence
+    for not_gto in ("m@v1.0.0-", "m@v1.0.0-01", "m@v1.0.0+a+b", "release-1.0"):
+        assert registry.parse_tag(not_gto, "0" * 40) is None, not_gto
+    assert registry.next_version([v, rc], "m") == "v1.3.1"  # as GTO bumps
     tags = [v, t, registry.parse_tag("m#prod#3", "1" * 40)]
-    assert registry.next_version([x for x in tags if x], "m") == "v1.2.4"
+    assert registry.next_version([x for x in tags if x][:1], "m") == "v1.2.4"
     assert registry.next_counter([x for x in tags if x], "m") == 4
+
+
+def _t(tag: str, commit: str, message: str = "") -> registry.Tag:
+    parsed = registry.parse_tag(tag, commit, message)
+    assert parsed is not None
+    return parsed
+
+
+def test_rolling_back_twice_goes_back_two_promotions() -> None:
+    a, b, c = "a" * 40, "b" * 40, "c" * 40
+    tags = [_t("m#prod#1", a), _t("m#prod#2", b), _t("m#prod#3", c)]
+    assert registry.rollback_target(tags, "m", "prod") == b
+    tags.append(_t("m#prod#4", b, "Assigning ... (rollback from v3)"))
+    assert registry.in_stage(tags, "m", "prod").commit == b  # type: ignore[union-attr]
+    assert registry.rollback_target(tags, "m", "prod") == a  # not c, the bad one
+    tags.append(_t("m#prod#5", a, "Assigning ... (rollback from v2)"))
+    assert registry.rollback_target(tags, "m", "prod") is None
+
+
+def test_stage_holders_follow_gto_through_unassign_and_deregister(tmp_path: Path) -> None:
+    """Hand-made tags as `gto` makes them; after each, gitml's reading is GTO's own."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    commits = []
+    for i in range(3):
+        (repo / "f").write_text(str(i))
+        subprocess.run(["git", "add", "f"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-qm", f"c{i}"], cwd=repo, check=True)
+        commits.append(
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+    gto = Path(sys.executable).with_name("gto")
+    steps = [
+        ("m@v0.0.1", 0),
+        ("m@v0.0.2", 1),
+        ("m@v0.0.3", 2),
+        ("m#prod#1", 0),
+        ("m#prod#2", 1),
+        ("m#prod!#3", 1),  # unassign v0.0.2: v0.0.1 holds prod again
+        ("m#prod#4", 2),
+        ("m@v0.0.3!#5", 2),  # deregister v0.0.3: it leaves prod
+    ]
+    for second, (tag, i) in enumerate(steps):
+        date = f"2026-01-01T10:00:{second:02d}"
+        subprocess.run(
+            ["git", "tag", "-a", "-m", tag, tag, commits[i]],
+            cwd=repo,
+            check=True,
+            env={**os.environ, "GIT_COMMITTER_DATE": date},
+        )
+        shown = subprocess.run(
+            [str(gto), "show", "--json"], cwd=repo, capture_output=True, text=True, check=False
+        )
+        assert shown.returncode == 0, shown.stderr
+        gto_prod = (json.loads(shown.stdout).get("m") or {}).get("stage", {}).get("prod")
+        tags = registry.read_tags(repo)
+        held = registry.in_stage(tags, "m", "prod")
+        ours = registry.versions(tags, "m").get(held.commit) if held else None
+        assert ours == gto_prod, (tag, ours, gto_prod)

@@ -111,7 +111,7 @@ def stage_gate_problems(
 
 
 def _assign(
-    repo: repo_mod.Repo, p: Promotion, version: str | None, tags: list[registry.Tag]
+    repo: repo_mod.Repo, p: Promotion, version: str | None, tags: list[registry.Tag], note: str
 ) -> None:
     """Register the commit's version if it has none, then assign the stage (GTO's messages)."""
     name = p.model.name
@@ -128,7 +128,7 @@ def _assign(
     elif version and version != p.version:
         raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
     tag = f"{name}#{p.stage}#{registry.next_counter(registry.read_tags(repo.root), name)}"
-    message = f"Assigning stage {p.stage} to artifact {name} version {p.version}"
+    message = f"Assigning stage {p.stage} to artifact {name} version {p.version}{note}"
     registry.create_tag(repo.root, tag, p.commit, message)
     p.created.append(tag)
 
@@ -145,8 +145,12 @@ def move(
     commit: str,
     *,
     version: str | None = None,
-    rejudge_stage_gates: bool = True,
+    rollback_from: str | None = None,
 ) -> Promotion:
+    """Assign `stage` to the commit if its record allows. A rollback (`rollback_from`: the
+    commit it leaves) is marked in the tag's message, and its gates are not judged against the
+    stage: the version it returns to passed them there, and judging it against the version
+    being rolled back would defeat the rollback."""
     config, lock = _config_and_lock(repo, commit)
     m = find_model(config, wanted, commit[:12])
     registry.check_name(m.name, "model name")
@@ -157,10 +161,14 @@ def move(
         p.already, p.version = True, registry.versions(tags, m.name).get(commit, "")
         return p
     p.problems = recorded_problems(repo, commit, config, lock, m)
-    if rejudge_stage_gates and not p.problems:
+    if rollback_from is None and not p.problems:
         p.problems = stage_gate_problems(repo, commit, lock, m)
     if not p.problems:
-        _assign(repo, p, version, tags)
+        note = ""
+        if rollback_from is not None:
+            left = registry.versions(tags, m.name).get(rollback_from) or rollback_from[:12]
+            note = f" {registry.ROLLBACK_MARK} from {left})"
+        _assign(repo, p, version, tags, note)
     return p
 
 
@@ -236,17 +244,17 @@ def promote(
 
 
 def previous_in_stage(tags: list[registry.Tag], name: str, stage: str) -> tuple[str, str]:
-    """(current commit, the commit the stage held before it) — for a rollback."""
+    """(current commit, the commit a rollback gives the stage)."""
     current = registry.in_stage(tags, name, stage)
     if current is None:
         raise BadInput(f"{name} has nothing in {stage} to roll back")
-    for t in reversed(registry.stage_history(tags, name, stage)):
-        if not t.cancel and t.commit != current.commit:
-            return current.commit, t.commit
-    raise BadInput(
-        f"{stage} of {name} has held only {current.commit[:12]}: there is no earlier version "
-        "to roll back to"
-    )
+    target = registry.rollback_target(tags, name, stage)
+    if target is None:
+        raise BadInput(
+            f"{stage} of {name} has held nothing before {current.commit[:12]}: there is no "
+            "earlier version to roll back to"
+        )
+    return current.commit, target
 
 
 def rollback(
@@ -258,10 +266,8 @@ def rollback(
     name = find_model(repo_mod.workspace_config(repo), model, "the workspace").name
     if push:
         fetch_tags(repo, remote)
-    _, before = previous_in_stage(registry.read_tags(repo.root), name, stage)
-    # The version the stage held before passed its gates against the stage then; judging it
-    # against the version being rolled back would defeat the rollback.
-    p = move(repo, name, stage, before, rejudge_stage_gates=False)
+    current, before = previous_in_stage(registry.read_tags(repo.root), name, stage)
+    p = move(repo, name, stage, before, rollback_from=current)
     if push and not p.problems:
         push_tags(repo, remote, p.created)
     return _report(p, push, remote, json_out, "rolled back")
