@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gitml.errors import BadInput
+
 EPS = 1e-4  # a bin's share is at least this: an empty bin must not make PSI infinite
 SHIFT = 0.1
 DRIFT = 0.25
@@ -24,7 +26,9 @@ DRIFT = 0.25
 @dataclass(frozen=True)
 class ColumnDrift:
     column: str
-    kind: str  # "number", "values" (a number of few values), "category", "missing", "new", "dtype"
+    # "number", "values" (a number of few values), "category", "nulls" (all null when
+    # recorded), "missing", "new", "dtype"
+    kind: str
     psi: float | None
     verdict: str  # "stable", "shift", "drift"
     detail: str
@@ -51,42 +55,85 @@ def verdict(value: float, threshold: float = DRIFT) -> str:
     return "drift" if value >= threshold else "shift" if value >= SHIFT else "stable"
 
 
-def number_bins(entry: dict[str, Any], rows: int) -> tuple[list[float], list[float]]:
-    """(unique edges, expected shares of [null, below min, the inner bins..., above max]).
+# gitml.lock rounds figures to 6 significant digits: a recorded minimum can lie just above the
+# true one (1234567 -> 1.23457e+06). Values within this relative distance of an edge are on it.
+ROUNDING = 5e-6
 
-    The quantiles are evenly spaced levels (0, 0.25, ..., 1). With ties (a discrete column), an
-    edge's share of the data is the highest level whose quantile is that edge: the first inner
-    bin [u0, u1] holds what lies at or below u1, the next (u1, u2] and so on.
+
+def _levels(q: list[float]) -> list[float]:
+    return [i / (len(q) - 1) for i in range(len(q))] if len(q) > 1 else [1.0]
+
+
+def _slots(tied: list[bool]) -> list[tuple[str, int]]:
+    """The inner bins, in order: per edge u_j, the interval up to it ("i", j) for j >= 1 —
+    (u_{j-1}, u_j], the first one from u_0 — and the point ("p", j) of a tied edge."""
+    slots: list[tuple[str, int]] = []
+    for j, is_tied in enumerate(tied):
+        if j > 0:
+            slots.append(("i", j))
+        if is_tied:
+            slots.append(("p", j))
+    return slots
+
+
+def number_bins(entry: dict[str, Any], rows: int) -> tuple[list[float], list[bool], list[float]]:
+    """(unique edges, which are tied, expected shares of [null, below min, inner..., above max]).
+
+    Quantiles are evenly spaced levels (0, 0.25, ..., 1). An edge several quantiles share (a
+    tie: a value that many rows hold, like zeros) is a point bin of its own, holding at least
+    the levels it spans; so a column whose zeros vanish drifts though its quartiles stay put.
     """
     q = [float(v) for v in entry["quantiles"]]
-    levels = [i / (len(q) - 1) for i in range(len(q))] if len(q) > 1 else [1.0]
+    levels = _levels(q)
     edges = sorted(set(q))
-    cdf = {u: max(lvl for v, lvl in zip(q, levels, strict=True) if v == u) for u in edges}
+    lo = {u: min(lv for v, lv in zip(q, levels, strict=True) if v == u) for u in edges}
+    hi = {u: max(lv for v, lv in zip(q, levels, strict=True) if v == u) for u in edges}
+    tied = [hi[u] > lo[u] or len(edges) == 1 for u in edges]
+    inner = [
+        lo[edges[j]] - hi[edges[j - 1]] if kind == "i" else hi[edges[j]] - lo[edges[j]]
+        for kind, j in _slots(tied)
+    ]
+    if len(edges) == 1:
+        inner = [1.0]
     nulls = int(entry.get("nulls") or 0) / rows if rows else 0.0
-    inner = [cdf[edges[1]] if len(edges) > 1 else 1.0]
-    inner += [cdf[edges[j]] - cdf[edges[j - 1]] for j in range(2, len(edges))]
-    return edges, [nulls, 0.0, *(s * (1 - nulls) for s in inner), 0.0]
+    return edges, tied, [nulls, 0.0, *(share * (1 - nulls) for share in inner), 0.0]
 
 
-def number_shares(values: Any, rows: int, edges: list[float]) -> list[float]:
+def number_shares(values: Any, rows: int, edges: list[float], tied: list[bool]) -> list[float]:
     """Shares of `values` (a pandas Series, nulls included) in the bins of `number_bins`."""
     import numpy as np
 
     x = values.dropna().to_numpy(dtype=float)
-    nulls = (rows - len(x)) / rows
-    below, above = int((x < edges[0]).sum()), int((x > edges[-1]).sum())
-    inside = x[(x >= edges[0]) & (x <= edges[-1])]
-    n_inner = max(len(edges) - 1, 1)
-    idx = np.maximum(np.searchsorted(np.asarray(edges), inside, side="left"), 1) - 1
-    counts = np.bincount(idx, minlength=n_inner)[:n_inner]
-    return [nulls, below / rows, *(float(c) / rows for c in counts), above / rows]
+    e = np.asarray(edges, dtype=float)
+    slack = np.abs(e) * ROUNDING
+    below = x < e[0] - slack[0]
+    above = x > e[-1] + slack[-1]
+    inside = x[~below & ~above]
+    slots = _slots(tied)
+    where = {slot: i for i, slot in enumerate(slots)}
+    point = np.array([where.get(("p", j), -1) for j in range(len(e))])
+    interval = np.array([where.get(("i", max(j, 1)), -1) for j in range(len(e))])
+    near = np.abs(inside[:, None] - e[None, :]) <= slack[None, :]
+    on = np.where(near.any(axis=1), near.argmax(axis=1), -1)
+    up_to = np.clip(np.searchsorted(e, inside, side="left"), 0, len(e) - 1)
+    edge = np.where(on >= 0, on, up_to)
+    slot = np.where((on >= 0) & (point[edge] >= 0), point[edge], interval[edge])
+    if len(e) == 1:
+        slot = np.zeros(len(inside), dtype=int)
+    counts = np.bincount(slot, minlength=len(slots) or 1) if len(inside) else [0] * len(slots)
+    return [
+        (rows - len(x)) / rows,
+        float(below.sum()) / rows,
+        *(float(c) / rows for c in counts),
+        float(above.sum()) / rows,
+    ]
 
 
 def _number(
     col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
-    edges, expected = number_bins(entry, rows_then)
-    actual = number_shares(s, len(s), edges)
+    edges, tied, expected = number_bins(entry, rows_then)
+    actual = number_shares(s, len(s), edges, tied)
     value = psi(expected, actual)
     values = s.dropna()
     mean_now = float(values.mean()) if len(values) else float("nan")
@@ -138,6 +185,8 @@ def compare(
     """Each column of the recorded profile against `df` (the data now), then the new columns."""
     rows_then = int(profile.get("rows") or 0)
     recorded: dict[str, Any] = profile.get("columns") or {}
+    if len(df) == 0 or rows_then == 0:
+        raise BadInput("no rows to compare: " + ("the data now" if len(df) == 0 else "recorded"))
     found = []
     for col, entry in recorded.items():
         if col not in df.columns:
@@ -151,6 +200,14 @@ def compare(
             found.append(_number(col, df[col], entry, rows_then, threshold))
         elif "top" in entry and rows_then:
             found.append(_category(col, df[col], entry, rows_then, threshold))
+        else:  # all null when recorded: only the share of nulls can be compared
+            then = int(entry.get("nulls") or 0) / rows_then
+            now = float(df[col].isna().mean())
+            value = psi([then, 1 - then], [now, 1 - now])
+            detail = f"nulls {then:.1%} -> {now:.1%}"
+            found.append(
+                ColumnDrift(col, "nulls", round(value, 4), verdict(value, threshold), detail)
+            )
     for col in df.columns:
         if str(col) not in recorded:
             found.append(ColumnDrift(str(col), "new", None, "drift", "not in the recorded data"))

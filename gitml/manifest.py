@@ -280,15 +280,11 @@ def read_lineage(snap: Snapshot, config: Config, md5s: Md5Cache | None) -> Linea
 
 
 def member_out(
-    parent: dvcfiles.Out, path: str, listing: list[tuple[str, str]], cache_dir: Path | None
+    parent: dvcfiles.Out, path: str, listing: list[tuple[str, str]]
 ) -> dvcfiles.Out | None:
-    """`path` inside the tracked directory `parent`, as an out of its own: a file by its object,
-    a folder by its part of the listing (hashed as DVC hashes a directory). None: not listed."""
+    """`path` inside the tracked directory `parent`, as an out of its own: a file by its md5, a
+    folder by its part of the listing (hashed as DVC hashes a directory). None: not listed."""
     rel = path[len(parent.path.rstrip("/")) + 1 :].rstrip("/")
-
-    def size(md5: str) -> int | None:
-        obj = dvcfiles.object_path(cache_dir, md5, parent.hash) if cache_dir else None
-        return obj.stat().st_size if obj is not None and obj.is_file() else None
 
     def member(
         md5: str, nbytes: int | None, nfiles: int | None, sub: tuple[tuple[str, str], ...] | None
@@ -297,15 +293,15 @@ def member_out(
             path, md5, parent.hash, nbytes, nfiles, parent.origin, parent.stage, parent.source, sub
         )
 
+    # No size: a .dir listing has none, and one read from the cache objects would make
+    # gitml.lock's inputs depend on what this clone's cache holds (`lock --check` would flip).
     for r, md5 in listing:
         if r == rel:
-            return member(md5, size(md5), None, None)
+            return member(md5, None, None, None)
     sub = tuple((r[len(rel) + 1 :], md5) for r, md5 in listing if r.startswith(rel + "/"))
     if not sub:
         return None
-    sizes = [size(md5) for _, md5 in sub]
-    total = None if None in sizes else sum(s or 0 for s in sizes)
-    return member(dvcfiles.dir_md5(list(sub)), total, len(sub), sub)
+    return member(dvcfiles.dir_md5(list(sub)), None, len(sub), sub)
 
 
 def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out | None:
@@ -327,7 +323,7 @@ def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfi
         listing = dvcfiles.read_dir_listing(obj)
     except BadInput as exc:
         raise BadInput(f"{CONFIG_FILE}: {kind} {path!r}: {exc}") from None
-    out = member_out(parent, path, listing, cache_dir)
+    out = member_out(parent, path, listing)
     if out is None:
         raise BadInput(
             f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "

@@ -37,7 +37,7 @@ from gitml.fileio import md5_file
 from gitml.manifest import rounded
 
 CACHE_DIR = "validation"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: profiles count the values of few-valued number columns (drift)
 SAMPLE_VALUES = 5
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP_VALUES = 5

@@ -13,6 +13,7 @@ from conftest import Example
 
 from gitml import datareaders, drift, validation
 from gitml.datareaders import Source
+from gitml.errors import BadInput
 
 
 def _frame(tmp_path: Path, name: str, df: Any) -> datareaders.Frame:
@@ -87,11 +88,40 @@ def test_psi_of_known_shares() -> None:
     assert drift.psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(
         0.4 * __import__("math").log(1.8) + -0.4 * __import__("math").log(0.2)
     )
-    edges, expected = drift.number_bins(
-        {"quantiles": [1, 1, 1, 2, 3], "nulls": 10}, rows=100
-    )  # ties: at least half the values are 1
-    assert edges == [1.0, 2.0, 3.0]
-    assert expected == pytest.approx([0.1, 0.0, 0.9 * 0.75, 0.9 * 0.25, 0.0])
+    # ties: at least half the values are 1, a point bin of its own
+    edges, tied, expected = drift.number_bins({"quantiles": [1, 1, 1, 2, 3], "nulls": 10}, 100)
+    assert (edges, tied) == ([1.0, 2.0, 3.0], [True, False, False])
+    assert expected == pytest.approx([0.1, 0.0, 0.9 * 0.5, 0.9 * 0.25, 0.9 * 0.25, 0.0])
+    assert sum(expected) == pytest.approx(1)
+    edges, tied, expected = drift.number_bins({"quantiles": [4, 4, 4, 4, 4], "nulls": 0}, 9)
+    assert (edges, tied, expected) == ([4.0], [True], [0.0, 0.0, 1.0, 0.0])
+
+
+def test_rounded_edges_ties_and_empty_columns(tmp_path: Path) -> None:
+    """Figures recorded to 6 significant digits, zero-inflated columns, all-null columns."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    then = pd.DataFrame(
+        {
+            "epoch": 1_700_000_000 + rng.integers(0, 86_400 * 30, n),  # min/max get rounded
+            "id": np.arange(1_234_567, 1_234_567 + n),
+            "spend": np.where(rng.random(n) < 0.8, 0.0, rng.gamma(2, 10, n).round(2)),
+            "empty": [None] * n,
+        }
+    )
+    found = _verdicts(tmp_path, then, then)
+    assert {c: f.verdict for c, f in found.items()} == dict.fromkeys(found, "stable"), found
+    assert found["empty"].kind == "nulls"
+    no_zeros = then.assign(spend=rng.gamma(2, 10, n).round(2) + 0.01, empty=1.0)
+    found = _verdicts(tmp_path, then, no_zeros)
+    assert found["spend"].verdict == "drift", found["spend"]  # quartiles alone would not see it
+    assert found["empty"].verdict == "drift" and "100.0% -> 0.0%" in found["empty"].detail
+    with pytest.raises(BadInput, match="no rows"):
+        recorded = validation.profile(_frame(tmp_path, "t.csv", then))
+        drift.compare(then.iloc[:0], {}, recorded)
 
 
 def test_drift_against_production_end_to_end(example: Example) -> None:

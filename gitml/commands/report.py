@@ -69,11 +69,9 @@ def registry_rows(root: Path, head: history.Version) -> list[list[str]]:
         for stage, tag in registry.stages(tags, ref.name).items():
             held = baselines.metrics_at(root, tag.commit, ref.path, None)
             where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
-            for metric in sorted(set(held) | set(this)):
-                old, new = held.get(metric), this.get(metric)
-                numbers = isinstance(old, (int, float)) and isinstance(new, (int, float))
-                delta = f"{new - old:+g}" if numbers else ""  # type: ignore[operator]
-                rows.append([ref.name, stage, where, metric, _v(old), _v(new), delta])
+            for metric, d in history.metric_deltas(held, this).items():
+                delta = "" if d["delta"] is None else f"{d['delta']:+g}"
+                rows.append([ref.name, stage, where, metric, _v(d["old"]), _v(d["new"]), delta])
     return rows
 
 
