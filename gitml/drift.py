@@ -183,8 +183,8 @@ def compare(
     df: Any, dtypes: dict[str, str], profile: dict[str, Any], threshold: float = DRIFT
 ) -> list[ColumnDrift]:
     """Each column of the recorded profile against `df` (the data now), then the new columns."""
+    recorded = checked_profile(profile)
     rows_then = int(profile.get("rows") or 0)
-    recorded: dict[str, Any] = profile.get("columns") or {}
     if len(df) == 0 or rows_then == 0:
         raise BadInput("no rows to compare: " + ("the data now" if len(df) == 0 else "recorded"))
     found = []
@@ -219,3 +219,36 @@ def _both_numbers(entry: dict[str, Any], s: Any) -> bool:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     return bool(entry.get("quantiles")) and is_numeric_dtype(s) and not is_bool_dtype(s)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _figure(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _column_ok(entry: Any) -> bool:
+    if not isinstance(entry, dict) or not _count(entry.get("nulls") or 0):
+        return False
+    q = entry.get("quantiles")
+    if q is not None and not (isinstance(q, list) and q and all(map(_figure, q))):
+        return False
+    return all(
+        isinstance(c, dict) and all(map(_count, c.values()))
+        for c in (entry.get("values"), entry.get("top"))
+        if c is not None
+    )
+
+
+def checked_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile's columns, refused (exit 2, naming the column) when gitml would not have
+    written them: a gitml.lock can be edited by hand, and drift must not crash on one."""
+    columns = profile.get("columns")
+    if not _count(profile.get("rows")) or not isinstance(columns, dict):
+        raise BadInput("the recorded profile has no row count or no columns")
+    for col, entry in columns.items():
+        if not _column_ok(entry):
+            raise BadInput(f"the recorded profile of column {col!r} is not one gitml writes")
+    return columns

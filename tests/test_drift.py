@@ -163,3 +163,20 @@ def test_drift_against_production_end_to_end(example: Example) -> None:
     assert r.returncode == 2 and "records no profile of data/wine.csv" in r.stderr
     r = ex.gitml("drift", "data/wine.csv", "--against", "no-such-rev")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        {"dtype": "float64", "nulls": 0, "quantiles": ["a", 1]},
+        {"dtype": "float64", "nulls": -1, "quantiles": [0, 1]},
+        {"dtype": "float64", "nulls": 0, "quantiles": [0, float("nan")]},
+        {"dtype": "int64", "nulls": 0, "quantiles": [0, 1], "values": {"0": "many"}},
+        {"dtype": "str", "nulls": 0, "top": ["red"]},
+        "not a mapping",
+    ],
+)
+def test_a_hand_edited_profile_is_bad_input(tmp_path: Path, data: Any, column: Any) -> None:
+    current = _frame(tmp_path, "now.csv", data)
+    with pytest.raises(BadInput, match="'x' is not one gitml writes"):
+        drift.compare(current.df, current.dtypes, {"rows": 10, "columns": {"x": column}})
