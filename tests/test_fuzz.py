@@ -1,5 +1,5 @@
 """Hostile input (issue 8): seeded mutations of gitml.yaml, gitml.lock, dvc.lock, a .dvc file
-and a suite, fed to `check`, `show`, `lock`, `validate` and `restore`.
+and a suite, fed to `check`, `show`, `lock`, `validate`, `restore` and `drift`.
 
 Each case must end with exit 0 or 1 where the mutated file is still valid, else 2 with a message
 naming the file; never a traceback, never a write outside the repository (a sentinel directory
@@ -43,19 +43,27 @@ DVCLOCK = "dvc.lock"
 DVCFILE = "data/wine.csv.dvc"
 SUITE = ".gitml/suites/wine.json"
 FILES = (CONFIG, LOCK, DVCLOCK, DVCFILE, SUITE)
-COMMANDS = ("check", "show", "lock", "validate", "restore")
+COMMANDS = ("check", "show", "lock", "validate", "restore", "drift")
 # What each command reads of each file: "strict": a file that is not valid is refused (exit 2,
 # naming it); "tolerant": gitml.lock as the previous manifest, written anew when it is broken.
 # A command that does not read a file must not mind it (exit 0 or 1).
 READS: dict[str, dict[str, str]] = {
-    CONFIG: {"check": "strict", "lock": "strict", "validate": "strict"},
-    LOCK: {"check": "tolerant", "lock": "tolerant", "show": "strict", "restore": "strict"},
+    CONFIG: {"check": "strict", "lock": "strict", "validate": "strict", "drift": "strict"},
+    LOCK: {
+        "check": "tolerant",
+        "lock": "tolerant",
+        "show": "strict",
+        "restore": "strict",
+        "drift": "strict",
+    },
     DVCLOCK: {"check": "strict", "lock": "strict", "restore": "strict"},
     DVCFILE: {"check": "strict", "lock": "strict", "restore": "strict"},
     SUITE: {"check": "strict", "lock": "strict", "validate": "strict"},
 }
 MODEL = "model/model.pkl"
 DATA = "data/wine.csv"
+# The arguments a command is run with (default: none)
+ARGS = {"drift": ("drift", DATA, "--against", "HEAD")}
 TEN_MB = 10 * 1024 * 1024
 DEEP = 10_000
 CASE_SECONDS = 120  # the slowest case takes ~2 s
@@ -709,7 +717,7 @@ def prepare(base: Path, tmp_path: Path, m: Mutation, command: str) -> Path:
     stage = m.stage if m.stage is not None else (m.file,)
     if stage:
         git("add", "-f", "--", *stage, cwd=repo)
-    if command in ("show", "restore") and stage:
+    if command in ("show", "restore", "drift") and stage:
         commit_all(repo)  # they read a commit
     return repo
 
@@ -736,7 +744,7 @@ def run_case(
     around = sorted(os.listdir(tmp_path.parent))
     lock_before = lock_state(repo)
     capfd.readouterr()
-    code = run_inprocess(repo, command)
+    code = run_inprocess(repo, *ARGS.get(command, (command,)))
     out, err = capfd.readouterr()
     check_outcome(m, command, code, out, err, repo, lock_before)
     assert tree_state(tmp_path, skip=repo) == before, f"{m.name} / {command} wrote outside the repo"

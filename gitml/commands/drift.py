@@ -44,6 +44,10 @@ def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, A
             f"{LOCK_FILE} at {commit[:12]} records no profile of {path} (a dataset is profiled "
             "when it has a suite: `gitml suite init`)"
         )
+    try:
+        drift.checked_profile(profile)
+    except BadInput as exc:
+        raise BadInput(f"{LOCK_FILE} at {commit[:12]}, data {path}: {exc}") from None
     return profile
 
 
