@@ -1,5 +1,5 @@
 """Hostile input (issue 8): seeded mutations of gitml.yaml, gitml.lock, dvc.lock, a .dvc file
-and a suite, fed to `check`, `show`, `lock`, `validate`, `restore` and `drift`.
+and a suite, fed to `check`, `show`, `lock`, `validate`, `restore`, `drift` and `promote`.
 
 Each case must end with exit 0 or 1 where the mutated file is still valid, else 2 with a message
 naming the file; never a traceback, never a write outside the repository (a sentinel directory
@@ -43,27 +43,37 @@ DVCLOCK = "dvc.lock"
 DVCFILE = "data/wine.csv.dvc"
 SUITE = ".gitml/suites/wine.json"
 FILES = (CONFIG, LOCK, DVCLOCK, DVCFILE, SUITE)
-COMMANDS = ("check", "show", "lock", "validate", "restore", "drift")
+COMMANDS = ("check", "show", "lock", "validate", "restore", "drift", "promote")
 # What each command reads of each file: "strict": a file that is not valid is refused (exit 2,
 # naming it); "tolerant": gitml.lock as the previous manifest, written anew when it is broken.
 # A command that does not read a file must not mind it (exit 0 or 1).
 READS: dict[str, dict[str, str]] = {
-    CONFIG: {"check": "strict", "lock": "strict", "validate": "strict", "drift": "strict"},
+    CONFIG: {
+        "check": "strict",
+        "lock": "strict",
+        "validate": "strict",
+        "drift": "strict",
+        "promote": "strict",
+    },
     LOCK: {
         "check": "tolerant",
         "lock": "tolerant",
         "show": "strict",
         "restore": "strict",
         "drift": "strict",
+        "promote": "strict",
     },
-    DVCLOCK: {"check": "strict", "lock": "strict", "restore": "strict"},
-    DVCFILE: {"check": "strict", "lock": "strict", "restore": "strict"},
+    DVCLOCK: {"check": "strict", "lock": "strict", "restore": "strict", "promote": "strict"},
+    DVCFILE: {"check": "strict", "lock": "strict", "restore": "strict", "promote": "strict"},
     SUITE: {"check": "strict", "lock": "strict", "validate": "strict"},
 }
 MODEL = "model/model.pkl"
 DATA = "data/wine.csv"
 # The arguments a command is run with (default: none)
-ARGS = {"drift": ("drift", DATA, "--against", "HEAD")}
+ARGS = {
+    "drift": ("drift", DATA, "--against", "HEAD"),
+    "promote": ("promote", "wine-classifier", "--to", "production"),
+}
 TEN_MB = 10 * 1024 * 1024
 DEEP = 10_000
 CASE_SECONDS = 120  # the slowest case takes ~2 s
@@ -717,7 +727,7 @@ def prepare(base: Path, tmp_path: Path, m: Mutation, command: str) -> Path:
     stage = m.stage if m.stage is not None else (m.file,)
     if stage:
         git("add", "-f", "--", *stage, cwd=repo)
-    if command in ("show", "restore", "drift") and stage:
+    if command in ("show", "restore", "drift", "promote") and stage:
         commit_all(repo)  # they read a commit
     return repo
 
