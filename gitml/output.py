@@ -14,6 +14,17 @@ def warn(message: str) -> None:
     print(f"gitml: warning: {message}", file=sys.stderr)
 
 
+def aligned(rows: list[list[str]]) -> str:
+    """Rows as plain text for a pipe: every column but the last padded to its widest cell,
+    nothing cut (the last column is free text)."""
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in rows
+    )
+
+
 def console(stderr: bool = False) -> Any:
     """A rich console; plain (no colour, no markup widths) when not on a terminal."""
     from rich.console import Console

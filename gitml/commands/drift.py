@@ -11,7 +11,7 @@ from gitml.commands.suite import repo_relative
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
-from gitml.output import console, say
+from gitml.output import aligned, console, say
 
 
 def against_commit(repo: repo_mod.Repo, config: Config, spec: str, model: str | None) -> str:
@@ -112,10 +112,7 @@ def _print(
     ]
     con = console()
     if not con.is_terminal:  # piped: aligned plain lines
-        print(head)
-        widths = [max(len(row[i]) for row in cells) for i in range(4)] if cells else []
-        for row in cells:
-            print("  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[4]]).rstrip())
+        print(head + ("\n" + aligned(cells) if cells else ""))
         return
     from rich.markup import escape
     from rich.table import Table

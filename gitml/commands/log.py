@@ -10,7 +10,7 @@ from gitml import history
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write
-from gitml.output import console, say
+from gitml.output import aligned, console, say
 
 
 def rows_for(model: str | None, limit: int | None) -> list[dict[str, Any]]:
@@ -77,10 +77,7 @@ def plain(rows: list[dict[str, Any]]) -> str:
         ]
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in cells
-    )
+    return aligned(cells)
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from gitml import registry
 from gitml import repo as repo_mod
-from gitml.output import console
+from gitml.output import aligned, console
 
 
 def model_rows(repo: repo_mod.Repo) -> list[dict[str, Any]]:
@@ -41,9 +41,8 @@ def show_registry(json_out: bool = False) -> int:
     cells = [_cells(r) for r in rows]
     con = console()
     if not con.is_terminal:  # piped: one aligned line per model, nothing cut
-        widths = [max(len(row[i]) for row in cells) for i in range(3)]
-        for row in cells:
-            print("  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[3]]).rstrip())
+        if cells:
+            print(aligned(cells))
         return 0
     from rich.markup import escape
     from rich.table import Table
