@@ -29,6 +29,7 @@ MODEL_INPUT_KEYS = (
     "size",
     "format",
     "format_from",  # "bytes" when gitml.yaml and the suffix left it to the bytes (see model_format)
+    "dir",  # for a path inside a tracked directory: that directory's path and md5
     "stage",
     "stale",
     "inputs",
@@ -39,6 +40,7 @@ DATA_INPUT_KEYS = (
     "hash",
     "size",
     "nfiles",
+    "dir",  # for a path inside a tracked directory: that directory's path and md5
     "source",
     "stage",
     "stale",
@@ -304,9 +306,35 @@ def member_out(
     return member(dvcfiles.dir_md5(list(sub)), None, len(sub), sub)
 
 
-def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out | None:
+def parent_record(parent: dvcfiles.Out) -> dict[str, Any]:
+    """What gitml.lock records of the tracked directory a member lies in."""
+    return {"path": parent.path, "md5": parent.md5}
+
+
+def _recorded_member(
+    parent: dvcfiles.Out, path: str, kind: str, recorded: dict[str, Any] | None
+) -> dvcfiles.Out | None:
+    """The member as `recorded` (a gitml.lock) has it, if it was recorded inside this very
+    directory: its hashes follow from the directory's, so no listing is needed to judge that
+    lock's freshness (`lock --check` where the DVC cache is empty, as in a fork's CI)."""
+    known = ((recorded or {}).get("models" if kind == "model" else "data") or {}).get(path)
+    if not isinstance(known, dict) or known.get("dir") != parent_record(parent):
+        return None
+    md5, nfiles = known.get("md5"), known.get("nfiles")
+    if not dvcfiles.is_md5(md5):
+        return None
+    count = nfiles if isinstance(nfiles, int) and not isinstance(nfiles, bool) else None
+    return dvcfiles.Out(
+        path, str(md5), parent.hash, None, count, parent.origin, parent.stage, parent.source
+    )
+
+
+def _member(
+    lin: Lineage, path: str, kind: str, cache_dir: Path | None, recorded: dict[str, Any] | None
+) -> dvcfiles.Out | None:
     """A gitml.yaml path inside a DVC-tracked directory (`dvc add data/` naming data/train.csv),
-    resolved through the directory's `.dir` listing in the local cache."""
+    resolved through the directory's `.dir` listing in the local cache (or, to judge the
+    freshness of `recorded`, from it, when it was recorded inside the same directory)."""
     if path in lin.members:
         return lin.members[path]
     parent = lin.project.directory_of(path)
@@ -314,6 +342,10 @@ def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfi
         return None
     obj = dvcfiles.object_path(cache_dir, parent.md5, parent.hash) if cache_dir else None
     if obj is None or not obj.is_file():
+        known = _recorded_member(parent, path, kind, recorded)
+        if known is not None:
+            lin.members[path] = known
+            return known
         raise BadInput(
             f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "
             f"({parent.origin}) whose listing {parent.md5} is not in the local DVC cache: "
@@ -339,8 +371,10 @@ def _member(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfi
     return out
 
 
-def _tracked(lin: Lineage, path: str, kind: str, cache_dir: Path | None) -> dvcfiles.Out:
-    out = lin.project.outs.get(path) or _member(lin, path, kind, cache_dir)
+def _tracked(
+    lin: Lineage, path: str, kind: str, cache_dir: Path | None, recorded: dict[str, Any] | None
+) -> dvcfiles.Out:
+    out = lin.project.outs.get(path) or _member(lin, path, kind, cache_dir, recorded)
     if out is not None:
         return out
     data = lin.snap.read(path)
@@ -378,11 +412,21 @@ def _hashed(out: dvcfiles.Out, kind: str) -> dvcfiles.Out:
     return out
 
 
-def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
-    """The inputs part of gitml.lock for this snapshot."""
+def _record_dir(lin: Lineage, path: str, entry: dict[str, Any]) -> None:
+    """A member of a tracked directory records that directory (absent for any other path)."""
+    parent = lin.project.directory_of(path) if path in lin.members else None
+    if parent is not None:
+        entry["dir"] = parent_record(parent)
+
+
+def inputs(
+    lin: Lineage, cache_dir: Path | None, recorded: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The inputs part of gitml.lock for this snapshot (`recorded`: a gitml.lock whose
+    freshness is being judged; see `_recorded_member`)."""
     models: dict[str, Any] = {}
     for m in lin.config.models:
-        out = _hashed(_tracked(lin, m.path, "model", cache_dir), "model")
+        out = _hashed(_tracked(lin, m.path, "model", cache_dir, recorded), "model")
         stage = lin.project.stages.get(out.stage) if out.stage else None
         stage_inputs: dict[str, Any] = {}
         if stage is not None:
@@ -404,9 +448,10 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
         }
         if fmt_from:  # only when told from the bytes: absent otherwise, as in older locks
             models[m.path]["format_from"] = fmt_from
+        _record_dir(lin, m.path, models[m.path])
     data: dict[str, Any] = {}
     for d in lin.config.data:
-        out = _tracked(lin, d.path, "dataset", cache_dir)
+        out = _tracked(lin, d.path, "dataset", cache_dir, recorded)
         if d.suite:  # validated: its bytes are read by their hash
             _hashed(out, "dataset")
         suite = lin.snap.read(d.suite) if d.suite else None
@@ -425,6 +470,7 @@ def inputs(lin: Lineage, cache_dir: Path | None) -> dict[str, Any]:
             "suite": d.suite,
             "suite_sha256": sha256_bytes(suite) if suite is not None else None,
         }
+        _record_dir(lin, d.path, data[d.path])
         reader = {"format": d.format, "read": d.read, "sample": d.sample}
         reader = {k: v for k, v in reader.items() if v and v != "auto"}
         if reader and d.suite:  # absent with the defaults: older locks stay fresh

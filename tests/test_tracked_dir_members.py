@@ -102,7 +102,13 @@ def test_files_and_folders_inside_a_tracked_directory(example: Example) -> None:
     _write_shards(ex, {**FILES, "b.csv": "a,b\n99,x\n"})
     r = ex.git("commit", "-q", "-m", "other shard", check=False)
     assert r.returncode == 0, r.stderr
-    assert _lock(ex)["data"] == data
+    now = _lock(ex)["data"]
+    shards_md5 = yaml.safe_load((ex.root / "shards.dvc").read_text())["outs"][0]["md5"]
+    for path in ("shards/a.csv", "shards/sub"):
+        assert now[path]["dir"] == {"path": "shards", "md5": shards_md5}  # the lineage moved on
+        assert {k: v for k, v in now[path].items() if k != "dir"} == {
+            k: v for k, v in data[path].items() if k != "dir"
+        }
     # Freshness does not depend on what the local cache holds of the members.
     cache = ex.root / ".dvc" / "cache"
     shutil.move(cache, ex.root.parent / "cache-aside")
@@ -114,6 +120,20 @@ def test_files_and_folders_inside_a_tracked_directory(example: Example) -> None:
     shutil.copyfile(listing, target)  # the directory's listing, none of its files
     r = ex.gitml("lock", "--check")
     assert r.returncode == 0, r.stderr
+    # Nor on the listing itself (a fork's CI, no `dvc pull`): the lock records the directory
+    # each member lies in, and the members' hashes follow from the directory's.
+    assert _lock(ex)["data"]["shards/a.csv"]["dir"] == {"path": "shards", "md5": md5}
+    target.unlink()
+    r = ex.gitml("lock", "--check")
+    assert r.returncode == 0, r.stderr
+    # A changed directory is not judged from the lock: without its listing, that is said.
+    (ex.root / "shards.dvc").write_text(
+        (ex.root / "shards.dvc").read_text().replace(md5, "0" * 32 + ".dir")
+    )
+    ex.git("add", "shards.dvc")
+    r = ex.gitml("lock", "--check")
+    assert r.returncode == 2 and "dvc pull shards.dvc" in r.stderr, r.stderr
+    ex.git("checkout", "HEAD", "--", "shards.dvc")
     shutil.rmtree(ex.root / ".dvc" / "cache")
     shutil.move(ex.root.parent / "cache-aside", cache)
 

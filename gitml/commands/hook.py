@@ -227,10 +227,11 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
     data = snap.read(LOCK_FILE)
     from gitml import dvcfiles
 
+    recorded = manifest.parse_lock(data) if data is not None else None
     lin = manifest.read_lineage(snap, config, None)
-    new = manifest.inputs(lin, dvcfiles.read_config(repo.root).cache_dir)
-    if data is None:
+    new = manifest.inputs(lin, dvcfiles.read_config(repo.root).cache_dir, recorded)
+    if recorded is None:
         return False, [f"{LOCK_FILE} is missing"]
-    old = manifest.inputs_part(manifest.parse_lock(data))
+    old = manifest.inputs_part(recorded)
     diffs = manifest.differences(old, manifest.inputs_part(new))
     return not diffs, diffs
