@@ -401,9 +401,13 @@ def profile(frame: Frame) -> dict[str, Any]:
                 entry["quantiles"] = [plain(float(q)) for q in values.quantile(list(QUANTILES))]
                 # A number column of a few values (a label, a count, a flag) is told by them:
                 # its quantiles do not say how often each occurs, which drift needs.
-                if values.nunique() <= NUMBER_VALUES:
+                # The first rows decide cheaply for most columns (more distinct values there
+                # than allowed: more in all): counting a big float column's values would cost a
+                # hash table of millions of entries.
+                if values.iloc[:10_000].nunique() <= NUMBER_VALUES:
                     counts = values.value_counts()
-                    entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
+                    if len(counts) <= NUMBER_VALUES:
+                        entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
         else:
             # Text read as text holds only strings: counted as they are, without a copy of the
             # column as `str` (which `astype(str)` would make to count anything else).

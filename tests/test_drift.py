@@ -180,3 +180,20 @@ def test_a_hand_edited_profile_is_bad_input(tmp_path: Path, data: Any, column: A
     current = _frame(tmp_path, "now.csv", data)
     with pytest.raises(BadInput, match="'x' is not one gitml writes"):
         drift.compare(current.df, current.dtypes, {"rows": 10, "columns": {"x": column}})
+
+
+def test_value_counts_are_recorded_only_for_few_valued_number_columns(tmp_path: Path) -> None:
+    import pandas as pd
+
+    n = 12_000
+    df = pd.DataFrame(
+        {
+            "label": [i % 3 for i in range(n)],
+            # 10 values in the first 10,000 rows, 20 in all: decided on the whole column
+            "late": [i % 10 if i < 10_000 else 10 + i % 10 for i in range(n)],
+            "x": [i * 0.5 for i in range(n)],
+        }
+    )
+    columns = validation.profile(_frame(tmp_path, "d.csv", df))["columns"]
+    assert columns["label"]["values"] == {"0": 4000, "1": 4000, "2": 4000}
+    assert "values" not in columns["late"] and "values" not in columns["x"]
