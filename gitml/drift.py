@@ -162,12 +162,17 @@ def _category(
     expected = [nulls_then / rows_then, *(v / rows_then for v in top.values())]
     expected.append(max(0.0, 1 - sum(expected)))
     values = s.dropna()
-    counts = (values.map(number_key) if numbers else values.astype(str)).value_counts()
-    seen = [int(counts.get(k, 0)) for k in top]
+    # Counted first, keyed after: one key per distinct value, not one Python call per row.
+    counts: dict[str, int] = {}
+    for v, n in (values if numbers else values.astype(str)).value_counts().items():
+        key = number_key(v) if numbers else str(v)
+        counts[key] = counts.get(key, 0) + int(n)
+    seen = [counts.get(k, 0) for k in top]
     actual = [(rows_now - len(values)) / rows_now, *(c / rows_now for c in seen)]
     actual.append(max(0.0, 1 - sum(actual)))
     value = psi(expected, actual)
-    new = [str(k) for k in counts.index[:3] if str(k) not in top]
+    by_count = sorted(counts, key=lambda k: -counts[k])
+    new = [k for k in by_count if k not in top][:3]
     detail = f"other values {expected[-1]:.1%} -> {actual[-1]:.1%}" + (
         f" (e.g. {', '.join(new)})" if new and actual[-1] > expected[-1] else ""
     )
