@@ -488,7 +488,11 @@ def test_the_formats_round_trip_through_a_commit(
     names = [_stem(p) for p in ("models/lgbm.txt", "models/clf.keras") if p in paths]
     if not names:
         return
-    lean = lean_interpreter(tmp_path / "lean", "pytest", *(["keras"] if "clf" in names else []))
+    # numpy, as any project that trains models has it: the lightgbm model's test imports it
+    # (with keras present it came with keras; without torch keras is left out).
+    lean = lean_interpreter(
+        tmp_path / "lean", "pytest", "numpy", *(["keras"] if "clf" in names else [])
+    )
     doc = yaml.safe_load((example.root / "gitml.yaml").read_text())
     doc["python"] = str(lean)
     (example.root / "gitml.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))

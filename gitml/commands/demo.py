@@ -53,10 +53,55 @@ def _md5(path: Path) -> str:
     return md5_file(path)
 
 
+def _refuse_full(directory: Path) -> None:
+    """A directory that holds anything is not the demo's to fill: say what is there."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise BadInput(f"{directory} is not a directory: give a new or empty directory")
+    entries = sorted(p.name for p in directory.iterdir())
+    if not entries:
+        return
+    if {"repo", "dvc-remote"} <= set(entries):
+        raise BadInput(
+            f"{directory} holds a previous gitml demo (repo/, dvc-remote/): explore it "
+            f"(cd {directory / 'repo'} && gitml show), or remove it (rm -rf {directory}) "
+            "or give another directory to run the demo again"
+        )
+    shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+    raise BadInput(f"{directory} is not empty (it holds {shown}): give a new or empty directory")
+
+
+def _remove_built(directory: Path, existed: bool) -> None:
+    """Remove what a stopped demo built: the directory it made, or what it put in an empty one."""
+    if not existed:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for child in directory.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 def demo(directory: Path) -> int:
     directory = directory.resolve()
-    if directory.exists() and any(directory.iterdir()):
-        raise BadInput(f"{directory} is not empty: give a new or empty directory")
+    _refuse_full(directory)
+    existed = directory.exists()
+    try:
+        return _run(directory)
+    except BaseException:  # a failed step, an error, Ctrl-C: a rerun must find the place empty
+        _remove_built(directory, existed)
+        print(
+            f"\ngitml demo: stopped; what it built in {directory} was removed. "
+            f"Fix the cause shown above, then run `gitml demo {directory}` again.",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise
+
+
+def _run(directory: Path) -> int:
     repo, remote = directory / "repo", directory / "dvc-remote"
     shutil.copytree(resource("templates/example"), repo)
     remote.mkdir(parents=True)
