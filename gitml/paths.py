@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from pathlib import Path, PurePosixPath
 
 from gitml.errors import BadInput
@@ -32,6 +33,8 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
     joined = posixpath.normpath(posixpath.join(base, p)) if base else posixpath.normpath(p)
     if joined == ".." or joined.startswith("../"):
         raise BadInput(f"{what} {_shown(path)} is outside the repository")
+    if any(is_git_dir_name(part) for part in joined.split("/")):
+        raise BadInput(f"{what} {_shown(path)} is inside a `.git` directory: refused")
     encoded = joined.encode("utf-8", "surrogateescape")
     if len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
         raise BadInput(
@@ -39,6 +42,34 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
             f"{PATH_MAX} in all)"
         )
     return "" if joined == "." else joined
+
+
+# Code points HFS+ ignores in names (git's is_hfs_dotgit): `.g\u200cit` is `.git` there.
+_HFS_IGNORED = frozenset(
+    [0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E]
+    + list(range(0x206A, 0x2070))
+    + [0xFEFF]
+)
+
+
+def is_git_dir_name(name: str) -> bool:
+    """Whether a path component names git's directory on some filesystem a clone may be
+    checked out on, as git's own verify_path judges it: any case, after Unicode compatibility
+    normalisation, with HFS+'s ignored code points and NTFS's trailing dots and spaces dropped,
+    and NTFS's short name `git~1`. No repository file may be read or written there."""
+    folded = unicodedata.normalize("NFKC", name)
+    folded = "".join(ch for ch in folded if ord(ch) not in _HFS_IGNORED)
+    folded = folded.rstrip(". ").casefold()
+    return folded in (".git", "git~1")
+
+
+def is_dvc_dir_path(path: str) -> bool:
+    """Whether a repo-relative path lies in a `.dvc` directory (DVC's config, cache, tmp):
+    never a place a DVC-tracked file is written to."""
+    return any(
+        unicodedata.normalize("NFKC", part).rstrip(". ").casefold() == ".dvc"
+        for part in path.split("/")
+    )
 
 
 def _shown(path: str, limit: int = 80) -> str:
@@ -57,6 +88,8 @@ def inside(root: Path, rel: str) -> Path:
     root_resolved = root.resolve()
     if resolved != root_resolved and root_resolved not in resolved.parents:
         raise BadInput(f"path {_shown(rel)} leads outside the repository (to {resolved})")
+    if any(is_git_dir_name(part) for part in resolved.relative_to(root_resolved).parts):
+        raise BadInput(f"path {_shown(rel)} leads into a `.git` directory (through a symlink)")
     return target
 
 

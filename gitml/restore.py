@@ -61,6 +61,8 @@ class Destinations:
         clean = paths.normalize(path, what=what)
         if clean != path.rstrip("/") or (under is not None and not paths.is_under(clean, under)):
             raise BadInput(f"{what} is not a plain path below {under or 'the repository'}")
+        if paths.is_dvc_dir_path(clean):
+            raise BadInput(f"{what} is inside `.dvc/`, DVC's own directory: refused")
         parent = posixpath.dirname(clean)
         if parent not in self._checked:
             paths.inside(self.root, parent)

@@ -1,0 +1,93 @@
+"""A cloned repository is untrusted input (SECURITY.md): hostile repositories, built here, must
+not make gitml write under `.git` or into `.dvc/`, through the CLI or through plain git commands
+with gitml's hooks installed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import Example
+
+PAYLOAD = b"gitdir: /tmp/gitml-attacker\n"
+
+
+def git_state(ex: Example) -> dict[str, bytes]:
+    """What git itself reads from .git (not gitml's per-clone state under .git/gitml)."""
+    git_dir = ex.root / ".git"
+    state = {}
+    for path in sorted(git_dir.rglob("*")):
+        rel = path.relative_to(git_dir).as_posix()
+        if rel.startswith("gitml/") or rel == "gitml" or not path.is_file() or path.is_symlink():
+            continue
+        if rel.startswith(("objects/", "logs/")) or rel in ("index", "ORIG_HEAD"):
+            continue  # git's own bookkeeping of the checkout itself
+        state[rel] = path.read_bytes()
+    return state
+
+
+def plant_object(ex: Example, remote: Path, data: bytes) -> str:
+    md5 = hashlib.md5(data).hexdigest()
+    obj = remote / "files" / "md5" / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    obj.write_bytes(data)
+    return md5
+
+
+def hostile_branch(ex: Example, dvcfile: str, out: str, link: tuple[str, str] | None = None) -> str:
+    """A branch whose `.dvc` file names `out` (a path into .git), its object in a local remote
+    that the committed .dvc/config places inside the repository, as an attacker's fork would."""
+    ex.git("checkout", "-q", "-b", "hostile")
+    md5 = plant_object(ex, ex.root / "vendor" / "remote", PAYLOAD)
+    # also in the local cache: the hooks restore from the cache alone
+    plant_object(ex, ex.root / ".dvc" / "cache", PAYLOAD)
+    with (ex.root / ".dvc" / "config").open("a") as fh:
+        fh.write('[\'remote "vendored"\']\n    url = ../vendor/remote\n')
+    if link is not None:
+        (ex.root / link[0]).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(link[1], ex.root / link[0])
+    (ex.root / dvcfile).parent.mkdir(parents=True, exist_ok=True)
+    (ex.root / dvcfile).write_text(
+        f"outs:\n- md5: {md5}\n  size: {len(PAYLOAD)}\n  hash: md5\n  path: {out}\n"
+    )
+    ex.git("add", "-A", "-f")
+    ex.git("commit", "-q", "--no-verify", "-m", "innocent-looking change")
+    ex.git("checkout", "-q", "main")
+    return ex.head()
+
+
+ATTACKS = {
+    "out .git/commondir": ("x.dvc", ".git/commondir", None),
+    "out ../.git/commondir from a subfolder": ("vendor/x.dvc", "../.git/commondir", None),
+    "upper case .GIT": ("x.dvc", ".GIT/commondir", None),
+    "trailing dot .git.": ("x.dvc", ".git./commondir", None),
+    "HFS+ ignorable in .g\u200cit": ("x.dvc", ".g\u200cit/commondir", None),
+    "NTFS short name GIT~1": ("x.dvc", "GIT~1/commondir", None),
+    "through a symlinked folder": ("x.dvc", "vendor/gitdir/commondir", ("vendor/gitdir", "../.git")),
+    "into .dvc/config": ("x.dvc", ".dvc/config.local", None),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_an_out_into_git_or_dvc_is_refused_by_checkout_and_restore(
+    example: Example, attack: str
+) -> None:
+    dvcfile, out, link = ATTACKS[attack]
+    hostile_branch(example, dvcfile, out, link)
+    before = git_state(example)
+    dvc_config_local = example.root / ".dvc" / "config.local"
+    had_local = dvc_config_local.read_bytes() if dvc_config_local.exists() else None
+    # the post-checkout hook runs on the switch, and always exits 0
+    switched = example.git("checkout", "-q", "hostile")
+    restored = example.gitml("restore")
+    example.git("checkout", "-q", "main")
+    after = git_state(example)
+    assert not (example.root / ".git" / "commondir").exists()
+    assert after == before
+    assert (dvc_config_local.read_bytes() if dvc_config_local.exists() else None) == had_local
+    assert restored.returncode == 2, restored.stdout + restored.stderr
+    assert "refused" in restored.stderr or "leads into a `.git`" in restored.stderr
+    assert "Traceback" not in switched.stderr + restored.stderr
