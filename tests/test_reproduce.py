@@ -372,10 +372,7 @@ def test_env_locked_builds_once_and_reports_what_could_not_be_installed(tmp_path
     assert again.not_installed == built.not_installed
 
 
-@pytest.mark.skipif(
-    not os.environ.get("GITML_SLOW_TESTS"),
-    reason="installs the pipeline's packages into a fresh venv: 35-100 s here; GITML_SLOW_TESTS=1",
-)
+@pytest.mark.slow  # installs the pipeline's packages into a fresh venv: 35-100 s here
 def test_env_locked_rebuilds_in_a_venv_of_the_recorded_packages(example: Example) -> None:
     """The full record of this venv (~126 packages) takes ~90 s to install here, so the record
     is cut to what the example's stages import; the recorded md5 is faked so that the
