@@ -91,3 +91,50 @@ def test_an_out_into_git_or_dvc_is_refused_by_checkout_and_restore(
     assert restored.returncode == 2, restored.stdout + restored.stderr
     assert "refused" in restored.stderr or "leads into a `.git`" in restored.stderr
     assert "Traceback" not in switched.stderr + restored.stderr
+
+
+def test_init_refuses_a_gitattributes_symlink_and_stages_nothing(example: Example) -> None:
+    """A clone's `.gitattributes -> ../credentials`: init must neither read nor rewrite the
+    target (its bytes plus the merge-driver line, staged: the user's secrets in the index)."""
+    secret = example.root.parent / "credentials"
+    secret.write_text("aws_secret_access_key = hunter2\n")
+    (example.root / ".gitattributes").unlink()
+    os.symlink("../credentials", example.root / ".gitattributes")
+    example.git("add", ".gitattributes")
+    example.git("commit", "-q", "--no-verify", "-m", "attributes as a link")
+    r = example.gitml("init")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert ".gitattributes is a symlink (to ../credentials)" in r.stderr
+    assert secret.read_text() == "aws_secret_access_key = hunter2\n"
+    assert (example.root / ".gitattributes").is_symlink()
+    assert example.git("status", "--porcelain").stdout == ""
+    assert "hunter2" not in example.git("diff", "--cached").stdout
+
+
+def test_hooks_work_from_an_interpreter_whose_path_has_a_quote(
+    example: Example, tmp_path: Path
+) -> None:
+    """gitml installed in a venv under `o'brien dir/`: the shims quote its path for sh, the
+    commit hook runs, and doctor reads the path back."""
+    import shutil
+    import sys
+
+    venv = Path(sys.prefix)
+    odd = tmp_path / "o'brien dir" / "venv"
+    (odd / "bin").mkdir(parents=True)
+    shutil.copyfile(venv / "pyvenv.cfg", odd / "pyvenv.cfg")
+    os.symlink(Path(sys.executable).resolve(), odd / "bin" / "python")
+    os.symlink(venv / "lib", odd / "lib")
+    python = str(odd / "bin" / "python")
+    from conftest import run
+
+    run(python, "-m", "gitml", "init", cwd=example.root)
+    shim = (example.root / ".git" / "hooks" / "pre-commit").read_text()
+    assert "GITML_PYTHON='" + python.replace("'", "'\"'\"'") + "'" in shim
+    example.set_param("n_estimators: 3", "n_estimators: 4")
+    example.gitml("repro")
+    committed = example.git("commit", "-q", "-am", "more trees", check=False)
+    assert committed.returncode == 0, committed.stderr
+    assert "gitml.lock" in example.git("show", "--name-only", "HEAD").stdout
+    doctor = run(python, "-m", "gitml", "doctor", cwd=example.root, check=False)
+    assert "interpreter that is gone" not in doctor.stdout + doctor.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from gitml import discover, git
 from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write, dump_yaml
+from gitml.fileio import atomic_write, dump_yaml, regular_file_text
 from gitml.hookfast import HOOKS
 from gitml.manifest import LOCK_FILE
 from gitml.output import say
@@ -43,7 +44,7 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
         if proc.returncode != 0:
             raise BadInput(f"`dvc init` failed: {proc.stderr.strip()}")
         say("initialised DVC (dvc init)")
-    if not (root / CONFIG_FILE).exists():
+    if not regular_file_text(root / CONFIG_FILE, CONFIG_FILE):
         text = config_text(root)
         atomic_write(root / CONFIG_FILE, text.encode())
         say(
@@ -82,7 +83,7 @@ def config_text(root: Path) -> str:
 def merge_driver(root: Path) -> None:
     """gitml.lock never gets conflict markers: ours is kept, and the commit hook regenerates it."""
     attrs = root / ".gitattributes"
-    text = attrs.read_text() if attrs.exists() else ""
+    text = regular_file_text(attrs, ".gitattributes")
     if ATTRIBUTES_LINE not in text.splitlines():
         atomic_write(
             attrs,
@@ -112,9 +113,21 @@ def hooks_dir(root: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
+def sh_quote(text: str) -> str:
+    """`text` as one sh word, always in single quotes (`'` as `'"'"'`): any interpreter path,
+    `o'brien dir/` included, and the form `gitml doctor` reads back (`sh_unquote`)."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def sh_unquote(word: str) -> str | None:
+    """The text of a word `sh_quote` wrote; None for anything else."""
+    parts = re.fullmatch(r"(?:'[^']*'|\"'\")+", word)
+    return "".join(p[1:-1] for p in re.findall(r"'[^']*'|\"'\"", word)) if parts else None
+
+
 def shim(hook: str) -> str:
     template = resource("hooks/hook-tmpl").read_text()
-    return template.replace("@HOOK_NAME@", hook).replace("@PYTHON@", sys.executable)
+    return template.replace("@HOOK_NAME@", hook).replace("@PYTHON@", sh_quote(sys.executable))
 
 
 def install_native(root: Path) -> Path:
