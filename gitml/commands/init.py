@@ -15,7 +15,7 @@ from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml
 from gitml.hookfast import HOOKS
 from gitml.manifest import LOCK_FILE
-from gitml.output import say
+from gitml.output import say, warn
 from gitml.resources import resource
 
 MARKER = "gitml-hook:"
@@ -71,6 +71,8 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
 
 def config_text(root: Path) -> str:
     found = discover.discover(root)
+    for problem in found.warnings:
+        warn(problem)
     doc = {"version": 1, "data": list(found.data.values()), "models": list(found.models.values())}
     header = (
         "# gitml.yaml: what gitml checks on every commit. See `gitml --help`.\n"
