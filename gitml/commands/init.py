@@ -44,10 +44,13 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
             raise BadInput(f"`dvc init` failed: {proc.stderr.strip()}")
         say("initialised DVC (dvc init)")
     if not (root / CONFIG_FILE).exists():
-        text = config_text(root)
-        atomic_write(root / CONFIG_FILE, text.encode())
+        found = discover.discover(root)
+        for problem in found.warnings:
+            warn(problem)
+        atomic_write(root / CONFIG_FILE, config_text(found).encode())
         say(
-            f"wrote {CONFIG_FILE} ({text.count('- path:')} entries found in the DVC files; edit it)"
+            f"wrote {CONFIG_FILE} ({len(found.models)} model(s), {len(found.data)} dataset(s) "
+            "found in the DVC files; edit it)"
         )
     else:
         from gitml import config
@@ -69,10 +72,7 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
     return 0
 
 
-def config_text(root: Path) -> str:
-    found = discover.discover(root)
-    for problem in found.warnings:
-        warn(problem)
+def config_text(found: discover.Found) -> str:
     doc = {"version": 1, "data": list(found.data.values()), "models": list(found.models.values())}
     header = (
         "# gitml.yaml: what gitml checks on every commit. See `gitml --help`.\n"
