@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gitml import paths, registry
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
@@ -59,8 +61,8 @@ def _names(files: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
             continue
         try:
             doc = load_yaml(data)
-        except Exception:  # a broken dvc.yaml is reported where it is read for its stages
-            continue
+        except (yaml.YAMLError, UnicodeDecodeError):
+            doc = None  # a broken dvc.yaml names nothing: it is reported where its stages are read
         for path, name in declared(dvcyaml, doc).items():
             found.setdefault(path, name)
     return found

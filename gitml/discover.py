@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gitml import artifacts, dvcfiles, git, paths, templated
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
@@ -75,14 +77,15 @@ def _relative(path: str, base: str, origin: str, warnings: list[str]) -> str | N
 
 def _read_dvcyaml(root: Path, rel: str, found: _Declared) -> None:
     try:
-        doc = load_yaml(paths.inside(root, rel).read_bytes()) or {}
-    except Exception as exc:  # a broken dvc.yaml: said, and the rest of the project still found
+        data = paths.inside(root, rel).read_bytes()
+        doc = load_yaml(data) or {}
+    except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError) as exc:
+        # a broken dvc.yaml: said, and the rest of the project still found
         found.warnings.append(f"{rel}: not read ({str(exc).splitlines()[0]})")
         return
     if not isinstance(doc, dict):
         found.warnings.append(f"{rel}: not a mapping at the top level: not read")
         return
-    data = paths.inside(root, rel).read_bytes()
     if templated.is_templated(doc, data):
         try:
             doc = templated.resolved_workspace(root, rel, doc)
@@ -152,9 +155,7 @@ def discover(root: Path) -> Found:
         except BadInput as exc:
             declared.warnings.append(f"{exc}: not read")
     stages = declared.stages + _locked_stages(project, {s.name for s in declared.stages})
-    all_metrics = list(
-        dict.fromkeys([*declared.metrics, *(m for s in stages for m in s.metrics)])
-    )
+    all_metrics = list(dict.fromkeys([*declared.metrics, *(m for s in stages for m in s.metrics)]))
     outs = {o for s in stages for o in s.outs} | set(project.outs)
     model_paths = set(declared.names) | {
         p for p in outs if artifacts.looks_like_model(p) and p not in all_metrics

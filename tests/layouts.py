@@ -182,6 +182,7 @@ def metrics_file(ex: Example, rel: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((ex.root / rel).read_text())
     return doc
 
+
 def gto_show(ex: Example) -> dict[str, Any]:
     gto = Path(sys.executable).with_name("gto")
     proc = run(gto, "show", "--json", cwd=ex.root)
@@ -193,7 +194,10 @@ def assert_discovered(ex: Example, expected: dict[str, dict[str, str]]) -> None:
     """gitml.yaml lists exactly the `expected` models ({path: {metrics, name?}}), no `${`."""
     text = (ex.root / "gitml.yaml").read_text()
     assert "${" not in text, text
-    found = {p: {k: v for k, v in m.items() if k in ("name", "metrics")} for p, m in models_by_path(ex).items()}
+    found = {
+        p: {k: v for k, v in m.items() if k in ("name", "metrics")}
+        for p, m in models_by_path(ex).items()
+    }
     assert found == expected, text
     assert {"path": "data/raw.csv"} in gitml_yaml(ex)["data"]
 
@@ -249,7 +253,9 @@ def user_flow(
 
     shown = json.loads(ex.gitml("show", "--json").stdout)
     assert sorted(shown["models"]) == sorted(expected)
-    names = {p: want.get("name") or p.rsplit("/", 1)[-1].split(".")[0] for p, want in expected.items()}
+    names = {
+        p: want.get("name") or p.rsplit("/", 1)[-1].split(".")[0] for p, want in expected.items()
+    }
     for path, name in names.items():
         log = ex.gitml("log", name, "--json")
         assert log.returncode == 0, log.stderr

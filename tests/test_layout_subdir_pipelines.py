@@ -12,6 +12,8 @@ import pytest
 from conftest import Example
 from layouts import assert_discovered, build_layout, user_flow
 
+from gitml.errors import BadInput
+
 EXPECTED = {
     "pipelines/a/model.pkl": {"name": "pipelines/a:clf", "metrics": "pipelines/a/metrics.json"},
     # b's metrics are written by the stage that evaluates the model, not the one that trains it
@@ -56,3 +58,27 @@ def test_user_flow_on_pipelines_in_subdirectories(subdirs: Example) -> None:
         promoted="pipelines/a:clf",
         tags=["pipelines/a=clf#prod#1", "pipelines/a=clf@v0.0.1"],
     )
+
+
+def test_tag_grammar_of_nested_artifacts_is_gtos() -> None:
+    from gto.tag import parse_name
+
+    from gitml import registry
+
+    assert registry.version_tag("pipelines/nlp:nb", "v0.0.1") == "pipelines/nlp=nb@v0.0.1"
+    assert registry.stage_tag("pipelines/nlp:nb", "prod", 1) == "pipelines/nlp=nb#prod#1"
+    for tag in (
+        "pipelines/nlp=nb@v0.0.1",
+        "pipelines/nlp=nb#prod#1",
+        "a.b/c-d=x_y#st!#3",
+        "m@v1.0.0",
+    ):
+        ours, gtos = registry.parse_tag(tag, "0" * 40), parse_name(tag)
+        assert ours is not None and ours.model == gtos["name"], tag
+        assert (ours.version, ours.stage) == (gtos.get("version"), gtos.get("stage")), tag
+    registry.check_name("pipelines/nlp:nb", "model name")
+    for bad in ("a:b:c", ":nb", "pipelines/nlp:", "a b"):
+        with pytest.raises(BadInput):
+            registry.check_name(bad, "model name")
+    with pytest.raises(BadInput):
+        registry.check_name("pipelines/nlp:nb", "stage")

@@ -127,7 +127,9 @@ def _assign(
         p.created.append(tag)
     elif version and version != p.version:
         raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
-    tag = registry.stage_tag(name, p.stage, registry.next_counter(tags, name))  # registrations count none
+    tag = registry.stage_tag(
+        name, p.stage, registry.next_counter(tags, name)
+    )  # registrations count none
     message = f"Assigning stage {p.stage} to artifact {name} version {p.version}{note}"
     registry.create_tag(repo.root, tag, p.commit, message)
     p.created.append(tag)
