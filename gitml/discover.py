@@ -81,7 +81,9 @@ def _read_dvcyaml(root: Path, rel: str, found: _Declared) -> None:
         doc = load_yaml(data) or {}
     except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError) as exc:
         # a broken dvc.yaml: said, and the rest of the project still found
-        found.warnings.append(f"{rel}: not read ({str(exc).splitlines()[0]})")
+        found.warnings.append(
+            f"{rel}: not read ({(str(exc).splitlines() or [type(exc).__name__])[0]})"
+        )
         return
     if not isinstance(doc, dict):
         found.warnings.append(f"{rel}: not a mapping at the top level: not read")
