@@ -5,6 +5,7 @@ Every error names the file, the line and the key, and is a BadInput (exit 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,13 @@ def _path(doc: _Doc, node: yaml.Node | None, key: str, required: bool = False) -
         if required:
             raise doc.fail(node, key, "is required")
         return None
+    if "${" in value:
+        raise doc.fail(
+            node,
+            key,
+            f"{value!r} is DVC templating, not a path (no file DVC tracks has `${{` in its "
+            "path): write the resolved path, e.g. as `gitml init` in a fresh clone writes it",
+        )
     try:
         return paths.normalize(value, what="path")
     except BadInput as exc:
@@ -216,7 +224,11 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
     )
 
 
-def _model(doc: _Doc, node: yaml.Node, key: str) -> Model:
+# {model path: the name dvc.yaml `artifacts:` give it}, asked for only when a model has no `name:`
+DvcNames = Callable[[], Mapping[str, str]]
+
+
+def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> Model:
     items = _mapping(doc, node, key)
     allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline"}
     _check_keys(doc, items, allowed, f"{key}.", node)
@@ -236,10 +248,12 @@ def _model(doc: _Doc, node: yaml.Node, key: str) -> Model:
         except BadInput as exc:
             raise doc.fail(g, f"{key}.gates[{i}]", str(exc)) from None
         rules.append(rule)
-    stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    name = _scalar(doc, items.get("name"), f"{key}.name", str)
+    if name is None:  # DVC's name for it, else the file's stem
+        name = (dvc_names() if dvc_names else {}).get(path) or path.rsplit("/", 1)[-1].split(".")[0]
     return Model(
         path=path,
-        name=_scalar(doc, items.get("name"), f"{key}.name", str, stem),
+        name=name,
         format=fmt,
         metrics=_path(doc, items.get("metrics"), f"{key}.metrics"),
         tests=_path(doc, items.get("tests"), f"{key}.tests"),
@@ -248,8 +262,23 @@ def _model(doc: _Doc, node: yaml.Node, key: str) -> Model:
     )
 
 
-def parse(text: bytes | str, name: str = CONFIG_FILE) -> Config:
-    """Parse and check gitml.yaml; raise BadInput naming file, line and key."""
+def _once(names: DvcNames | None) -> DvcNames | None:
+    if names is None:
+        return None
+    found: list[Mapping[str, str]] = []
+
+    def get() -> Mapping[str, str]:
+        if not found:
+            found.append(names())
+        return found[0]
+
+    return get
+
+
+def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None = None) -> Config:
+    """Parse and check gitml.yaml; raise BadInput naming file, line and key. `dvc_names` gives
+    the names dvc.yaml `artifacts:` declare, the default of a model without `name:`."""
+    dvc_names = _once(dvc_names)
     doc = _Doc(name, text)
     if doc.node is None:
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
@@ -264,7 +293,7 @@ def parse(text: bytes | str, name: str = CONFIG_FILE) -> Config:
         _dataset(doc, n, f"data[{i}]") for i, n in enumerate(_list(doc, top.get("data"), "data"))
     )
     models = tuple(
-        _model(doc, n, f"models[{i}]")
+        _model(doc, n, f"models[{i}]", dvc_names)
         for i, n in enumerate(_list(doc, top.get("models"), "models"))
     )
     for kind, entries in (("data", data), ("models", models)):

@@ -1,5 +1,7 @@
 """The model registry kept in git tags, in GTO's grammar, so `gto show` reads what gitml writes.
 
+A model's name is GTO's (and DVC's): `name` for an artifact of the top dvc.yaml, `dir:name` for
+one declared in `dir/dvc.yaml`; in a tag the `:` is written `=` (`pipelines/nlp=nb@v0.0.1`).
 `NAME@vX.Y.Z` registers a version of a commit (`NAME@vX.Y.Z!#N` deregisters it); `NAME#STAGE#N`
 assigns a stage to the commit it points to and `NAME#STAGE!#N` unassigns it, N counting up over
 every tag of NAME. All are annotated tags (GTO reads their tagger date and message, and ignores
@@ -18,6 +20,10 @@ from gitml.errors import BadInput
 # GTO's own patterns (gto/constants.py): what it accepts as an artifact or stage name.
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 NAME_RE = re.compile(rf"^{_NAME}$")
+SEPARATOR_IN_NAME = ":"  # `dir:name`, the artifact `name` of `dir/dvc.yaml`
+SEPARATOR_IN_TAG = "="  # what `:` becomes in a tag (git refuses `:` in a ref)
+_DIRNAME = r"[a-zA-Z0-9\-_./]+"
+FULLNAME_RE = re.compile(rf"^(?:{_DIRNAME}{SEPARATOR_IN_NAME})?{_NAME}$")
 _SEMVER = (
     r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
@@ -26,7 +32,7 @@ _SEMVER = (
 )
 VERSION_RE = re.compile(rf"^v{_SEMVER}$")
 _TAG = re.compile(
-    rf"^(?P<name>{_NAME})(?:@(?P<version>v{_SEMVER})|#(?P<stage>{_NAME}))(?P<cancel>!?)"
+    rf"^(?P<name>(?:{_DIRNAME}{SEPARATOR_IN_TAG})?{_NAME})(?:@(?P<version>v{_SEMVER})|#(?P<stage>{_NAME}))(?P<cancel>!?)"
     r"(?:#(?P<counter>\d+))?$"
 )
 
@@ -67,7 +73,7 @@ def parse_tag(tag: str, commit: str, message: str = "") -> Tag | None:
         return None
     return Tag(
         tag,
-        m["name"],
+        m["name"].replace(SEPARATOR_IN_TAG, SEPARATOR_IN_NAME),
         commit,
         m["version"],
         m["stage"],
@@ -97,12 +103,32 @@ def read_tags(root: Path) -> list[Tag]:
     return tags
 
 
+def full_name(dvcyaml: str, name: str) -> str:
+    """The name DVC and GTO give the artifact `name` declared in the dvc.yaml `dvcyaml`."""
+    directory = dvcyaml.rpartition("/")[0]
+    return f"{directory}{SEPARATOR_IN_NAME}{name}" if directory else name
+
+
+def version_tag(model: str, version: str) -> str:
+    return f"{model.replace(SEPARATOR_IN_NAME, SEPARATOR_IN_TAG)}@{version}"
+
+
+def stage_tag(model: str, stage: str, counter: int) -> str:
+    return f"{model.replace(SEPARATOR_IN_NAME, SEPARATOR_IN_TAG)}#{stage}#{counter}"
+
+
 def check_name(name: str, what: str) -> None:
-    if not NAME_RE.match(name):
+    """A model name must be GTO's `name` or `dir:name`; a stage name, a plain `name`."""
+    if not (FULLNAME_RE if what == "model name" else NAME_RE).match(name):
         raise BadInput(
             f"{what} {name!r} is not a name GTO accepts in a tag (letters, digits, '-', '_', '/', "
-            "starting and ending with a letter or digit)"
-            + ("; set `name:` for it in gitml.yaml" if what == "model name" else "")
+            "starting and ending with a letter or digit"
+            + (
+                ", after an optional `dir:` of letters, digits, '-', '_', '.', '/'); set `name:` "
+                "for it in gitml.yaml"
+                if what == "model name"
+                else ")"
+            )
         )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitml import artifacts, git, paths
 from gitml import config as config_mod
-from gitml import git, paths
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.snapshot import Snapshot
@@ -40,7 +40,7 @@ def config_at(snap: Snapshot) -> Config | None:
     if data is None:
         return None
     where = f"{CONFIG_FILE} (at {snap.rev[:12]})" if snap.rev else CONFIG_FILE
-    return config_mod.parse(data, where)
+    return config_mod.parse(data, where, lambda: artifacts.names_in_snapshot(snap))
 
 
 def workspace_config(repo: Repo) -> Config:
@@ -52,4 +52,16 @@ def workspace_config(repo: Repo) -> Config:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{CONFIG_FILE}: cannot be read ({exc.strerror or exc})") from None
-    return config_mod.parse(data)
+    return config_mod.parse(data, dvc_names=lambda: workspace_artifact_names(repo.root))
+
+
+def workspace_artifact_names(root: Path) -> dict[str, str]:
+    """DVC's model names from the workspace's dvc.yaml files (those git knows or would add)."""
+    return artifacts.names_in_workspace(root, workspace_dvcyamls(root))
+
+
+def workspace_dvcyamls(root: Path) -> list[str]:
+    """The workspace's dvc.yaml files, tracked or not, leaving out what .gitignore ignores."""
+    listed = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    out = git.run([*listed, "--", ":(glob)**/dvc.yaml"], root).stdout
+    return sorted({p for p in git.split_z(out) if (root / p).is_file()})

@@ -13,6 +13,7 @@ import json
 import os
 import posixpath
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,45 @@ def resolved_stages(
 def _resolve(
     snap: Snapshot, dvcyaml: str, doc: dict[str, Any], files: list[str]
 ) -> dict[str, dict[str, Any]]:
+    snap.prefetch([dvcyaml, *files])
+    return _stages_of(_resolve_files(snap.read, dvcyaml, doc, files))
+
+
+def resolved_workspace(root: Path, dvcyaml: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A workspace dvc.yaml resolved by DVC, as `gitml init` reads it (before any commit, so
+    not cached): {"stages": {name: body}, "artifacts": {name: body}, "metrics": [path]}."""
+    if not isinstance(doc.get("stages", {}), dict):
+        raise BadInput(f"{dvcyaml}: `stages` must be a mapping of stage names to stages")
+
+    def read(rel: str) -> bytes | None:
+        try:
+            return paths.inside(root, rel).read_bytes()
+        except (OSError, BadInput):
+            return None
+
+    doc = {**doc, "stages": doc.get("stages") or {}}
+    return _resolve_files(read, dvcyaml, doc, _vars_files(doc, dvcyaml), top_level=True)
+
+
+def _stages_of(resolved: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    stages = resolved.get("stages")
+    if not isinstance(stages, dict):
+        return {}
+    return {str(name): body for name, body in stages.items() if isinstance(body, dict)}
+
+
+def _resolve_files(
+    read: Callable[[str], bytes | None],
+    dvcyaml: str,
+    doc: dict[str, Any],
+    files: list[str],
+    top_level: bool = False,
+) -> dict[str, Any]:
+    """DVC's resolution of the stages (and with `top_level`, of `artifacts` and `metrics`)."""
     with tempfile.TemporaryDirectory(prefix="gitml-dvcyaml-") as tmp:
         root = Path(tmp)
-        snap.prefetch([dvcyaml, *files])
         for rel in [dvcyaml, *files]:
-            data = snap.read(rel)
+            data = read(rel)
             if data is not None:
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 (root / rel).write_bytes(data)
@@ -93,14 +128,15 @@ def _resolve(
             try:
                 repo = DvcRepo(str(root), uninitialized=True)
                 wdir = str((root / dvcyaml).parent)
-                resolved = DataResolver(repo, wdir, doc).resolve()
+                resolver = DataResolver(repo, wdir, doc)
+                resolved = resolver.resolve()
+                if top_level:
+                    resolved["artifacts"] = resolver.resolve_artifacts()
+                    resolved["metrics"] = resolver.resolve_metrics()
             except DvcException as exc:
                 # DVC names the files by their temporary copies: give back the repo's names
                 why = str(exc)
                 for prefix in (os.path.relpath(root), str(root)):
                     why = why.replace(prefix + os.sep, "")
                 raise BadInput(f"{dvcyaml}: DVC cannot resolve its templating: {why}") from None
-    stages = resolved.get("stages") if isinstance(resolved, dict) else None
-    if not isinstance(stages, dict):
-        return {}
-    return {str(name): body for name, body in stages.items() if isinstance(body, dict)}
+    return resolved

@@ -16,7 +16,7 @@ from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml, regular_file_text
 from gitml.hookfast import HOOKS
 from gitml.manifest import LOCK_FILE
-from gitml.output import say
+from gitml.output import say, warn
 from gitml.resources import resource
 
 MARKER = "gitml-hook:"
@@ -45,10 +45,13 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
             raise BadInput(f"`dvc init` failed: {proc.stderr.strip()}")
         say("initialised DVC (dvc init)")
     if not regular_file_text(root / CONFIG_FILE, CONFIG_FILE):
-        text = config_text(root)
-        atomic_write(root / CONFIG_FILE, text.encode())
+        found = discover.discover(root)
+        for problem in found.warnings:
+            warn(problem)
+        atomic_write(root / CONFIG_FILE, config_text(found).encode())
         say(
-            f"wrote {CONFIG_FILE} ({text.count('- path:')} entries found in the DVC files; edit it)"
+            f"wrote {CONFIG_FILE} ({len(found.models)} model(s), {len(found.data)} dataset(s) "
+            "found in the DVC files; edit it)"
         )
     else:
         from gitml import config
@@ -70,8 +73,7 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
     return 0
 
 
-def config_text(root: Path) -> str:
-    found = discover.discover(root)
+def config_text(found: discover.Found) -> str:
     doc = {"version": 1, "data": list(found.data.values()), "models": list(found.models.values())}
     header = (
         "# gitml.yaml: what gitml checks on every commit. See `gitml --help`.\n"

@@ -120,14 +120,16 @@ def _assign(
         p.version = version or registry.next_version(tags, name)
         if p.version in registry.versions(tags, name).values():
             raise BadInput(f"{name} {p.version} is registered already, for another commit")
-        tag = f"{name}@{p.version}"
+        tag = registry.version_tag(name, p.version)
         registry.create_tag(
             repo.root, tag, p.commit, f"Registering artifact {name} version {p.version}"
         )
         p.created.append(tag)
     elif version and version != p.version:
         raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
-    tag = f"{name}#{p.stage}#{registry.next_counter(tags, name)}"  # registrations count none
+    tag = registry.stage_tag(
+        name, p.stage, registry.next_counter(tags, name)
+    )  # registrations count none
     message = f"Assigning stage {p.stage} to artifact {name} version {p.version}{note}"
     registry.create_tag(repo.root, tag, p.commit, message)
     p.created.append(tag)
