@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gitml.errors import INTERNAL, GitmlError
+from gitml.output import printable
 
 
 class Exit(Exception):
@@ -48,7 +49,7 @@ def handled() -> Iterator[None]:
     try:
         yield
     except GitmlError as exc:
-        print(f"gitml: {exc}", file=sys.stderr)
+        print(f"gitml: {printable(str(exc))}", file=sys.stderr)
         raise Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         print("gitml: interrupted; nothing was changed", file=sys.stderr)
@@ -59,5 +60,8 @@ def handled() -> Iterator[None]:
         raise Exit(0) from None
     except Exception as exc:
         where = _write_log(f"gitml {sys.argv[1:]}:\n{traceback.format_exc()}")
-        print(f"gitml: internal error: {type(exc).__name__}: {exc} {where}", file=sys.stderr)
+        print(
+            f"gitml: internal error: {type(exc).__name__}: {printable(str(exc))} {where}",
+            file=sys.stderr,
+        )
         raise Exit(INTERNAL) from None

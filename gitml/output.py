@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Self
 
+# What a terminal would act on rather than show: C0 controls but tab and newline, DEL, C1
+# controls (U+009B is a CSI on some terminals), and the bidirectional overrides that reorder
+# what is shown. Names, paths, metric names, tags and subjects come from repositories.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _C_ESCAPES:
+        return _C_ESCAPES[ch]
+    return f"\\{ord(ch):03o}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would execute shown escaped, as git's core.quotePath shows
+    such names (ESC as \\033); newlines and tabs are kept (messages span lines)."""
+    return _UNPRINTABLE.sub(_escaped, text)
+
 
 def say(message: str) -> None:
-    print(f"gitml: {message}", file=sys.stderr)
+    print(f"gitml: {printable(message)}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"gitml: warning: {message}", file=sys.stderr)
+    print(f"gitml: warning: {printable(message)}", file=sys.stderr)
 
 
 def aligned(rows: list[list[str]]) -> str:
@@ -19,6 +39,7 @@ def aligned(rows: list[list[str]]) -> str:
     nothing cut (the last column is free text)."""
     if not rows:
         return ""
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join(
         "  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in rows
@@ -29,8 +50,14 @@ def console(stderr: bool = False) -> Any:
     """A rich console; plain (no colour, no markup widths) when not on a terminal."""
     from rich.console import Console
 
+    class EscapingConsole(Console):
+        """Every string rich renders (printed, or a table cell) is made printable first."""
+
+        def render_str(self, text: str, **options: Any) -> Any:
+            return super().render_str(printable(text), **options)
+
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, emoji=False, soft_wrap=not stream.isatty())
+    return EscapingConsole(file=stream, highlight=False, emoji=False, soft_wrap=not stream.isatty())
 
 
 class Progress:

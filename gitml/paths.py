@@ -25,6 +25,9 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
         )
     if "\0" in path:
         raise BadInput(f"{what} {_shown(path)} contains a NUL byte")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        # a newline ends a Markdown block, ESC drives a terminal: no DVC project needs either
+        raise BadInput(f"{what} {_shown(path)} contains a control character (newline, ESC, …)")
     p = path.replace("\\", "/")
     if PurePosixPath(p).is_absolute() or (len(p) > 1 and p[1] == ":"):
         raise BadInput(

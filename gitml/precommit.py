@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import posixpath
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import LOCK_FILE, Lineage
 from gitml.objects import Missing
+from gitml.output import warn
 from gitml.repo import Repo, config_at
 from gitml.snapshot import Snapshot
 
@@ -137,7 +137,7 @@ def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) 
         try:
             there |= objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
         except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
-            print(f"gitml: warning: could not ask remote {name!r}: {exc}", file=sys.stderr)
+            warn(f"could not ask remote {name!r}: {exc}")
     return [m for m in missing if m.md5 not in there]
 
 
@@ -224,7 +224,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
             try:
                 previous = manifest.parse_lock(previous_bytes)
             except BadInput as exc:
-                print(f"gitml: warning: {exc}; writing it anew", file=sys.stderr)
+                warn(f"{exc}; writing it anew")
         lock = manifest.merge_results(manifest.inputs(lin, dvc_cfg.cache_dir), previous)
         _environments(repo, lin, lock, previous)
         outcome.head_lock = _head_lock(snap, head_snap, previous)

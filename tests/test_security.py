@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import Example
 
 PAYLOAD = b"gitdir: /tmp/gitml-attacker\n"
@@ -45,7 +44,7 @@ def hostile_branch(ex: Example, dvcfile: str, out: str, link: tuple[str, str] | 
     # also in the local cache: the hooks restore from the cache alone
     plant_object(ex, ex.root / ".dvc" / "cache", PAYLOAD)
     with (ex.root / ".dvc" / "config").open("a") as fh:
-        fh.write('[\'remote "vendored"\']\n    url = ../vendor/remote\n')
+        fh.write("['remote \"vendored\"']\n    url = ../vendor/remote\n")
     if link is not None:
         (ex.root / link[0]).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(link[1], ex.root / link[0])
@@ -66,7 +65,11 @@ ATTACKS = {
     "trailing dot .git.": ("x.dvc", ".git./commondir", None),
     "HFS+ ignorable in .g\u200cit": ("x.dvc", ".g\u200cit/commondir", None),
     "NTFS short name GIT~1": ("x.dvc", "GIT~1/commondir", None),
-    "through a symlinked folder": ("x.dvc", "vendor/gitdir/commondir", ("vendor/gitdir", "../.git")),
+    "through a symlinked folder": (
+        "x.dvc",
+        "vendor/gitdir/commondir",
+        ("vendor/gitdir", "../.git"),
+    ),
     "into .dvc/config": ("x.dvc", ".dvc/config.local", None),
 }
 
@@ -138,3 +141,32 @@ def test_hooks_work_from_an_interpreter_whose_path_has_a_quote(
     assert "gitml.lock" in example.git("show", "--name-only", "HEAD").stdout
     doctor = run(python, "-m", "gitml", "doctor", cwd=example.root, check=False)
     assert "interpreter that is gone" not in doctor.stdout + doctor.stderr
+
+
+def test_control_characters_from_a_repository_reach_no_terminal(example: Example) -> None:
+    """A metric name holding ESC sequences (retitle the terminal, clear the screen) is shown
+    escaped by show and log, as git's core.quotePath shows such names; a path holding a newline
+    or ESC is refused where it is read."""
+    import json
+
+    metrics = json.loads((example.root / "metrics.json").read_text())
+    metrics["\x1b]0;pwned\x07acc\x1b[2J"] = 1.0
+    (example.root / "metrics.json").write_text(json.dumps(metrics))
+    example.git("add", "metrics.json")
+    committed = example.git("commit", "-q", "-m", "odd metric", check=False)
+    assert committed.returncode == 0, committed.stderr
+    for args in (("show",), ("log",)):
+        r = example.gitml(*args)
+        assert r.returncode == 0, r.stderr
+        shown = r.stdout + r.stderr
+        assert "\x1b" not in shown and "\x07" not in shown, args
+        assert "\\033]0;pwned\\aacc\\033[2J" in shown, (args, shown)
+    # a .dvc out whose path holds a newline and a Markdown fence
+    (example.root / "x.dvc").write_text(
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1\n  hash: md5\n"
+        '  path: "a\\n```\\n# All checks passed\\n"\n'
+    )
+    example.git("add", "x.dvc")
+    r = example.gitml("check")
+    assert r.returncode == 2 and "contains a control character" in r.stderr, r.stderr
+    assert "\n# All checks passed" not in r.stderr

@@ -20,6 +20,7 @@ from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import GitmlError
 from gitml.manifest import LOCK_FILE
+from gitml.output import printable
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
@@ -326,7 +327,7 @@ def worktree_check(root: Path) -> Check:
 
 def print_plain(checks: list[Check]) -> None:
     for c in checks:
-        print(f"{c.status:<4}  {c.name}: {c.detail}")
+        print(printable(f"{c.status:<4}  {c.name}: {c.detail}"))
     print(summary(checks))
 
 

@@ -10,7 +10,7 @@ from gitml import history
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write
-from gitml.output import aligned, console, say
+from gitml.output import aligned, console, printable, say
 
 
 def rows_for(model: str | None, limit: int | None) -> list[dict[str, Any]]:
@@ -57,7 +57,7 @@ def log(
     if con.is_terminal:
         con.print(table(rows))
     else:
-        print(plain(rows))
+        print(printable(plain(rows)))
     return 0
 
 
@@ -124,7 +124,7 @@ def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> in
     if out is None:
         values = [v for _, v in series]
         print(
-            f"{metric}  {history.sparkline(values)}  "
+            f"{printable(metric)}  {history.sparkline(values)}  "
             f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
             f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
         )

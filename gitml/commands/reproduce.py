@@ -9,7 +9,7 @@ from typing import Any
 
 from gitml import reproduce as reproduce_mod
 from gitml.errors import CHECK_FAILED, EQUIVALENT, PASSED
-from gitml.output import console, say
+from gitml.output import console, printable, say
 
 _EXIT = {
     reproduce_mod.IDENTICAL: PASSED,
@@ -57,11 +57,11 @@ def _metric_text(metrics: dict[str, Any]) -> str:
 def _plain(result: reproduce_mod.Result) -> None:
     for m in result.models:
         print(
-            f"{m.path}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5 or '-'}"
+            f"{printable(m.path)}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5 or '-'}"
             + (f"\t{_metric_text(m.metrics)}" if m.metrics else "")
         )
     for d in result.diagnosis:
-        print(f"diagnosis\t{d['kind']}\t{d['detail']}")
+        print(printable(f"diagnosis\t{d['kind']}\t{d['detail']}"))
     print(result.verdict)
 
 

@@ -10,7 +10,7 @@ from gitml import state as state_mod
 from gitml.commands.suite import repo_relative
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
-from gitml.output import say
+from gitml.output import printable, say
 from gitml.validation import Result, Target
 
 
@@ -66,9 +66,11 @@ def validate(paths: list[str], json_out: bool = False) -> int:
         for r in results:
             state = "passed" if r.success else "FAILED"
             cached = " (cached)" if r.cached else ""
-            print(f"{r.path}: {state}, {r.evaluated - r.failed}/{r.evaluated} expectations{cached}")
+            print(
+                f"{printable(r.path)}: {state}, {r.evaluated - r.failed}/{r.evaluated} expectations{cached}"
+            )
             if not r.success:
-                print(validation.table(r.rows))
+                print(printable(validation.table(r.rows)))
     if not passed:
         say("validation failed")
     return 0 if passed else 1
