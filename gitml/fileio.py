@@ -6,6 +6,7 @@ import errno
 import hashlib
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,43 @@ def regular_file_text(path: Path, what: str) -> str:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{what} cannot be read ({exc})") from None
+
+
+def user_output_file(out: Path) -> Path | None:
+    """The regular file `--out FILE` may be written to (None: `-`, standard output). Anything
+    else there is refused before the work: a symlink (neither written through nor replaced), a
+    directory, a device or a FIFO (replacing /dev/full with a regular file, or feeding a FIFO's
+    reader nothing, is not what was asked)."""
+    if str(out) == "-":
+        return None
+    if out.is_symlink():
+        raise BadInput(f"--out {out} is a symlink: give the path of a regular file")
+    if out.exists() and not out.is_file():
+        kind = "a directory" if out.is_dir() else "not a regular file (a device or a FIFO)"
+        raise BadInput(f"--out {out} is {kind}: give the path of a regular file, or - for stdout")
+    if not out.parent.is_dir():
+        raise BadInput(f"--out {out}: its directory {out.parent} does not exist")
+    return out
+
+
+def write_user_output(out: Path, data: bytes) -> str:
+    """Write `--out`'s bytes (checked by `user_output_file`) atomically; returns where to."""
+    target = user_output_file(out)
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return "standard output"
+    atomic_write(target, data)
+    return str(target)
+
+
+def user_output_dir(out: Path) -> Path:
+    """The directory `--out DIR` may be filled: made if absent; a symlink or a file is refused."""
+    if out.is_symlink():
+        raise BadInput(f"--out {out} is a symlink: give the path of a directory")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out} is not a directory")
+    return out
 
 
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:

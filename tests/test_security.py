@@ -170,3 +170,29 @@ def test_control_characters_from_a_repository_reach_no_terminal(example: Example
     r = example.gitml("check")
     assert r.returncode == 2 and "contains a control character" in r.stderr, r.stderr
     assert "\n# All checks passed" not in r.stderr
+
+
+def test_out_writes_a_regular_file_or_refuses(example: Example, tmp_path: Path) -> None:
+    """`--out` of report and log --plot: a regular file is written atomically, `-` is stdout;
+    a symlink, a directory or a FIFO is refused (exit 2) before any work, and left as it was."""
+    target = tmp_path / "target.md"
+    target.write_text("keep me\n")
+    link = tmp_path / "link.md"
+    os.symlink(target, link)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out in (link, tmp_path, fifo):
+        for args in (
+            ("report", "--out", str(out)),
+            ("log", "--plot", "accuracy", "--out", str(out)),
+        ):
+            r = example.gitml(*args)
+            assert r.returncode == 2, (args, r.stderr)
+            assert f"--out {out} is" in r.stderr and "Traceback" not in r.stderr
+    assert target.read_text() == "keep me\n" and link.is_symlink()
+    assert fifo.is_fifo()
+    r = example.gitml("report", "--out", "-")
+    assert r.returncode == 0 and "gitml" in r.stdout
+    written = tmp_path / "report.md"
+    assert example.gitml("report", "--out", str(written)).returncode == 0
+    assert written.read_text() == r.stdout

@@ -9,7 +9,7 @@ from typing import Any
 from gitml import history
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write
+from gitml.fileio import user_output_file, write_user_output
 from gitml.output import aligned, console, printable, say
 
 
@@ -129,8 +129,9 @@ def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> in
             f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
         )
         return 0
+    user_output_file(out)
     if out.suffix.lower() == ".svg":
-        atomic_write(out, history.svg_sparkline([v for _, v in series], title=metric).encode())
+        data = history.svg_sparkline([v for _, v in series], title=metric).encode()
     else:
         png = history.png_plot(series, metric)
         if png is None:
@@ -138,6 +139,6 @@ def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> in
                 "a PNG plot needs matplotlib: pip install 'gitml[plot]' "
                 "(or give --out FILE.svg, or no --out for a sparkline)"
             )
-        atomic_write(out, png)
-    say(f"wrote {out} ({len(series)} versions of {metric})")
+        data = png
+    say(f"wrote {write_user_output(out, data)} ({len(series)} versions of {metric})")
     return 0

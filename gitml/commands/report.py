@@ -14,7 +14,7 @@ from typing import Any
 from gitml import baselines, dvcfiles, history, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write
+from gitml.fileio import user_output_file, write_user_output
 from gitml.output import say
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
@@ -23,6 +23,8 @@ MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and up
 def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = None) -> int:
     if fmt not in ("md", "html"):
         raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
+    if out is not None:
+        user_output_file(out)  # refused before the work, not after it
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     base = history.version_at(repo, a or "HEAD")
@@ -32,8 +34,7 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     if out is None:
         print(text, end="")
     else:
-        atomic_write(out, text.encode())
-        say(f"wrote {out}")
+        say(f"wrote {write_user_output(out, text.encode())}")
     return 0
 
 

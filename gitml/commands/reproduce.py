@@ -9,6 +9,7 @@ from typing import Any
 
 from gitml import reproduce as reproduce_mod
 from gitml.errors import CHECK_FAILED, EQUIVALENT, PASSED
+from gitml.fileio import user_output_dir
 from gitml.output import console, printable, say
 
 _EXIT = {
@@ -26,6 +27,8 @@ def reproduce(
     twice: bool = False,
     json_out: bool = False,
 ) -> int:
+    if out is not None:
+        user_output_dir(out)  # refused before the rebuild, not after it
     result = reproduce_mod.reproduce(rev, out=out, env_mode=env, keep=keep, twice=twice)
     if result.kept is not None:
         say(
