@@ -196,3 +196,49 @@ def test_out_writes_a_regular_file_or_refuses(example: Example, tmp_path: Path) 
     written = tmp_path / "report.md"
     assert example.gitml("report", "--out", str(written)).returncode == 0
     assert written.read_text() == r.stdout
+
+
+def test_a_shared_hooks_folder_gets_no_machine_paths(example: Example) -> None:
+    """core.hooksPath = .githooks, tracked (a team convention): init writes nothing there (no
+    interpreter path of this machine in a shared file), installs per clone, and says the lines
+    the team's hooks need; once they are there, commits run gitml and doctor is content."""
+    import stat
+    import sys
+
+    from gitml.commands.init import CHAIN_SNIPPET
+    from gitml.hookfast import HOOKS
+
+    hooks = example.root / ".githooks"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho team-check >&2\n")
+    (hooks / "pre-commit").chmod(0o755)
+    example.git("add", ".githooks")
+    example.git("commit", "-q", "--no-verify", "-m", "team hooks")
+    example.git("config", "core.hooksPath", ".githooks")
+    r = example.gitml("init")
+    assert r.returncode == 0, r.stderr
+    assert "did not touch .githooks" in r.stderr and CHAIN_MARKER_LINE in r.stderr
+    assert sorted(p.name for p in hooks.iterdir()) == ["pre-commit"]
+    assert example.git("status", "--porcelain").stdout == ""
+    assert (example.root / ".git" / "gitml" / "hooks" / "pre-commit").is_file()
+    doctor = example.gitml("doctor")
+    assert doctor.returncode == 1 and "does not call gitml's hook" in doctor.stdout
+    for name in HOOKS:  # the team adds the lines and commits them
+        path = hooks / name
+        text = path.read_text() if path.exists() else "#!/bin/sh\n"
+        head, _, rest = text.partition("\n")
+        path.write_text(f"{head}\n{CHAIN_SNIPPET}{rest}")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    example.git("add", ".githooks")
+    example.git("commit", "-q", "--no-verify", "-m", "team hooks call gitml")
+    assert sys.executable not in "".join(p.read_text() for p in hooks.iterdir())
+    example.set_param("n_estimators: 3", "n_estimators: 4")
+    example.gitml("repro")
+    committed = example.git("commit", "-q", "-am", "more trees", check=False)
+    assert committed.returncode == 0 and "team-check" in committed.stderr, committed.stderr
+    assert "gitml.lock" in example.git("show", "--name-only", "HEAD").stdout
+    doctor = example.gitml("doctor")
+    assert "does not call gitml's hook" not in doctor.stdout, doctor.stdout
+
+
+CHAIN_MARKER_LINE = "gitml-chain: run gitml's hooks of this clone"

@@ -97,7 +97,7 @@ def config_check(root: Path) -> Check:
 
 
 def hook_checks(root: Path) -> list[Check]:
-    from gitml.commands.init import hooks_dir
+    from gitml.commands.init import hooks_dir, shared_hooks_dir
     from gitml.hookfast import HOOKS
 
     try:
@@ -106,7 +106,29 @@ def hook_checks(root: Path) -> list[Check]:
         return [Check("hooks", FAIL, str(exc))]
     if uses_framework(root):
         return framework_hook_checks(root, directory)
+    if shared_hooks_dir(root, directory):
+        return shared_hook_checks(root, directory)
     return [hook_check(directory, name, False) for name in HOOKS]
+
+
+def shared_hook_checks(root: Path, shared: Path) -> list[Check]:
+    """core.hooksPath in the work tree: gitml's shims per clone, called by the team's hooks."""
+    from gitml.commands.init import per_clone_hooks_dir, unchained_shared_hooks
+    from gitml.hookfast import HOOKS
+
+    unchained = set(unchained_shared_hooks(root))
+    checks = []
+    for name in HOOKS:
+        check = hook_check(per_clone_hooks_dir(root), name, False)
+        if check.status == OK and name in unchained:
+            check = Check(
+                check.name,
+                FAIL,
+                f"{shared / name} (core.hooksPath, shared by git) does not call gitml's hook: "
+                "run `gitml init` for the lines to add",
+            )
+        checks.append(check)
+    return checks
 
 
 def framework_hook_checks(root: Path, directory: Path) -> list[Check]:

@@ -61,6 +61,9 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
     if hooks == "git":
         installed = install_native(root)
         say(f"hooks installed in {installed}")
+        unchained = unchained_shared_hooks(root)
+        if unchained:
+            warn(chain_instructions(root, unchained))
     elif hooks == "pre-commit":
         from gitml.commands.precommit_config import install_framework
 
@@ -127,6 +130,60 @@ def sh_unquote(word: str) -> str | None:
     return "".join(p[1:-1] for p in re.findall(r"'[^']*'|\"'\"", word)) if parts else None
 
 
+# A team's hooks folder in the work tree (core.hooksPath = .githooks) is shared through git:
+# gitml's shims, which carry this machine's interpreter path, go to a per-clone folder instead,
+# and the team's hooks call them with this snippet (no machine path in it: safe to commit).
+CHAIN_MARKER = "gitml-chain:"
+CHAIN_SNIPPET = (
+    f"# {CHAIN_MARKER} run gitml's hooks of this clone, where `gitml init` installed them\n"
+    'gitml_hook="$(git rev-parse --git-common-dir)/gitml/hooks/$(basename "$0")"\n'
+    'if [ -x "$gitml_hook" ]; then "$gitml_hook" "$@" || exit $?; fi\n'
+)
+
+
+def shared_hooks_dir(root: Path, directory: Path) -> bool:
+    """Whether git runs hooks from a folder of the work tree (shared with the team by git)."""
+    try:
+        rel = directory.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return not (rel.parts and rel.parts[0] == ".git")
+
+
+def per_clone_hooks_dir(root: Path) -> Path:
+    _, common = git.toplevel_and_common_dir(root)
+    return common / "gitml" / "hooks"
+
+
+def unchained_shared_hooks(root: Path) -> list[str]:
+    """The hooks of a shared hooks folder that do not call gitml's per-clone shims yet."""
+    from gitml.hookfast import HOOKS
+
+    directory = hooks_dir(root)
+    if not shared_hooks_dir(root, directory):
+        return []
+    missing = []
+    for name in HOOKS:
+        path = directory / name
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        if CHAIN_MARKER not in text:
+            missing.append(name)
+    return missing
+
+
+def chain_instructions(root: Path, names: list[str]) -> str:
+    directory = hooks_dir(root)
+    shown = directory.relative_to(root) if directory.is_relative_to(root) else directory
+    return (
+        f"core.hooksPath is {shown}, a folder of your work tree that git shares with your team: "
+        f"gitml installed its hooks in {per_clone_hooks_dir(root)} (this clone only) and did "
+        f"not touch {shown}. They run once the team's hooks call them: add these lines near the "
+        f"top of {', '.join(str(shown / n) for n in names)} (create the missing ones, "
+        "`#!/bin/sh` first, executable) and commit them; clones without gitml skip them.\n"
+        + CHAIN_SNIPPET
+    )
+
+
 def shim(hook: str) -> str:
     template = resource("hooks/hook-tmpl").read_text()
     return template.replace("@HOOK_NAME@", hook).replace("@PYTHON@", sh_quote(sys.executable))
@@ -134,6 +191,8 @@ def shim(hook: str) -> str:
 
 def install_native(root: Path) -> Path:
     target = hooks_dir(root)
+    if shared_hooks_dir(root, target):  # no machine path into files the team shares
+        target = per_clone_hooks_dir(root)
     target.mkdir(parents=True, exist_ok=True)
     for hook in HOOKS:
         path = target / hook
