@@ -241,3 +241,49 @@ def test_a_member_whose_bytes_do_not_match_its_hash_is_not_read(ev: Example) -> 
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"its object {member} (in eval" in r.stderr and "does not match its hash" in r.stderr
     assert "0.01" not in r.stderr
+
+
+@pytest.mark.slow
+def test_the_whole_flow(ev: Example) -> None:
+    ex = ev
+    first = ex.head()
+    first_lock = lock_at(ex)["models"]["model/model.pkl"]
+    first_model = (ex.root / "model" / "model.pkl").read_bytes()
+    first_metrics = (ex.root / "eval" / "metrics.json").read_bytes()
+    ex.set_param("n_estimators: 20", "n_estimators: 5")
+    r = ex.gitml("repro")
+    assert r.returncode == 0, r.stderr
+    ex.git("add", "-A")
+    r = ex.git("commit", "-q", "-m", "five trees", check=False)
+    assert r.returncode == 0, r.stderr
+    entry = lock_at(ex)["models"]["model/model.pkl"]
+    assert entry["md5"] != first_lock["md5"]
+    assert close(entry["metrics"], workspace_metrics(ex))
+    assert entry["metrics"] != first_lock["metrics"]
+    assert entry["metrics_from"]["md5"] == eval_out(ex)["md5"] != first_lock["metrics_from"]["md5"]
+    assert entry["gates"][0]["passed"] is True
+    ex.dvc("push", "-q")
+
+    shown = ex.gitml("show")
+    assert "test.roc_auc=" in shown.stdout and "train.loss=" in shown.stdout
+    logged = ex.gitml("log").stdout.splitlines()
+    assert len(logged) == 2 and all("train.loss=" in line for line in logged)
+    r = ex.gitml("diff", first, "HEAD")
+    assert r.returncode == 0, r.stderr
+    for row in ("metric test.roc_auc", "metric train.loss", "param params.yaml:train.n_estimators"):
+        assert row in r.stdout, row
+    r = ex.gitml("report", first, "HEAD")
+    assert "| model/model.pkl | train.loss |" in r.stdout
+    assert "| model/model.pkl | params.yaml:train.n_estimators | 20 | 5 |" in r.stdout
+    assert "warning" not in r.stderr
+
+    # Back to the first commit: the hook restores the model and the eval directory.
+    r = ex.git("checkout", "-q", first, check=False)
+    assert r.returncode == 0, r.stderr
+    assert (ex.root / "model" / "model.pkl").read_bytes() == first_model
+    assert (ex.root / "eval" / "metrics.json").read_bytes() == first_metrics
+    r = ex.gitml("restore")
+    assert r.returncode == 0 and "already holds" in r.stderr, r.stderr
+    r = ex.gitml("reproduce", first)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "identical"
