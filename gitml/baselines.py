@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, git, manifest, params, registry
+from gitml import dvcfiles, git, manifest, registry
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.snapshot import Snapshot
@@ -64,13 +64,9 @@ def metrics_at(root: Path, rev: str, model_path: str, metrics_file: str | None) 
             return dict(entry["metrics"])
     if not metrics_file:
         return {}
-    raw = snap.read(metrics_file)
-    if raw is None:
-        out = dvcfiles.read_project(snap).outs.get(metrics_file)
-        cache_dir = dvcfiles.read_config(root).cache_dir
-        obj = dvcfiles.object_path(cache_dir, out.md5, out.hash) if out and out.md5 else None
-        raw = obj.read_bytes() if obj is not None and obj.is_file() else None
-    return manifest.rounded(params.parse(metrics_file, raw)) if raw is not None else {}
+    project = dvcfiles.read_project(snap)
+    cfg = dvcfiles.read_config(root)
+    return manifest.read_metrics(snap, project, metrics_file, cfg, remote=False).figures or {}
 
 
 def baseline_for(

@@ -338,7 +338,16 @@ def object_path(root: Path, md5: str, hash_name: str) -> Path:
 def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
     """(relpath, md5) pairs of a `.dir` object."""
     try:
-        listing = json.loads(obj.read_bytes())
+        data = obj.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None
+    return parse_dir_listing(data, str(obj))
+
+
+def parse_dir_listing(data: bytes, where: str) -> list[tuple[str, str]]:
+    """(relpath, md5) pairs of the bytes of a `.dir` object (`where`: named in the error)."""
+    try:
+        listing = json.loads(data)
         pairs = [(str(e["relpath"]), e["md5"]) for e in listing]
         for rel, md5 in pairs:
             # members become paths below the out and below the cache: neither may escape
@@ -347,5 +356,5 @@ def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
             if not rel or paths.normalize(rel, what="member") != rel:
                 raise ValueError(f"member path {rel[:80]!r} is not a clean relative path")
         return pairs
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise BadInput(f"DVC directory object {where} is unreadable or corrupt ({exc})") from None

@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 
 import yaml
 
-from gitml import git, manifest, registry
+from gitml import git, manifest, params, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
@@ -333,13 +333,37 @@ def version_row(
         "name": model.name,
         "md5": entry.get("md5"),
         "metrics": entry.get("metrics") or {},
+        "metrics_unread": metrics_unread(entry),
         "params": flat_params(entry.get("inputs")),
+        "cmd": entry.get("cmd"),
         "checks": checks,
         "passed": checks_passed(checks),
         "tags": registry_tags(tags.get(commit.sha, []) if commit else [], model.name),
         "environment": {"python": env.get("python"), "platform": env.get("platform")},
         "changed": changed,
     }
+
+
+def metrics_unread(entry: dict[str, Any]) -> str | None:
+    """Why a recorded model entry has no metrics though it names a metrics file DVC holds
+    (`metrics_from`) that could not be read when the lock was written; None otherwise."""
+    source = entry.get("metrics_from")
+    if entry.get("metrics") is not None or not isinstance(source, dict):
+        return None
+    file, out = source.get("file"), source.get("out")
+    if not out:
+        return f"its metrics file {file} was tracked neither by git nor by DVC"
+    return (
+        f"its metrics file {file} (inside the DVC-tracked {out}, md5 {source.get('md5')}) could "
+        f"not be read when gitml.lock was written; fix: `dvc pull {out}`, then `gitml lock`"
+    )
+
+
+def cmd_text(cmd: Any) -> str:
+    """A stage's command as dvc.lock has it (one string, or a list run in order) as one line."""
+    if cmd is None:
+        return "-"
+    return " && ".join(str(c) for c in cmd) if isinstance(cmd, list) else str(cmd)
 
 
 def _gate_verdicts(entry: dict[str, Any]) -> list[Any]:
@@ -356,6 +380,8 @@ def what_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         found.append("model")
     po, pn = flat_params(old.get("inputs")), flat_params(new.get("inputs"))
     found += [k for k in sorted(set(po) | set(pn)) if po.get(k) != pn.get(k)]
+    if old.get("cmd") != new.get("cmd"):
+        found.append("cmd")
     io = {k: v for k, v in (old.get("inputs") or {}).items() if not is_param(k)}
     inn = {k: v for k, v in (new.get("inputs") or {}).items() if not is_param(k)}
     found += [k for k in sorted(set(io) | set(inn)) if io.get(k) != inn.get(k)]
@@ -402,8 +428,9 @@ def staged_version(repo: repo_mod.Repo) -> Version:
     data = snap.read(LOCK_FILE)
     previous = manifest.parse_lock(data, f"{LOCK_FILE} (staged)") if data is not None else None
     lin = manifest.read_lineage(snap, config, None)
+    cfg = dvcfiles.read_config(repo.root)
     lock = manifest.merge_results(
-        manifest.inputs(lin, dvcfiles.read_config(repo.root).cache_dir), previous
+        manifest.inputs(lin, cfg.cache_dir, dvc_cfg=cfg, previous=previous), previous
     )
     lock["environments"] = dict((previous or {}).get("environments") or {})
     return Version(None, lock, snap)
@@ -419,23 +446,13 @@ def _number(v: Any) -> TypeGuard[int | float]:
 
 def metric_deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
     """Every metric of either side: old, new, delta (new - old) where both are numbers."""
-    fo, fn = _flat(old or {}), _flat(new or {})
+    fo, fn = params.flatten(old or {}), params.flatten(new or {})
     found = {}
     for key in sorted(set(fo) | set(fn)):
         a, b = fo.get(key), fn.get(key)
         delta = manifest.rounded(float(b) - float(a)) if _number(a) and _number(b) else None
         found[key] = {"old": a, "new": b, "delta": delta}
     return found
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _changed_map(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +480,9 @@ def environment_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> 
     if packages:
         found["packages"] = packages
     for key in ("hardware", "seeds", "lockfile", "container"):
-        changed = _changed_map(_flat(old.get(key) or {}), _flat(new.get(key) or {}))
+        changed = _changed_map(
+            params.flatten(old.get(key) or {}), params.flatten(new.get(key) or {})
+        )
         if changed:
             found[key] = changed
     return found
@@ -483,7 +502,7 @@ def profile_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict
         elif col not in oc:
             columns[col] = {"added": True, "dtype": nc[col].get("dtype")}
         else:
-            changed = _changed_map(_flat(oc[col] or {}), _flat(nc[col] or {}))
+            changed = _changed_map(params.flatten(oc[col] or {}), params.flatten(nc[col] or {}))
             if changed:
                 columns[col] = changed
     if columns:
@@ -509,7 +528,11 @@ def diff_versions(a: Version, b: Version) -> dict[str, Any]:
             "md5": _pair(old.get("md5"), new.get("md5")),
             "size": _pair(old.get("size"), new.get("size")),
             "metrics": metric_deltas(old.get("metrics"), new.get("metrics")),
+            "metrics_unread": _pair(metrics_unread(old), metrics_unread(new)),
             "params": _changed_map(flat_params(old.get("inputs")), flat_params(new.get("inputs"))),
+            # the producing stage's command: an input, next to params (a `python train.py
+            # data 200` holds its hyperparameter there)
+            "cmd": _pair(old.get("cmd"), new.get("cmd")),
             "code": {k: v for k, v in deps.items() if _is_code(k, snaps)},
             "data": {k: v for k, v in deps.items() if not _is_code(k, snaps)},
             "checks": _pair(checks_of(a.lock, path), checks_of(b.lock, path)),
@@ -556,6 +579,7 @@ def model_changed(entry: dict[str, Any]) -> bool:
     return bool(
         entry["md5"]["old"] != entry["md5"]["new"]
         or entry["params"]
+        or entry["cmd"]["old"] != entry["cmd"]["new"]
         or entry["code"]
         or entry["data"]
         or entry["environment"]
@@ -610,7 +634,7 @@ def metric_series(rows: list[dict[str, Any]], metric: str) -> list[tuple[str, fl
     """(short sha, value) of `metric` over history rows, oldest first; rows without it skipped."""
     series = []
     for row in reversed(rows):
-        value: Any = _flat(row.get("metrics") or {}).get(metric)
+        value: Any = params.flatten(row.get("metrics") or {}).get(metric)
         if _number(value):
             series.append((row["short"], float(value)))
     return series

@@ -8,6 +8,7 @@ they are while the inputs do not change, so two machines do not churn them).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import posixpath
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ MODEL_INPUT_KEYS = (
     "stage",
     "stale",
     "inputs",
+    "cmd",  # the producing stage's command, as dvc.lock records it (absent: no stage)
     "metrics",
+    "metrics_from",  # where DVC holds the metrics file's bytes (absent: in git)
 )
 DATA_INPUT_KEYS = (
     "md5",
@@ -140,6 +143,8 @@ class Lineage:
     dvcyaml_stages: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
     # gitml.yaml paths inside a DVC-tracked directory, as outs of their own (see `members_of`)
     members: dict[str, dvcfiles.Out] = field(default_factory=dict)
+    # model path -> why its metrics file could not be read, and the fix (see `read_metrics`)
+    unread_metrics: dict[str, str] = field(default_factory=dict)
 
     def out(self, path: str) -> dvcfiles.Out | None:
         """The DVC out of a path: a .dvc/dvc.lock out, or a member of a tracked directory."""
@@ -386,21 +391,103 @@ def _tracked(
     )
 
 
-def metrics_of(lin: Lineage, path: str | None, cache_dir: Path | None) -> dict[str, Any] | None:
-    """The metrics file's figures as this snapshot holds them (git blob, else DVC cache)."""
+@dataclass(frozen=True)
+class MetricsRead:
+    """A model's metrics file as one snapshot holds it."""
+
+    figures: dict[str, Any] | None
+    # Where DVC holds its bytes, as gitml.lock records it (`metrics_from`): {file, out, md5}
+    # of the DVC-tracked output (the file itself, or the directory it lies in); None in git.
+    source: dict[str, Any] | None = None
+    unread: str | None = None  # why the figures could not be read, and the fix
+
+
+def read_metrics(
+    snap: Snapshot,
+    project: dvcfiles.Project,
+    path: str | None,
+    dvc_cfg: dvcfiles.DvcConfig | None,
+    recorded: dict[str, Any] | None = None,
+    *,
+    remote: bool = True,
+) -> MetricsRead:
+    """The figures of metrics file `path`, read from the bytes the snapshot names: its git
+    blob, else the DVC object of the out that holds it (a file out, or a member named by the
+    `.dir` listing of a tracked directory: dvclive's `eval/metrics.json`), from the cache, else
+    the remote, each hash verified. Without those bytes, `recorded` (the model's entry in a
+    gitml.lock being judged) gives the figures if it read them from the very same out md5: so
+    `gitml lock --check` without the DVC cache (a fork's CI) does not flip."""
     if not path:
-        return None
-    data = lin.snap.read(path)
+        return MetricsRead(None)
+    data = snap.read(path)
+    if data is not None:
+        return MetricsRead(rounded(params.parse(path, data)))
+    holder = project.outs.get(path) or project.directory_of(path)
+    if holder is None:
+        return MetricsRead(
+            None,
+            {"file": path, "out": None, "md5": None},
+            f"{path} is tracked neither by git nor by DVC (git add it, or make it a stage's "
+            "metrics/out)",
+        )
+    source = {"file": path, "out": holder.path, "md5": holder.md5}
+    data, why = _out_file_bytes(snap, holder, path, dvc_cfg, remote)
+    if data is not None:
+        return MetricsRead(rounded(params.parse(path, data)), source)
+    known = recorded or {}
+    if known.get("metrics_from") == source and isinstance(known.get("metrics"), dict):
+        return MetricsRead(known["metrics"], source)
+    return MetricsRead(None, source, f"{path} could not be read: {why}")
+
+
+def pull_target(out: dvcfiles.Out) -> str:
+    """What `dvc pull` takes to fetch `out`: its .dvc file, else its stage."""
+    return out.origin if out.origin.endswith(".dvc") else (out.stage or out.path)
+
+
+def _out_file_bytes(
+    snap: Snapshot,
+    out: dvcfiles.Out,
+    path: str,
+    cfg: dvcfiles.DvcConfig | None,
+    remote: bool,
+) -> tuple[bytes | None, str]:
+    """The verified bytes of `path`, the out itself or a file inside the directory out; or
+    None and why not (with the fix)."""
+    from gitml import objects  # shutil, tempfile: only for metrics DVC holds
+
+    fix = f"`dvc pull {pull_target(out)}`"
+    if not out.md5:
+        return None, f"{out.origin} records no md5 for {out.path} (run `gitml repro`)"
+    if cfg is None:
+        return None, f"no DVC cache to read {out.path} from ({fix})"
+    md5 = out.md5
+    if out.is_dir:
+        listing = objects.verified_bytes(cfg, snap.root, out.md5, out.hash, remote=remote)
+        if listing is None:
+            return None, (
+                f"the listing of {out.path} ({out.md5}, named in {out.origin}) is in neither "
+                f"the DVC cache nor the remote; fix: {fix}"
+            )
+        try:
+            pairs = dvcfiles.parse_dir_listing(listing, f"{out.md5} ({out.path})")
+        except BadInput as exc:
+            return None, str(exc)
+        rel = path[len(out.path.rstrip("/")) + 1 :]
+        member = dict(pairs).get(rel)
+        if member is None:
+            return None, (
+                f"the listing of {out.path} ({out.md5}) has no {rel} (does the stage still "
+                "write it? `gitml repro`)"
+            )
+        md5 = member
+    data = objects.verified_bytes(cfg, snap.root, md5, out.hash, remote=remote)
     if data is None:
-        out = lin.project.outs.get(path)
-        if out is None or not out.md5 or cache_dir is None:
-            return None
-        obj = dvcfiles.object_path(cache_dir, out.md5, out.hash)
-        data = obj.read_bytes() if obj.is_file() else None
-        if data is None:
-            return None
-    doc = params.parse(path, data)
-    return rounded(doc)
+        return None, (
+            f"its object {md5} (in {out.path}, named in {out.origin}) is in neither the DVC "
+            f"cache nor the remote, or does not match its hash; fix: {fix}"
+        )
+    return data, ""
 
 
 def _hashed(out: dvcfiles.Out, kind: str) -> dvcfiles.Out:
@@ -420,10 +507,23 @@ def _record_dir(lin: Lineage, path: str, entry: dict[str, Any]) -> None:
 
 
 def inputs(
-    lin: Lineage, cache_dir: Path | None, recorded: dict[str, Any] | None = None
+    lin: Lineage,
+    cache_dir: Path | None,
+    recorded: dict[str, Any] | None = None,
+    *,
+    dvc_cfg: dvcfiles.DvcConfig | None = None,
+    previous: dict[str, Any] | None = None,
+    remote: bool = True,
 ) -> dict[str, Any]:
     """The inputs part of gitml.lock for this snapshot (`recorded`: a gitml.lock whose
-    freshness is being judged; see `_recorded_member`)."""
+    freshness is being judged; see `_recorded_member` and `read_metrics`). Metrics files DVC
+    holds are read through `dvc_cfg` (default: the repository's, with `cache_dir`), from the
+    DVC remote too with `remote`; without their bytes, the figures `recorded` (else `previous`,
+    the lock being rewritten) read from the same out md5 are kept. Those that cannot be read
+    at all are named in `lin.unread_metrics`."""
+    if dvc_cfg is None and cache_dir is not None:
+        dvc_cfg = dataclasses.replace(dvcfiles.read_config(lin.snap.root), cache_dir=cache_dir)
+    kept = recorded if recorded is not None else previous
     models: dict[str, Any] = {}
     for m in lin.config.models:
         out = _hashed(_tracked(lin, m.path, "model", cache_dir, recorded), "model")
@@ -436,6 +536,17 @@ def inputs(
                 for key, value in values.items():
                     stage_inputs[f"{pfile}:{key}"] = rounded(value)
         fmt, fmt_from = model_format(m.path, m.format, out, cache_dir)
+        known = ((kept or {}).get("models") or {}).get(m.path)
+        read = read_metrics(
+            lin.snap,
+            lin.project,
+            m.metrics,
+            dvc_cfg,
+            known if isinstance(known, dict) else None,
+            remote=remote,
+        )
+        if read.unread:
+            lin.unread_metrics[m.path] = read.unread
         models[m.path] = {
             "md5": out.md5,
             "hash": out.hash,
@@ -444,8 +555,12 @@ def inputs(
             "stage": out.stage,
             "stale": stale_reasons(lin, out.stage),
             "inputs": stage_inputs,
-            "metrics": metrics_of(lin, m.metrics, cache_dir),
+            "metrics": read.figures,
         }
+        if stage is not None and stage.cmd is not None:
+            models[m.path]["cmd"] = stage.cmd  # as dvc.lock has it: templating resolved
+        if read.source is not None:  # absent for a metrics file in git, as in older locks
+            models[m.path]["metrics_from"] = read.source
         if fmt_from:  # only when told from the bytes: absent otherwise, as in older locks
             models[m.path]["format_from"] = fmt_from
         _record_dir(lin, m.path, models[m.path])
@@ -562,6 +677,8 @@ _ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
     "stale": (bool, list),
     "inputs": dict,
     "metrics": dict,
+    "metrics_from": dict,
+    "cmd": (str, list),
     "tests": dict,
     "gates": list,
     "environment": str,

@@ -140,7 +140,7 @@ def run_model(
     base = _baseline(ctx, m, head)
     metrics = entry.get("metrics") or {}
     if m.gates:
-        result.gates = evaluate_gates(m, metrics, base)
+        result.gates = evaluate_gates(m, metrics, base, ctx.lineage.unread_metrics.get(m.path))
         entry["gates"] = result.gates
         if not all(g["passed"] for g in result.gates):
             result.failures.append(Failure("gates", m.path, "\n" + gate_table(result.gates)))
@@ -170,15 +170,13 @@ def _baseline(ctx: CheckContext, m: Model, head: str | None) -> baselines.Baseli
 # --- gates -----------------------------------------------------------------------------------
 
 
-def metric_names(metrics: Any, prefix: str = "") -> list[str]:
+def metric_names(metrics: Any) -> list[str]:
     """Dotted names of the numeric figures in a metrics document."""
-    names: list[str] = []
-    if isinstance(metrics, dict):
-        for k, v in metrics.items():
-            names.extend(metric_names(v, f"{prefix}{k}."))
-    elif isinstance(metrics, (int, float)) and not isinstance(metrics, bool):
-        names.append(prefix.rstrip("."))
-    return names
+    return [
+        name
+        for name, value in params.flatten(metrics or {}).items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
 
 
 def _figure(metrics: Any, name: str) -> float | None:
@@ -189,8 +187,9 @@ def _figure(metrics: Any, name: str) -> float | None:
 
 
 def evaluate_gates(
-    m: Model, metrics: dict[str, Any], base: baselines.Baseline
+    m: Model, metrics: dict[str, Any], base: baselines.Baseline, unread: str | None = None
 ) -> list[dict[str, Any]]:
+    """Each gate's verdict (`unread`: why the metrics file could not be read, if so)."""
     if not m.metrics:
         raise BadInput(f"gitml.yaml: model {m.path!r} has gates but no `metrics:` file to read")
     records = []
@@ -198,6 +197,10 @@ def evaluate_gates(
         gate = gates.parse(rule)
         for name in (gate.metric, gate.baseline_metric):
             if name is not None and _figure(metrics, name) is None:
+                if unread and name == gate.metric:
+                    raise BadInput(
+                        f"gate {rule!r} of model {m.path!r} cannot be evaluated: {unread}"
+                    )
                 existing = ", ".join(metric_names(metrics)) or "none"
                 raise BadInput(
                     f"gitml.yaml: gate {rule!r} of model {m.path!r} names metric {name!r}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -142,3 +143,26 @@ def fetch_from_remote(
             if there:
                 drepo.cloud.pull([HashInfo(hash_name, md5) for md5 in sorted(there)], odb=odb)
     return {md5 for md5 in there if dvcfiles.object_path(cache_dir, md5, hash_name).is_file()}
+
+
+def verified_bytes(
+    cfg: DvcConfig, root: Path, md5: str, hash_name: str, *, remote: bool = True
+) -> bytes | None:
+    """An object's bytes, once they hash to `md5`: from the local cache, else a local-path
+    remote, else (with `remote`) pulled into the cache from the default DVC remote. None when
+    no place has it, or what was found does not hash to its name (never trusted)."""
+    obj = locate(cfg, md5, hash_name)
+    name = cfg.default_remote
+    if obj is None and remote and name and "://" in cfg.remotes.get(name, ""):
+        wanted = Missing("", md5, "", hash=hash_name)
+        # DVC's config, auth and network errors alike: then it is not there
+        with contextlib.suppress(Exception):
+            fetch_from_remote(root, name, [wanted], hash_name, cfg.cache_dir)
+        obj = locate(cfg, md5, hash_name)
+    if obj is None:
+        return None
+    try:
+        data = obj.read_bytes()
+    except OSError:
+        return None
+    return data if dvcfiles.md5_for(data, hash_name) == md5.removesuffix(".dir") else None

@@ -40,3 +40,14 @@ def lookup(doc: Any, dotted: str) -> Any:
     if sep and isinstance(doc, list) and head.isdigit() and int(head) < len(doc):
         return lookup(doc[int(head)], rest)
     return MISSING
+
+
+def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested figures as {"a.b": value}: the one spelling of a nested metric (`train.loss`) in
+    show, log, diff, report, gates and reproduce, the name `lookup` takes back."""
+    if isinstance(doc, dict):
+        out: dict[str, Any] = {}
+        for k, v in doc.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.removesuffix("."): doc}

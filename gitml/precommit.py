@@ -225,7 +225,9 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
                 previous = manifest.parse_lock(previous_bytes)
             except BadInput as exc:
                 warn(f"{exc}; writing it anew")
-        lock = manifest.merge_results(manifest.inputs(lin, dvc_cfg.cache_dir), previous)
+        lock = manifest.merge_results(
+            manifest.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
+        )
         _environments(repo, lin, lock, previous)
         outcome.head_lock = _head_lock(snap, head_snap, previous)
         if run_checks and not outcome.missing:

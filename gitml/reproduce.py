@@ -539,16 +539,6 @@ def locked_env(common_dir: Path, base_python: str, block: dict[str, Any] | None)
 # --- comparing -----------------------------------------------------------------------------------
 
 
-def flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested metrics as {"a.b": value}."""
-    if isinstance(doc, dict):
-        out: dict[str, Any] = {}
-        for k, v in doc.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix.removesuffix("."): doc}
-
-
 def read_metrics(wt: Path, path: str | None) -> dict[str, Any] | None:
     if not path or not (wt / path).is_file():
         return None
@@ -559,7 +549,7 @@ def compare_metrics(
     recorded: dict[str, Any] | None, rebuilt: dict[str, Any] | None, tolerance: dict[str, float]
 ) -> tuple[dict[str, Any], bool]:
     """Per metric {recorded, rebuilt, delta, tolerance, within}; True when every tolerance holds."""
-    rec, new = flatten(recorded or {}), flatten(rebuilt or {})
+    rec, new = params_mod.flatten(recorded or {}), params_mod.flatten(rebuilt or {})
     table: dict[str, Any] = {}
     for name in sorted(set(rec) | set(new)):
         a, b = rec.get(name), new.get(name)

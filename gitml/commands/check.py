@@ -31,6 +31,7 @@ def check(json_out: bool = False) -> int:
                     "stale": outcome.stale,
                     "modified": outcome.modified,
                     "failures": [f.__dict__ for f in outcome.failures],
+                    "metrics_unread": outcome.lineage.unread_metrics,
                     "lock_fresh": not outcome.lock_changed,
                 },
                 indent=2,

@@ -7,7 +7,7 @@ from typing import Any
 
 from gitml import history
 from gitml import repo as repo_mod
-from gitml.output import console
+from gitml.output import console, warn
 
 
 def compute(a: str | None, b: str | None) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def compute(a: str | None, b: str | None) -> dict[str, Any]:
 
 def diff(a: str | None, b: str | None, json_out: bool = False) -> int:
     result = compute(a, b)
+    warn_unread(result)
     if json_out:
         print(json.dumps(result, indent=2, sort_keys=True, default=str))
         return 0
@@ -30,6 +31,15 @@ def diff(a: str | None, b: str | None, json_out: bool = False) -> int:
     for renderable in render(result):
         out.print(renderable)
     return 0
+
+
+def warn_unread(result: dict[str, Any]) -> None:
+    """A model without metrics because its metrics file could not be read: said, per side."""
+    for path, m in result["models"].items():
+        for side, key in (("a", "old"), ("b", "new")):
+            why = m["metrics_unread"][key]
+            if why:
+                warn(f"model {path} at {_side_name(result[side])}: no metrics recorded: {why}")
 
 
 def _v(value: Any) -> str:
@@ -59,6 +69,7 @@ def _side_name(side: dict[str, Any]) -> str:
 
 
 def render(result: dict[str, Any]) -> list[Any]:
+    from rich.markup import escape
     from rich.table import Table
 
     a, b = _side_name(result["a"]), _side_name(result["b"])
@@ -77,6 +88,9 @@ def render(result: dict[str, Any]) -> list[Any]:
             t.add_row(f"metric {name}", _v(d["old"]), _v(d["new"]), _delta(d["delta"]))
         for name, d in m["params"].items():
             t.add_row(f"param {name}", _v(d["old"]), _v(d["new"]), "")
+        if m["cmd"]["old"] != m["cmd"]["new"]:
+            old_cmd, new_cmd = (escape(history.cmd_text(m["cmd"][k])) for k in ("old", "new"))
+            t.add_row("cmd", old_cmd, new_cmd, "")
         for name, d in m["code"].items():
             t.add_row(f"code {name}", _v(d["old"])[:12], _v(d["new"])[:12], "")
         for name, d in m["data"].items():

@@ -101,8 +101,15 @@ def report_missing(outcome: Outcome) -> None:
         )
 
 
+def warn_unread_metrics(lin: manifest.Lineage) -> None:
+    for path, why in lin.unread_metrics.items():
+        warn(f"model {path}: no metrics recorded: {why}")
+
+
 def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
     """Print warnings and failures; True when the commit must be blocked."""
+    if outcome.lineage is not None:
+        warn_unread_metrics(outcome.lineage)
     for path in outcome.modified:
         warn(
             f"{path} in the workspace differs from its staged hash; the commit records and "
@@ -229,7 +236,9 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
 
     recorded = manifest.parse_lock(data) if data is not None else None
     lin = manifest.read_lineage(snap, config, None)
-    new = manifest.inputs(lin, dvcfiles.read_config(repo.root).cache_dir, recorded)
+    cfg = dvcfiles.read_config(repo.root)
+    new = manifest.inputs(lin, cfg.cache_dir, recorded, dvc_cfg=cfg)
+    warn_unread_metrics(lin)
     if recorded is None:
         return False, [f"{LOCK_FILE} is missing"]
     old = manifest.inputs_part(recorded)

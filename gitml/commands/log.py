@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml import history
+from gitml import history, params
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
-from gitml.output import aligned, console, printable, say
+from gitml.output import aligned, console, printable, say, warn
 
 
 def rows_for(model: str | None, limit: int | None) -> list[dict[str, Any]]:
@@ -43,6 +43,7 @@ def log(
     out: Path | None = None,
 ) -> int:
     rows = rows_for(model, limit)
+    warn_unread(rows)
     if plot:
         return plot_metric(rows, plot, out)
     if out is not None:
@@ -59,6 +60,13 @@ def log(
     else:
         print(printable(plain(rows)))
     return 0
+
+
+def warn_unread(rows: list[dict[str, Any]]) -> None:
+    """Versions without metrics because the metrics file could not be read: one line each."""
+    for r in rows:
+        if r.get("metrics_unread"):
+            warn(f"model {r['model']} at {r['short']}: no metrics recorded: {r['metrics_unread']}")
 
 
 def plain(rows: list[dict[str, Any]]) -> str:
@@ -81,7 +89,7 @@ def plain(rows: list[dict[str, Any]]) -> str:
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in metrics.items()) or "-"
+    return ", ".join(f"{k}={v}" for k, v in params.flatten(metrics).items()) or "-"
 
 
 def table(rows: list[dict[str, Any]]) -> Any:
@@ -117,7 +125,7 @@ def table(rows: list[dict[str, Any]]) -> Any:
 def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> int:
     series = history.metric_series(rows, metric)
     if not series:
-        known = sorted({k for r in rows for k in history._flat(r["metrics"])})
+        known = sorted({k for r in rows for k in params.flatten(r["metrics"])})
         raise BadInput(
             f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
         )

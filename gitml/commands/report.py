@@ -15,7 +15,7 @@ from gitml import baselines, dvcfiles, history, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
-from gitml.output import say
+from gitml.output import say, warn
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
@@ -30,6 +30,8 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     base = history.version_at(repo, a or "HEAD")
     head = history.version_at(repo, b)
     doc = build(repo.root, base, head)
+    for line in doc["unread"]:
+        warn(line)
     text = markdown(doc) if fmt == "md" else to_html(doc)
     if out is None:
         print(text, end="")
@@ -55,6 +57,12 @@ def build(root: Path, base: history.Version, head: history.Version) -> dict[str,
         "lineage": mermaid(head, diff),
         "series": series_for(root, head, diff),
         "registry": registry_rows(root, head),
+        "unread": [
+            f"model {p} at {side.label}: no metrics recorded: {why}"
+            for p, m in diff["models"].items()
+            for side, key in ((base, "old"), (head, "new"))
+            if (why := m["metrics_unread"][key])
+        ],
     }
     return doc
 
@@ -132,6 +140,9 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
         if m["md5"]["old"] != m["md5"]["new"]:
             code.append([path, "model", _short(m["md5"]["old"]), _short(m["md5"]["new"])])
         params += [[path, k, _v(p["old"]), _v(p["new"])] for k, p in m["params"].items()]
+        if m["cmd"]["old"] != m["cmd"]["new"]:
+            old_cmd, new_cmd = (history.cmd_text(m["cmd"][k]) for k in ("old", "new"))
+            params.append([path, "cmd", old_cmd, new_cmd])
         code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["code"].items()]
         code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["data"].items()]
         for key, d in m["environment"].items():
@@ -170,7 +181,7 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
             doc.get("registry") or [],
         ),
         ("Stale pipeline (dvc.lock not updated: run `dvc repro`)", ["model", "reason"], stale),
-        ("Params changed", ["model", "param", "base", "this"], params),
+        ("Params and stage commands changed", ["model", "param", "base", "this"], params),
         ("Model, code and stage inputs changed", ["model", "file", "base", "this"], code),
         ("Data changed", ["dataset", "what", "base", "this"], data),
         ("Environment changed", ["model", "what", "base", "this"], env),
@@ -268,6 +279,7 @@ def _md_cell(text: str) -> str:
 
 def markdown(doc: dict[str, Any]) -> str:
     lines = [MARKER, "## gitml report", "", verdict(doc), ""]
+    lines += [f"> ⚠️ {_md_cell(line)}" for line in doc["unread"]] + ([""] if doc["unread"] else [])
     for title, header, rows in sections(doc):
         if not rows:
             continue
@@ -339,6 +351,7 @@ def to_html(doc: dict[str, Any]) -> str:
     body = [
         f"<h1>gitml report: {html.escape(doc['head'])} vs {html.escape(doc['base'])}</h1>",
         f'<p class="verdict {cls}">{_inline_md(_text_glyphs(v))}</p>',
+        *(f"<p>⚠ {html.escape(line)}</p>" for line in doc["unread"]),
     ]
     for title, header, rows in sections(doc):
         if not rows:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitml import git, manifest
+from gitml import git, history, manifest, params
 from gitml import repo as repo_mod
 from gitml.manifest import LOCK_FILE
-from gitml.output import console
+from gitml.output import console, warn
 
 
 def lineage_at(rev: str | None) -> tuple[str, dict[str, Any]]:
@@ -20,6 +20,10 @@ def lineage_at(rev: str | None) -> tuple[str, dict[str, Any]]:
 
 def show(rev: str | None, json_out: bool = False) -> int:
     commit, lock = lineage_at(rev)
+    for path, entry in (lock.get("models") or {}).items():
+        why = history.metrics_unread(entry) if isinstance(entry, dict) else None
+        if why:
+            warn(f"model {path} at {commit[:12]}: no metrics recorded: {why}")
     if json_out:
         doc = {"rev": commit, **{k: v for k, v in lock.items()}}
         print(json.dumps(doc, indent=2, sort_keys=True, default=str))
@@ -55,9 +59,13 @@ def tree(commit: str, lock: dict[str, Any]) -> Any:
             f"{_text(m.get('format'))}  {flag}"
         )
         if m.get("metrics"):
-            node.add(f"metrics: {_text(m['metrics'])}")
+            node.add(f"metrics: {_text(params.flatten(m['metrics']))}")
+        elif history.metrics_unread(m):
+            node.add(f"[yellow]metrics: not recorded ({_text(history.metrics_unread(m))})[/]")
         if m.get("stage"):
             stage = node.add(f"stage [bold]{_text(m['stage'])}[/]")
+            if m.get("cmd") is not None:
+                stage.add(f"cmd: {_text(history.cmd_text(m['cmd']))}")
             for dep, value in (m.get("inputs") or {}).items():
                 stage.add(f"{_text(dep)}: {_text(value, 60)}")
         for reason in stale if isinstance(stale, list) else []:
