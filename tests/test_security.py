@@ -242,3 +242,21 @@ def test_a_shared_hooks_folder_gets_no_machine_paths(example: Example) -> None:
 
 
 CHAIN_MARKER_LINE = "gitml-chain: run gitml's hooks of this clone"
+
+
+def test_the_report_shows_repository_names_literally(example: Example) -> None:
+    """A metric named like Markdown (a heading, an image, a table pipe, HTML) stays text in the
+    pull-request comment: escaped in the verdict line and the tables."""
+    import json
+
+    base = example.head()
+    metrics = json.loads((example.root / "metrics.json").read_text())
+    evil = "x|![p](http://e.invalid/p.png)<b>#</b>**All checks passed**"
+    metrics[evil] = 1.0
+    (example.root / "metrics.json").write_text(json.dumps(metrics))
+    example.git("add", "metrics.json")
+    example.git("commit", "-q", "-m", "odd metric")
+    r = example.gitml("report", base, "HEAD")
+    assert r.returncode == 0, r.stderr
+    assert "![p](" not in r.stdout and "<b>" not in r.stdout and "**All checks" not in r.stdout
+    assert "x\\|\\!\\[p\\]\\(http://e.invalid/p.png\\)&lt;b&gt;" in r.stdout

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from gitml import baselines, dvcfiles, history, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
-from gitml.output import say, warn
+from gitml.output import printable, say, warn
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
@@ -84,17 +86,33 @@ def registry_rows(root: Path, head: history.Version) -> list[list[str]]:
     return rows
 
 
-def verdict(doc: dict[str, Any]) -> str:
+def md_text(text: str) -> str:
+    """Text from a repository (a path, a metric or model name) as Markdown shows it literally:
+    no emphasis, link, image, heading, HTML or table cell of its own, one line, no control
+    characters. (The HTML report escapes the raw text with html.escape instead.)"""
+    text = printable(text).replace("\n", " ").replace("&", "&amp;")
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]()#!~|{}])", r"\\\1", text)
+
+
+def _html_literal(text: str) -> str:
+    """A name for the HTML verdict line, whose `**` and backticks `_inline_md` turns into tags
+    (the rest is html-escaped there)."""
+    return printable(text).replace("`", "'").replace("*", "\u2217")
+
+
+def verdict(doc: dict[str, Any], literal: Callable[[str], str] = md_text) -> str:
     diff = doc["diff"]
     deltas = []
     for m in diff["models"].values():
         for name, d in m["metrics"].items():
             if d["delta"] is not None:
-                deltas.append(f"{name} {_v(d['old'])} → {_v(d['new'])} ({d['delta']:+g})")
+                deltas.append(f"{literal(name)} {_v(d['old'])} → {_v(d['new'])} ({d['delta']:+g})")
     tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
     where = f"`{doc['head']}` vs base `{doc['base']}`"
     if doc["failed"]:
-        return f"❌ **checks failed** for {', '.join(doc['failed'])} ({where}){tail}"
+        failed = ", ".join(literal(f) for f in doc["failed"])
+        return f"❌ **checks failed** for {failed} ({where}){tail}"
     if doc["unchecked"] and len(doc["unchecked"]) == len(diff["models"]):
         return f"⚠️ **no checks recorded** ({where}){tail}"
     return f"✅ **all recorded checks passed** ({where}){tail}"
@@ -192,7 +210,11 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]
 
 
 def _label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
+    """A Mermaid label: quoted, with Mermaid's entity codes for what would end the quote, the
+    fence or start HTML."""
+    for ch, code in (("#", "#35;"), ('"', "#quot;"), ("`", "#96;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(ch, code)
+    return '"' + printable(text).replace("\n", " ") + '"'
 
 
 def mermaid(head: history.Version, diff: dict[str, Any]) -> str:
@@ -274,7 +296,7 @@ def _has_commits(root: Path) -> bool:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -292,7 +314,7 @@ def markdown(doc: dict[str, Any]) -> str:
         values = [v for _, v in series["points"]]
         lines += [
             (
-                f"**{series['metric']}** over {len(values)} versions: "
+                f"**{md_text(series['metric'])}** over {len(values)} versions: "
                 f"`{history.sparkline(values)}` (min {min(values):g}, max {max(values):g})"
             ),
             "",
@@ -346,7 +368,7 @@ def _text_glyphs(text: str) -> str:
 
 
 def to_html(doc: dict[str, Any]) -> str:
-    v = verdict(doc)
+    v = verdict(doc, _html_literal)
     cls = "fail" if v.startswith("❌") else "pass" if v.startswith("✅") else ""
     body = [
         f"<h1>gitml report: {html.escape(doc['head'])} vs {html.escape(doc['base'])}</h1>",
