@@ -259,4 +259,4 @@ def test_the_report_shows_repository_names_literally(example: Example) -> None:
     r = example.gitml("report", base, "HEAD")
     assert r.returncode == 0, r.stderr
     assert "![p](" not in r.stdout and "<b>" not in r.stdout and "**All checks" not in r.stdout
-    assert "x\\|\\!\\[p\\]\\(http://e.invalid/p.png\\)&lt;b&gt;" in r.stdout
+    assert "x\\|!\\[p\\](http://e.invalid/p.png)&lt;b&gt;#&lt;/b&gt;\\*\\*All" in r.stdout

@@ -92,7 +92,10 @@ def md_text(text: str) -> str:
     characters. (The HTML report escapes the raw text with html.escape instead.)"""
     text = printable(text).replace("\n", " ").replace("&", "&amp;")
     text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]()#!~|{}])", r"\\\1", text)
+    # `[` and `]` escaped make no link or image; `*`, `` ` ``, `|` no emphasis, code or cell.
+    # (`_` inside a word emphasises nothing in GitHub's Markdown: names like n_estimators
+    # stay readable in the raw comment.)
+    return re.sub(r"([\\`*\[\]|])", r"\\\1", text)
 
 
 def _html_literal(text: str) -> str:
