@@ -10,7 +10,6 @@ keeps the rebuilt outputs out of every cache. gitml hashes the rebuilt models it
 from __future__ import annotations
 
 import collections
-import configparser
 import errno
 import fcntl
 import hashlib
@@ -184,42 +183,26 @@ def remove_worktree(root: Path, wt: Path) -> None:
     git.run(["worktree", "prune"], root, check=False)
 
 
-def _section_name(section: str) -> str:
-    """`'remote "x"'` (how DVC writes a section) -> `remote "x"`."""
-    s = section.strip()
-    if len(s) >= 2 and s[0] == s[-1] == "'":
-        s = s[1:-1]
-    return s
-
-
 def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcfiles.DvcConfig:
-    """The worktree's `.dvc/config.local`: the clone's remotes (absolute) and a private cache."""
+    """The worktree's `.dvc/config.local`: the clone's `.dvc/config.local`, every remote the
+    clone knows at any level (system, global, repo, local: each option merged as DVC merges
+    them, paths absolute, since they were relative to their own file) and its default remote,
+    and a private cache."""
     user = dvcfiles.read_config(root)
-    cfg = configparser.ConfigParser(interpolation=None, strict=False)
-    cfg.optionxform = str  # type: ignore[assignment,method-assign]
-    local = root / ".dvc" / "config.local"
-    if local.is_file():
-        src = configparser.ConfigParser(interpolation=None, strict=False)
-        src.optionxform = str  # type: ignore[assignment,method-assign]
-        src.read(local, encoding="utf-8")
-        for section in src.sections():
-            name = _section_name(section)
-            cfg[name] = dict(src[section])
-    for rname, url in user.remotes.items():
-        sec = f'remote "{rname}"'
-        if sec not in cfg:
-            cfg[sec] = {}
-        cfg[sec]["url"] = url
+    sections: dvcfiles.Sections = {}
+    for cfg_file in user.files:
+        if cfg_file.level == "local":
+            sections.update({k: dict(v) for k, v in cfg_file.sections.items()})
+    for rname, options in user.remote_options.items():
+        sections[f'remote "{rname}"'] = dict(options)
     if user.default_remote:
-        if "core" not in cfg:
-            cfg["core"] = {}
-        cfg["core"]["remote"] = user.default_remote
-    cfg["cache"] = {"dir": str(cache_dir), "type": "reflink,copy"}
+        sections.setdefault("core", {})["remote"] = user.default_remote
+    sections["cache"] = {"dir": str(cache_dir), "type": "reflink,copy"}
     lines = []
-    for section in cfg.sections():
+    for section, options in sections.items():
         header = f"'{section}'" if " " in section else section
         lines.append(f"[{header}]")
-        lines.extend(f"    {k} = {v}" for k, v in cfg[section].items())
+        lines.extend(f"    {k} = {v}" for k, v in options.items())
     (wt / ".dvc" / "config.local").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return user
 
