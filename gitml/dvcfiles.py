@@ -81,9 +81,10 @@ class Project:
         out = self.outs.get(path)
         return self.stages.get(out.stage) if out and out.stage else None
 
-    def upstream(self, targets: list[str]) -> list[str]:
+    def upstream(self, targets: list[str], frozen: frozenset[str] = frozenset()) -> list[str]:
         """The target stages and every stage they depend on, through deps that are (in, or
-        contain) other stages' outs."""
+        contain) other stages' outs; not through a `frozen` stage's deps, as `dvc repro` does
+        not (dvc/repo/reproduce.py `get_active_graph` cuts them off)."""
         seen: list[str] = []
         todo = list(targets)
         while todo:
@@ -91,6 +92,8 @@ class Project:
             if name in seen or name not in self.stages:
                 continue
             seen.append(name)
+            if name in frozen:
+                continue
             for dep in self.stages[name].deps:
                 for out in self.outs.values():
                     if out.stage and (

@@ -239,15 +239,27 @@ def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Pa
                     )
 
 
-def root_inputs(project: dvcfiles.Project, stages: list[str]) -> list[dvcfiles.Out]:
-    """The `.dvc`-tracked outs (dvc add / import) that the given stages depend on."""
+def root_inputs(
+    project: dvcfiles.Project, stages: list[str], frozen: frozenset[str] = frozenset()
+) -> list[dvcfiles.Out]:
+    """What must be checked out before `dvc repro` of `stages` (`Project.upstream` of the
+    targets): the `.dvc`-tracked outs (dvc add / import) they depend on; and for a frozen stage
+    among them, which `dvc repro` does not run but checks, its outs, and its deps that stages
+    cut off by it would have produced."""
     deps = [d.path for name in stages for d in project.stages[name].deps]
-    return [
-        o
-        for o in project.outs.values()
-        if o.stage is None
-        and any(paths.is_under(d, o.path) or paths.is_under(o.path, d) for d in deps)
-    ]
+    frozen_deps = [d.path for name in stages if name in frozen for d in project.stages[name].deps]
+
+    def under(o: dvcfiles.Out, wanted: list[str]) -> bool:
+        return any(paths.is_under(d, o.path) or paths.is_under(o.path, d) for d in wanted)
+
+    def needed(o: dvcfiles.Out) -> bool:
+        if o.stage is None:
+            return under(o, deps)
+        if o.stage in stages:
+            return o.stage in frozen
+        return under(o, frozen_deps)
+
+    return [o for o in project.outs.values() if needed(o)]
 
 
 def dvc_target(stage: str) -> str:
@@ -343,7 +355,7 @@ def fetch_inputs(
     """Check out the root inputs from the private cache (seeded), else `dvc pull` them."""
     if not outs:
         return
-    targets = sorted({o.origin for o in outs})
+    targets = sorted({o.origin if o.stage is None else o.path for o in outs})
     private = dvcfiles.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
     if not objects.missing_objects(private, outs):
         code, _ = _dvc(["checkout", "-q", *targets], wt, env, "checking out the inputs")
@@ -685,7 +697,17 @@ def reproduce(
     models_rec: dict[str, Any] = lock.get("models") or {}
     if not models_rec:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
-    rebuildable = {p: m for p, m in models_rec.items() if m.get("stage")}
+    # `dvc repro` runs no frozen stage (`dvc freeze`): it checks their outputs are there
+    frozen = manifest.frozen_stages(manifest.Lineage(snap, config, dvcfiles.read_project(snap)))
+    rebuildable = {
+        p: m for p, m in models_rec.items() if m.get("stage") and m["stage"] not in frozen
+    }
+    if not rebuildable and any(m.get("stage") in frozen for m in models_rec.values()):
+        raise BadInput(
+            f"the stages of {', '.join(sorted(models_rec))} at {commit[:12]} are frozen "
+            f"(`dvc freeze`), so `dvc repro` does not rebuild them; their bytes can be restored "
+            f"(`gitml restore {rev or 'HEAD'}`), or `dvc unfreeze` them to rebuild"
+        )
     if not rebuildable:
         names = ", ".join(sorted(models_rec))
         raise BadInput(
@@ -744,7 +766,7 @@ def reproduce(
                 f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
                 f"dvc.lock of {commit[:12]}"
             )
-        roots = root_inputs(project, project.upstream(targets))
+        roots = root_inputs(project, project.upstream(targets, frozen), frozen)
         seed_cache(user_cfg, roots, cache_dir)
         fetch_inputs(repo.root, commit, wt, roots, cache_dir, run_env)
 
