@@ -32,6 +32,7 @@ MODEL_INPUT_KEYS = (
     "format_from",  # "bytes" when gitml.yaml and the suffix left it to the bytes (see model_format)
     "dir",  # for a path inside a tracked directory: that directory's path and md5
     "stage",
+    "frozen",  # true when that stage is frozen (`dvc freeze`): absent otherwise
     "stale",
     "inputs",
     "cmd",  # the producing stage's command, as dvc.lock records it (absent: no stage)
@@ -46,6 +47,7 @@ DATA_INPUT_KEYS = (
     "dir",  # for a path inside a tracked directory: that directory's path and md5
     "source",
     "stage",
+    "frozen",
     "stale",
     "suite",
     "suite_sha256",
@@ -140,6 +142,8 @@ class Lineage:
     config: Config
     project: dvcfiles.Project
     stale: dict[str, list[str]] = field(default_factory=dict)
+    # stages dvc.yaml marks `frozen: true` (`dvc freeze`): their deps are not judged
+    frozen: frozenset[str] = frozenset()
     dvcyaml_stages: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
     # gitml.yaml paths inside a DVC-tracked directory, as outs of their own (see `members_of`)
     members: dict[str, dvcfiles.Out] = field(default_factory=dict)
@@ -191,10 +195,17 @@ def _short(value: Any) -> str:
 
 
 def find_stale(lin: Lineage, md5s: Md5Cache | None) -> dict[str, list[str]]:
+    """Each stage's reasons to be rebuilt, judged as `dvc status` judges them: a frozen stage's
+    deps and params are not looked at (dvc/stage `Stage.status`, `changed_deps`), its cmd is."""
     stale: dict[str, list[str]] = {}
     pcache: dict[str, Any] = {}
     for name, stage in lin.project.stages.items():
         reasons = []
+        if name in lin.frozen:
+            reasons.extend(_dvcyaml_changes(lin, stage))
+            if reasons:
+                stale[name] = reasons
+            continue
         for dep in stage.deps:
             now = current_hash(lin, dep.path, dep.hash, md5s)
             if now is None:
@@ -241,13 +252,28 @@ def _read_dvcyaml_stages(lin: Lineage, dvcyaml: str) -> dict[str, Any] | None:
     return stages
 
 
-def _dvcyaml_changes(lin: Lineage, stage: dvcfiles.Stage) -> list[str]:
+def _dvcyaml_body(lin: Lineage, stage: dvcfiles.Stage) -> dict[str, Any] | None:
+    """The dvc.yaml body of a dvc.lock stage (None: no such stage in dvc.yaml)."""
     dvcyaml = posixpath.join(posixpath.dirname(stage.lockfile), "dvc.yaml")
     stages = _dvcyaml_stages(lin, dvcyaml)
-    short = stage.name.rsplit(":", 1)[-1]
-    if stages is None or not isinstance(stages.get(short), dict):
+    body = stages.get(stage.name.rsplit(":", 1)[-1]) if stages is not None else None
+    return body if isinstance(body, dict) else None
+
+
+def frozen_stages(lin: Lineage) -> frozenset[str]:
+    """The dvc.lock stages whose dvc.yaml body says `frozen: true` (what `dvc freeze` writes)."""
+    return frozenset(
+        name
+        for name, stage in lin.project.stages.items()
+        if (body := _dvcyaml_body(lin, stage)) is not None and body.get("frozen") is True
+    )
+
+
+def _dvcyaml_changes(lin: Lineage, stage: dvcfiles.Stage) -> list[str]:
+    body = _dvcyaml_body(lin, stage)
+    if body is None:
         return []
-    cmd = stages[short].get("cmd")
+    cmd = body.get("cmd")
     if cmd is not None and cmd != stage.cmd:
         return ["its cmd in dvc.yaml changed"]
     return []
@@ -270,9 +296,8 @@ def _unlocked_stages(lin: Lineage) -> list[str]:
 def stale_reasons(lin: Lineage, stage_name: str | None) -> list[str] | bool:
     if stage_name is None:
         return False
-    reasons = [
-        f"stage {s}: {r}" for s in lin.project.upstream([stage_name]) for r in lin.stale.get(s, [])
-    ]
+    upstream = lin.project.upstream([stage_name], lin.frozen)
+    reasons = [f"stage {s}: {r}" for s in upstream for r in lin.stale.get(s, [])]
     return reasons or False
 
 
@@ -282,6 +307,7 @@ def stale_reasons(lin: Lineage, stage_name: str | None) -> list[str] | bool:
 def read_lineage(snap: Snapshot, config: Config, md5s: Md5Cache | None) -> Lineage:
     snap.prefetch(snap.key_files())
     lin = Lineage(snap, config, dvcfiles.read_project(snap))
+    lin.frozen = frozen_stages(lin)
     lin.stale = find_stale(lin, md5s)
     return lin
 
@@ -506,6 +532,14 @@ def _record_dir(lin: Lineage, path: str, entry: dict[str, Any]) -> None:
         entry["dir"] = parent_record(parent)
 
 
+def _record_frozen(lin: Lineage, out: dvcfiles.Out, entry: dict[str, Any]) -> None:
+    """`frozen: true` for what a frozen stage produces (absent otherwise, as in older locks).
+    Not for a `dvc import`: DVC writes every import frozen, and gitml does not judge an
+    import's source anyway (`source` records it)."""
+    if out.stage is not None and out.stage in lin.frozen:
+        entry["frozen"] = True
+
+
 def inputs(
     lin: Lineage,
     cache_dir: Path | None,
@@ -563,6 +597,7 @@ def inputs(
             models[m.path]["metrics_from"] = read.source
         if fmt_from:  # only when told from the bytes: absent otherwise, as in older locks
             models[m.path]["format_from"] = fmt_from
+        _record_frozen(lin, out, models[m.path])
         _record_dir(lin, m.path, models[m.path])
     data: dict[str, Any] = {}
     for d in lin.config.data:
@@ -586,6 +621,7 @@ def inputs(
             "suite_sha256": sha256_bytes(suite) if suite is not None else None,
         }
         _record_dir(lin, d.path, data[d.path])
+        _record_frozen(lin, out, data[d.path])
         reader = {"format": d.format, "read": d.read, "sample": d.sample}
         reader = {k: v for k, v in reader.items() if v and v != "auto"}
         if reader and d.suite:  # absent with the defaults: older locks stay fresh
@@ -674,6 +710,7 @@ _ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
     "nfiles": int,
     "format": str,
     "stage": str,
+    "frozen": bool,
     "stale": (bool, list),
     "inputs": dict,
     "metrics": dict,

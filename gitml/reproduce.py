@@ -10,7 +10,6 @@ keeps the rebuilt outputs out of every cache. gitml hashes the rebuilt models it
 from __future__ import annotations
 
 import collections
-import configparser
 import errno
 import fcntl
 import hashlib
@@ -184,42 +183,26 @@ def remove_worktree(root: Path, wt: Path) -> None:
     git.run(["worktree", "prune"], root, check=False)
 
 
-def _section_name(section: str) -> str:
-    """`'remote "x"'` (how DVC writes a section) -> `remote "x"`."""
-    s = section.strip()
-    if len(s) >= 2 and s[0] == s[-1] == "'":
-        s = s[1:-1]
-    return s
-
-
 def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcfiles.DvcConfig:
-    """The worktree's `.dvc/config.local`: the clone's remotes (absolute) and a private cache."""
+    """The worktree's `.dvc/config.local`: the clone's `.dvc/config.local`, every remote the
+    clone knows at any level (system, global, repo, local: each option merged as DVC merges
+    them, paths absolute, since they were relative to their own file) and its default remote,
+    and a private cache."""
     user = dvcfiles.read_config(root)
-    cfg = configparser.ConfigParser(interpolation=None, strict=False)
-    cfg.optionxform = str  # type: ignore[assignment,method-assign]
-    local = root / ".dvc" / "config.local"
-    if local.is_file():
-        src = configparser.ConfigParser(interpolation=None, strict=False)
-        src.optionxform = str  # type: ignore[assignment,method-assign]
-        src.read(local, encoding="utf-8")
-        for section in src.sections():
-            name = _section_name(section)
-            cfg[name] = dict(src[section])
-    for rname, url in user.remotes.items():
-        sec = f'remote "{rname}"'
-        if sec not in cfg:
-            cfg[sec] = {}
-        cfg[sec]["url"] = url
+    sections: dvcfiles.Sections = {}
+    for cfg_file in user.files:
+        if cfg_file.level == "local":
+            sections.update({k: dict(v) for k, v in cfg_file.sections.items()})
+    for rname, options in user.remote_options.items():
+        sections[f'remote "{rname}"'] = dict(options)
     if user.default_remote:
-        if "core" not in cfg:
-            cfg["core"] = {}
-        cfg["core"]["remote"] = user.default_remote
-    cfg["cache"] = {"dir": str(cache_dir), "type": "reflink,copy"}
+        sections.setdefault("core", {})["remote"] = user.default_remote
+    sections["cache"] = {"dir": str(cache_dir), "type": "reflink,copy"}
     lines = []
-    for section in cfg.sections():
+    for section, options in sections.items():
         header = f"'{section}'" if " " in section else section
         lines.append(f"[{header}]")
-        lines.extend(f"    {k} = {v}" for k, v in cfg[section].items())
+        lines.extend(f"    {k} = {v}" for k, v in options.items())
     (wt / ".dvc" / "config.local").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return user
 
@@ -256,15 +239,27 @@ def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Pa
                     )
 
 
-def root_inputs(project: dvcfiles.Project, stages: list[str]) -> list[dvcfiles.Out]:
-    """The `.dvc`-tracked outs (dvc add / import) that the given stages depend on."""
+def root_inputs(
+    project: dvcfiles.Project, stages: list[str], frozen: frozenset[str] = frozenset()
+) -> list[dvcfiles.Out]:
+    """What must be checked out before `dvc repro` of `stages` (`Project.upstream` of the
+    targets): the `.dvc`-tracked outs (dvc add / import) they depend on; and for a frozen stage
+    among them, which `dvc repro` does not run but checks, its outs, and its deps that stages
+    cut off by it would have produced."""
     deps = [d.path for name in stages for d in project.stages[name].deps]
-    return [
-        o
-        for o in project.outs.values()
-        if o.stage is None
-        and any(paths.is_under(d, o.path) or paths.is_under(o.path, d) for d in deps)
-    ]
+    frozen_deps = [d.path for name in stages if name in frozen for d in project.stages[name].deps]
+
+    def under(o: dvcfiles.Out, wanted: list[str]) -> bool:
+        return any(paths.is_under(d, o.path) or paths.is_under(o.path, d) for d in wanted)
+
+    def needed(o: dvcfiles.Out) -> bool:
+        if o.stage is None:
+            return under(o, deps)
+        if o.stage in stages:
+            return o.stage in frozen
+        return under(o, frozen_deps)
+
+    return [o for o in project.outs.values() if needed(o)]
 
 
 def dvc_target(stage: str) -> str:
@@ -360,7 +355,7 @@ def fetch_inputs(
     """Check out the root inputs from the private cache (seeded), else `dvc pull` them."""
     if not outs:
         return
-    targets = sorted({o.origin for o in outs})
+    targets = sorted({o.origin if o.stage is None else o.path for o in outs})
     private = dvcfiles.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
     if not objects.missing_objects(private, outs):
         code, _ = _dvc(["checkout", "-q", *targets], wt, env, "checking out the inputs")
@@ -692,7 +687,17 @@ def reproduce(
     models_rec: dict[str, Any] = lock.get("models") or {}
     if not models_rec:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
-    rebuildable = {p: m for p, m in models_rec.items() if m.get("stage")}
+    # `dvc repro` runs no frozen stage (`dvc freeze`): it checks their outputs are there
+    frozen = manifest.frozen_stages(manifest.Lineage(snap, config, dvcfiles.read_project(snap)))
+    rebuildable = {
+        p: m for p, m in models_rec.items() if m.get("stage") and m["stage"] not in frozen
+    }
+    if not rebuildable and any(m.get("stage") in frozen for m in models_rec.values()):
+        raise BadInput(
+            f"the stages of {', '.join(sorted(models_rec))} at {commit[:12]} are frozen "
+            f"(`dvc freeze`), so `dvc repro` does not rebuild them; their bytes can be restored "
+            f"(`gitml restore {rev or 'HEAD'}`), or `dvc unfreeze` them to rebuild"
+        )
     if not rebuildable:
         names = ", ".join(sorted(models_rec))
         raise BadInput(
@@ -751,7 +756,7 @@ def reproduce(
                 f"stage(s) {', '.join(missing)} named in {LOCK_FILE} are not in the "
                 f"dvc.lock of {commit[:12]}"
             )
-        roots = root_inputs(project, project.upstream(targets))
+        roots = root_inputs(project, project.upstream(targets, frozen), frozen)
         seed_cache(user_cfg, roots, cache_dir)
         fetch_inputs(repo.root, commit, wt, roots, cache_dir, run_env)
 

@@ -41,11 +41,17 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
             "GIT_CONFIG_NOSYSTEM": "1",
             "DVC_NO_ANALYTICS": "1",
             "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+            # DVC's global config is then HOME/.config/dvc; its system one an empty directory
+            # (not the machine's /etc/xdg/dvc)
+            "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system-config"),
             "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"):
+    for var in (
+        *("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GITML_SKIP"),
+        *("XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "DVC_GLOBAL_CONFIG_DIR"),
+    ):
         os.environ.pop(var, None)
 
 

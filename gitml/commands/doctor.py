@@ -263,11 +263,13 @@ def remote_check(cfg: dvcfiles.DvcConfig) -> Check:
         return Check(
             "DVC remote",
             FAIL,
-            f"the default remote {name!r} is not defined in .dvc/config or .dvc/config.local",
+            f"the default remote {name!r}{_set_in(cfg, 'core', 'remote')} is not defined in "
+            "DVC's config (system, global, .dvc/config or .dvc/config.local)",
         )
+    where = _set_in(cfg, f'remote "{name}"', "url")
     local = url.removeprefix("file://")
     if "://" in local:
-        return Check("DVC remote", WARN, f"{name} = {url} (not checked: not a local path)")
+        return Check("DVC remote", WARN, f"{name} = {url} (not checked: not a local path){where}")
     path = Path(local)
     if not path.exists():
         return Check(
@@ -279,13 +281,21 @@ def remote_check(cfg: dvcfiles.DvcConfig) -> Check:
         return Check("DVC remote", FAIL, f"{name} = {path} is not a directory")
     if not os.access(path, os.W_OK | os.X_OK):
         return Check("DVC remote", WARN, f"{name} = {path} is not writable: pushes will fail")
-    return Check("DVC remote", OK, f"{name} = {path} (reachable)")
+    return Check("DVC remote", OK, f"{name} = {path} (reachable){where}")
+
+
+def _set_in(cfg: dvcfiles.DvcConfig, section: str, option: str) -> str:
+    """` (DVC's global config PATH)` when a level outside the repository sets the option."""
+    found = cfg.origin(section, option)
+    if found is None or found.level not in ("system", "global"):
+        return ""
+    return f" (DVC's {found.level} config {found.path})"
 
 
 def cache_check(root: Path, cfg: dvcfiles.DvcConfig) -> Check:
     cache = cfg.cache_dir
     if cache.is_dir():
-        return Check("DVC cache", OK, str(cache))
+        return Check("DVC cache", OK, f"{cache}{_set_in(cfg, 'cache', 'dir')}")
     if cache.exists():
         return Check("DVC cache", FAIL, f"{cache} is not a directory")
     if cache.resolve() == (root / ".dvc" / "cache").resolve():
@@ -295,7 +305,11 @@ def cache_check(root: Path, cfg: dvcfiles.DvcConfig) -> Check:
             f"{cache} does not exist yet (no object was cached: "
             "`dvc add` or `gitml repro` creates it)",
         )
-    return Check("DVC cache", FAIL, f"cache.dir {cache} does not exist (a disk not mounted?)")
+    return Check(
+        "DVC cache",
+        FAIL,
+        f"cache.dir {cache}{_set_in(cfg, 'cache', 'dir')} does not exist (a disk not mounted?)",
+    )
 
 
 # --- manifest and worktrees ---

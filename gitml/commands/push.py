@@ -17,7 +17,6 @@ them, and are never refused for missing ones. Refused: exit 1, with the list and
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import posixpath
@@ -395,22 +394,6 @@ class Outcome:
     error: str | None = None
 
 
-def _remote_options(root: Path, name: str) -> dict[str, str]:
-    """The options of `[remote "name"]` in .dvc/config and .dvc/config.local (later wins)."""
-    options: dict[str, str] = {}
-    for fname in ("config", "config.local"):
-        cfg = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            cfg.read(root / ".dvc" / fname, encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
-            continue
-        for section in cfg.sections():
-            sec = section.strip("'\"").strip()
-            if sec.startswith("remote ") and sec[len("remote ") :].strip().strip("'\"") == name:
-                options.update({k: v.strip() for k, v in cfg.items(section)})
-    return options
-
-
 def _truthy(value: str | None) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes", "on")
 
@@ -672,7 +655,7 @@ def _push_all(repo: Repo, cfg: DvcConfig, needs: list[Need]) -> int:
             refused |= _no_remote(cfg, name, group)
             continue
         url = cfg.remotes[name]
-        options = _remote_options(repo.root, name)
+        options = cfg.remote_options.get(name, {})
         if _truthy(options.get("version_aware")) or _truthy(options.get("worktree")):
             # Objects there are versions of paths, not hashes: what a commit pushed is what its
             # DVC files record (`dvc push` writes the version ids into them, per commit).
