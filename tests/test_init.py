@@ -75,11 +75,13 @@ def test_init_runs_dvc_init_when_needed(tmp_path: Path) -> None:
 
 
 def test_repo_level_hooks_path_is_honoured(example: Example) -> None:
-    example.git("config", "core.hooksPath", ".githooks")
+    # outside the work tree (a folder in the work tree is shared by git: see test_security)
+    hooks = example.root.parent / "clone-hooks"
+    example.git("config", "core.hooksPath", str(hooks))
     assert example.gitml("init").returncode == 0
-    assert "gitml-hook:" in (example.root / ".githooks" / "pre-commit").read_text()
+    assert "gitml-hook:" in (hooks / "pre-commit").read_text()
     example.set_param("n_estimators: 3", "n_estimators: 9")
-    proc = example.git("commit", "-qam", "through .githooks")
+    proc = example.git("commit", "-qam", "through the clone's hooks folder")
     assert "stage train is stale" in proc.stderr
 
 
