@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import shutil
 
@@ -168,6 +170,7 @@ def test_gitml_skip_bypasses(example: Example) -> None:
     assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 1
 
 
+@pytest.mark.slow
 def test_objects_are_fetched_through_dvc_from_a_remote(example: Example) -> None:
     """The path the hook takes for s3/ssh/… remotes, exercised on the local remote (DVC's API
     treats it the same; DVC's file:// urls are unreliable for a test)."""

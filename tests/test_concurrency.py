@@ -6,6 +6,8 @@ cache not corrupted; where gitml's lock serialised them, the waiting one said so
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import sqlite3
@@ -18,6 +20,8 @@ import yaml
 from conftest import Example, dvc, git
 
 from gitml import manifest
+
+pytestmark = pytest.mark.slow  # builds and rebuilds pipelines concurrently / at scale
 
 MODEL = "model/model.pkl"
 WAITING = "gitml: waiting for another gitml run in this clone"

@@ -11,6 +11,8 @@ model fixture hands the tests.
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import pickle
 import shutil
@@ -49,6 +51,7 @@ def overwrite(obj: Path, data: bytes) -> bytes:
     return saved
 
 
+@pytest.mark.slow
 def test_the_commit_hook_names_a_corrupt_model_object_and_blocks(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 4")
     assert example.gitml("repro").returncode == 0

@@ -84,6 +84,7 @@ def test_the_readme_first_command_as_written(tmp_path: Path) -> None:
     assert run("git", "rev-parse", "HEAD", cwd=repo).stdout.strip() == shown["rev"]
 
 
+@pytest.mark.slow
 def test_a_failed_demo_removes_what_it_built_and_a_rerun_says_why(tmp_path: Path) -> None:
     """A step that fails (here `gitml init`, refusing a global core.hooksPath) stops the demo,
     which removes what it built, so the same command runs again once the cause is fixed."""

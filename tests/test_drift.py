@@ -124,6 +124,7 @@ def test_rounded_edges_ties_and_empty_columns(tmp_path: Path) -> None:
         drift.compare(then.iloc[:0], {}, recorded)
 
 
+@pytest.mark.slow
 def test_drift_against_production_end_to_end(example: Example) -> None:
     ex = example
     r = ex.gitml("drift", "data/wine.csv")

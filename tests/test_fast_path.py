@@ -79,6 +79,7 @@ def test_the_shim_decides_an_unrelated_commit_without_python(
     assert not post_marker.exists()
 
 
+@pytest.mark.slow
 def test_the_shim_redoes_the_watch_list_after_switching_branches(
     example: Example, tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 import sys
 from pathlib import Path
@@ -25,6 +27,7 @@ def fresh_dvc_project(tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_init_discovers_models_metrics_and_data_and_is_idempotent(tmp_path: Path) -> None:
     repo = fresh_dvc_project(tmp_path)
     res = gitml("init", cwd=repo)

@@ -10,6 +10,8 @@ GITML_SLOW_TESTS=1 kills at 30 points instead of 12.
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import os
 import shutil
@@ -172,6 +174,7 @@ def kill_points(duration: float, count: int) -> list[float]:
     return early + [start + (end - start) * (i + 1) / rest for i in range(rest)]
 
 
+@pytest.mark.slow
 def test_kill_9_and_ctrl_c_at_any_moment_lose_nothing(example: Example, tmp_path: Path) -> None:
     before = stage_model_change(example)
     reset(example, before)

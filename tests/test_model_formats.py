@@ -451,6 +451,7 @@ def lean_interpreter(base: Path, *dists: str) -> Path:
     return base / "bin" / "python"
 
 
+@pytest.mark.slow
 def test_the_formats_round_trip_through_a_commit(
     example: Example, made: Path, tmp_path: Path
 ) -> None:

@@ -72,6 +72,7 @@ def test_first_commit_recorded_passing_tests_and_gates(example: Example) -> None
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_regression_past_a_gate_blocks_then_the_fixed_model_passes(example: Example) -> None:
     head, before = example.head(), staged_lock(example)
     retrain(example, ("n_estimators: 3", "n_estimators: 1"), ("max_depth: 2", "max_depth: 1"))

@@ -114,6 +114,7 @@ def test_a_commit_without_gitml_lock_is_refused(example: Example) -> None:
     assert res.returncode == 2 and "unknown revision" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_reproduces_with_objects_from_the_remote(
     example: Example, tmp_path: Path
 ) -> None:
@@ -131,6 +132,7 @@ def test_a_fresh_clone_reproduces_with_objects_from_the_remote(
     assert git("status", "--porcelain", cwd=clone).stdout == ""
 
 
+@pytest.mark.slow
 def test_a_faked_record_is_diagnosed(example: Example) -> None:
     """Recorded md5 and scikit-learn version that this machine cannot match: diagnosed."""
     lock = yaml.safe_load((example.root / "gitml.lock").read_text())
@@ -218,6 +220,7 @@ def reproduce_worktrees(ex: Example) -> list[Path]:
     return [Path(line[9:]) for line in listing.splitlines() if "gitml-reproduce-" in line]
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -> None:
     before = state(example)
     log = tmp_path / "killed.log"
@@ -251,6 +254,7 @@ def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -
     assert state(example) == before
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_do_not_collide(example: Example, tmp_path: Path) -> None:
     before = state(example)
     procs = [
@@ -290,6 +294,7 @@ def test_an_object_missing_everywhere_is_named_with_its_commit(example: Example)
     assert state(example) == before
 
 
+@pytest.mark.slow
 def test_a_model_added_with_dvc_add_is_restorable_not_rebuildable(example: Example) -> None:
     shutil.copy(example.root / "model" / "model.pkl", example.root / "pretrained.pkl")
     example.dvc("add", "-q", "pretrained.pkl")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import shutil
@@ -61,6 +63,7 @@ def test_file_checkout_and_branch_switch_without_data_change_are_quiet(example: 
     assert proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_rebase_restores_once_at_the_end(example: Example) -> None:
     base = example.head()
     example.git("checkout", "-q", "-b", "feature")

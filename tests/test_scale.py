@@ -11,6 +11,8 @@ above it.
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import os
 import shutil
@@ -20,6 +22,8 @@ from pathlib import Path
 import yaml
 from conftest import Example
 from test_fast_path import spy_on_python
+
+pytestmark = pytest.mark.slow  # builds and rebuilds pipelines concurrently / at scale
 
 SLOW = os.environ.get("GITML_SLOW_TESTS") == "1"
 NFILES = 20_000 if SLOW else 2_000

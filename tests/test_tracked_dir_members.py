@@ -3,6 +3,8 @@ the folder shards/sub): recorded, validated from the cache and gated like outs o
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import json
 import os
@@ -61,6 +63,7 @@ def _lock(ex: Example, rev: str = "HEAD") -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 def test_files_and_folders_inside_a_tracked_directory(example: Example) -> None:
     ex = example
     _write_shards(ex, FILES)

@@ -49,6 +49,7 @@ def _broken(original: str) -> str:
     return "\n".join(",".join(r) for r in out) + "\n"
 
 
+@pytest.mark.slow
 def test_suite_init_validate_and_the_commit_hook(
     example: Example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

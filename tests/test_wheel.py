@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import site
 import sys
 import venv
@@ -11,6 +13,7 @@ from pathlib import Path
 from conftest import PROJECT, git, run
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_inits_a_repo(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, PROJECT, cwd=tmp_path)
