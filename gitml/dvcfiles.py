@@ -469,6 +469,7 @@ def read_config(root: Path) -> DvcConfig:
         for section, options in merged.items()
         if (name := remote_name(section)) is not None
     }
+    _refuse_remotes_in_work_tree(root, remote_options, files)
     cache_dir = merged.get("cache", {}).get("dir")
     return DvcConfig(
         cache_dir=Path(cache_dir) if cache_dir else (root / ".dvc" / "cache").absolute(),
@@ -477,6 +478,31 @@ def read_config(root: Path) -> DvcConfig:
         remote_options=remote_options,
         files=files,
     )
+
+
+def _refuse_remotes_in_work_tree(
+    root: Path, remote_options: dict[str, dict[str, str]], files: tuple[ConfigFile, ...]
+) -> None:
+    """A local remote inside the work tree is refused: a cloned repository could commit one
+    (`.dvc/config` naming `../vendor/remote`) with objects of its choosing in it, and its files
+    are the repository's, not a store the user set up."""
+    top = root.resolve()
+    for name, options in remote_options.items():
+        url = options.get("url", "")
+        if not url or "://" in url:
+            continue
+        where = Path(url).resolve()
+        if where == top or top in where.parents:
+            level = next(
+                (f"{f.level} config {f.path}" for f in reversed(files)
+                 if f.sections.get(f'remote "{name}"', {}).get("url")),
+                "DVC config",
+            )  # fmt: skip
+            raise BadInput(
+                f"DVC remote {name!r} ({level}) is inside the work tree ({url}): refused, since "
+                "a repository's own files are not a store of DVC objects. Put the remote "
+                "outside the repository (`dvc remote modify`), or remove it"
+            )
 
 
 def object_relpath(md5: str, hash_name: str) -> str:

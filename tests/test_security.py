@@ -36,15 +36,23 @@ def plant_object(ex: Example, remote: Path, data: bytes) -> str:
     return md5
 
 
-def hostile_branch(ex: Example, dvcfile: str, out: str, link: tuple[str, str] | None = None) -> str:
-    """A branch whose `.dvc` file names `out` (a path into .git), its object in a local remote
-    that the committed .dvc/config places inside the repository, as an attacker's fork would."""
+def hostile_branch(
+    ex: Example,
+    dvcfile: str,
+    out: str,
+    link: tuple[str, str] | None = None,
+    vendored_remote: bool = False,
+) -> str:
+    """A branch whose `.dvc` file names `out` (a path into .git or .dvc), its object in the
+    cache, and with `vendored_remote` in a local remote that the committed .dvc/config places
+    inside the repository, as an attacker's fork would."""
     ex.git("checkout", "-q", "-b", "hostile")
-    md5 = plant_object(ex, ex.root / "vendor" / "remote", PAYLOAD)
-    # also in the local cache: the hooks restore from the cache alone
-    plant_object(ex, ex.root / ".dvc" / "cache", PAYLOAD)
-    with (ex.root / ".dvc" / "config").open("a") as fh:
-        fh.write("['remote \"vendored\"']\n    url = ../vendor/remote\n")
+    # in the local cache (the hooks restore from the cache alone): the path alone must be refused
+    md5 = plant_object(ex, ex.root / ".dvc" / "cache", PAYLOAD)
+    if vendored_remote:
+        plant_object(ex, ex.root / "vendor" / "remote", PAYLOAD)
+        with (ex.root / ".dvc" / "config").open("a") as fh:
+            fh.write("['remote \"vendored\"']\n    url = ../vendor/remote\n")
     if link is not None:
         (ex.root / link[0]).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(link[1], ex.root / link[0])
@@ -52,7 +60,7 @@ def hostile_branch(ex: Example, dvcfile: str, out: str, link: tuple[str, str] | 
     (ex.root / dvcfile).write_text(
         f"outs:\n- md5: {md5}\n  size: {len(PAYLOAD)}\n  hash: md5\n  path: {out}\n"
     )
-    ex.git("add", "-A", "-f")
+    ex.git("add", "-A")
     ex.git("commit", "-q", "--no-verify", "-m", "innocent-looking change")
     ex.git("checkout", "-q", "main")
     return ex.head()
@@ -71,6 +79,8 @@ ATTACKS = {
         ("vendor/gitdir", "../.git"),
     ),
     "into .dvc/config": ("x.dvc", ".dvc/config.local", None),
+    # the remote the committed .dvc/config names inside the repository is refused first
+    "vendored remote": ("vendor/x.dvc", "../.git/commondir", None),
 }
 
 
@@ -79,7 +89,7 @@ def test_an_out_into_git_or_dvc_is_refused_by_checkout_and_restore(
     example: Example, attack: str
 ) -> None:
     dvcfile, out, link = ATTACKS[attack]
-    hostile_branch(example, dvcfile, out, link)
+    hostile_branch(example, dvcfile, out, link, vendored_remote=attack == "vendored remote")
     before = git_state(example)
     dvc_config_local = example.root / ".dvc" / "config.local"
     had_local = dvc_config_local.read_bytes() if dvc_config_local.exists() else None
@@ -92,7 +102,12 @@ def test_an_out_into_git_or_dvc_is_refused_by_checkout_and_restore(
     assert after == before
     assert (dvc_config_local.read_bytes() if dvc_config_local.exists() else None) == had_local
     assert restored.returncode == 2, restored.stdout + restored.stderr
-    assert "refused" in restored.stderr or "leads into a `.git`" in restored.stderr
+    if attack == "vendored remote":
+        assert (
+            "DVC remote 'vendored'" in restored.stderr and "inside the work tree" in restored.stderr
+        )
+    else:
+        assert "refused" in restored.stderr or "leads into a `.git`" in restored.stderr
     assert "Traceback" not in switched.stderr + restored.stderr
 
 
