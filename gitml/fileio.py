@@ -21,16 +21,22 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 CHUNK = 1024 * 1024
 
 
-def regular_file_text(path: Path, what: str) -> str:
-    """The text of a file gitml is about to rewrite ("" when absent). A symlink there, or
-    anything but a regular file, is refused: a cloned repository may link `.gitattributes` to
-    the user's secrets, and rewriting the link's target would stage them."""
+def refuse_special_file(path: Path, what: str) -> None:
+    """Refuse to write `path` (a file gitml writes or stages) when it is a symlink, or anything
+    but a regular file: neither written through nor silently replaced."""
     if path.is_symlink() or (path.exists() and not path.is_file()):
         target = f" (to {os.readlink(path)})" if path.is_symlink() else ""
         raise BadInput(
             f"{what} is a symlink{target} or not a regular file: gitml neither reads nor writes "
             f"through it. Replace it with a regular file, then run the command again"
         )
+
+
+def regular_file_text(path: Path, what: str) -> str:
+    """The text of a file gitml is about to rewrite ("" when absent). A symlink there, or
+    anything but a regular file, is refused: a cloned repository may link `.gitattributes` to
+    the user's secrets, and rewriting the link's target would stage them."""
+    refuse_special_file(path, what)
     try:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:

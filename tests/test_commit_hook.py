@@ -104,6 +104,7 @@ def test_missing_cache_object_blocks_with_index_unchanged(example: Example) -> N
     assert example.git("ls-files", "-s").stdout == before
 
 
+@pytest.mark.slow
 def test_commit_with_pathspec_leaves_status_clean(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 5")
     assert example.gitml("repro").returncode == 0

@@ -400,6 +400,7 @@ def lock_mutations() -> list[Mutation]:
             lambda ctx: ctx.link(LOCK, ctx.outside / "gitml.lock"),
             False,
             commands=COMMANDS,
+            codes={"lock": {2}},  # neither written through nor replaced (SECURITY.md)
         )
     )
     return muts

@@ -97,6 +97,7 @@ def test_global_hooks_path_is_refused(example: Example, tmp_path: Path) -> None:
     assert not Path("/tmp/everywhere-hooks/pre-commit").exists()
 
 
+@pytest.mark.slow
 def test_works_in_a_linked_worktree(example: Example, tmp_path: Path) -> None:
     wt = tmp_path / "wt"
     example.git("worktree", "add", "-q", "-b", "wt-branch", str(wt))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 from pathlib import Path
 
@@ -43,6 +45,7 @@ def test_both_sides_changed_the_lock_merge_regenerates_it(example: Example) -> N
     assert example.git("status", "--porcelain").stdout == ""
 
 
+@pytest.mark.slow
 def test_merge_that_leaves_the_lock_as_one_side_concludes_at_once(example: Example) -> None:
     example.git("checkout", "-q", "-b", "feature")
     example.set_param("n_estimators: 3", "n_estimators: 8")

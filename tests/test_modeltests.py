@@ -125,6 +125,7 @@ def test_a_failing_model_test_blocks_and_cached_recommit_skips_pytest(example: E
     assert lock_at(example)["tests"]["passed"] == 3
 
 
+@pytest.mark.slow
 def test_baseline_from_parent_and_from_a_production_tag(example: Example) -> None:
     first = example.head()
     set_gates(example, "accuracy >= baseline.accuracy - 0.01")
@@ -315,6 +316,7 @@ def test_test_files_that_are_not_as_staged_are_refused_naming_them(example: Exam
     assert "tests/unstaged, have no files in the index: `git add tests/unstaged`" in unstaged.stderr
 
 
+@pytest.mark.slow
 def test_the_pytest_config_is_part_of_a_cached_verdict(example: Example) -> None:
     """pytest reads the workspace's pytest config (addopts, pythonpath, ...): a verdict
     reached under one config is not reused under another."""

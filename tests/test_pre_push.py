@@ -82,6 +82,7 @@ def remove(path: Path) -> None:
     path.unlink()
 
 
+@pytest.mark.slow
 def test_changed_model_stale_tip_then_pushed_and_restored_by_a_teammate(ex: Example) -> None:
     first = push(ex, "main")
     assert first.returncode == 0, first.stderr

@@ -167,6 +167,7 @@ def framework(ex: Example, config: str | None = None) -> Example:
     return ex
 
 
+@pytest.mark.slow
 def test_param_change_fails_once_then_passes_with_the_lock_added(example: Example) -> None:
     ex = framework(example)
     ex.set_param("n_estimators: 3", "n_estimators: 7")

@@ -360,6 +360,7 @@ def test_locked_requirements() -> None:
     assert locked_env_key(["b==1", "a==2"]) == locked_env_key(["a==2", "b==1"])
 
 
+@pytest.mark.slow
 def test_env_locked_builds_once_and_reports_what_could_not_be_installed(tmp_path: Path) -> None:
     """A real but tiny case: one installable package, one that cannot be, gitml left out."""
     six = environment.capture(sys.executable, tmp_path)["packages"]["six"]

@@ -80,6 +80,7 @@ def test_rebase_restores_once_at_the_end(example: Example) -> None:
     assert base != example.head()
 
 
+@pytest.mark.slow
 def test_merge_restores_the_merged_model(example: Example) -> None:
     example.git("checkout", "-q", "-b", "feature")
     second_commit(example, 8)

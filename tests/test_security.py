@@ -129,6 +129,7 @@ def test_init_refuses_a_gitattributes_symlink_and_stages_nothing(example: Exampl
     assert "hunter2" not in example.git("diff", "--cached").stdout
 
 
+@pytest.mark.slow
 def test_hooks_work_from_an_interpreter_whose_path_has_a_quote(
     example: Example, tmp_path: Path
 ) -> None:
@@ -275,3 +276,23 @@ def test_the_report_shows_repository_names_literally(example: Example) -> None:
     assert r.returncode == 0, r.stderr
     assert "![p](" not in r.stdout and "<b>" not in r.stdout and "**All checks" not in r.stdout
     assert "x\\|!\\[p\\](http://e.invalid/p.png)&lt;b&gt;#&lt;/b&gt;\\*\\*All" in r.stdout
+
+
+def test_a_gitml_lock_symlink_is_neither_written_through_nor_replaced(example: Example) -> None:
+    """A clone whose gitml.lock links elsewhere: the commit is refused, the index and the link
+    as they were, the target untouched."""
+    target = example.root.parent / "elsewhere.txt"
+    target.write_text("not gitml's\n")
+    (example.root / "gitml.lock").unlink()
+    os.symlink(target, example.root / "gitml.lock")
+    example.git("add", "gitml.lock")
+    example.git("commit", "-q", "--no-verify", "-m", "lock as a link")
+    index = example.git("ls-files", "-s").stdout
+    example.set_param("n_estimators: 3", "n_estimators: 4")
+    example.gitml("repro")
+    example.git("add", "params.yaml", "dvc.lock")
+    index = example.git("ls-files", "-s").stdout
+    r = example.git("commit", "-q", "-m", "more trees", check=False)
+    assert r.returncode != 0 and "gitml.lock is a symlink" in r.stderr, r.stderr
+    assert example.git("ls-files", "-s").stdout == index
+    assert (example.root / "gitml.lock").is_symlink() and target.read_text() == "not gitml's\n"

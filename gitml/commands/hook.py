@@ -11,7 +11,7 @@ from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.error_handler import Exit, handled
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write
+from gitml.fileio import atomic_write, refuse_special_file
 from gitml.manifest import LOCK_FILE
 from gitml.output import say, warn
 from gitml.precommit import Outcome
@@ -129,6 +129,7 @@ def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
 
     Index first: if we are killed in between, the worktree still holds what the user had.
     """
+    refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)  # before the index changes
     sha = git.hash_object_w(repo.root, outcome.lock_bytes)
     git.update_index_blob(repo.root, LOCK_FILE, sha)
     state = state_mod.state_dir(repo.common_dir)
@@ -165,6 +166,7 @@ def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int
             return 1
         if outcome.lock_changed:
             if framework:
+                refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)
                 atomic_write(
                     repo.root / LOCK_FILE,
                     outcome.lock_bytes,

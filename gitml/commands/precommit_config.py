@@ -22,7 +22,7 @@ import yaml
 
 from gitml import git
 from gitml.errors import BadInput
-from gitml.fileio import atomic_write, load_yaml
+from gitml.fileio import atomic_write, load_yaml, regular_file_text
 from gitml.output import say
 
 CONFIG = ".pre-commit-config.yaml"
@@ -375,7 +375,7 @@ def run_install(root: Path) -> None:
 def install_framework(root: Path) -> None:
     refuse_hooks_path(root)
     path = root / CONFIG
-    text = path.read_text() if path.exists() else None
+    text = regular_file_text(path, CONFIG) if path.exists() or path.is_symlink() else None
     new = merged(text)
     if new is None:
         say(f"{CONFIG} already runs gitml's hooks")
