@@ -78,3 +78,78 @@ def test_init_ci_writes_the_file_idempotently(example: Example) -> None:
     assert gitlab.read_text() == "stages: [mine]\n"
     bad = example.gitml("init", "--ci", "jenkins")
     assert bad.returncode == 2 and "--ci must be" in bad.stderr
+
+
+def _gitlab_poster() -> str:
+    """The Python the GitLab template runs to post the report (its after_script heredoc)."""
+    after = "\n".join(yaml.safe_load((CI / "gitlab-ci.yml").read_text())["gitml"]["after_script"])
+    start = after.index("python - <<'PY'\n") + len("python - <<'PY'\n")
+    return after[start : after.index("\nPY", start)]
+
+
+@pytest.mark.parametrize("own_note", [False, True])
+def test_gitlab_report_updates_only_a_note_of_its_own(tmp_path, own_note: bool) -> None:  # type: ignore[no-untyped-def]
+    """Against a stand-in for GitLab's notes API on 127.0.0.1: a note by someone else that
+    carries the marker is never edited (a commenter cannot hijack or block the report); the
+    token's own note is updated in place, found past the first page."""
+    import http.server
+    import json
+    import os
+    import sys
+    import threading
+
+    marker = "<!-- gitml-report -->"
+    notes = [{"id": i, "author": {"id": 7}, "body": "chatter"} for i in range(1, 102)]
+    notes[49]["body"] = marker + "\nfake: all checks passed"  # someone else's, on page 1
+    if own_note:
+        notes.append({"id": 102, "author": {"id": 42}, "body": marker + "\nold report"})
+    calls: list[tuple[str, str, object]] = []
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def _reply(self, doc: object) -> None:
+            data = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            calls.append(("GET", self.path, None))
+            if self.path.endswith("/user"):
+                return self._reply({"id": 42})
+            page = int(self.path.rsplit("page=", 1)[1])
+            return self._reply(notes[(page - 1) * 100 : page * 100])
+
+        def _write(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.command, self.path, body))
+            self._reply({"id": 999})
+
+        do_PUT = do_POST = _write  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "gitml-report.md").write_text(marker + "\n## gitml report\n")
+        env = {
+            **os.environ,
+            "CI_API_V4_URL": f"http://127.0.0.1:{server.server_port}/api/v4",
+            "CI_PROJECT_ID": "5",
+            "CI_MERGE_REQUEST_IID": "3",
+            "GITML_REPORT_TOKEN": "t",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", _gitlab_poster()],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    writes = [(m, p) for m, p, _ in calls if m != "GET"]
+    notes_api = "/api/v4/projects/5/merge_requests/3/notes"
+    assert writes == ([("PUT", f"{notes_api}/102")] if own_note else [("POST", notes_api)])
