@@ -73,6 +73,8 @@ ATTACKS = {
     "trailing dot .git.": ("x.dvc", ".git./commondir", None),
     "HFS+ ignorable in .g\u200cit": ("x.dvc", ".g\u200cit/commondir", None),
     "NTFS short name GIT~1": ("x.dvc", "GIT~1/commondir", None),
+    "trailing space .git ": ("x.dvc", "'.git /commondir'", None),
+    "full-width .\uff27\uff29\uff34": ("x.dvc", ".\uff27\uff29\uff34/commondir", None),
     "through a symlinked folder": (
         "x.dvc",
         "vendor/gitdir/commondir",
@@ -296,3 +298,54 @@ def test_a_gitml_lock_symlink_is_neither_written_through_nor_replaced(example: E
     assert r.returncode != 0 and "gitml.lock is a symlink" in r.stderr, r.stderr
     assert example.git("ls-files", "-s").stdout == index
     assert (example.root / "gitml.lock").is_symlink() and target.read_text() == "not gitml's\n"
+
+
+class _Tripwire:
+    """Unpickling this runs a command, as a hostile model would."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def test_reading_commands_run_no_repository_code(example: Example, tmp_path: Path) -> None:
+    """A commit whose model unpickles into a command and whose conftest.py files run one at
+    import: checkout and merge with the hooks, restore, show, log, diff, report, registry,
+    drift, lock --check, validate and doctor neither unpickle the model nor import the tests."""
+    import pickle
+
+    unpickled, imported = tmp_path / "unpickled", tmp_path / "imported"
+    (example.root / "model" / "model.pkl").chmod(0o644)
+    (example.root / "model" / "model.pkl").write_bytes(pickle.dumps(_Tripwire(unpickled)))
+    for conftest in ("conftest.py", "tests/model/conftest.py"):
+        (example.root / conftest).write_text(f"open({str(imported)!r}, 'w').close()\n")
+    example.dvc("commit", "-q", "-f", "train")
+    example.git("add", "-A")
+    example.git("commit", "-q", "--no-verify", "-m", "a model that runs code when loaded")
+    example.dvc("push", "-q")
+    first = example.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    example.git("checkout", "-q", first)
+    example.git("checkout", "-q", "main")
+    example.git("checkout", "-q", "-b", "side", first)
+    example.git("merge", "-q", "--no-edit", "main")
+    example.git("checkout", "-q", "main")
+    for args in (
+        ("restore",),
+        ("show",),
+        ("log",),
+        ("diff", first, "HEAD"),
+        ("report", first, "HEAD"),
+        ("registry",),
+        ("drift", "data/wine.csv", "--against", first),
+        ("lock", "--check"),
+        ("validate",),
+        ("doctor",),
+    ):
+        r = example.gitml(*args)
+        assert "Traceback" not in r.stderr, (args, r.stderr)
+        assert not unpickled.exists() and not imported.exists(), args
+    # the tripwires are live: `gitml test`, asked for, runs the repository's tests and loads it
+    example.gitml("test")
+    assert imported.exists() and unpickled.exists()
