@@ -18,8 +18,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -155,6 +157,11 @@ class Example:
     def show_file(self, rev: str, path: str) -> str:
         return self.git("show", f"{rev}:{path}").stdout
 
+    def lock(self, rev: str = "HEAD") -> dict[str, Any]:
+        """gitml.lock as committed at `rev`."""
+        doc: dict[str, Any] = yaml.safe_load(self.show_file(rev, "gitml.lock"))
+        return doc
+
     def without_model_checks(self) -> None:
         """gitml.yaml without the model's tests and gates, for tests of everything else: the
         model reads data/wine.csv, so each commit would otherwise run its pytest suite too."""
@@ -200,6 +207,10 @@ def example_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
 @pytest.fixture
 def example(example_template: Example, tmp_path: Path) -> Iterator[Example]:
     """A fresh copy of the committed example project, hooks installed, objects pushed."""
-    base = tmp_path / "ex"
-    shutil.copytree(example_template.root.parent, base, symlinks=True)
-    yield Example(base / "repo", base / "dvc-remote")
+    yield copy_example(example_template, tmp_path / "ex")
+
+
+def copy_example(template: Example, base: Path) -> Example:
+    """A fresh copy of a template project (its repo and its DVC remote) under `base`."""
+    shutil.copytree(template.root.parent, base, symlinks=True)
+    return Example(base / template.root.name, base / template.remote.name)

@@ -202,11 +202,6 @@ def assert_discovered(ex: Example, expected: dict[str, dict[str, str]]) -> None:
     assert {"path": "data/raw.csv"} in gitml_yaml(ex)["data"]
 
 
-def lock_at(ex: Example, rev: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(ex.show_file(rev, "gitml.lock"))
-    return doc
-
-
 def user_flow(
     ex: Example,
     expected: dict[str, dict[str, str]],
@@ -234,7 +229,7 @@ def user_flow(
     commit = ex.git("commit", "-q", "-m", "first models", check=False)
     assert commit.returncode == 0, commit.stderr
     first = ex.head()
-    lock = lock_at(ex, first)
+    lock = ex.lock(first)
     for path, want in expected.items():
         entry = lock["models"][path]
         assert entry["metrics"] == metrics_file(ex, want["metrics"]), path

@@ -6,15 +6,13 @@ params.yaml: gitml.lock records the producing stage's command as an input of the
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from conftest import Example, dvc, git, run
+from conftest import Example, copy_example, dvc, git, run
 
 MAKE_DATA = """\
 import sys
@@ -106,14 +104,7 @@ def cmd_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
 
 @pytest.fixture
 def cmdex(cmd_template: Example, tmp_path: Path) -> Iterator[Example]:
-    base = tmp_path / "cmd"
-    shutil.copytree(cmd_template.root.parent, base, symlinks=True)
-    yield Example(base / "repo", base / "dvc-remote")
-
-
-def lock_at(ex: Example, rev: str = "HEAD") -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(ex.show_file(rev, "gitml.lock"))
-    return doc
+    yield copy_example(cmd_template, tmp_path / "cmd")
 
 
 def assert_cmd_diffed(ex: Example, first: str) -> None:
@@ -135,13 +126,13 @@ def assert_cmd_diffed(ex: Example, first: str) -> None:
 def test_a_changed_command_is_a_changed_input(cmdex: Example) -> None:
     ex = cmdex
     first = ex.head()
-    assert lock_at(ex)["models"]["model/model.pkl"]["cmd"] == CMD_200
+    assert ex.lock()["models"]["model/model.pkl"]["cmd"] == CMD_200
     # The command changes and dvc.lock records it (`dvc commit`: no retraining, so cheap here;
     # the slow test below retrains): the lock's input changes with it.
     set_trees(ex, 100)
     ex.dvc("commit", "-q", "-f")
     commit(ex, "100 trees")
-    assert lock_at(ex)["models"]["model/model.pkl"]["cmd"] == CMD_100
+    assert ex.lock()["models"]["model/model.pkl"]["cmd"] == CMD_100
     assert_cmd_diffed(ex, first)
 
 
@@ -170,7 +161,7 @@ def test_the_whole_flow_with_the_command_retrained(cmdex: Example) -> None:
     r = ex.gitml("repro")
     assert r.returncode == 0, r.stderr
     commit(ex, "100 trees")
-    old, new = (lock_at(ex, rev)["models"]["model/model.pkl"] for rev in (first, "HEAD"))
+    old, new = (ex.lock(rev)["models"]["model/model.pkl"] for rev in (first, "HEAD"))
     assert old["md5"] != new["md5"] and old["inputs"] == new["inputs"]  # only the command
     assert new["gates"][0]["passed"] is True
     assert_cmd_diffed(ex, first)

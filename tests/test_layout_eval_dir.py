@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Example, dvc, git, run
+from conftest import Example, copy_example, dvc, git, run
 
 from gitml import dvcfiles
 
@@ -128,14 +127,7 @@ def eval_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
 
 @pytest.fixture
 def ev(eval_template: Example, tmp_path: Path) -> Iterator[Example]:
-    base = tmp_path / "ev"
-    shutil.copytree(eval_template.root.parent, base, symlinks=True)
-    yield Example(base / "repo", base / "dvc-remote")
-
-
-def lock_at(ex: Example, rev: str = "HEAD") -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(ex.show_file(rev, "gitml.lock"))
-    return doc
+    yield copy_example(eval_template, tmp_path / "ev")
 
 
 def eval_out(ex: Example) -> dict[str, Any]:
@@ -166,7 +158,7 @@ def drop_listing(ex: Example) -> str:
 
 
 def test_metrics_recorded_from_the_eval_directory(ev: Example) -> None:
-    entry = lock_at(ev)["models"]["model/model.pkl"]
+    entry = ev.lock()["models"]["model/model.pkl"]
     assert close(entry["metrics"], workspace_metrics(ev))
     assert set(entry["metrics"]) == {"train", "test"}
     assert entry["metrics_from"] == {
@@ -215,7 +207,7 @@ def test_without_the_listing_the_lock_stays_fresh_and_a_new_one_says_why(ev: Exa
     r = ev.git("commit", "-q", "-m", "no gate", check=False)
     assert r.returncode == 0, r.stderr
     assert "no metrics recorded: eval/metrics.json could not be read" in r.stderr
-    entry = lock_at(ev)["models"]["model/model.pkl"]
+    entry = ev.lock()["models"]["model/model.pkl"]
     assert entry["metrics"] is None and entry["metrics_from"]["md5"] == md5
     for args in (("show",), ("log",), ("diff", "HEAD~1", "HEAD"), ("report", "HEAD~1", "HEAD")):
         r = ev.gitml(*args)
@@ -247,7 +239,7 @@ def test_a_member_whose_bytes_do_not_match_its_hash_is_not_read(ev: Example) -> 
 def test_the_whole_flow(ev: Example) -> None:
     ex = ev
     first = ex.head()
-    first_lock = lock_at(ex)["models"]["model/model.pkl"]
+    first_lock = ex.lock()["models"]["model/model.pkl"]
     first_model = (ex.root / "model" / "model.pkl").read_bytes()
     first_metrics = (ex.root / "eval" / "metrics.json").read_bytes()
     ex.set_param("n_estimators: 20", "n_estimators: 5")
@@ -256,7 +248,7 @@ def test_the_whole_flow(ev: Example) -> None:
     ex.git("add", "-A")
     r = ex.git("commit", "-q", "-m", "five trees", check=False)
     assert r.returncode == 0, r.stderr
-    entry = lock_at(ex)["models"]["model/model.pkl"]
+    entry = ex.lock()["models"]["model/model.pkl"]
     assert entry["md5"] != first_lock["md5"]
     assert close(entry["metrics"], workspace_metrics(ex))
     assert entry["metrics"] != first_lock["metrics"]

@@ -4,11 +4,10 @@ any `dvc repro`, never a `${…}` path in gitml.yaml."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Example
+from conftest import Example, copy_example
 from layouts import assert_discovered, build_layout, user_flow
 
 EXPECTED = {
@@ -24,8 +23,7 @@ def matrix_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
 
 @pytest.fixture
 def matrix(matrix_template: Example, tmp_path: Path) -> Example:
-    shutil.copytree(matrix_template.root.parent, tmp_path / "ex", symlinks=True)
-    return Example(tmp_path / "ex" / "repo", tmp_path / "ex" / "dvc-remote")
+    return copy_example(matrix_template, tmp_path / "ex")
 
 
 def test_init_before_any_repro_resolves_the_matrix(matrix: Example) -> None:

@@ -5,11 +5,10 @@ them as GTO does (`pipelines/a=clf@v0.0.1`)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Example
+from conftest import Example, copy_example
 from layouts import assert_discovered, build_layout, user_flow
 
 from gitml.errors import BadInput
@@ -28,8 +27,7 @@ def subdirs_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
 
 @pytest.fixture
 def subdirs(subdirs_template: Example, tmp_path: Path) -> Example:
-    shutil.copytree(subdirs_template.root.parent, tmp_path / "ex", symlinks=True)
-    return Example(tmp_path / "ex" / "repo", tmp_path / "ex" / "dvc-remote")
+    return copy_example(subdirs_template, tmp_path / "ex")
 
 
 def test_init_before_any_repro_names_models_as_dvc_does(subdirs: Example) -> None:
