@@ -221,6 +221,17 @@ def reproduce_worktrees(ex: Example) -> list[Path]:
     return [Path(line[9:]) for line in listing.splitlines() if "gitml-reproduce-" in line]
 
 
+def _kill_groups_working_in(directory: Path) -> None:
+    """SIGKILL the process groups of the processes whose working directory is in `directory`."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+            if entry.name.isdigit() and cwd.is_relative_to(directory):
+                os.killpg(os.getpgid(int(entry.name)), signal.SIGKILL)
+        except OSError:
+            continue
+
+
 @pytest.mark.slow
 def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -> None:
     before = state(example)
@@ -241,6 +252,8 @@ def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        for wt in wts:  # the rebuild, in a session of its own, outlives a kill -9 of gitml
+            _kill_groups_working_in(wt)
     [wt] = wts
     assert wt.is_dir() and (wt.parent / "owner.lock").is_file()  # what a kill -9 leaves
     # a worktree kept by --keep or a failed stage has no owner file: never cleaned
