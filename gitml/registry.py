@@ -11,11 +11,12 @@ lightweight ones). A stage holds the commit of its newest assignment still in fo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import git
-from gitml.errors import BadInput
+from gitml.errors import BadInput, CheckFailed, GitError
 
 # GTO's own patterns (gto/constants.py): what it accepts as an artifact or stage name.
 _NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
@@ -239,6 +240,64 @@ def latest_version_commit(root: Path, model: str) -> str | None:
     return latest.commit if latest else None
 
 
-def create_tag(root: Path, tag: str, commit: str, message: str) -> None:
-    """An annotated tag, as GTO makes them (it reads the tagger date and the message)."""
-    git.run(["tag", "-a", "-m", message, "--", tag, commit], root)
+@dataclass(frozen=True)
+class NewTag:
+    """A registry tag to create: `tag` on `commit`, annotated with `message`."""
+
+    tag: str
+    commit: str
+    message: str
+
+
+class LostRace(CheckFailed):
+    """Another run created one of the tags after this one read the registry: nothing was made."""
+
+
+def create_tags(root: Path, new: Sequence[NewTag]) -> None:
+    """Annotated tags as GTO makes them (`git tag -a -m`: the committer, now, as tagger; GTO
+    reads the tagger date and the message), all or none.
+
+    The tag objects are written first (unreferenced, they are harmless if no ref is made), then
+    every ref in one `git update-ref --stdin` transaction of `create` lines, which git refuses
+    whole when any of the refs exists: two promotions at once leave the tags of one of them,
+    never a part of each. The other gets LostRace (exit 1)."""
+    if not new:
+        return
+    tagger = git.out(["var", "GIT_COMMITTER_IDENT"], root)
+    updates = []
+    for t in new:
+        body = f"object {t.commit}\ntype commit\ntag {t.tag}\ntagger {tagger}\n\n{t.message}\n"
+        sha = git.out(["mktag"], root, input=body.encode())
+        updates.append(f"create refs/tags/{t.tag} {sha}\n")
+    proc = git.run(["update-ref", "--stdin"], root, input="".join(updates).encode(), check=False)
+    if proc.returncode == 0:
+        return
+    taken = _existing_tags(root, [t.tag for t in new])
+    if not taken:
+        err = proc.stderr.decode(errors="replace").strip()
+        raise GitError(f"`git update-ref --stdin` failed, no tag was made: {err}")
+    lightweight = sorted(name for name, kind in taken.items() if kind != "tag")
+    if lightweight:
+        raise BadInput(
+            f"tag {', '.join(lightweight)} exists already, not annotated (so the registry, as GTO, "
+            "ignores it), so no tag was made: delete it (`git tag -d "
+            + " ".join(lightweight)
+            + "`) and run again"
+        )
+    raise LostRace(
+        f"lost a race: {', '.join(sorted(taken))} "
+        + ("was" if len(taken) == 1 else "were")
+        + " made by another run after this one read the registry, so this one tagged nothing; "
+        "see `gitml registry`, and run the command again if it is still wanted"
+    )
+
+
+def _existing_tags(root: Path, names: list[str]) -> dict[str, str]:
+    """{tag: type of the object its ref holds} for those of `names` that exist."""
+    out = git.out(
+        ["for-each-ref", "--format=%(refname:strip=2)%09%(objecttype)"]
+        + [f"refs/tags/{n}" for n in names],
+        root,
+    )
+    found = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+    return {n: found[n] for n in names if n in found}  # for-each-ref matches by prefix too

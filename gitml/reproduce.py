@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from gitml import dvcfiles, environment, git, manifest, objects, paths, state
 from gitml import params as params_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
+from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.manifest import LOCK_FILE
@@ -273,11 +275,19 @@ def dvc_target(stage: str) -> str:
 # --- running DVC -------------------------------------------------------------------------------
 
 
+STOP_GRACE_SECONDS = 5.0  # between TERM and KILL to a rebuild's process group
+
+
 def run_streamed(
     cmd: list[str], cwd: Path, env: dict[str, str], label: str = "running DVC"
 ) -> tuple[int, list[str]]:
     """Run `cmd`, its output streamed to stderr (under a rich status with `label` on a
-    terminal, plain when piped); the exit code and the last lines of output."""
+    terminal, plain when piped); the exit code and the last lines of output.
+
+    `cmd` runs in a session of its own, with the processes it starts (DVC runs a stage's command
+    in its own process group): a signal to gitml, or Ctrl-C at the terminal, does not reach
+    them, and whatever interrupts gitml here ends the whole group (`stop_group`), so that no
+    stage goes on running in a worktree being removed."""
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     proc = subprocess.Popen(
         cmd,
@@ -286,25 +296,51 @@ def run_streamed(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     assert proc.stdout is not None
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.text import Text
+    try:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.text import Text
 
-        con = Console(stderr=True, highlight=False, emoji=False)
-        with con.status(f"[bold]{label}[/]"):
-            for raw in proc.stdout:
-                line = raw.decode(errors="replace").rstrip("\n")
-                tail.append(line)
-                con.print(Text(line, style="dim"))
+            con = Console(stderr=True, highlight=False, emoji=False)
+            with con.status(f"[bold]{label}[/]"):
+                for raw in proc.stdout:
+                    line = raw.decode(errors="replace").rstrip("\n")
+                    tail.append(line)
+                    con.print(Text(line, style="dim"))
+            return proc.wait(), list(tail)
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            tail.append(line.rstrip("\n"))
+            sys.stderr.write(line)
+            sys.stderr.flush()
         return proc.wait(), list(tail)
-    for raw in proc.stdout:
-        line = raw.decode(errors="replace")
-        tail.append(line.rstrip("\n"))
-        sys.stderr.write(line)
-        sys.stderr.flush()
-    return proc.wait(), list(tail)
+    except BaseException:
+        stop_group(proc)
+        raise
+    finally:
+        proc.stdout.close()
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
+    """End the process group that `proc` leads: SIGTERM, then SIGKILL to whatever is left after
+    `grace` seconds. The group outlives its leader while any member lives, so it is asked
+    (signal 0) until it is empty; the leader is reaped first, a zombie being still a member."""
+    deadline = time.monotonic() + grace
+    sig: int | None = signal.SIGTERM
+    while True:
+        try:
+            os.killpg(proc.pid, sig or 0)
+        except ProcessLookupError:
+            break  # nobody left in the group
+        if sig == signal.SIGKILL:
+            break
+        time.sleep(0.05)
+        proc.poll()
+        sig = signal.SIGKILL if time.monotonic() > deadline else None
+    proc.wait()
 
 
 def _dvc(args: list[str], wt: Path, env: dict[str, str], label: str) -> tuple[int, list[str]]:
@@ -706,13 +742,56 @@ def reproduce(
             f"(`gitml restore {rev or 'HEAD'}`), not rebuilt"
         )
 
+    with Interruptible(_INTERRUPTED) as signals:
+        return _rebuild_and_compare(
+            repo,
+            commit,
+            lock,
+            config,
+            models_rec,
+            rebuildable,
+            frozen,
+            signals,
+            out=out,
+            env_mode=env_mode,
+            keep=keep,
+            twice=twice,
+            started=started,
+        )
+
+
+_INTERRUPTED = (
+    "the rebuild was stopped (DVC and the stages' processes ended) and its temporary worktree "
+    "removed; nothing of yours was changed"
+)
+
+
+def _rebuild_and_compare(
+    repo: repo_mod.Repo,
+    commit: str,
+    lock: dict[str, Any],
+    config: Config,
+    models_rec: dict[str, Any],
+    rebuildable: dict[str, Any],
+    frozen: frozenset[str],
+    signals: Interruptible,
+    *,
+    out: Path | None,
+    env_mode: str,
+    keep: bool,
+    twice: bool,
+    started: float,
+) -> Result:
+    """The rebuild in its temporary worktree, removed at the end (kept with `keep` or when a
+    stage fails), also when a signal ends the run."""
     base = Path(tempfile.mkdtemp(prefix=PREFIX))
     owner = claim(base)
     locked: LockedEnv | None = None
     wt: Path | None = None
     keep_wt = keep
     try:
-        with state.locked(repo.common_dir, _LOCK_NAME):
+        # deferred: a signal in the middle would leave a registration that `wt` does not name
+        with state.locked(repo.common_dir, _LOCK_NAME), signals.deferred():
             cleaned = clean_leftovers(repo.root)
             if cleaned:
                 say(
@@ -720,6 +799,11 @@ def reproduce(
                     f"`gitml reproduce`: {', '.join(map(str, cleaned))}"
                 )
             wt = add_worktree(repo.root, commit, base)
+        if keep:
+            signals.done = (
+                "the rebuild was stopped (DVC and the stages' processes ended); its worktree is "
+                f"kept at {wt}"
+            )
         cache_dir = base / "cache"
         user_cfg = write_local_config(repo.root, wt, cache_dir)
         project = _worktree_project(wt)
@@ -846,13 +930,14 @@ def reproduce(
         keep_wt = True
         raise StageFailed(f"{exc}\nthe worktree is kept at {wt}") from None
     finally:
-        if wt is not None and not keep_wt:
-            with state.locked(repo.common_dir, _LOCK_NAME):
-                remove_worktree(repo.root, wt)
-            shutil.rmtree(base, ignore_errors=True)
-        elif wt is None:
-            shutil.rmtree(base, ignore_errors=True)
-        release(base, owner, kept=wt is not None and keep_wt)
+        with signals.deferred():  # a signal now waits for the cleanup, then ends the run
+            if wt is not None and not keep_wt:
+                with state.locked(repo.common_dir, _LOCK_NAME):
+                    remove_worktree(repo.root, wt)
+                shutil.rmtree(base, ignore_errors=True)
+            elif wt is None:
+                shutil.rmtree(base, ignore_errors=True)
+            release(base, owner, kept=wt is not None and keep_wt)
 
 
 def _worktree_project(wt: Path) -> dvcfiles.Project:

@@ -184,6 +184,62 @@ def test_push_sends_the_tags_to_the_git_remote(example: Example, tmp_path: Path)
     assert f"{MODEL}#production#3" in r.stderr  # not a second #2
 
 
+def test_a_tag_in_the_way_makes_no_tag_at_all(example: Example) -> None:
+    """The version tag and the stage tag are made together or not at all: with the stage tag's
+    name taken (a lightweight tag, which the registry does not read), no version tag is left."""
+    ex = example
+    ex.git("tag", f"{MODEL}#staging#1")
+    r = ex.gitml("promote", MODEL, "--to", "staging")
+    assert r.returncode == 2, r.stderr
+    assert f"tag {MODEL}#staging#1 exists already, not annotated" in r.stderr
+    assert f"git tag -d {MODEL}#staging#1" in r.stderr and "Traceback" not in r.stderr
+    assert _tags(ex) == [f"{MODEL}#staging#1"]  # no wine-classifier@v0.0.1 left behind
+    ex.git("tag", "-d", f"{MODEL}#staging#1")
+    r = ex.gitml("promote", MODEL, "--to", "staging")
+    assert r.returncode == 0, r.stderr
+    assert _tags(ex) == [f"{MODEL}#staging#1", f"{MODEL}@v0.0.1"]
+
+
+def test_two_promotions_at_once_tag_all_or_nothing(example: Example) -> None:
+    """Two `gitml promote --to staging` at once, of a registered commit (one tag to make) and
+    of a new one (a version tag and a stage tag), round after round: the registry ends with the
+    tags of one promotion or of both, never a part of one; a loser exits 1 naming the race."""
+    ex = example
+    registered = ex.head()
+    assert ex.gitml("promote", MODEL, "--to", "dev").returncode == 0  # @v0.0.1, #dev#1
+    new = _readme_commit(ex, "docs", "2026-01-01T10:00:00")
+    before = _tags(ex)
+    lost = 0
+    for _ in range(8):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "gitml", "promote", MODEL, "--to", "staging"]
+                + ["--rev", rev, "--json"],
+                cwd=ex.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for rev in (registered, new)
+        ]
+        results = [(p, *p.communicate(timeout=120)) for p in procs]
+        made: list[str] = []
+        for p, out, err in results:
+            if p.returncode == 0:
+                made += json.loads(out)["tags"]
+            else:
+                assert p.returncode == 1, err
+                assert "lost a race:" in err and "this one tagged nothing" in err, err
+                assert "Traceback" not in err
+                lost += 1
+        assert any(p.returncode == 0 for p, _, _ in results)
+        assert _tags(ex) == sorted(before + made)  # the winners' tags, whole; nothing else
+        ex.git("tag", "-d", *made)
+        if lost:
+            break
+    assert lost, "the two promotions never overlapped: nothing was tested"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -220,6 +221,17 @@ def reproduce_worktrees(ex: Example) -> list[Path]:
     return [Path(line[9:]) for line in listing.splitlines() if "gitml-reproduce-" in line]
 
 
+def _kill_groups_working_in(directory: Path) -> None:
+    """SIGKILL the process groups of the processes whose working directory is in `directory`."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+            if entry.name.isdigit() and cwd.is_relative_to(directory):
+                os.killpg(os.getpgid(int(entry.name)), signal.SIGKILL)
+        except OSError:
+            continue
+
+
 @pytest.mark.slow
 def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -> None:
     before = state(example)
@@ -240,6 +252,8 @@ def test_a_killed_run_is_cleaned_by_the_next(example: Example, tmp_path: Path) -
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        for wt in wts:  # the rebuild, in a session of its own, outlives a kill -9 of gitml
+            _kill_groups_working_in(wt)
     [wt] = wts
     assert wt.is_dir() and (wt.parent / "owner.lock").is_file()  # what a kill -9 leaves
     # a worktree kept by --keep or a failed stage has no owner file: never cleaned
@@ -270,6 +284,96 @@ def test_two_runs_at_once_do_not_collide(example: Example, tmp_path: Path) -> No
         assert b"leftover" not in err  # the other run's worktree is live: never cleaned
     assert reproduce_worktrees(example) == []
     assert state(example) == before
+
+
+# A stage that starts a child of its own, says both pids (written whole: renamed into place), and
+# waits: the rebuild is then mid-stage, with two processes in DVC's group.
+_WAITING_STAGE = """
+import os, subprocess, sys
+from pathlib import Path
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+out = Path(os.environ["STAGE_PIDS"])
+out.with_suffix(".tmp").write_text(f"{os.getpid()} {child.pid}")
+out.with_suffix(".tmp").rename(out)
+child.wait()
+"""
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of a live process; None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[2])
+
+
+def _alive_in_group(group: int) -> list[int]:
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _proc_stat(int(entry.name))
+            if st is not None and st[1] == group and st[0] != "Z":  # a zombie has ended
+                alive.append(int(entry.name))
+    return alive
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [
+        signal.SIGTERM,
+        pytest.param(signal.SIGINT, marks=pytest.mark.slow),  # Ctrl-C (to gitml alone: see below)
+        pytest.param(signal.SIGHUP, marks=pytest.mark.slow),  # the terminal closed
+    ],
+)
+def test_a_signal_ends_the_rebuild_and_removes_its_worktree(
+    example: Example, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """SIGTERM (or Ctrl-C, a hang-up) to gitml mid-stage: DVC and the stage's processes end,
+    the worktree goes, one message. A terminal's Ctrl-C goes to its foreground group, which the
+    rebuild is not in (a session of its own): gitml ends it, as here."""
+    (example.root / "src" / "prepare.py").write_text(_WAITING_STAGE)
+    example.git("commit", "-qam", "a stage that waits", env={"GITML_SKIP": "1"})
+    before = state(example)
+    pids_file = tmp_path / "stage.pids"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitml", "reproduce"],
+        cwd=example.root,
+        env={**os.environ, "STAGE_PIDS": str(pids_file)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stage_pids: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not pids_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pids_file.exists(), proc.communicate(timeout=60)[1] if proc.poll() else "no stage"
+        stage_pids = [int(p) for p in pids_file.read_text().split()]
+        [wt] = reproduce_worktrees(example)
+        group = _proc_stat(stage_pids[0])
+        assert group is not None
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, err
+        assert err.strip().splitlines()[-1] == (
+            f"gitml: interrupted ({sig.name}): the rebuild was stopped (DVC and the stages' "
+            "processes ended) and its temporary worktree removed; nothing of yours was changed"
+        ), err
+        assert "Traceback" not in err
+        assert [p for p in stage_pids if (_proc_stat(p) or ("Z",))[0] != "Z"] == []
+        assert _alive_in_group(group[1]) == []
+        assert reproduce_worktrees(example) == [] and not wt.parent.exists()
+        assert state(example) == before
+    finally:  # on failure: end what a broken gitml left running (never the test's own group)
+        for pid in stage_pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_an_object_missing_everywhere_is_named_with_its_commit(example: Example) -> None:

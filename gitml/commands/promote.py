@@ -115,24 +115,23 @@ def _assign(
 ) -> None:
     """Register the commit's version if it has none, then assign the stage (GTO's messages)."""
     name = p.model.name
+    new: list[registry.NewTag] = []
     p.version = registry.versions(tags, name).get(p.commit, "")
     if not p.version:
         p.version = version or registry.next_version(tags, name)
         if p.version in registry.versions(tags, name).values():
             raise BadInput(f"{name} {p.version} is registered already, for another commit")
-        tag = registry.version_tag(name, p.version)
-        registry.create_tag(
-            repo.root, tag, p.commit, f"Registering artifact {name} version {p.version}"
-        )
-        p.created.append(tag)
+        message = f"Registering artifact {name} version {p.version}"
+        new.append(registry.NewTag(registry.version_tag(name, p.version), p.commit, message))
     elif version and version != p.version:
         raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
     tag = registry.stage_tag(
         name, p.stage, registry.next_counter(tags, name)
     )  # registrations count none
     message = f"Assigning stage {p.stage} to artifact {name} version {p.version}{note}"
-    registry.create_tag(repo.root, tag, p.commit, message)
-    p.created.append(tag)
+    new.append(registry.NewTag(tag, p.commit, message))
+    registry.create_tags(repo.root, new)  # all or none: a concurrent promotion gets LostRace
+    p.created.extend(t.tag for t in new)
 
 
 def _check_version(version: str | None) -> None:
