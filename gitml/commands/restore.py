@@ -18,13 +18,24 @@ from gitml.output import say, warn
 
 
 def _describe(report: restore_mod.Report, *, hook: bool) -> None:
+    rev = report.rev[:8]
+    for name, obj in report.saved:
+        say(
+            f"{name}: your version saved in the DVC cache as {obj}; get it back with "
+            f"`cp {obj} {name} && chmod u+w {name}`"
+        )
     if report.restored:
-        say(f"restored {', '.join(report.restored)} from the DVC cache ({report.rev[:8]})")
+        say(f"restored {', '.join(report.restored)} from the DVC cache ({rev})")
+    if report.removed:
+        say(f"removed {', '.join(report.removed)} (not in {rev}; the DVC cache has their bytes)")
     for path in report.kept_modified:
-        warn(f"{path} was modified locally: kept as it is (not restored to {report.rev[:8]})")
+        warn(
+            f"{path} holds bytes that are in no DVC cache (your edit): kept, not restored to "
+            f"{rev}; `gitml restore --force` saves them in the DVC cache and restores {rev}'s"
+        )
     for path in report.mismatched:
         warn(
-            f"{path}: {LOCK_FILE} and the DVC files of {report.rev[:8]} disagree; not restored "
+            f"{path}: {LOCK_FILE} and the DVC files of {rev} disagree; not restored "
             "(run `gitml lock --check`)"
         )
     for path in report.corrupt:
@@ -41,20 +52,24 @@ def after_checkout(repo: repo_mod.Repo, hook: str, args: list[str]) -> int:
     if os.environ.get("GITML_INTERNAL_WORKTREE"):
         return 0  # a worktree gitml itself creates (reproduce)
     if hook == "post-checkout":
-        prev = args[0] if args else None
         if len(args) >= 3 and args[2] == "0":
             return 0
-    elif hook == "post-rewrite":
+        return restore_head(repo, args[0] if args else None)
+    if hook == "post-rewrite":
         if not args or args[0] != "rebase":
             return 0  # `commit --amend` keeps the data where it is
-        prev = "ORIG_HEAD"
-    else:  # post-merge: git still has MERGE_HEAD while it runs, though the merge is done
-        return restore_head(repo, "ORIG_HEAD", concluded="merge")
-    return restore_head(repo, prev)
+        return restore_head(repo, "ORIG_HEAD")
+    if hook == "post-applypatch":  # `git am`, after each patch; a rebase's own ends in post-rewrite
+        if (git.git_dir(repo.root) / "rebase-apply" / "rebasing").exists():
+            return 0
+        return restore_head(repo, "HEAD^1", concluded="rebase")
+    # post-merge: git still has MERGE_HEAD while it runs, though the merge is done
+    return restore_head(repo, "ORIG_HEAD", concluded="merge")
 
 
 def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = None) -> int:
-    """Restore HEAD's data and models from the local cache, "modified" judged against `prev`.
+    """Restore HEAD's data and models from the local cache (`prev`: the commit the work tree
+    came from; nothing to do when it is HEAD).
 
     `concluded` names the operation the calling hook reports the end of.
     """
@@ -63,16 +78,41 @@ def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = 
     head = git.head_commit(repo.root)
     if not head or not git.tree_entries(repo.root, head, [LOCK_FILE]):
         return 0  # a commit from before gitml
-    previous = _commit_or_none(repo.root, prev)
-    if previous == head:
+    if _commit_or_none(repo.root, prev) == head:
         return 0
     md5s = state_mod.Md5Cache(repo.common_dir)
     try:
-        report = restore_mod.restore(repo, head, previous, md5s)
+        report = restore_mod.restore(repo, head, md5s)
     finally:
         md5s.close()
     _describe(report, hook=True)
     return 0
+
+
+def work_tree_behind(repo: repo_mod.Repo) -> list[str]:
+    """The DVC-tracked paths the work tree holds other cached bytes of (or none) than its DVC
+    files record; [] when that cannot be judged (the reason is another check's to give)."""
+    md5s = state_mod.Md5Cache(repo.common_dir)
+    try:
+        return restore_mod.differences(repo, md5s)
+    except BadInput:
+        return []
+    finally:
+        md5s.close()
+
+
+def behind_message(paths: list[str]) -> str:
+    return (
+        f"the work tree does not hold HEAD's data: {', '.join(paths)} differ from what dvc.lock "
+        "and the .dvc files record (`git reset --hard` and `git stash pop` run no hook); run "
+        "`gitml restore`"
+    )
+
+
+def warn_work_tree_behind(repo: repo_mod.Repo) -> None:
+    behind = work_tree_behind(repo)
+    if behind:
+        warn(behind_message(behind))
 
 
 def _commit_or_none(root: Path, rev: str | None) -> str | None:
@@ -123,11 +163,10 @@ def _remote_fetcher(repo: repo_mod.Repo, rev: str) -> restore_mod.Fetch:
     return fetch
 
 
-def restore_command(rev: str | None, paths: list[str] | None = None) -> int:
+def restore_command(rev: str | None, paths: list[str] | None = None, force: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     commit = git.resolve_commit(repo.root, rev or "HEAD")
-    head = git.head_commit(repo.root)
     wanted = None
     if paths:
         from gitml.paths import normalize
@@ -137,17 +176,21 @@ def restore_command(rev: str | None, paths: list[str] | None = None) -> int:
         md5s = state_mod.Md5Cache(repo.common_dir)
         try:
             report = restore_mod.restore(
-                repo, commit, head, md5s, _remote_fetcher(repo, commit), wanted
+                repo, commit, md5s, _remote_fetcher(repo, commit), wanted, force=force
             )
         finally:
             md5s.close()
     _describe(report, hook=False)
-    if not report.restored and not (report.missing or report.corrupt or report.mismatched):
-        say(f"workspace already holds the data and models of {commit[:8]}")
-    if report.missing or report.corrupt:
-        raise CheckFailed("some objects could not be restored (listed above)")
     if wanted and not (
-        set(wanted) & set(report.restored + report.up_to_date + report.kept_modified)
+        set(wanted)
+        & set(report.restored + report.up_to_date + report.not_at_target + report.removed)
     ):
         raise BadInput(f"{', '.join(wanted)}: not DVC-tracked at {commit[:8]}")
+    if report.not_at_target:
+        raise CheckFailed(
+            f"the work tree does not hold the recorded bytes of {commit[:8]} for: "
+            + ", ".join(report.not_at_target)
+        )
+    if not report.restored and not report.removed:
+        say(f"workspace already holds the data and models of {commit[:8]}")
     return 0
