@@ -31,7 +31,8 @@ def local_remotes(cfg: DvcConfig) -> list[Path]:
     """Remotes that are plain directories (the only ones checked without importing DVC)."""
     default = [cfg.default_remote] if cfg.default_remote else []
     names = default + [n for n in cfg.remotes if n not in default]
-    return [Path(cfg.remotes[n]) for n in names if "://" not in cfg.remotes[n]]
+    urls = [cfg.remotes[n].removeprefix("file://") for n in names]
+    return [Path(url) for url in urls if "://" not in url]
 
 
 def locate(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:

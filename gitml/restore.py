@@ -42,6 +42,7 @@ class Report:
     mismatched: list[str] = field(default_factory=list)  # gitml.lock disagrees with dvc.lock
     removed: list[str] = field(default_factory=list)  # files the target has not (bytes cached)
     saved: list[tuple[str, Path]] = field(default_factory=list)  # --force: (path, object)
+    missing_md5: dict[str, str] = field(default_factory=dict)  # missing path -> its object
 
     @property
     def not_at_target(self) -> list[str]:
@@ -188,6 +189,7 @@ def _plan(
     listing = _listing(judge.cfg, out, fetch)
     if isinstance(listing, str):
         getattr(report, listing).append(out.path)
+        report.missing_md5[out.path] = out.md5
         return None
     if os.path.lexists(ws) and (ws.is_symlink() or not ws.is_dir()):
         state, current = judge.file(ws, None, out.hash)
@@ -274,7 +276,9 @@ def _write(
             problem = _place(cfg, md5, out.hash, path, fetch, out, rel, tmp)
             if problem:
                 failed = True
-                getattr(report, problem).append(f"{out.path}/{rel}" if rel else out.path)
+                name = f"{out.path}/{rel}" if rel else out.path
+                getattr(report, problem).append(name)
+                report.missing_md5[name] = md5
     if out.is_dir:
         _remove_empty_dirs(plan.ws)
     if not failed:

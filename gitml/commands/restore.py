@@ -17,7 +17,23 @@ from gitml.manifest import LOCK_FILE
 from gitml.output import say, warn
 
 
-def _describe(report: restore_mod.Report, *, hook: bool) -> None:
+def _remote_state(root: Path) -> str:
+    """What is wrong with the DVC remotes restore looked in, or where to push from."""
+    cfg = dvcfiles.read_config(root)
+    if not cfg.remotes:
+        return "no DVC remote is configured (`dvc remote add -d`); push them from a clone that has them"
+    gone = []
+    for name, url in sorted(cfg.remotes.items()):
+        local = url.removeprefix("file://")
+        if "://" not in local and not Path(local).is_dir():
+            gone.append(f"DVC remote {name!r} ({local}) does not exist (a disk not mounted?)")
+    if gone:
+        return "; ".join(gone) + ": mount it or fix its url (`dvc remote modify`)"
+    names = ", ".join(repr(n) for n in sorted(cfg.remotes))
+    return f"DVC remote {names} does not have them either: push them from a clone that has them"
+
+
+def _describe(report: restore_mod.Report, *, hook: bool, repo_root: Path) -> None:
     rev = report.rev[:8]
     for name, obj in report.saved:
         say(
@@ -41,10 +57,14 @@ def _describe(report: restore_mod.Report, *, hook: bool) -> None:
     for path in report.corrupt:
         warn(f"{path}: the cached object does not match its hash (corrupt cache); not restored")
     if report.missing:
-        fix = (
-            "run `gitml restore` to fetch them" if hook else "push them from a clone that has them"
+        objects_ = ", ".join(
+            f"{path} (md5 {report.missing_md5[path]})" if path in report.missing_md5 else path
+            for path in report.missing
         )
-        warn(f"not in the local cache: {', '.join(report.missing)}; {fix}")
+        if hook:
+            warn(f"not in the local cache: {objects_}; run `gitml restore` to fetch them")
+        else:
+            warn(f"in no local cache nor DVC remote: {objects_}; {_remote_state(repo_root)}")
 
 
 def after_checkout(repo: repo_mod.Repo, hook: str, args: list[str]) -> int:
@@ -85,7 +105,7 @@ def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = 
         report = restore_mod.restore(repo, head, md5s)
     finally:
         md5s.close()
-    _describe(report, hook=True)
+    _describe(report, hook=True, repo_root=repo.root)
     return 0
 
 
@@ -135,7 +155,7 @@ def _remote_fetcher(repo: repo_mod.Repo, rev: str) -> restore_mod.Fetch:
 
     def fetch(out: Out, md5: str, member: str) -> Path | None:
         cached = objects.bring_to_cache(cfg, md5, out.hash)
-        if cached is not None or not any("://" in u for u in cfg.remotes.values()):
+        if cached is not None or len(objects.local_remotes(cfg)) == len(cfg.remotes):
             return cached
         name = cfg.default_remote
         if name and "://" in cfg.remotes.get(name, ""):
@@ -156,7 +176,11 @@ def _remote_fetcher(repo: repo_mod.Repo, rev: str) -> restore_mod.Fetch:
         target = out.path if not member else f"{out.path}/{member}"
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "obj"
-            opened[0].get_file(target, str(local))
+            try:
+                opened[0].get_file(target, str(local))
+            except Exception:  # DVC's FileNotFoundError "No storage files available" and the
+                # like: no remote has it; the message names the remotes
+                return None
             dest = dvcfiles.object_path(cfg.cache_dir, md5, out.hash)
             return dest if objects.verified_copy(local, md5, out.hash, dest) else None
 
@@ -180,7 +204,7 @@ def restore_command(rev: str | None, paths: list[str] | None = None, force: bool
             )
         finally:
             md5s.close()
-    _describe(report, hook=False)
+    _describe(report, hook=False, repo_root=repo.root)
     if wanted and not (
         set(wanted)
         & set(report.restored + report.up_to_date + report.not_at_target + report.removed)
