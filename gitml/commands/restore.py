@@ -46,7 +46,8 @@ def _describe(report: restore_mod.Report, *, hook: bool, repo_root: Path) -> Non
         say(f"removed {', '.join(report.removed)} (not in {rev}; the DVC cache has their bytes)")
     for path in report.kept_modified:
         warn(
-            f"{path} holds bytes that are in no DVC cache (your edit): kept, not restored to "
+            f"{path} was modified locally (its bytes are in no DVC cache: your edit): kept, not "
+            "restored to "
             f"{rev}; `gitml restore --force` saves them in the DVC cache and restores {rev}'s"
         )
     for path in report.mismatched:
@@ -123,8 +124,8 @@ def work_tree_behind(repo: repo_mod.Repo) -> list[str]:
 
 def behind_message(paths: list[str]) -> str:
     return (
-        f"the work tree does not hold HEAD's data: {', '.join(paths)} differ from what dvc.lock "
-        "and the .dvc files record (`git reset --hard` and `git stash pop` run no hook); run "
+        f"the work tree does not hold HEAD's data: {', '.join(paths)} "
+        f"{'differs' if len(paths) == 1 else 'differ'} from what dvc.lock and the .dvc files record (`git reset --hard` and `git stash pop` run no hook); run "
         "`gitml restore`"
     )
 
