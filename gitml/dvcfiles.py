@@ -546,13 +546,16 @@ def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
     except OSError as exc:
         raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None
     named = obj.parent.name + obj.name
-    if is_md5(named) and named.endswith(".dir"):
-        # DVC names a listing by the md5 of its bytes, dos2unix or not (JSON has no CRLF)
-        if hashlib.md5(data).hexdigest() != named.removesuffix(".dir"):
-            raise CorruptListing(
-                f"DVC directory object {obj} does not match its hash (corrupt cache): delete it, "
-                "then `dvc pull` it"
-            )
+    # DVC names a listing by the md5 of its bytes, dos2unix or not (JSON has no CRLF)
+    if (
+        is_md5(named)
+        and named.endswith(".dir")
+        and hashlib.md5(data).hexdigest() != named.removesuffix(".dir")
+    ):
+        raise CorruptListing(
+            f"DVC directory object {obj} does not match its hash (corrupt cache): delete it, "
+            "then `dvc pull` it"
+        )
     return parse_dir_listing(data, str(obj))
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, manifest, objects, paths
+from gitml import dvcfiles, git, manifest, objects, paths
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
@@ -146,9 +146,7 @@ class _Planned:
     clear: bool = False  # something not a directory is where the directory goes
 
 
-def _listing(
-    cfg: DvcConfig, out: Out, fetch: Fetch | None
-) -> list[tuple[str, str]] | str:
+def _listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, str]] | str:
     """A directory out's verified listing, or why there is none ("missing", "corrupt")."""
     assert out.md5
     obj = objects.locate(cfg, out.md5, out.hash)
@@ -255,9 +253,7 @@ def _place(
     return None if objects.linked(cfg, obj, md5, hash_name, dest, tmp) else "corrupt"
 
 
-def _write(
-    cfg: DvcConfig, plan: _Planned, fetch: Fetch | None, report: Report, tmp: Path
-) -> None:
+def _write(cfg: DvcConfig, plan: _Planned, fetch: Fetch | None, report: Report, tmp: Path) -> None:
     out = plan.out
     for path, name, md5 in plan.edits:  # --force: the user's bytes first go where DVC keeps them
         saved = objects.save_to_cache(cfg, path, md5, out.hash) if md5 else None
@@ -360,13 +356,16 @@ class _WorkTreeFiles(Snapshot):
         pass
 
 
-def differences(repo: Repo, md5s: Md5Cache) -> list[str]:
+def differences(repo: Repo, md5s: Md5Cache) -> list[tuple[str, bool]]:
     """The DVC-tracked paths whose work-tree bytes are not those the work tree's dvc.lock and
     .dvc files record, though the recorded bytes are in the local cache and what is there is
     no user edit (absent, or another cached version): what a `git reset --hard` or
-    `git stash pop`, which run no hook, leave behind."""
+    `git stash pop`, which run no hook, leave behind. Each path with whether HEAD records the
+    same bytes for it (else the work tree's DVC files are uncommitted edits)."""
     snap = _WorkTreeFiles(repo.root)
     project = dvcfiles.read_project(snap)
+    head = git.head_commit(repo.root)
+    at_head = dvcfiles.read_project(Snapshot(repo.root, head)).outs if head else {}
     cfg = dvcfiles.read_config(repo.root)
     judge = _Judge(cfg, md5s)
     dest = Destinations(repo.root)
@@ -383,10 +382,14 @@ def differences(repo: Repo, md5s: Md5Cache) -> list[str]:
                 for rel, md5 in listing:
                     state, _ = judge.file(ws / rel, md5, out.hash)
                     if state in ("absent", "cached") and judge.cached(md5, out.hash):
-                        stale.append(path)
+                        stale.append((path, _same(at_head.get(path), out)))
                         break
             else:
                 state, _ = judge.file(ws, out.md5, out.hash)
                 if state in ("absent", "cached") and judge.cached(out.md5, out.hash):
-                    stale.append(path)
+                    stale.append((path, _same(at_head.get(path), out)))
     return stale
+
+
+def _same(a: Out | None, b: Out) -> bool:
+    return a is not None and (a.md5, a.hash) == (b.md5, b.hash)

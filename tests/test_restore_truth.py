@@ -311,13 +311,14 @@ def test_git_commands_leave_heads_data_or_a_kept_edit(
         assert "gitml" not in printed
         assert md5(model) != target_md5
         check = ex.gitml("check")
+        if name == "stash-pop":  # the popped dvc.lock is not HEAD's: DVC's checkout is the fix
+            assert "uncommitted dvc.lock/.dvc files" in check.stderr, check.stderr
+            assert "dvc checkout model/model.pkl" in check.stderr
+            return
         assert "does not hold HEAD's data" in check.stderr, check.stderr
         assert ex.gitml("restore").returncode == 0
     else:
         assert "restored model/model.pkl" in printed, printed
-    if name == "stash-pop":
-        assert md5(model) == target_md5
-        return
     assert ex.git("rev-parse", "HEAD").stdout != ""
     assert md5(model) == target_md5
     assert_holds(ex, "HEAD", link=link)

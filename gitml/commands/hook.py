@@ -26,7 +26,13 @@ def run_hook(hook: str, args: list[str], repo: repo_mod.Repo | None = None) -> i
         with handled():
             return _dispatch(hook, args, repo)
     except Exit as e:
-        if hook in ("post-checkout", "post-merge", "post-rewrite", "post-applypatch", "post-commit"):
+        if hook in (
+            "post-checkout",
+            "post-merge",
+            "post-rewrite",
+            "post-applypatch",
+            "post-commit",
+        ):
             return 0  # a failing post-* hook breaks interactive rebases; it has said its piece
         return e.code
 

@@ -75,7 +75,8 @@ def after_checkout(repo: repo_mod.Repo, hook: str, args: list[str]) -> int:
     if hook == "post-checkout":
         if len(args) >= 3 and args[2] == "0":
             return 0
-        return restore_head(repo, args[0] if args else None)
+        concluded = "rebase" if _rebase_has_nothing_to_pick(repo.root) else None
+        return restore_head(repo, args[0] if args else None, concluded=concluded)
     if hook == "post-rewrite":
         if not args or args[0] != "rebase":
             return 0  # `commit --amend` keeps the data where it is
@@ -86,6 +87,17 @@ def after_checkout(repo: repo_mod.Repo, hook: str, args: list[str]) -> int:
         return restore_head(repo, "HEAD^1", concluded="rebase")
     # post-merge: git still has MERGE_HEAD while it runs, though the merge is done
     return restore_head(repo, "ORIG_HEAD", concluded="merge")
+
+
+def _rebase_has_nothing_to_pick(root: Path) -> bool:
+    """A rebase whose checkout of its base is all it does (a fast-forward, or every commit
+    dropped): git runs no post-rewrite after it, so post-checkout restores."""
+    todo = git.git_dir(root) / "rebase-merge" / "git-rebase-todo"
+    try:
+        lines = todo.read_text(errors="replace").splitlines()
+    except OSError:
+        return False
+    return not any(line.strip() and not line.startswith("#") for line in lines)
 
 
 def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = None) -> int:
@@ -110,9 +122,10 @@ def restore_head(repo: repo_mod.Repo, prev: str | None, concluded: str | None = 
     return 0
 
 
-def work_tree_behind(repo: repo_mod.Repo) -> list[str]:
+def work_tree_behind(repo: repo_mod.Repo) -> list[tuple[str, bool]]:
     """The DVC-tracked paths the work tree holds other cached bytes of (or none) than its DVC
-    files record; [] when that cannot be judged (the reason is another check's to give)."""
+    files record, each with whether HEAD records those; [] when that cannot be judged (the
+    reason is another check's to give)."""
     md5s = state_mod.Md5Cache(repo.common_dir)
     try:
         return restore_mod.differences(repo, md5s)
@@ -122,12 +135,25 @@ def work_tree_behind(repo: repo_mod.Repo) -> list[str]:
         md5s.close()
 
 
-def behind_message(paths: list[str]) -> str:
-    return (
-        f"the work tree does not hold HEAD's data: {', '.join(paths)} "
-        f"{'differs' if len(paths) == 1 else 'differ'} from what dvc.lock and the .dvc files record (`git reset --hard` and `git stash pop` run no hook); run "
-        "`gitml restore`"
-    )
+def behind_message(behind: list[tuple[str, bool]]) -> str:
+    """One message: HEAD's data missing (`gitml restore`), or data the work tree's own,
+    uncommitted, DVC files record (`dvc checkout`)."""
+    heads = [p for p, at_head in behind if at_head]
+    own = [p for p, at_head in behind if not at_head]
+    parts = []
+    if heads:
+        parts.append(
+            f"the work tree does not hold HEAD's data: {', '.join(heads)} "
+            f"{'differs' if len(heads) == 1 else 'differ'} from what dvc.lock and the .dvc files "
+            "record (`git reset --hard` and `git stash pop` run no hook); run `gitml restore`"
+        )
+    if own:
+        parts.append(
+            f"the work tree does not hold the data its uncommitted dvc.lock/.dvc files record "
+            f"for {', '.join(own)}: run `dvc checkout {' '.join(own)}` for those, or "
+            "`git checkout -- dvc.lock` and `gitml restore` for HEAD's"
+        )
+    return "; ".join(parts)
 
 
 def warn_work_tree_behind(repo: repo_mod.Repo) -> None:
