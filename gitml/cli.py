@@ -122,15 +122,23 @@ def restore(
         Optional[list[str]],
         typer.Option("--path", help="Restore only this DVC-tracked path (repeatable)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace your edits too, after saving their bytes into the DVC cache "
+            "(it prints how to get them back).",
+        ),
+    ] = False,
 ) -> None:
     """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
 
-    Objects missing from the local cache are fetched from the DVC remote. Files you modified
-    are kept, never overwritten.
+    Objects missing from the local cache are fetched from the DVC remote. A file whose bytes
+    are in no DVC cache is your edit: kept and named (exit 1), unless --force.
     """
     from gitml.commands.restore import restore_command
 
-    _done(restore_command(rev, paths))
+    _done(restore_command(rev, paths, force=force))
 
 
 @app.command()

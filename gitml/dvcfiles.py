@@ -329,6 +329,23 @@ class DvcConfig:
     remote_options: dict[str, dict[str, str]] = field(default_factory=dict)
     files: tuple[ConfigFile, ...] = ()  # the levels' files that exist, system first
 
+    def value(self, section: str, option: str) -> str | None:
+        """`section.option` as the level that sets it last says (None: no level sets it)."""
+        cfg_file = self.origin(section, option)
+        return cfg_file.sections[section][option] if cfg_file else None
+
+    @property
+    def cache_types(self) -> list[str]:
+        """`cache.type`, in the order DVC tries them (its default: reflink, then copy)."""
+        raw = self.value("cache", "type") or "reflink,copy"
+        types = [t.strip().lower() for t in raw.strip("[]").split(",") if t.strip()]
+        return [t for t in types if t in ("reflink", "hardlink", "symlink", "copy")] or ["copy"]
+
+    @property
+    def cache_shared(self) -> bool:
+        """`cache.shared: group`: cache directories group-writable (DVC: 0o2775)."""
+        return (self.value("cache", "shared") or "").strip().lower() == "group"
+
     def origin(self, section: str, option: str) -> ConfigFile | None:
         """The file whose value of `section.option` wins (None: no level sets it)."""
         for cfg_file in reversed(self.files):
@@ -516,12 +533,29 @@ def object_path(root: Path, md5: str, hash_name: str) -> Path:
     return root / object_relpath(md5, hash_name)
 
 
+class CorruptListing(BadInput):
+    """A `.dir` object whose bytes do not hash to its name."""
+
+
 def read_dir_listing(obj: Path) -> list[tuple[str, str]]:
-    """(relpath, md5) pairs of a `.dir` object."""
+    """(relpath, md5) pairs of a `.dir` object, once its bytes hash to the name it is stored
+    under (`xx/rest.dir`): a listing whose members were swapped would restore each file with
+    another's bytes. A file not stored under an md5 name is parsed as it is."""
     try:
         data = obj.read_bytes()
     except OSError as exc:
         raise BadInput(f"DVC directory object {obj} is unreadable or corrupt ({exc})") from None
+    named = obj.parent.name + obj.name
+    # DVC names a listing by the md5 of its bytes, dos2unix or not (JSON has no CRLF)
+    if (
+        is_md5(named)
+        and named.endswith(".dir")
+        and hashlib.md5(data).hexdigest() != named.removesuffix(".dir")
+    ):
+        raise CorruptListing(
+            f"DVC directory object {obj} does not match its hash (corrupt cache): delete it, "
+            "then `dvc pull` it"
+        )
     return parse_dir_listing(data, str(obj))
 
 

@@ -23,7 +23,12 @@ HOOKS = (
     "post-checkout",
     "post-merge",
     "post-rewrite",
+    "post-applypatch",
 )
+# How HEAD's reflog names a commit that takes another commit's changes, data included: git runs
+# post-commit (no post-checkout) for `git cherry-pick` and `git revert`, so the data is restored
+# there. A plain `git commit` records the work tree as it is: nothing to restore.
+RESTORING_COMMITS = ("cherry-pick", "revert", "commit (cherry-pick)")
 # The watch-list, as plain text so that the hook shim (sh) reads it too: the watched paths one
 # per line, and the exact output of `git ls-files -s -- KEY_PATHSPECS` they were computed from.
 # The keys file is written last: it is what makes a new paths file current.
@@ -82,16 +87,24 @@ def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tu
 
 
 def _post_commit_has_work() -> bool:
-    """post-commit syncs the index after `git commit -- paths` and restores after a merge."""
+    """post-commit syncs the index after `git commit -- paths` and restores after a merge, a
+    cherry-pick or a revert."""
     try:
         root, common = git.toplevel_and_common_dir()
     except Exception:
         return False
     if (common / "gitml" / "post-commit-sync").exists():
         return True
-    return (
-        git.run(["rev-parse", "--verify", "--quiet", "HEAD^2"], root, check=False).returncode == 0
-    )
+    if git.run(["rev-parse", "--verify", "--quiet", "HEAD^2"], root, check=False).returncode == 0:
+        return True
+    return restoring_commit(root)
+
+
+def restoring_commit(root: Path) -> bool:
+    """Whether HEAD was just made by a cherry-pick or a revert (HEAD's last reflog entry)."""
+    proc = git.run(["reflog", "-1", "--format=%gs", "HEAD"], root, check=False)
+    subject = proc.stdout.decode(errors="replace")
+    return any(subject.startswith(f"{kind}: ") for kind in RESTORING_COMMITS)
 
 
 def skipped() -> bool:

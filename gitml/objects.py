@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +31,8 @@ def local_remotes(cfg: DvcConfig) -> list[Path]:
     """Remotes that are plain directories (the only ones checked without importing DVC)."""
     default = [cfg.default_remote] if cfg.default_remote else []
     names = default + [n for n in cfg.remotes if n not in default]
-    return [Path(cfg.remotes[n]) for n in names if "://" not in cfg.remotes[n]]
+    urls = [cfg.remotes[n].removeprefix("file://") for n in names]
+    return [Path(url) for url in urls if "://" not in url]
 
 
 def locate(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
@@ -87,25 +91,141 @@ def corrupt_objects(
     return bad
 
 
-def verified_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
-    """Copy `src` to `dest` atomically if its bytes hash to `md5`; False (nothing written) if not."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp = Path(tmp_name)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+# The modes DVC gives (dvc_data LocalHashFileDB, dvc_objects `_link`): work-tree files as a new
+# file under the umask, cache objects read-only, cache directories group-writable and setgid
+# with `cache.shared: group`.
+WORK_TREE_MODE = 0o666 & ~_UMASK
+CACHE_FILE_MODE = 0o444
+
+
+def cache_dir_mode(cfg: DvcConfig) -> int:
+    return 0o2775 if cfg.cache_shared else 0o777 & ~_UMASK
+
+
+def _make_dirs(path: Path, mode: int | None) -> None:
+    """`mkdir -p` with each new directory given `mode` (not cut by the umask)."""
+    if path.is_dir():
+        return
+    _make_dirs(path.parent, mode)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir()
+        if mode is not None:
+            os.chmod(path, mode)
+
+
+def _hash_of(path: Path, hash_name: str) -> str:
+    if hash_name == "md5":
+        return md5_file(path)
+    return dvcfiles.md5_for(path.read_bytes(), hash_name)
+
+
+def temporary_for(dest: Path, tmp_dir: Path | None) -> Path:
+    """A new empty temporary file for `dest`'s bytes: in `tmp_dir` (named with this process's
+    pid, so a sweep knows a live writer's file) when that is on `dest`'s filesystem, else next
+    to `dest`."""
+    if tmp_dir is not None:
+        with contextlib.suppress(OSError):
+            if tmp_dir.stat().st_dev == dest.parent.stat().st_dev:
+                fd, name = tempfile.mkstemp(
+                    prefix=f"{os.getpid()}-", suffix=f"-{dest.name[:40]}.tmp", dir=tmp_dir
+                )
+                os.close(fd)
+                return Path(name)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def verified_copy(
+    src: Path,
+    md5: str,
+    hash_name: str,
+    dest: Path,
+    *,
+    tmp_dir: Path | None = None,
+    mode: int = WORK_TREE_MODE,
+    dir_mode: int | None = None,
+) -> bool:
+    """Copy `src` to `dest` atomically if its bytes hash to `md5`; False (nothing written) if not.
+    The file gets `mode` (DVC's work-tree mode unless told); new directories `dir_mode`."""
+    _make_dirs(dest.parent, dir_mode)
+    tmp = temporary_for(dest, tmp_dir)
     try:
-        with open(fd, "wb") as f, open(src, "rb") as s:
+        with open(tmp, "wb") as f, open(src, "rb") as s:
             shutil.copyfileobj(s, f, 1024 * 1024)
-        actual = (
-            md5_file(tmp) if hash_name == "md5" else dvcfiles.md5_for(tmp.read_bytes(), hash_name)
-        )
-        if actual != md5:
+        if _hash_of(tmp, hash_name) != md5:
             tmp.unlink()
             return False
+        os.chmod(tmp, mode)
         tmp.replace(dest)
         return True
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _reflink(src: Path, dest: Path) -> None:
+    import fcntl
+
+    ficlone = 0x40049409  # linux/fs.h FICLONE, as dvc_objects uses it
+    if sys.platform != "linux":
+        raise OSError(errno.ENOTSUP, "reflink is not supported here")
+    with open(src, "rb") as s, open(dest, "wb") as d:
+        fcntl.ioctl(d.fileno(), ficlone, s.fileno())
+
+
+def linked(
+    cfg: DvcConfig, obj: Path, md5: str, hash_name: str, dest: Path, tmp_dir: Path | None
+) -> str | None:
+    """Put cache object `obj` at `dest` the way `cache.type` asks, trying its types in order as
+    DVC does; returns the type used, or None when `obj` does not hash to `md5` (nothing
+    written). A hardlink or symlink shares the cache's (read-only) file; a reflink or a copy is a
+    file of the work tree's mode. The object is verified before it is linked."""
+    _make_dirs(dest.parent, None)
+    verified = False
+    for kind in cfg.cache_types:
+        if kind == "copy":
+            return "copy" if verified_copy(obj, md5, hash_name, dest, tmp_dir=tmp_dir) else None
+        if kind != "reflink" and not verified:
+            if _hash_of(obj, hash_name) != md5:
+                return None
+            verified = True
+        tmp = temporary_for(dest, tmp_dir)
+        try:
+            tmp.unlink()
+            if kind == "reflink":
+                _reflink(obj, tmp)
+                if _hash_of(tmp, hash_name) != md5:  # the clone's bytes are the object's
+                    tmp.unlink()
+                    return None
+                os.chmod(tmp, WORK_TREE_MODE)
+            elif kind == "hardlink":
+                os.link(obj, tmp)
+            else:
+                os.symlink(obj.absolute(), tmp)
+            os.replace(tmp, dest)
+            return kind
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            continue  # this filesystem cannot: the next type, as DVC does
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return None
+
+
+def save_to_cache(cfg: DvcConfig, path: Path, md5: str, hash_name: str) -> Path | None:
+    """Put the bytes of work-tree file `path` (hashing to `md5`) into the local DVC cache, as
+    DVC would store them; returns the object, or None when the bytes changed meanwhile."""
+    dest = dvcfiles.object_path(cfg.cache_dir, md5, hash_name)
+    if dest.is_file() and _hash_of(dest, hash_name) == md5:
+        return dest
+    ok = verified_copy(
+        path, md5, hash_name, dest, mode=CACHE_FILE_MODE, dir_mode=cache_dir_mode(cfg)
+    )
+    return dest if ok else None
 
 
 def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
@@ -116,7 +236,12 @@ def bring_to_cache(cfg: DvcConfig, md5: str, hash_name: str) -> Path | None:
     for remote in local_remotes(cfg):
         obj = dvcfiles.object_path(remote, md5, hash_name)
         if obj.is_file() and verified_copy(
-            obj, md5.removesuffix(".dir") if md5.endswith(".dir") else md5, hash_name, cached
+            obj,
+            md5.removesuffix(".dir"),
+            hash_name if not md5.endswith(".dir") else "md5",
+            cached,
+            mode=CACHE_FILE_MODE,
+            dir_mode=cache_dir_mode(cfg),
         ):
             return cached
     return None

@@ -1,12 +1,17 @@
 """Putting a commit's exact DVC-tracked bytes into the workspace, verified hash by hash.
 
-Used by the post-checkout/post-merge/post-rewrite hooks (local cache only, no network) and by
-`gitml restore` (which may also fetch from the DVC remote). A file the user modified is kept.
+Used by the restoring hooks (local cache only, no network) and by `gitml restore` (which may
+also fetch from the DVC remote). A work-tree file is judged by its bytes alone: bytes that are a
+(verified) object of the local DVC cache can always come back and are replaced; bytes that are
+in no cache are a user edit, kept and named (`force`: saved into the cache first, then
+replaced). Files are written the way `cache.type` asks, in DVC's modes, through temporary files
+under `.git/gitml/tmp`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import shutil
 from collections.abc import Callable
@@ -14,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, manifest, objects, paths
+from gitml import dvcfiles, git, manifest, objects, paths
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot
-from gitml.state import Md5Cache
+from gitml.state import Md5Cache, sweep_temporaries, tmp_dir
 
 Fetch = Callable[[Out, str, str], Path | None]  # (out, md5, member relpath) -> cache object
 
@@ -31,10 +36,18 @@ class Report:
     rev: str
     restored: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
-    kept_modified: list[str] = field(default_factory=list)
+    kept_modified: list[str] = field(default_factory=list)  # bytes in no cache: a user edit
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)  # gitml.lock disagrees with dvc.lock
+    removed: list[str] = field(default_factory=list)  # files the target has not (bytes cached)
+    saved: list[tuple[str, Path]] = field(default_factory=list)  # --force: (path, object)
+    missing_md5: dict[str, str] = field(default_factory=dict)  # missing path -> its object
+
+    @property
+    def not_at_target(self) -> list[str]:
+        """Targets the work tree does not hold the recorded bytes of, after the restore."""
+        return sorted({*self.kept_modified, *self.missing, *self.corrupt, *self.mismatched})
 
 
 def _expected(lock: dict[str, Any], out: Out) -> str | None:
@@ -78,88 +91,219 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
+class _Judge:
+    """What a work-tree path holds, against the bytes it should hold."""
+
+    def __init__(self, cfg: DvcConfig, md5s: Md5Cache):
+        self.cfg, self.md5s = cfg, md5s
+
+    def cached(self, md5: str, hash_name: str) -> bool:
+        """Whether `md5` is an object of the local cache whose bytes hash to it."""
+        obj = dvcfiles.object_path(self.cfg.cache_dir, md5, hash_name)
+        return obj.is_file() and self.md5s.hash_path(obj, hash_name) == md5
+
+    def file(self, ws: Path, target: str | None, hash_name: str) -> tuple[str, str | None]:
+        """("absent" | "same" | "cached" | "edit", the file's md5) for a path meant to hold a
+        file with md5 `target` (None: meant to hold nothing)."""
+        if not os.path.lexists(ws):
+            return "absent", None
+        if ws.is_symlink() and not ws.exists():
+            return "cached", None  # a link to a cache object that is gone: nothing to keep
+        if ws.is_dir():
+            return ("cached" if self.replaceable_tree(ws, hash_name) else "edit"), None
+        current = self.md5s.hash_path(ws, hash_name)
+        if current == target:
+            return "same", current
+        return ("cached" if self.cached(current, hash_name) else "edit"), current
+
+    def replaceable_tree(self, root: Path, hash_name: str) -> bool:
+        """Every file below `root` is a cached object (a directory that may be removed)."""
+        for path in _files_below(root):
+            state, _ = self.file(path, None, hash_name)
+            if state == "edit":
+                return False
+        return True
+
+
+def _files_below(root: Path) -> list[Path]:
+    """The files and symlinks below `root`, no symlinked directory followed."""
+    found = []
+    for top, dirs, files in os.walk(root):
+        found += [Path(top, f) for f in files]
+        found += [Path(top, d) for d in dirs if Path(top, d).is_symlink()]
+    return sorted(found)
+
+
+@dataclass
+class _Planned:
+    """One out to write: where, its files (dest, relpath, md5) and what goes."""
+
+    out: Out
+    ws: Path
+    files: list[tuple[Path, str, str]] = field(default_factory=list)
+    extra: list[tuple[Path, str]] = field(default_factory=list)  # (path, its md5 or "")
+    edits: list[tuple[Path, str, str | None]] = field(default_factory=list)  # (path, name, md5)
+    clear: bool = False  # something not a directory is where the directory goes
+
+
+def _listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, str]] | str:
+    """A directory out's verified listing, or why there is none ("missing", "corrupt")."""
+    assert out.md5
+    obj = objects.locate(cfg, out.md5, out.hash)
+    if obj is None and fetch is not None:
+        obj = fetch(out, out.md5, "")
+    if obj is None:
+        return "missing"
+    try:
+        return dvcfiles.read_dir_listing(obj)
+    except dvcfiles.CorruptListing:
+        return "corrupt"
+
+
+def _plan(
+    judge: _Judge,
+    out: Out,
+    dest: Destinations,
+    fetch: Fetch | None,
+    report: Report,
+    force: bool,
+) -> _Planned | None:
+    """What restoring `out` takes; None when nothing (up to date, kept, missing)."""
+    assert out.md5
+    ws = dest.of(out.path)
+    plan = _Planned(out, ws)
+    if not out.is_dir:
+        state, current = judge.file(ws, out.md5, out.hash)
+        if state == "same":
+            report.up_to_date.append(out.path)
+            return None
+        if state == "edit":
+            if not force or current is None:
+                report.kept_modified.append(out.path)
+                return None
+            plan.edits.append((ws, out.path, current))
+        plan.files.append((ws, "", out.md5))
+        return plan
+    listing = _listing(judge.cfg, out, fetch)
+    if isinstance(listing, str):
+        getattr(report, listing).append(out.path)
+        report.missing_md5[out.path] = out.md5
+        return None
+    if os.path.lexists(ws) and (ws.is_symlink() or not ws.is_dir()):
+        state, current = judge.file(ws, None, out.hash)
+        if state == "edit":
+            if not force or current is None:
+                report.kept_modified.append(out.path)
+                return None
+            plan.edits.append((ws, out.path, current))
+        plan.clear = True
+    wanted = {rel: md5 for rel, md5 in listing}
+    kept = []
+    for rel, md5 in listing:
+        path = dest.of(f"{out.path}/{rel}", out.path)
+        state, current = ("absent", None) if plan.clear else judge.file(path, md5, out.hash)
+        if state == "same":
+            continue
+        if state == "edit":
+            if not force or current is None:
+                kept.append(f"{out.path}/{rel}")
+                continue
+            plan.edits.append((path, f"{out.path}/{rel}", current))
+        plan.files.append((path, rel, md5))
+    if not plan.clear and ws.is_dir():
+        for path in _files_below(ws):
+            rel = path.relative_to(ws).as_posix()
+            if rel in wanted:
+                continue
+            state, current = judge.file(path, None, out.hash)
+            if state == "edit" and (not force or current is None):
+                kept.append(f"{out.path}/{rel}")
+                continue
+            if state == "edit":
+                plan.edits.append((path, f"{out.path}/{rel}", current))
+            plan.extra.append((path, f"{out.path}/{rel}"))
+    report.kept_modified += kept
+    if not (plan.files or plan.extra or plan.clear):
+        if not kept:
+            report.up_to_date.append(out.path)
+        return None
+    return plan
+
+
 def _place(
-    cfg: DvcConfig, md5: str, hash_name: str, dest: Path, fetch: Fetch | None, out: Out, member: str
+    cfg: DvcConfig,
+    md5: str,
+    hash_name: str,
+    dest: Path,
+    fetch: Fetch | None,
+    out: Out,
+    member: str,
+    tmp: Path,
 ) -> str | None:
-    """Write the object to `dest`; returns None on success or the reason it failed."""
+    """Write the object to `dest` as `cache.type` asks; None on success or why it failed."""
     obj = objects.locate(cfg, md5, hash_name)
     if obj is None and fetch is not None:
         obj = fetch(out, md5, member)
     if obj is None:
         return "missing"
-    return None if objects.verified_copy(obj, md5, hash_name, dest) else "corrupt"
+    if cfg.cache_types[0] != "copy" and not obj.is_relative_to(cfg.cache_dir):
+        obj = objects.bring_to_cache(cfg, md5, hash_name) or obj  # links point into the cache
+    if dest.is_dir() and not dest.is_symlink():
+        _remove(dest)
+    return None if objects.linked(cfg, obj, md5, hash_name, dest, tmp) else "corrupt"
 
 
-@dataclass
-class _Planned:
-    """One out to write: where, and for a directory its members and the old files to remove."""
-
-    out: Out
-    ws: Path
-    members: list[tuple[Path, str, str]] = field(default_factory=list)  # (dest, relpath, md5)
-    stale: list[tuple[Path, str]] = field(default_factory=list)  # (dest, md5 it must still have)
-
-
-def _plan_dir(
-    cfg: DvcConfig,
-    out: Out,
-    ws: Path,
-    before: Out | None,
-    fetch: Fetch | None,
-    dest: Destinations,
-) -> _Planned | None:
-    """A directory's members, every destination checked; None when its listing is nowhere."""
-    assert out.md5
-    listing_obj = objects.locate(cfg, out.md5, out.hash)
-    if listing_obj is None and fetch is not None:
-        listing_obj = fetch(out, out.md5, "")
-    if listing_obj is None:
-        return None
-    listing = dvcfiles.read_dir_listing(listing_obj)
-    plan = _Planned(out, ws)
-    plan.members = [(dest.of(f"{out.path}/{rel}", out.path), rel, md5) for rel, md5 in listing]
-    names = {rel for rel, _ in listing}
-    old_listing = objects.members(cfg, before) or [] if before and before.is_dir else []
-    for rel, md5 in old_listing:  # files only the old version had: removed if unmodified
-        if rel not in names:
-            with contextlib.suppress(BadInput):  # a bad old listing: nothing of it is touched
-                plan.stale.append((dest.of(f"{out.path}/{rel}", out.path), md5))
-    return plan
-
-
-def _write_dir(
-    cfg: DvcConfig, plan: _Planned, md5s: Md5Cache, fetch: Fetch | None, report: Report
-) -> None:
-    out, root = plan.out, plan.ws
-    if root.is_symlink() or (root.exists() and not root.is_dir()):
-        _remove(root)
-    with Progress(f"restoring {out.path}", len(plan.members)) as progress:
-        for path, rel, md5 in plan.members:
+def _write(cfg: DvcConfig, plan: _Planned, fetch: Fetch | None, report: Report, tmp: Path) -> None:
+    out = plan.out
+    for path, name, md5 in plan.edits:  # --force: the user's bytes first go where DVC keeps them
+        saved = objects.save_to_cache(cfg, path, md5, out.hash) if md5 else None
+        if saved is None:
+            raise BadInput(f"{name} changed while it was being saved: nothing replaced; run again")
+        report.saved.append((name, saved))
+    if plan.clear:
+        _remove(plan.ws)
+    for path, name in plan.extra:
+        _remove(path)
+        report.removed.append(name)
+    failed = False
+    with Progress(f"restoring {out.path}", len(plan.files)) as progress:
+        for path, rel, md5 in plan.files:
             progress.advance()
-            if path.is_file() and md5s.md5(path) == md5:
-                continue
-            problem = _place(cfg, md5, out.hash, path, fetch, out, rel)
+            problem = _place(cfg, md5, out.hash, path, fetch, out, rel, tmp)
             if problem:
-                getattr(report, problem).append(f"{out.path}/{rel}")
-    for path, md5 in plan.stale:
-        if path.is_file() and md5s.md5(path) == md5:
-            _remove(path)
-    report.restored.append(out.path)
+                failed = True
+                name = f"{out.path}/{rel}" if rel else out.path
+                getattr(report, problem).append(name)
+                report.missing_md5[name] = md5
+    if out.is_dir:
+        _remove_empty_dirs(plan.ws)
+    if not failed:
+        report.restored.append(out.path)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    if not root.is_dir() or root.is_symlink():
+        return
+    for top, dirs, _ in os.walk(root, topdown=False):
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                Path(top, d).rmdir()  # only empty ones go
 
 
 def restore(
     repo: Repo,
     rev: str,
-    previous_rev: str | None,
     md5s: Md5Cache,
     fetch: Fetch | None = None,
     paths: list[str] | None = None,
+    *,
+    force: bool = False,
 ) -> Report:
     """Make the workspace hold `rev`'s DVC-tracked bytes.
 
-    "Modified" is judged against `previous_rev` (the commit the workspace came from): a file
-    that matches neither the old nor the new hash was changed by the user and is kept. Every
-    destination is checked before the first byte is written: a refusal changes nothing.
+    A file whose bytes are in no DVC cache is a user edit: kept (and named in the report), or
+    with `force` saved into the cache and replaced. Every destination is checked, and every file
+    judged, before the first byte is written: a refusal changes nothing.
     """
     snap = Snapshot(repo.root, rev)
     lock_bytes = snap.read(LOCK_FILE)
@@ -169,10 +313,12 @@ def restore(
         )
     lock = manifest.parse_lock(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
     project = dvcfiles.read_project(snap)
-    before = dvcfiles.read_project(Snapshot(repo.root, previous_rev)) if previous_rev else None
     cfg = dvcfiles.read_config(repo.root)
+    sweep_temporaries(repo.common_dir)  # what a killed run left
+    tmp = tmp_dir(repo.common_dir)
     report = Report(rev=rev)
     dest = Destinations(repo.root)
+    judge = _Judge(cfg, md5s)
     plans: list[_Planned] = []
     for path, out in sorted(project.outs.items()):
         if snap.has(path) or not out.md5 or (paths and path not in paths):
@@ -182,30 +328,68 @@ def restore(
             report.mismatched.append(path)
             continue
         try:
-            ws = dest.of(path)
-            old = before.outs.get(path) if before else None
-            current = md5s.hash_path(ws, out.hash) if ws.exists() else None
-            if current == out.md5:
-                report.up_to_date.append(path)
-            elif current is not None and (old is None or current != old.md5):
-                report.kept_modified.append(path)
-            elif not out.is_dir:
-                plans.append(_Planned(out, ws))
-            elif (plan := _plan_dir(cfg, out, ws, old, fetch, dest)) is not None:
-                plans.append(plan)
-            else:
-                report.missing.append(path)
+            plan = _plan(judge, out, dest, fetch, report, force)
         except BadInput as exc:
             raise BadInput(f"{out.origin}: {exc}") from None
+        if plan is not None:
+            plans.append(plan)
     for plan in plans:
-        if plan.out.is_dir:
-            _write_dir(cfg, plan, md5s, fetch, report)
-            continue
-        if plan.ws.is_dir() or plan.ws.is_symlink():
-            _remove(plan.ws)
-        problem = _place(cfg, plan.out.md5 or "", plan.out.hash, plan.ws, fetch, plan.out, "")
-        if problem:
-            getattr(report, problem).append(plan.out.path)
-        else:
-            report.restored.append(plan.out.path)
+        _write(cfg, plan, fetch, report, tmp)
     return report
+
+
+class _WorkTreeFiles(Snapshot):
+    """The git-tracked files as the work tree holds them (regular files only)."""
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self.entries:
+            return None
+        where = self.root / path
+        if where.is_symlink() or not where.is_file():
+            return None
+        try:
+            return where.read_bytes()
+        except OSError:
+            return None
+
+    def prefetch(self, paths: list[str]) -> None:
+        pass
+
+
+def differences(repo: Repo, md5s: Md5Cache) -> list[tuple[str, bool]]:
+    """The DVC-tracked paths whose work-tree bytes are not those the work tree's dvc.lock and
+    .dvc files record, though the recorded bytes are in the local cache and what is there is
+    no user edit (absent, or another cached version): what a `git reset --hard` or
+    `git stash pop`, which run no hook, leave behind. Each path with whether HEAD records the
+    same bytes for it (else the work tree's DVC files are uncommitted edits)."""
+    snap = _WorkTreeFiles(repo.root)
+    project = dvcfiles.read_project(snap)
+    head = git.head_commit(repo.root)
+    at_head = dvcfiles.read_project(Snapshot(repo.root, head)).outs if head else {}
+    cfg = dvcfiles.read_config(repo.root)
+    judge = _Judge(cfg, md5s)
+    dest = Destinations(repo.root)
+    stale = []
+    for path, out in sorted(project.outs.items()):
+        if snap.has(path) or not out.md5 or out.listing is not None:
+            continue
+        with contextlib.suppress(BadInput):
+            ws = dest.of(path)
+            if out.is_dir:
+                listing = _listing(cfg, out, None)
+                if isinstance(listing, str):
+                    continue
+                for rel, md5 in listing:
+                    state, _ = judge.file(ws / rel, md5, out.hash)
+                    if state in ("absent", "cached") and judge.cached(md5, out.hash):
+                        stale.append((path, _same(at_head.get(path), out)))
+                        break
+            else:
+                state, _ = judge.file(ws, out.md5, out.hash)
+                if state in ("absent", "cached") and judge.cached(out.md5, out.hash):
+                    stale.append((path, _same(at_head.get(path), out)))
+    return stale
+
+
+def _same(a: Out | None, b: Out) -> bool:
+    return a is not None and (a.md5, a.hash) == (b.md5, b.hash)

@@ -22,6 +22,9 @@ def check(json_out: bool = False) -> int:
     if outcome.missing:
         report_missing(outcome)
     blocked = report_outcome(outcome, block_stale=True)
+    from gitml.commands.restore import warn_work_tree_behind
+
+    warn_work_tree_behind(repo)
     if json_out:
         print(
             json.dumps(

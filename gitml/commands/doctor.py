@@ -71,8 +71,45 @@ def run_checks() -> list[Check]:
     if repo.has_dvc:
         checks.extend(dvc_checks(repo.root))
         checks.append(_guard(LOCK_FILE, lambda: lock_check(repo)))
+        checks.extend(state_checks(repo))
     checks.append(_guard("worktrees", lambda: worktree_check(repo.root)))
     return checks
+
+
+def state_checks(repo: repo_mod.Repo) -> list[Check]:
+    """gitml's cache of file hashes, the work tree's data, what killed runs left."""
+    from gitml import state as state_mod
+    from gitml.commands.restore import behind_message, work_tree_behind
+
+    md5s = state_mod.Md5Cache(repo.common_dir)
+    try:
+        problem = md5s.check()
+    finally:
+        md5s.close()
+    if md5s.rebuilt:
+        db = Check("hash cache", WARN, f"{md5s.path} could not be read ({md5s.rebuilt}): rebuilt")
+    elif problem:
+        db = Check("hash cache", FAIL, f"{md5s.path}: {problem}; delete it (gitml rebuilds it)")
+    else:
+        db = Check("hash cache", OK, str(md5s.path))
+    behind = work_tree_behind(repo)
+    data = (
+        Check("work tree data", WARN, behind_message(behind))
+        if behind
+        else Check("work tree data", OK, "the DVC-tracked files hold what their DVC files record")
+    )
+    left = state_mod.leftover_temporaries(repo.common_dir)
+    temporaries = (
+        Check(
+            "temporary files",
+            WARN,
+            f"{len(left)} left by a killed gitml run in {left[0].parent} "
+            f"({', '.join(p.name for p in left[:3])}): the next restore or checkout removes them",
+        )
+        if left
+        else Check("temporary files", OK, "none left by killed runs")
+    )
+    return [db, data, temporaries]
 
 
 def _guard(name: str, check: Callable[[], Check]) -> Check:

@@ -26,7 +26,13 @@ def run_hook(hook: str, args: list[str], repo: repo_mod.Repo | None = None) -> i
         with handled():
             return _dispatch(hook, args, repo)
     except Exit as e:
-        if hook in ("post-checkout", "post-merge", "post-rewrite", "post-commit"):
+        if hook in (
+            "post-checkout",
+            "post-merge",
+            "post-rewrite",
+            "post-applypatch",
+            "post-commit",
+        ):
             return 0  # a failing post-* hook breaks interactive rebases; it has said its piece
         return e.code
 
@@ -207,6 +213,12 @@ def post_commit(repo: repo_mod.Repo) -> int:
         from gitml.commands.restore import restore_head
 
         return restore_head(repo, "HEAD^1")
+    if hookfast.restoring_commit(repo.root):
+        from gitml.commands.restore import restore_head
+
+        # a cherry-pick or revert of several commits: the sequencer is still running, each
+        # commit restores (once the last is made, `concluded` lets it through)
+        return restore_head(repo, "HEAD^1", concluded=git.operation_in_progress(repo.root))
     return 0
 
 
