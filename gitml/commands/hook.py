@@ -229,7 +229,8 @@ def sync_index_lock(repo: repo_mod.Repo) -> None:
 
 
 def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]:
-    """Whether the snapshot's gitml.lock inputs part matches what its files say now."""
+    """Whether the snapshot's gitml.lock inputs part matches what its files say now, and its
+    recorded test results are keyed by the snapshot's test files and the data they read."""
     config = repo_mod.config_at(snap)
     if config is None:
         raise BadInput("no gitml.yaml in this state: run `gitml init`")
@@ -245,4 +246,12 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
         return False, [f"{LOCK_FILE} is missing"]
     old = manifest.inputs_part(recorded)
     diffs = manifest.differences(old, manifest.inputs_part(new))
+    # The recorded results' own key (tests hash, data the tests read), recomputed from the
+    # snapshot: inputs alone would let a test file changed around the hook pass.
+    from gitml import modeltests
+
+    mismatches, notes = modeltests.recorded_key_mismatches(lin, recorded)
+    for note in notes:
+        warn(note)
+    diffs += mismatches
     return not diffs, diffs
