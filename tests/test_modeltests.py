@@ -477,6 +477,41 @@ def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     assert promoted.returncode == 0, promoted.stderr
 
 
+def test_check_and_test_name_watched_files_that_differ_from_the_staged_ones(
+    example: Example,
+) -> None:
+    """Finding 10: `gitml check` and `gitml test` judge the staged state and say, in one line,
+    which watched files differ in the work tree, and whether those copies are valid."""
+    clean = example.gitml("check")
+    assert clean.returncode == 0, clean.stderr
+    assert "staged state" not in clean.stderr
+
+    cfg = example.root / "gitml.yaml"
+    staged_cfg = cfg.read_text()
+    cfg.write_text(staged_cfg + "models: [\n")  # broken, unstaged
+    dvc_yaml = example.root / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace("python src/train.py", "python src/train.py -v")
+    )
+    (example.root / "tests" / "model" / "test_wip.py").write_text("def test_wip(:\n")
+    r = example.gitml("check")
+    assert r.returncode == 0, r.stderr
+    [line] = [x for x in r.stderr.splitlines() if "judged the staged state" in x]
+    assert "gitml.yaml (not valid:" in line and "dvc.yaml," in line
+    assert "tests/model/test_wip.py (untracked, not valid: SyntaxError" in line
+    assert "checks passed" in r.stderr
+
+    # An unstaged gitml.yaml without the model's tests: `gitml test` still tests the staged one
+    cfg.write_text(staged_cfg)
+    example.without_model_checks()
+    (example.root / "tests" / "model" / "test_wip.py").unlink()
+    r = example.gitml("test")
+    assert r.returncode == 0, r.stderr
+    [line] = [x for x in r.stderr.splitlines() if "judged the staged state" in x]
+    assert "gitml.yaml" in line and "not valid" not in line and "git add" in line
+    assert "model/model.pkl (wine-classifier): passed" in r.stderr
+
+
 # --- the plugin on its own: formats round-trip, hashes checked --------------------------------
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from gitml import git, hookfast, manifest, precommit
 from gitml import repo as repo_mod
 from gitml import state as state_mod
+from gitml.config import CONFIG_FILE
 from gitml.error_handler import Exit, handled
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, refuse_special_file
@@ -122,6 +123,20 @@ def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
     for f in outcome.failures:
         say(f"{f.check} failed for {f.path}: {f.detail}")
     return bool(outcome.failures) or (block_stale and bool(outcome.stale))
+
+
+def say_unstaged(repo: repo_mod.Repo, outcome: Outcome) -> None:
+    """For the commands that judge the staged state (`check`, `test`): one line naming the
+    watched files whose work-tree copy differs, and whether that copy is even valid. Without a
+    staged gitml.yaml there is nothing to judge: bad input, after that line."""
+    lin = outcome.lineage
+    # the watch-list, and the DVC files (dvc.yaml, dvc.lock, .dvc) the fast hook watches apart
+    watched = [*precommit.watched_paths(lin), *lin.snap.key_files()] if lin else [CONFIG_FILE]
+    note = precommit.unstaged_note(repo, watched, "judged the staged state (what a commit holds)")
+    if note:
+        warn(note)
+    if lin is None:
+        raise BadInput(f"no {CONFIG_FILE} is staged: `git add {CONFIG_FILE}`")
 
 
 def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
