@@ -59,6 +59,9 @@ def watched_paths(lin: Lineage) -> list[str]:
     return sorted(watched)
 
 
+_PARSED_LIMIT = 16 << 20  # bytes of a work-tree file parsed to say whether it is valid
+
+
 def unstaged_changes(repo: Repo, watched: list[str]) -> list[str]:
     """The watched git files whose work-tree copy is not the staged one, each with whether that
     copy is even valid (`gitml.yaml (not valid: ...)`, `dvc.yaml (deleted)`), untracked ones
@@ -75,6 +78,13 @@ def unstaged_changes(repo: Repo, watched: list[str]) -> list[str]:
             [*literal, "ls-files", "-z", "--others", "--exclude-standard", "--", *spec], repo.root
         ).stdout
     )
+    # what Python and pytest leave behind is not the project's
+    untracked = [
+        p
+        for p in untracked
+        if not p.endswith((".pyc", ".pyo"))
+        and not {"__pycache__", ".pytest_cache"} & set(p.split("/"))
+    ]
     found = [f"{p}{_validity(repo, p)}" for p in sorted(set(changed))]
     found += [f"{p} (untracked{_validity(repo, p, inner=True)})" for p in sorted(set(untracked))]
     return found
@@ -85,8 +95,10 @@ def _validity(repo: Repo, path: str, inner: bool = False) -> str:
     from gitml.repo import workspace_config
 
     file = repo.root / path
-    if not file.is_file():
+    if not file.is_file() and not file.is_symlink():
         return "" if inner else " (deleted)"
+    if file.is_symlink() or file.stat().st_size > _PARSED_LIMIT:
+        return ""  # not followed out of the repository, nor read when large: not judged
     try:
         if path == CONFIG_FILE:
             workspace_config(repo)
@@ -102,20 +114,21 @@ def _validity(repo: Repo, path: str, inner: bool = False) -> str:
             compile(data, path, "exec", dont_inherit=True)  # parsed, never run
     except BadInput as exc:
         why = str(exc).splitlines()[0]
-    except (OSError, ValueError, SyntaxError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, SyntaxError, RecursionError, yaml.YAMLError) as exc:
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     else:
         return ""
     return f"{', ' if inner else ' ('}not valid: {why}{'' if inner else ')'}"
 
 
-def unstaged_note(repo: Repo, watched: list[str], judged: str) -> str | None:
-    """One line saying the command judged `judged` while these watched files differ there."""
+def unstaged_note(repo: Repo, watched: list[str]) -> str | None:
+    """One line saying the staged state was judged while these watched files differ from it."""
     found = unstaged_changes(repo, watched)
     if not found:
         return None
-    return f"{judged}; the work tree differs in {', '.join(found)}" + (
-        ": `git add` what should be judged" if "staged" in judged else ""
+    return (
+        f"judged the staged state (what a commit holds); the work tree differs in "
+        f"{', '.join(found)}: `git add` what should be judged"
     )
 
 

@@ -132,7 +132,7 @@ def say_unstaged(repo: repo_mod.Repo, outcome: Outcome) -> None:
     lin = outcome.lineage
     # the watch-list, and the DVC files (dvc.yaml, dvc.lock, .dvc) the fast hook watches apart
     watched = [*precommit.watched_paths(lin), *lin.snap.key_files()] if lin else [CONFIG_FILE]
-    note = precommit.unstaged_note(repo, watched, "judged the staged state (what a commit holds)")
+    note = precommit.unstaged_note(repo, watched)
     if note:
         warn(note)
     if lin is None:
