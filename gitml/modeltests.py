@@ -41,6 +41,7 @@ from gitml.config import Model
 from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig, sha256_bytes
+from gitml.manifest import Lineage
 from gitml.output import warn
 from gitml.snapshot import Snapshot
 
@@ -125,6 +126,9 @@ def needs_run(ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | N
         not isinstance(recorded_tests, dict)
         or recorded_tests.get("hash") != thash
         or recorded_tests.get("failed")
+        # a result from before gitml recorded the data the tests read: run once to record it
+        or not isinstance(recorded_tests.get("data"), dict)
+        or data_changes(ctx.lineage, recorded_tests["data"])
     ):
         return True
     recorded_gates = entry.get("gates") or []
@@ -148,7 +152,12 @@ def run_model(
         tests, result.cached = run_tests(ctx, m, entry, thash or "", base)
         failed = int(tests.get("failed", 0)) + int(tests.get("errors", 0))
         result.tests = {**tests, "hash": thash}
-        entry["tests"] = {"passed": int(tests.get("passed", 0)), "failed": failed, "hash": thash}
+        entry["tests"] = {
+            "passed": int(tests.get("passed", 0)),
+            "failed": failed,
+            "hash": thash,
+            "data": data_read(ctx.lineage, tests, _data_paths(ctx, m)),
+        }
         if tests.get("exitstatus") == 5:
             warn(f"{m.tests}: pytest collected no tests for {m.path}")
         if failed:
@@ -290,10 +299,30 @@ def read_files(snap: Snapshot, tests: str) -> list[str]:
 
 
 def tests_hash(ctx: CheckContext, tests: str) -> str:
+    return tests_hash_at(ctx.lineage.snap, tests)
+
+
+def tests_hash_at(snap: Snapshot, tests: str) -> str:
     """What gitml.lock records as the tests' hash: every file a run reads (`read_files`)."""
-    snap = ctx.lineage.snap
     listing = "".join(f"{p}\0{snap.blob_sha(p)}\n" for p in read_files(snap, tests))
     return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def data_read(lin: Lineage, result: dict[str, Any], data_paths: list[str]) -> dict[str, Any]:
+    """{path: md5} of the DVC-tracked paths the run looked up in `gitml_data` (what gitml.lock
+    records as `tests.data`): a change of those bytes alone makes the result stale."""
+    looked_up = result.get("data_read")
+    names = looked_up if isinstance(looked_up, list) else []
+    return {p: getattr(lin.out(p), "md5", None) for p in sorted(set(names) & set(data_paths))}
+
+
+def data_changes(lin: Lineage, recorded: dict[str, Any]) -> list[str]:
+    """The recorded data a tests' result was reached on, where this snapshot has other bytes."""
+    return [
+        f"{p}: md5 {md5} -> {getattr(lin.out(p), 'md5', None)}"
+        for p, md5 in sorted(recorded.items())
+        if getattr(lin.out(p), "md5", None) != md5
+    ]
 
 
 def run_files(ctx: CheckContext, tests: str) -> list[str]:
@@ -540,8 +569,11 @@ def run_tests(
     config = pytest_config(ctx.repo.root, m.tests)
     key = _cache_key(
         {
+            # 2: results record the data paths the tests looked up (`data_read`)
+            "record": 2,
             "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
             "inputs": entry.get("inputs"),
+            # every dataset the tests may look up: a superset of those a run reads
             "data": {p: getattr(lin.out(p), "md5", None) for p in data_paths},
             "tests": [m.tests, thash],
             # what else the run reads: the tests' package (staged: a run needs the workspace
@@ -668,6 +700,40 @@ def _pytest(
 
 
 # --- what a pushed tip recorded ---------------------------------------------------------------
+
+
+def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Where a gitml.lock's recorded test results are not about what its snapshot holds:
+    (mismatches, notes). The results' key is recomputed from the snapshot: the tests hash from
+    its test, conftest and package files, and the md5 of each dataset the tests read from its
+    DVC files. A mismatch means the result was reached on other files (a commit made around
+    the hook). Notes: what cannot be judged, for a result recorded before gitml kept the data
+    the tests read (its tests hash is still compared)."""
+    mismatches: list[str] = []
+    notes: list[str] = []
+    for m in lin.config.models:
+        recorded = ((lock.get("models") or {}).get(m.path) or {}).get("tests")
+        if not m.tests or not isinstance(recorded, dict):
+            continue
+        now = tests_hash_at(lin.snap, m.tests)
+        if recorded.get("hash") != now:
+            mismatches.append(
+                f"models.{m.path}.tests.hash: {str(recorded.get('hash'))[:12]} -> {now[:12]} "
+                f"(the files of {m.tests} are not those its tests ran on)"
+            )
+        data = recorded.get("data")
+        if not isinstance(data, dict):
+            notes.append(
+                f"{m.path}: its recorded tests name no data they read (written by an older "
+                "gitml), so a change of that data alone is not seen; the next commit that "
+                "touches the model's files runs them again and records it (`gitml lock` too)"
+            )
+            continue
+        mismatches.extend(
+            f"models.{m.path}.tests.data.{change} (its tests ran on other data)"
+            for change in data_changes(lin, data)
+        )
+    return mismatches, notes
 
 
 def recorded_problems(config_models: tuple[Model, ...], lock: dict[str, Any]) -> list[str]:

@@ -5,13 +5,17 @@
 from __future__ import annotations
 
 import copy
+import json
 import posixpath
+import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import checks, dvcfiles, environment, manifest, modeltests, objects, params
+import yaml
+
+from gitml import checks, dvcfiles, environment, git, manifest, modeltests, objects, params
 from gitml import state as state_mod
-from gitml.config import Config
+from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import LOCK_FILE, Lineage
@@ -53,6 +57,79 @@ def watched_paths(lin: Lineage) -> list[str]:
         if model.tests:  # helpers of the tests' package and conftest.py files above them
             watched.update(modeltests.watch_scopes(lin.snap, model.tests))
     return sorted(watched)
+
+
+_PARSED_LIMIT = 16 << 20  # bytes of a work-tree file parsed to say whether it is valid
+
+
+def unstaged_changes(repo: Repo, watched: list[str]) -> list[str]:
+    """The watched git files whose work-tree copy is not the staged one, each with whether that
+    copy is even valid (`gitml.yaml (not valid: ...)`, `dvc.yaml (deleted)`), untracked ones
+    under the watched paths too. gitml.lock is left out: gitml writes it."""
+    spec = [p for p in watched if p and p != LOCK_FILE]
+    if not spec:
+        return []
+    literal = ["--literal-pathspecs"]
+    changed = git.split_z(
+        git.run([*literal, "diff", "--name-only", "-z", "--", *spec], repo.root).stdout
+    )
+    untracked = git.split_z(
+        git.run(
+            [*literal, "ls-files", "-z", "--others", "--exclude-standard", "--", *spec], repo.root
+        ).stdout
+    )
+    # what Python and pytest leave behind is not the project's
+    untracked = [
+        p
+        for p in untracked
+        if not p.endswith((".pyc", ".pyo"))
+        and not {"__pycache__", ".pytest_cache"} & set(p.split("/"))
+    ]
+    found = [f"{p}{_validity(repo, p)}" for p in sorted(set(changed))]
+    found += [f"{p} (untracked{_validity(repo, p, inner=True)})" for p in sorted(set(untracked))]
+    return found
+
+
+def _validity(repo: Repo, path: str, inner: bool = False) -> str:
+    """`` when the work-tree copy of `path` parses as what it is, else ` (not valid: why)`."""
+    from gitml.repo import workspace_config
+
+    file = repo.root / path
+    if not file.is_file() and not file.is_symlink():
+        return "" if inner else " (deleted)"
+    if file.is_symlink() or file.stat().st_size > _PARSED_LIMIT:
+        return ""  # not followed out of the repository, nor read when large: not judged
+    try:
+        if path == CONFIG_FILE:
+            workspace_config(repo)
+            return ""
+        data = file.read_bytes()
+        if path.endswith((".yaml", ".yml", ".lock", ".dvc")):
+            load_yaml(data)
+        elif path.endswith(".json"):
+            json.loads(data)
+        elif path.endswith(".toml"):
+            tomllib.loads(data.decode())
+        elif path.endswith(".py"):
+            compile(data, path, "exec", dont_inherit=True)  # parsed, never run
+    except BadInput as exc:
+        why = str(exc).splitlines()[0]
+    except (OSError, ValueError, SyntaxError, RecursionError, yaml.YAMLError) as exc:
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    else:
+        return ""
+    return f"{', ' if inner else ' ('}not valid: {why}{'' if inner else ')'}"
+
+
+def unstaged_note(repo: Repo, watched: list[str]) -> str | None:
+    """One line saying the staged state was judged while these watched files differ from it."""
+    found = unstaged_changes(repo, watched)
+    if not found:
+        return None
+    return (
+        f"judged the staged state (what a commit holds); the work tree differs in "
+        f"{', '.join(found)}: `git add` what should be judged"
+    )
 
 
 def _seeds(snap: Snapshot, config: Config) -> dict[str, Any]:

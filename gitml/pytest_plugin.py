@@ -11,6 +11,7 @@ Inputs: the path of a JSON file in $GITML_INPUTS:
      "data": {repo path: local file}, "metrics": {...}, "params": {...},
      "baseline": {"rev": sha, "metrics": {...}} | null, "results": path to write}
 Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"nodeid", "repr"}],
+          "data_read": [repo paths the tests looked up in `gitml_data`],
           "model_refused": why (only when a fixture refused to load the model)}
 
 The model is loaded only after the md5 of its bytes matches the recorded one (for a directory:
@@ -441,10 +442,52 @@ def gitml_model_path(gitml_inputs: dict[str, Any]) -> Iterator[Path]:
         yield root
 
 
+# The repo paths the tests looked up in `gitml_data`: gitml records them with their md5s, so a
+# change of those bytes alone runs the tests again.
+_data_read: set[str] = set()
+
+
+class DataFiles(dict[str, Path]):
+    """`gitml_data`: a dict that notes every path looked up (by key, `get`, or by walking it)."""
+
+    def __getitem__(self, key: str) -> Path:
+        _data_read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        _data_read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            _data_read.add(key)
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        _data_read.update(super().keys())
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return super().__iter__()
+
+    def copy(self) -> dict[str, Path]:
+        self._all()
+        return dict(super().items())
+
+
 @pytest.fixture(scope="session")
 def gitml_data(gitml_inputs: dict[str, Any]) -> dict[str, Path]:
-    """{repo path: local file} of the datasets the model's pipeline reads and writes."""
-    return {k: Path(v) for k, v in (gitml_inputs.get("data") or {}).items()}
+    """{repo path: local file} of the datasets the model's pipeline reads and writes (the paths
+    looked up are recorded with the tests' result)."""
+    return DataFiles({k: Path(v) for k, v in (gitml_inputs.get("data") or {}).items()})
 
 
 @pytest.fixture(scope="session")
@@ -502,6 +545,7 @@ class _Recorder:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
         result = {**self.counts, "exitstatus": int(exitstatus), "failures": self.failures}
+        result["data_read"] = sorted(_data_read)
         if _refused:
             result["model_refused"] = _refused[0]
         tmp = self.path + ".tmp"

@@ -382,6 +382,136 @@ def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_p
     assert "gitml test" in res.stderr
 
 
+HOLDOUT_TEST = """import pandas as pd
+
+
+def test_accuracy_on_the_holdout(gitml_model, gitml_data):
+    holdout = pd.read_csv(gitml_data["data/holdout.csv"])
+    predicted = gitml_model.predict(holdout.drop(columns=["target"]))
+    assert (predicted == holdout["target"]).mean() > 0.8
+"""
+
+
+def write_holdout(ex: Example, relabel: bool) -> None:
+    """data/holdout.csv, DVC-tracked on its own (no stage reads it): the test split, its labels
+    shifted by one class with `relabel`, so a test of accuracy on it fails."""
+    lines = (ex.root / "data" / "prepared" / "test.csv").read_text().splitlines()
+    column = lines[0].split(",").index("target")
+    rows = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(",")
+        if relabel:
+            cells[column] = str((int(cells[column]) + 1) % 3)
+        rows.append(",".join(cells))
+    (ex.root / "data" / "holdout.csv").write_text("\n".join(rows) + "\n")
+    ex.dvc("add", "-q", "data/holdout.csv")
+    ex.git("add", "data/holdout.csv.dvc", "data/.gitignore")
+
+
+def test_tests_run_again_when_only_the_data_they_read_changes(example: Example) -> None:
+    """Finding 8: the data a test looks up in `gitml_data` is recorded with its md5, and a
+    change of those bytes alone (the model, its inputs and the test files as they were) runs
+    the tests again; a commit made around the hook is refused by lock --check and promote."""
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(cfg.read_text().replace(
+        "data:\n  - path: data/wine.csv\n",
+        "data:\n  - path: data/wine.csv\n  - path: data/holdout.csv\n",
+    ))  # fmt: skip
+    (example.root / "tests" / "model" / "test_holdout.py").write_text(HOLDOUT_TEST)
+    write_holdout(example, relabel=False)
+    example.git("add", "-A")
+    ok = commit(example, "a holdout set and a test on it")
+    assert ok.returncode == 0, ok.stderr
+    tests = lock_at(example)["tests"]
+    assert tests["passed"] == 3 and tests["failed"] == 0
+    holdout_md5 = yaml.safe_load((example.root / "data" / "holdout.csv.dvc").read_text())
+    holdout_md5 = holdout_md5["outs"][0]["md5"]
+
+    head = example.head()
+    write_holdout(example, relabel=True)  # only the holdout's bytes change
+    blocked = commit(example, "relabelled holdout")
+    assert blocked.returncode == 1, blocked.stderr
+    assert "tests/model/test_holdout.py::test_accuracy_on_the_holdout" in blocked.stderr
+    assert example.head() == head
+
+    # What the tests looked up in gitml_data, with the md5s (the example's test reads the split)
+    test_md5 = yaml.safe_load((example.root / "dvc.lock").read_text())["stages"]["prepare"]
+    test_md5 = next(o["md5"] for o in test_md5["outs"] if o["path"] == "data/prepared/test.csv")
+    assert tests["data"] == {"data/holdout.csv": holdout_md5, "data/prepared/test.csv": test_md5}
+
+    skipped = example.git("commit", "-q", "--no-verify", "-m", "around the hook", check=False)
+    assert skipped.returncode == 0, skipped.stderr
+    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    assert check.returncode == 1, check.stderr
+    assert "tests.data.data/holdout.csv" in check.stderr and "other data" in check.stderr
+    promoted = example.gitml("promote", "wine-classifier", "--to", "production")
+    assert promoted.returncode == 1, promoted.stderr
+    assert "not promoted" in promoted.stderr and "data/holdout.csv" in promoted.stderr
+    assert example.git("tag").stdout == ""
+
+
+def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
+    example: Example,
+) -> None:
+    """Finding 9: the recorded tests hash is recomputed from the commit's test files."""
+    extra = example.root / "tests" / "model" / "test_extra.py"
+    extra.write_text("def test_fails():\n    assert False\n")
+    example.git("add", "-A")
+    example.git("commit", "-q", "--no-verify", "-m", "a failing test, hook skipped")
+    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    assert check.returncode == 1, check.stderr
+    assert "models.model/model.pkl.tests.hash" in check.stderr
+    assert "not those its tests ran on" in check.stderr
+    assert example.gitml("lock", "--check").returncode == 1  # the staged state: the same
+    promoted = example.gitml("promote", "wine-classifier", "--to", "production")
+    assert promoted.returncode == 1, promoted.stderr
+    assert "not promoted" in promoted.stderr and "tests.hash" in promoted.stderr
+    assert example.git("tag").stdout == ""
+
+    assert example.gitml("lock").returncode == 1  # runs them: the new test fails
+    extra.write_text("def test_passes():\n    assert True\n")
+    example.git("add", "-A")
+    assert commit(example, "a passing test").returncode == 0
+    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    promoted = example.gitml("promote", "wine-classifier", "--to", "production")
+    assert promoted.returncode == 0, promoted.stderr
+
+
+def test_check_and_test_name_watched_files_that_differ_from_the_staged_ones(
+    example: Example,
+) -> None:
+    """Finding 10: `gitml check` and `gitml test` judge the staged state and say, in one line,
+    which watched files differ in the work tree, and whether those copies are valid."""
+    clean = example.gitml("check")
+    assert clean.returncode == 0, clean.stderr
+    assert "staged state" not in clean.stderr
+
+    cfg = example.root / "gitml.yaml"
+    staged_cfg = cfg.read_text()
+    cfg.write_text(staged_cfg + "models: [\n")  # broken, unstaged
+    dvc_yaml = example.root / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace("python src/train.py", "python src/train.py -v")
+    )
+    (example.root / "tests" / "model" / "test_wip.py").write_text("def test_wip(:\n")
+    r = example.gitml("check")
+    assert r.returncode == 0, r.stderr
+    [line] = [x for x in r.stderr.splitlines() if "judged the staged state" in x]
+    assert "gitml.yaml (not valid:" in line and "dvc.yaml," in line
+    assert "tests/model/test_wip.py (untracked, not valid: SyntaxError" in line
+    assert "checks passed" in r.stderr
+
+    # An unstaged gitml.yaml without the model's tests: `gitml test` still tests the staged one
+    cfg.write_text(staged_cfg)
+    example.without_model_checks()
+    (example.root / "tests" / "model" / "test_wip.py").unlink()
+    r = example.gitml("test")
+    assert r.returncode == 0, r.stderr
+    [line] = [x for x in r.stderr.splitlines() if "judged the staged state" in x]
+    assert "gitml.yaml" in line and "not valid" not in line and "git add" in line
+    assert "model/model.pkl (wine-classifier): passed" in r.stderr
+
+
 # --- the plugin on its own: formats round-trip, hashes checked --------------------------------
 
 

@@ -214,10 +214,11 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert "not pushed (`push: false`): data/prepared/test.csv" in ok.stderr
     assert not remote_object(ex, test_md5).exists()
 
-    # A branch from before gitml: no gitml.lock, never judged, never refused for missing objects.
+    # A branch from before gitml (no commit of it ever had a gitml.lock): never judged, never
+    # refused for missing objects.
     skip = {"GITML_SKIP": "1"}
-    ex.git("checkout", "-q", "-b", "old-style")
-    ex.git("rm", "-q", "--cached", "gitml.lock")
+    ex.git("checkout", "-q", "--orphan", "old-style")
+    ex.git("rm", "-q", "--cached", "gitml.lock", "gitml.yaml")
     ex.git("commit", "-q", "-m", "no gitml here", env=skip)
     gone, kept = add_data(ex, "data/gone.bin", "data/kept.bin", env=skip)
     remove(cache_object(ex, gone))
@@ -226,6 +227,32 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert "data/gone.bin" in old.stderr and "not refused" in old.stderr
     assert remote_object(ex, kept).is_file()
     assert not remote_object(ex, gone).exists()
+
+
+def test_a_history_that_deleted_gitml_lock_is_not_before_gitml(ex: Example) -> None:
+    """Finding 11: "before gitml" means no ancestor ever had a gitml.lock. Commits after a
+    `git rm gitml.lock` made around the hook have their missing objects refused, and a tip
+    that lost its gitml.lock while gitml.yaml asks for checks is refused as stale."""
+    assert push(ex, "main").returncode == 0
+    skip = {"GITML_SKIP": "1"}
+    ex.git("rm", "-q", "gitml.lock")
+    ex.git("commit", "-q", "--no-verify", "-m", "no more gitml.lock")
+    [gone] = add_data(ex, "data/gone.bin", env=skip)
+    remove(cache_object(ex, gone))
+
+    tip = push(ex, "main")
+    assert tip.returncode == 1, tip.stderr
+    assert "gitml.lock is stale at main" in tip.stderr and "gitml.lock is missing" in tip.stderr
+
+    # Not the tip any more: gitml.lock back (`gitml lock`), the objects of the commit in
+    # between are still refused.
+    assert ex.gitml("lock").returncode == 0
+    ex.git("commit", "-q", "-m", "gitml.lock back")
+    middle = push(ex, "main")
+    assert middle.returncode == 1, middle.stderr
+    assert "push refused" in middle.stderr and "data/gone.bin" in middle.stderr
+    assert "not refused" not in middle.stderr
+    assert ex.git("ls-remote", "origin", "main").stdout.split()[0] != ex.head()
 
 
 def test_under_the_pre_commit_framework(ex: Example) -> None:

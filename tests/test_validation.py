@@ -202,6 +202,37 @@ def test_a_dvc_tracked_parquet_dataset_is_validated_from_the_cache(example: Exam
     assert failure.path == "data/t.parquet" and "42 (row 3)" in failure.detail
 
 
+def test_validate_says_when_it_read_a_work_tree_that_is_not_staged(
+    example: Example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 10: `gitml validate` reads the work tree; one line names the watched files and
+    datasets that are not what the staged state (what a commit checks) holds. In-process: GX is
+    imported once per session."""
+    from gitml.commands.validate import validate
+
+    data = example.root / "data" / "t.csv"
+    data.write_text("a,b\n1,x\n2,y\n")
+    example.dvc("add", "-q", "data/t.csv")
+    suite = example.root / ".gitml" / "suites" / "t.json"
+    suite.parent.mkdir(parents=True, exist_ok=True)
+    suite.write_text(json.dumps(GOOD_SUITE))
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(suites.set_suite(cfg.read_text(), "data/t.csv", ".gitml/suites/t.json"))
+    example.git("add", "-A")
+    monkeypatch.chdir(example.root)
+    capsys.readouterr()
+    assert validate(["data/t.csv"]) == 0
+    assert "work tree" not in capsys.readouterr().err  # all staged: nothing to say
+
+    os.chmod(data, 0o644)
+    data.write_text("a,b\n1,x\n3,y\n")  # other bytes, still valid
+    suite.write_text(json.dumps({**GOOD_SUITE, "name": "t2"}))
+    assert validate(["data/t.csv"]) == 0
+    [line] = [x for x in capsys.readouterr().err.splitlines() if "work tree" in x]
+    assert "validated the work tree, not the staged state" in line
+    assert ".gitml/suites/t.json" in line and "data/t.csv (its bytes are not the staged md5" in line
+
+
 # --- in-process: real GX, no repository needed -----------------------------------------------
 
 GOOD_SUITE: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""`gitml check`: what the pre-commit hook runs, on the staged state, without committing."""
+"""`gitml check`: what the pre-commit hook runs, on the staged state, without committing
+(a line names the watched files whose work-tree copy differs from the staged one)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from gitml import git
 from gitml import repo as repo_mod
-from gitml.commands.hook import report_missing, report_outcome
+from gitml.commands.hook import report_missing, report_outcome, say_unstaged
 from gitml.manifest import LOCK_FILE
 from gitml.output import say
 from gitml.precommit import evaluate
@@ -17,6 +18,7 @@ def check(json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     outcome = evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root))
+    say_unstaged(repo, outcome)
     assert outcome.lineage is not None
     failed = bool(outcome.missing)
     if outcome.missing:

@@ -9,6 +9,7 @@ from pathlib import Path
 from gitml import git, hookfast, manifest, precommit
 from gitml import repo as repo_mod
 from gitml import state as state_mod
+from gitml.config import CONFIG_FILE
 from gitml.error_handler import Exit, handled
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, refuse_special_file
@@ -130,6 +131,20 @@ def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
     return bool(outcome.failures) or (block_stale and bool(outcome.stale))
 
 
+def say_unstaged(repo: repo_mod.Repo, outcome: Outcome) -> None:
+    """For the commands that judge the staged state (`check`, `test`): one line naming the
+    watched files whose work-tree copy differs, and whether that copy is even valid. Without a
+    staged gitml.yaml there is nothing to judge: bad input, after that line."""
+    lin = outcome.lineage
+    # the watch-list, and the DVC files (dvc.yaml, dvc.lock, .dvc) the fast hook watches apart
+    watched = [*precommit.watched_paths(lin), *lin.snap.key_files()] if lin else [CONFIG_FILE]
+    note = precommit.unstaged_note(repo, watched)
+    if note:
+        warn(note)
+    if lin is None:
+        raise BadInput(f"no {CONFIG_FILE} is staged: `git add {CONFIG_FILE}`")
+
+
 def stage_lock(repo: repo_mod.Repo, outcome: Outcome) -> None:
     """Put the new gitml.lock into the index git handed the hook, then into the workspace.
 
@@ -241,7 +256,8 @@ def sync_index_lock(repo: repo_mod.Repo) -> None:
 
 
 def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]:
-    """Whether the snapshot's gitml.lock inputs part matches what its files say now."""
+    """Whether the snapshot's gitml.lock inputs part matches what its files say now, and its
+    recorded test results are keyed by the snapshot's test files and the data they read."""
     config = repo_mod.config_at(snap)
     if config is None:
         raise BadInput("no gitml.yaml in this state: run `gitml init`")
@@ -257,4 +273,12 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
         return False, [f"{LOCK_FILE} is missing"]
     old = manifest.inputs_part(recorded)
     diffs = manifest.differences(old, manifest.inputs_part(new))
+    # The recorded results' own key (tests hash, data the tests read), recomputed from the
+    # snapshot: inputs alone would let a test file changed around the hook pass.
+    from gitml import modeltests
+
+    mismatches, notes = modeltests.recorded_key_mismatches(lin, recorded)
+    for note in notes:
+        warn(note)
+    diffs += mismatches
     return not diffs, diffs

@@ -11,8 +11,9 @@ go up per commit, not "everything in the workspace" as DVC's own hook does:
    local-path remote gets verified copies from the local cache without importing DVC; any other
    remote goes through DVC's own data-cloud API, for exactly those objects.
 
-Commits without gitml.lock (from before gitml) get their objects pushed when the local cache has
-them, and are never refused for missing ones. Refused: exit 1, with the list and the fix.
+Commits from before gitml (neither they nor an ancestor ever had a gitml.lock) get their objects
+pushed when the local cache has them, and are never refused for missing ones; a history that
+deleted gitml.lock is not "before gitml". Refused: exit 1, with the list and the fix.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from gitml import dvcfiles, git, objects, paths
+from gitml.config import CONFIG_FILE
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml, md5_file
@@ -93,22 +95,64 @@ def _commit(root: Path, rev: str) -> str | None:
     return proc.stdout.decode().strip() or None
 
 
-def pushed_commits(
-    root: Path, remote_name: str, tips: list[str], bases: list[str]
-) -> list[tuple[str, str]]:
-    """(commit, tree) of every commit reachable from a tip and not yet on the remote, newest first.
+@dataclass(frozen=True)
+class Pushed:
+    commit: str
+    tree: str
+    parents: tuple[str, ...]
+
+
+def _excluded(remote_name: str, bases: list[str]) -> list[str]:
+    return [*bases, f"--remotes={remote_name}"] if remote_name else bases
+
+
+def pushed_commits(root: Path, remote_name: str, tips: list[str], bases: list[str]) -> list[Pushed]:
+    """Every commit reachable from a tip and not yet on the remote, children before parents.
 
     "On the remote": reachable from a remote sha git reported, or from a remote-tracking ref of
     this remote (a new branch on a remote that has never been fetched: the whole history).
     """
-    exclude = [*bases, f"--remotes={remote_name}"] if remote_name else bases
-    proc = git.run(["rev-list", "--format=%H %T", *tips, "--not", *exclude, "--"], root)
+    exclude = _excluded(remote_name, bases)
+    proc = git.run(
+        ["rev-list", "--topo-order", "--format=%H %T %P", *tips, "--not", *exclude, "--"], root
+    )
     result = []
     for line in proc.stdout.decode().splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0] != "commit":
-            result.append((parts[0], parts[1]))
+        if len(parts) >= 2 and parts[0] != "commit":
+            result.append(Pushed(parts[0], parts[1], tuple(parts[2:])))
     return result
+
+
+def since_gitml(
+    root: Path, remote_name: str, tips: list[str], bases: list[str], commits: list[Pushed]
+) -> set[str]:
+    """The pushed commits that are not from before gitml: the commit or one of its ancestors
+    had a gitml.lock. A history that deleted it (`git rm gitml.lock`, --no-verify) stays one
+    gitml judges. A commit that had one, or deleted it, changes the path: git finds them in one
+    walk (--full-history: no side branch of a merge is left out); a parent already on the
+    remote is asked once."""
+    exclude = _excluded(remote_name, bases)
+    proc = git.run(["rev-list", "--full-history", *tips, "--not", *exclude, "--", LOCK_FILE], root)
+    touched = set(proc.stdout.decode().split())
+    pushed = {p.commit for p in commits}
+    outside: dict[str, bool] = {}
+
+    def had_lock_before(parent: str) -> bool:
+        if parent not in outside:
+            found = git.run(
+                ["rev-list", "-1", "--full-history", parent, "--", LOCK_FILE], root
+            ).stdout.strip()
+            outside[parent] = bool(found)
+        return outside[parent]
+
+    since: set[str] = set()
+    for p in reversed(commits):  # parents before children
+        if p.commit in touched or any(
+            (q in since) if q in pushed else had_lock_before(q) for q in p.parents
+        ):
+            since.add(p.commit)
+    return since
 
 
 # --- which objects the pushed commits name ---------------------------------------------------
@@ -294,15 +338,17 @@ class Collector:
         self.result = Collected()
         self._parsed: dict[tuple[tuple[str, str], ...], tuple[dvcfiles.Project, Flags]] = {}
         self._members: dict[tuple[str, str], list[tuple[str, str]] | None] = {}
-        self._trees: set[str] = set()
+        self._trees: set[tuple[str, bool]] = set()
 
-    def add_commit(self, commit: str, tree: str) -> None:
-        if tree in self._trees:
-            return  # same files as a commit already seen (e.g. a merge with no changes)
-        self._trees.add(tree)
+    def add_commit(self, commit: str, tree: str, gitml: bool | None = None) -> None:
+        """`gitml`: whether the commit is from gitml's time (`since_gitml`; None: whether it
+        has a gitml.lock): its missing objects are refused; those of older ones are not."""
         snap = Snapshot(self.root, tree)
+        is_gitml = snap.has(LOCK_FILE) if gitml is None else gitml
+        if (tree, is_gitml) in self._trees:
+            return  # same files as a commit already seen (e.g. a merge with no changes)
+        self._trees.add((tree, is_gitml))
         snap.rev = commit
-        is_gitml = snap.has(LOCK_FILE)
         dvc_keys = tuple(
             (p, snap.entries[p])
             for p in snap.key_files()
@@ -596,14 +642,16 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
             bases.append(base)
     if not tips:
         return 0
-    commits = pushed_commits(repo.root, remote_name, list(dict.fromkeys(t for _, t in tips)), bases)
+    tip_commits = list(dict.fromkeys(t for _, t in tips))
+    commits = pushed_commits(repo.root, remote_name, tip_commits, bases)
     if not commits:
         return 0
+    since = since_gitml(repo.root, remote_name, tip_commits, bases, commits)
 
     # 1. every new tip with a gitml.lock has a fresh one
     from gitml.commands.hook import lock_is_fresh
 
-    new = {c for c, _ in commits}
+    new = {p.commit for p in commits}
     stale: list[tuple[str, str, list[str]]] = []
     failing: list[tuple[str, str, list[str]]] = []
     judged: set[str] = set()
@@ -613,7 +661,11 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
         judged.add(tip)
         snap = Snapshot(repo.root, tip)
         if not snap.has(LOCK_FILE):
-            continue  # a commit from before gitml
+            if tip in since and snap.has(CONFIG_FILE):
+                # gitml.yaml still asks for checks, and nothing records them
+                why = f"{LOCK_FILE} is missing, deleted from a history that had one (--no-verify?)"
+                stale.append((ref, tip, [why]))
+            continue  # a commit from before gitml, or gitml removed from the project
         try:
             fresh, diffs = lock_is_fresh(repo, snap)
         except BadInput as exc:
@@ -632,8 +684,8 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
     # 2. the DVC objects of every pushed commit
     cfg = dvcfiles.read_config(repo.root)
     collector = Collector(repo.root, cfg)
-    for commit, tree in commits:
-        collector.add_commit(commit, tree)
+    for p in commits:
+        collector.add_commit(p.commit, p.tree, p.commit in since)
     found = collector.result
     for line in found.unreadable:
         warn(f"skipped a commit from before gitml whose DVC files do not parse ({line})")

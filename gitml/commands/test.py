@@ -1,7 +1,8 @@
 """`gitml test [MODEL…] [--json]`: the model tests and gates, on the staged state, on demand.
 
 The same run as the commit hook's (same cache), for every named model (default: every model
-with tests or gates), whether or not it changed. Nothing is written to gitml.lock.
+with tests or gates), whether or not it changed. Nothing is written to gitml.lock. A line names
+the watched files whose work-tree copy differs from the staged one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from gitml import git, modeltests
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
-from gitml.commands.hook import report_missing
+from gitml.commands.hook import report_missing, say_unstaged
 from gitml.dvcfiles import read_config
 from gitml.output import say
 from gitml.precommit import evaluate
@@ -25,6 +26,7 @@ def test(models: list[str], json_out: bool = False) -> int:
     head = git.head_commit(repo.root)
     with state_mod.locked(repo.common_dir):
         outcome = evaluate(repo, Snapshot(repo.root), head, run_checks=False)
+        say_unstaged(repo, outcome)
         if outcome.missing:
             report_missing(outcome)
             return 1

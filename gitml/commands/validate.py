@@ -1,4 +1,5 @@
-"""`gitml validate [PATH…]`: run the GX suites on the workspace data; a table of what failed."""
+"""`gitml validate [PATH…]`: run the GX suites on the workspace data; a table of what failed.
+A line says so when the work tree is not the staged state (what a commit checks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from gitml import state as state_mod
 from gitml.commands.suite import repo_relative
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
-from gitml.output import printable, say
+from gitml.output import printable, say, warn
 from gitml.validation import Result, Target
 
 
@@ -47,17 +48,45 @@ def _selected(repo: repo_mod.Repo, paths: list[str]) -> list[Dataset]:
     return chosen
 
 
+def _say_unstaged(repo: repo_mod.Repo, datasets: list[Dataset], targets: dict[str, Target]) -> None:
+    """validate reads the work tree: one line when it is not what a commit would check, naming
+    the watched files that differ from the staged ones (and whether they are valid) and the
+    datasets whose bytes are not those the staged DVC files record."""
+    from gitml import dvcfiles
+    from gitml.precommit import unstaged_changes
+    from gitml.snapshot import Snapshot
+
+    project = dvcfiles.read_project(Snapshot(repo.root))
+    watched = [CONFIG_FILE, *(d.suite for d in datasets if d.suite)]
+    for d in datasets:
+        out = project.outs.get(d.path)
+        watched.extend([out.origin] if out is not None else [])
+    found = unstaged_changes(repo, list(dict.fromkeys(watched)))
+    for d in datasets:
+        out, target = project.outs.get(d.path), targets.get(d.path)
+        if out is not None and target is not None and out.md5 != target.md5:
+            found.append(f"{d.path} (its bytes are not the staged md5 {out.md5})")
+    if found:
+        warn(
+            "validated the work tree, not the staged state a commit checks; they differ in "
+            + ", ".join(found)
+        )
+
+
 def validate(paths: list[str], json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     datasets = _selected(repo, paths)
     md5s = state_mod.Md5Cache(repo.common_dir)
     results: list[Result] = []
+    targets: list[Target] = []
     try:
         for d in datasets:
-            results.append(validation.validate_target(_target(repo, d, md5s), repo.common_dir))
+            targets.append(_target(repo, d, md5s))
+            results.append(validation.validate_target(targets[-1], repo.common_dir))
     finally:
         md5s.close()
+    _say_unstaged(repo, datasets, {r.path: t for r, t in zip(results, targets, strict=True)})
     passed = all(r.success for r in results)
     if json_out:
         doc = {"passed": passed, "datasets": [r.as_json() for r in results]}
