@@ -63,8 +63,21 @@ READS: dict[str, dict[str, str]] = {
         "drift": "strict",
         "promote": "strict",
     },
-    DVCLOCK: {"check": "strict", "lock": "strict", "restore": "strict", "promote": "strict"},
-    DVCFILE: {"check": "strict", "lock": "strict", "restore": "strict", "promote": "strict"},
+    # validate reads them too, to say which datasets the work tree holds other bytes of
+    DVCLOCK: {
+        "check": "strict",
+        "lock": "strict",
+        "restore": "strict",
+        "promote": "strict",
+        "validate": "strict",
+    },
+    DVCFILE: {
+        "check": "strict",
+        "lock": "strict",
+        "restore": "strict",
+        "promote": "strict",
+        "validate": "strict",
+    },
     SUITE: {"check": "strict", "lock": "strict", "validate": "strict"},
 }
 MODEL = "model/model.pkl"
