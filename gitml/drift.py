@@ -40,7 +40,7 @@ class ColumnDrift:
     # "number", "values" (a number of few values), "category", "nulls" (all null when
     # recorded), "missing", "new", "dtype"
     kind: str
-    psi: float | None
+    psi: float | None  # as computed (`as_json` rounds it to 4 decimals)
     verdict: str  # "stable", "shift", "drift"
     detail: str
     coarse: bool = False  # a number column of a profile without histogram: quartile bins
@@ -49,7 +49,7 @@ class ColumnDrift:
         return {
             "column": self.column,
             "kind": self.kind,
-            "psi": self.psi,
+            "psi": None if self.psi is None else round(self.psi, 4),
             "verdict": self.verdict,
             "detail": self.detail,
             "coarse": self.coarse,
@@ -265,13 +265,15 @@ def _number(
         f"{actual[0]:.1%}, outside the recorded range {actual[1] + actual[-1]:.1%} (coarse: "
         "quartile bins)"
     )
-    found = ColumnDrift(col, "number", round(value, 4), verdict(value, threshold), detail, True)
+    found = ColumnDrift(col, "number", value, verdict(value, threshold), detail, True)
     return found
 
 
 def _histogram_number(
     col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
+    import numpy as np
+
     hist = entry["histogram"]
     keys = list(hist["points"])
     values = number_values(s)
@@ -283,12 +285,13 @@ def _histogram_number(
     expected, actual = shares(then, rows_then), shares(now, len(s))
     value = psi(expected, actual)
     outside = (now[1] + now[len(counts)]) / len(s)
-    mean_now = float(values.mean()) if len(values) else float("nan")
+    with np.errstate(all="ignore"):  # inf - inf, overflow: shown as they are
+        mean_now = float(values.mean()) if len(values) else float("nan")
     detail = (
         f"mean {_g(entry.get('mean'))} -> {_g(mean_now)}, nulls {expected[0]:.1%} -> "
         f"{actual[0]:.1%}, outside the recorded range {outside:.1%}"
     )
-    return ColumnDrift(col, "number", round(value, 4), verdict(value, threshold), detail)
+    return ColumnDrift(col, "number", value, verdict(value, threshold), detail)
 
 
 def _category(
@@ -324,7 +327,7 @@ def _category(
         f" (e.g. {', '.join(new)})" if new and actual[-1] > expected[-1] else ""
     )
     kind = "values" if numbers else "category"
-    return ColumnDrift(col, kind, round(value, 4), verdict(value, threshold), detail)
+    return ColumnDrift(col, kind, value, verdict(value, threshold), detail)
 
 
 def _g(value: Any) -> str:
@@ -362,7 +365,7 @@ def compare(
             value = psi(expected, actual)
             detail = f"nulls {expected[0]:.1%} -> {actual[0]:.1%}"
             found.append(
-                ColumnDrift(col, "nulls", round(value, 4), verdict(value, threshold), detail)
+                ColumnDrift(col, "nulls", value, verdict(value, threshold), detail)
             )
     for col in df.columns:
         if str(col) not in recorded:

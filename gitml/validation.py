@@ -404,11 +404,21 @@ def profile(frame: Frame) -> dict[str, Any]:
             # column as `str` (which `astype(str)` would make to count anything else).
             text = frame.dtypes[col] in TEXT_DTYPES
             counts = (values if text else values.astype(str)).value_counts()
-            top = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))[:TOP_VALUES]
-            entry["top"] = {str(k): int(v) for k, v in top}
+            entry["top"] = _top_values(counts, len(values))
         columns[str(col)] = entry
     result: dict[str, Any] = rounded({"rows": len(df), "columns": columns})
     return result
+
+
+def _top_values(counts: Any, n: int) -> dict[str, int]:
+    """The TOP_VALUES most frequent values, and after them any other that holds at least 5% of
+    the values (drift's bins: a new category among ten common ones must not hide in "the
+    rest"); ties in count ordered by value."""
+    from gitml.drift import POINT_SHARE
+
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    kept = [kv for i, kv in enumerate(ordered) if i < TOP_VALUES or int(kv[1]) * POINT_SHARE >= n]
+    return {str(k): int(v) for k, v in kept}
 
 
 def _number_profile(values: Any) -> dict[str, Any]:
@@ -418,8 +428,10 @@ def _number_profile(values: Any) -> dict[str, Any]:
 
     from gitml import drift
 
-    entry: dict[str, Any] = {"mean": plain(float(values.mean()))}
-    entry["std"] = plain(float(values.std())) if len(values) > 1 else None
+    with warnings.catch_warnings():  # inf - inf, overflow: a figure that is not one (None)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        entry: dict[str, Any] = {"mean": plain(float(values.mean()))}
+        entry["std"] = plain(float(values.std())) if len(values) > 1 else None
     x = drift.number_values(values)
     finite = values[np.isfinite(x)]
     if len(finite):
