@@ -386,7 +386,12 @@ def _count(value: Any) -> bool:
 
 
 def _figure(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer no float holds
+        return False
 
 
 def _point(key: Any) -> bool:

@@ -18,14 +18,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from gitml import datareaders, drift, validation  # noqa: E402
-from gitml.fileio import dump_yaml, load_yaml  # noqa: E402
+from gitml import datareaders, drift, validation
+from gitml.fileio import dump_yaml, load_yaml
 
 SCALE = int(os.environ.get("GITML_DRIFT_EXAMPLES", "1"))  # more examples: a longer hunt
 SETTINGS = settings(
