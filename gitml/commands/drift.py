@@ -108,8 +108,8 @@ def drift_command(
         warn(
             f"the profile of {dataset.path} at {commit[:12]} was recorded by a gitml without "
             f"histograms: {', '.join(coarse)} compared over its quartiles, a coarse measure "
-            "that can show PSI above 0 on unchanged data (flagged `coarse`). A commit that "
-            "validates this data anew records histograms"
+            "that can show PSI above 0 on unchanged data (flagged `coarse`). The next commit "
+            "that changes this data records histograms"
         )
     if drifted:
         say(f"{target.shown}: drift in {', '.join(c.column for c in drifted)} (vs {against})")
