@@ -23,6 +23,7 @@ PSI above 0 on unchanged data; such columns are flagged `coarse`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -364,9 +365,7 @@ def compare(
             actual = shares([now, len(df) - now], len(df))
             value = psi(expected, actual)
             detail = f"nulls {expected[0]:.1%} -> {actual[0]:.1%}"
-            found.append(
-                ColumnDrift(col, "nulls", value, verdict(value, threshold), detail)
-            )
+            found.append(ColumnDrift(col, "nulls", value, verdict(value, threshold), detail))
     for col in df.columns:
         if str(col) not in recorded:
             found.append(ColumnDrift(str(col), "new", None, "drift", "not in the recorded data"))
@@ -408,7 +407,7 @@ def _histogram_ok(hist: Any, rows: int, nulls: int) -> bool:
     edges, counts, points = hist.get("edges"), hist.get("counts"), hist.get("points")
     if not (isinstance(edges, list) and edges and all(map(_figure, edges))):
         return False
-    if any(a >= b for a, b in zip(edges, edges[1:])):
+    if any(a >= b for a, b in itertools.pairwise(edges)):
         return False
     bins = max(len(edges) - 1, 1) + 2
     if not (isinstance(counts, list) and len(counts) == bins and all(map(_count, counts))):

@@ -250,6 +250,10 @@ def textbook_psi(expected: list[int], actual: list[int]) -> float:
     return kl_ae + kl_ea
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def reference_number_counts(values: list[float | None], hist: dict[str, Any]) -> list[int]:
     """[nulls, below, each interval, above, each point] of the recorded histogram, one value
     at a time: a point if it equals one, else below e0, above the last edge, or in the first
@@ -259,7 +263,7 @@ def reference_number_counts(values: list[float | None], hist: dict[str, Any]) ->
     intervals = max(len(edges) - 1, 1)
     counts = [0] * (1 + 1 + intervals + 1 + len(points))
     for v in values:
-        if v is None or v != v:
+        if _missing(v):
             counts[0] += 1
         elif v in points:
             counts[3 + intervals + points.index(v)] += 1
@@ -276,7 +280,7 @@ def reference_category_counts(values: list[Any], top: dict[str, int]) -> list[in
     counts = [0] * (len(top) + 2)
     keys = list(top)
     for v in values:
-        if v is None or (isinstance(v, float) and v != v):
+        if _missing(v):
             counts[0] += 1
         elif str(v) in top:
             counts[1 + keys.index(str(v))] += 1
@@ -305,14 +309,14 @@ def test_psi_equals_the_textbook_formula(fam: Family, how: str, n: int, seed: in
     if "histogram" in entry:
         hist = entry["histogram"]
         then_counts = [entry["nulls"], *hist["counts"], *hist["points"].values()]
-        now_values = [None if (v is None or v != v) else float(v) for v in raw]
+        now_values = [None if _missing(v) else float(v) for v in raw]
         now_counts = reference_number_counts(now_values, hist)
     else:
         top = entry.get("values") or entry["top"]
         if "values" in entry:
             from gitml.validation import number_key
 
-            raw = [None if (v is None or v != v) else number_key(v) for v in raw]
+            raw = [None if _missing(v) else number_key(v) for v in raw]
         then_counts = [
             entry["nulls"],
             *top.values(),
