@@ -359,7 +359,12 @@ def registry(json_out: JsonOpt = False) -> None:
 @app.command()
 def drift(
     path: Annotated[
-        str, typer.Argument(help="A dataset of gitml.yaml (its reader options apply).")
+        str,
+        typer.Argument(
+            help="A dataset of gitml.yaml in the workspace, or with --dataset any file or "
+            "directory of the same table (e.g. serving data exported from production), inside "
+            "the work tree or outside it."
+        ),
     ],
     against: Annotated[
         str,
@@ -367,6 +372,14 @@ def drift(
             "--against", help="A registry stage (the commit its models are in) or a commit."
         ),
     ] = "production",
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dataset",
+            help="The recorded dataset PATH is compared with, as gitml.yaml names it "
+            "(e.g. data/wine.csv); its reader options apply. Default: PATH itself.",
+        ),
+    ] = None,
     model: Annotated[
         Optional[str],
         typer.Option("--model", help="With a stage: the model whose commit to use."),
@@ -376,14 +389,16 @@ def drift(
     ] = 0.25,
     json_out: JsonOpt = False,
 ) -> None:
-    """Compare the data in the workspace with the profile gitml.lock recorded at a commit.
+    """Compare data now with the profile gitml.lock recorded for a dataset at a commit.
 
-    Per column: the population stability index over the recorded quartiles (numbers) or top
-    values (categories), nulls included, and schema changes. Exit 1 when a column drifted.
+    Per column: the population stability index over the bins recorded at validation time
+    (a histogram of tie-aware deciles and frequent values for numbers, each value of a number
+    column of few, the top values for others), nulls included, and schema changes. Identical
+    data gives PSI 0. Exit 1 when a column drifted.
     """
     from gitml.commands.drift import drift_command as run
 
-    _done(run(path, against, model, threshold, json_out))
+    _done(run(path, against, model, threshold, json_out, dataset))
 
 
 @app.command()

@@ -502,12 +502,19 @@ def profile_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict
         elif col not in oc:
             columns[col] = {"added": True, "dtype": nc[col].get("dtype")}
         else:
-            changed = _changed_map(params.flatten(oc[col] or {}), params.flatten(nc[col] or {}))
+            changed = _changed_map(_figures(oc[col]), _figures(nc[col]))
             if changed:
                 columns[col] = changed
     if columns:
         found["columns"] = columns
     return found
+
+
+def _figures(column: dict[str, Any] | None) -> dict[str, Any]:
+    """A profile column's figures, flattened, without its histogram (drift's bins: counts
+    that change whenever the data does, which the figures already say)."""
+    flat = params.flatten(column or {})
+    return {k: v for k, v in flat.items() if not k.startswith("histogram.")}
 
 
 def diff_versions(a: Version, b: Version) -> dict[str, Any]:

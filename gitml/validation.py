@@ -37,7 +37,8 @@ from gitml.fileio import md5_file
 from gitml.manifest import rounded
 
 CACHE_DIR = "validation"
-CACHE_VERSION = 2  # 2: profiles count the values of few-valued number columns (drift)
+# 2: profiles count the values of few-valued number columns (drift); 3: histograms of the others
+CACHE_VERSION = 3
 SAMPLE_VALUES = 5
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP_VALUES = 5
@@ -385,7 +386,8 @@ def number_key(value: Any) -> str:
 
 
 def profile(frame: Frame) -> dict[str, Any]:
-    """rows; per column dtype, nulls, and mean/std/quantiles (numbers) or top values (others)."""
+    """rows; per column dtype, nulls, and mean/std/quantiles and a histogram or the count of
+    each value (numbers), or top values (others): what `gitml drift` compares with later."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     df = frame.df
@@ -396,28 +398,54 @@ def profile(frame: Frame) -> dict[str, Any]:
         values = s.dropna()
         if is_numeric_dtype(s) and not is_bool_dtype(s):
             if len(values):
-                entry["mean"] = plain(float(values.mean()))
-                entry["std"] = plain(float(values.std())) if len(values) > 1 else None
-                entry["quantiles"] = [plain(float(q)) for q in values.quantile(list(QUANTILES))]
-                # A number column of a few values (a label, a count, a flag) is told by them:
-                # its quantiles do not say how often each occurs, which drift needs.
-                # The first rows decide cheaply for most columns (more distinct values there
-                # than allowed: more in all): counting a big float column's values would cost a
-                # hash table of millions of entries.
-                if values.iloc[:10_000].nunique() <= NUMBER_VALUES:
-                    counts = values.value_counts()
-                    if len(counts) <= NUMBER_VALUES:
-                        entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
+                entry.update(_number_profile(values))
         else:
             # Text read as text holds only strings: counted as they are, without a copy of the
             # column as `str` (which `astype(str)` would make to count anything else).
             text = frame.dtypes[col] in TEXT_DTYPES
             counts = (values if text else values.astype(str)).value_counts()
-            top = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))[:TOP_VALUES]
-            entry["top"] = {str(k): int(v) for k, v in top}
+            entry["top"] = _top_values(counts, len(values))
         columns[str(col)] = entry
     result: dict[str, Any] = rounded({"rows": len(df), "columns": columns})
     return result
+
+
+def _top_values(counts: Any, n: int) -> dict[str, int]:
+    """The TOP_VALUES most frequent values, and after them any other that holds at least 5% of
+    the values (drift's bins: a new category among ten common ones must not hide in "the
+    rest"); ties in count ordered by value."""
+    from gitml.drift import POINT_SHARE
+
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    kept = [kv for i, kv in enumerate(ordered) if i < TOP_VALUES or int(kv[1]) * POINT_SHARE >= n]
+    return {str(k): int(v) for k, v in kept}
+
+
+def _number_profile(values: Any) -> dict[str, Any]:
+    """mean, std, quantiles (of the finite values: an infinity is no figure gitml.lock can
+    hold), and the count of each value for a column of few, else a histogram (drift's bins)."""
+    import numpy as np
+
+    from gitml import drift
+
+    with warnings.catch_warnings():  # inf - inf, overflow: a figure that is not one (None)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        entry: dict[str, Any] = {"mean": plain(float(values.mean()))}
+        entry["std"] = plain(float(values.std())) if len(values) > 1 else None
+    x = drift.number_values(values)
+    finite = values[np.isfinite(x)]
+    if len(finite):
+        entry["quantiles"] = [plain(float(q)) for q in finite.quantile(list(QUANTILES))]
+    # A number column of a few values (a label, a count, a flag) is told by them. The first
+    # rows decide cheaply for most columns (more distinct values there than allowed: more in
+    # all): counting a big float column's values would cost a hash table of millions of entries.
+    if values.iloc[:10_000].nunique() <= NUMBER_VALUES:
+        counts = values.value_counts()
+        if len(counts) <= NUMBER_VALUES:
+            entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
+            return entry
+    entry["histogram"] = drift.histogram(x)
+    return entry
 
 
 # --- cache -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -137,19 +138,47 @@ def test_drift_against_production_end_to_end(example: Example) -> None:
     assert ex.gitml("promote", "wine-classifier", "--to", "production").returncode == 0
     production = ex.head()
 
+    alcohol = ex.lock()["data"]["data/wine.csv"]["profile"]["columns"]["alcohol"]
+    assert set(alcohol["histogram"]) == {"edges", "counts", "points"}
+
     r = ex.gitml("drift", "data/wine.csv", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert (doc["rev"], doc["drift"], doc["rows"]) == (production, False, {"then": 178, "now": 178})
+    assert (doc["path"], doc["read"], doc["coarse"]) == ("data/wine.csv", "data/wine.csv", False)
     kinds = {c["column"]: c["kind"] for c in doc["columns"]}
     assert kinds["target"] == "values" and kinds["alcohol"] == "number"
-    assert {c["verdict"] for c in doc["columns"]} == {"stable"}
+    # the same bytes: PSI exactly 0 in every column
+    assert {(c["psi"], c["verdict"], c["coarse"]) for c in doc["columns"]} == {
+        (0.0, "stable", False)
+    }
 
+    # serving data exported from production, not in DVC: outside the work tree, and inside it
     wine = ex.root / "data" / "wine.csv"
-    os.chmod(wine, 0o644)
     import pandas as pd
 
     df = pd.read_csv(wine)
+    outside = ex.root.parent / "serving export.csv"
+    shutil.copyfile(wine, outside)
+    r = ex.gitml("drift", str(outside))
+    assert r.returncode == 2 and "--dataset data/NAME.csv" in r.stderr, r.stderr
+    r = ex.gitml("drift", str(outside), "--dataset", "data/wine.csv", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["path"], doc["read"], doc["drift"]) == ("data/wine.csv", str(outside), False)
+    assert {c["psi"] for c in doc["columns"]} == {0.0}
+    (ex.root / "exports").mkdir()
+    df.assign(alcohol=df["alcohol"] + 2).to_csv(ex.root / "exports" / "today.csv", index=False)
+    r = ex.gitml("drift", "exports/today.csv")
+    assert r.returncode == 2 and "--dataset data/wine.csv" in r.stderr, r.stderr
+    r = ex.gitml("drift", "exports/today.csv", "--dataset", "data/wine.csv")
+    assert r.returncode == 1, r.stderr
+    assert "exports/today.csv: drift in alcohol (vs production)" in r.stderr
+    assert "exports/today.csv now (178 rows) vs data/wine.csv at production" in r.stdout
+    r = ex.gitml("drift", str(outside), "--dataset", "data/nope.csv")
+    assert r.returncode == 2 and "records no profile of data/nope.csv" in r.stderr
+
+    os.chmod(wine, 0o644)
     df["alcohol"] = df["alcohol"] + 2
     df.to_csv(wine, index=False)
     r = ex.gitml("drift", "data/wine.csv")
@@ -166,6 +195,43 @@ def test_drift_against_production_end_to_end(example: Example) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
+    tmp_path: Path, data: Any
+) -> None:
+    """A gitml.lock written before histograms: quartile bins, `coarse` in the output."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    then = data.assign(rain=np.where(rng.random(len(data)) < 0.65, 0.0, rng.gamma(1, 5, len(data))))
+    frame = _frame(tmp_path, "then.csv", then)
+    profile = validation.profile(frame)
+    for entry in profile["columns"].values():
+        entry.pop("histogram", None)
+    found = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile)}
+    assert drift.coarse(profile) and (found["x"].coarse, found["rain"].coarse) == (True, True)
+    assert found["rain"].psi > 0.1  # what issue 19 saw: quartiles cannot place the zeros
+    assert (found["label"].coarse, found["colour"].coarse) == (False, False)
+    assert found["label"].psi == found["colour"].psi == 0.0
+    assert found["x"].as_json()["coarse"] is True and "coarse" in found["x"].detail
+    new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, validation.profile(frame))}
+    assert {c.psi for c in new.values()} == {0.0} and not any(c.coarse for c in new.values())
+
+
+def test_a_histogram_is_counted_with_its_rounded_edges() -> None:
+    """Edges to 6 significant digits, the outer ones rounded away from the data; every value
+    in one bin; a value holding 5% or more is a point bin."""
+    import numpy as np
+
+    values = np.array([1234567.0] * 30 + [1234568.0 + i for i in range(70)] + [np.inf])
+    hist = drift.histogram(values)
+    assert hist["points"] == {"1234567": 30}
+    assert hist["edges"][0] == 1234560.0 and hist["edges"][-1] == 1234640.0
+    assert hist["counts"][0] == 0 and hist["counts"][-1] == 1  # the infinity is above
+    assert sum(hist["counts"]) + 30 == len(values)
+    counts, points = drift.histogram_counts(values, hist["edges"], [1234567.0])
+    assert (counts, points) == (hist["counts"], [30])
+
+
 @pytest.mark.parametrize(
     "column",
     [
@@ -174,6 +240,13 @@ def test_drift_against_production_end_to_end(example: Example) -> None:
         {"dtype": "float64", "nulls": 0, "quantiles": [0, float("nan")]},
         {"dtype": "int64", "nulls": 0, "quantiles": [0, 1], "values": {"0": "many"}},
         {"dtype": "str", "nulls": 0, "top": ["red"]},
+        {"dtype": "float64", "nulls": 0, "histogram": {"edges": [1, 0], "counts": [0, 10, 0]}},
+        {"dtype": "float64", "nulls": 0, "histogram": {"edges": [0, 1], "counts": [0, 9, 0]}},
+        {
+            "dtype": "float64",
+            "nulls": 0,
+            "histogram": {"edges": [0, 1], "counts": [0, 5, 0], "points": {"nan": 5}},
+        },
         "not a mapping",
     ],
 )
