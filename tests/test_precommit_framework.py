@@ -103,7 +103,19 @@ LAYOUTS = {
     "no-final-newline": "# c\nrepos:\n- repo: local\n  hooks: []",
     "gitml-check-already": "repos:\n- repo: https://example.invalid/gitml\n  rev: v1\n  hooks:\n"
     "  - id: gitml-check\n    args: [--x]\n",
+    # a document start and a bare `-` before each entry (pre-commit accepts any YAML)
+    "document-start-bare-dashes": "---\n# team config\nrepos:\n-\n  repo: https://example.invalid/h\n"
+    "  rev: v4.5.0\n  hooks:\n  -\n    id: trailing-whitespace\n-\n  repo: local\n  hooks:\n"
+    "  - id: pytest  # slow\n    name: pytest\n    entry: pytest\n    language: system\n",
+    "bare-dash-with-comment": "repos:\n  - # ours\n    repo: local\n    hooks:\n      -\n"
+    "        id: a\n        name: a\n        entry: a\n        language: system\n",
+    "bare-dash-hook-types": "default_install_hook_types:\n-\n  commit-msg\nrepos:\n-\n  repo: local\n"
+    "  hooks: []\n",
+    "json": '{"repos": [{"repo": "local", "hooks": [{"id": "a", "name": "a", "entry": "a", '
+    '"language": "system"}]}]}\n',
+    "directive-and-document-end": "%YAML 1.1\n---\nrepos:\n- repo: local\n  hooks: []\n...\n",
 }
+TEXT_EDITED = ("document-start-bare-dashes", "bare-dash-with-comment", "bare-dash-hook-types")
 
 
 @pytest.mark.parametrize("old", LAYOUTS.values(), ids=LAYOUTS.keys())
@@ -122,6 +134,41 @@ def test_merge_follows_the_users_layout(old: str) -> None:
         if line.lstrip().startswith("#"):
             assert line in new.splitlines()
     assert merged(new) is None
+    for marker in ("---", "..."):  # document start and end are kept
+        assert (marker in new.splitlines()) is (marker in old.splitlines())
+
+
+@pytest.mark.parametrize("name", TEXT_EDITED)
+def test_bare_dash_layouts_keep_every_line_and_their_style(name: str, tmp_path: Path) -> None:
+    old = LAYOUTS[name]
+    new = merged(old)
+    assert new is not None
+    assert_kept(old, new)
+    assert (
+        "\n-\n  repo: local\n" in new or "  -\n    repo: local\n" in new or name.endswith("types")
+    )
+    (tmp_path / CONFIG).write_text(new)
+    pre_commit("validate-config", CONFIG, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "stages"),
+    [
+        (None, ["pre-commit", "manual"]),
+        (HAND_WRITTEN, ["pre-commit", "commit-msg", "manual"]),
+        (LAYOUTS["document-start-bare-dashes"], ["pre-commit", "manual"]),
+        (LAYOUTS["json"], ["pre-commit", "manual"]),  # through the round trip
+        ("default_stages: [pre-push]\nrepos: []\n", ["pre-push"]),  # the user's choice stays
+    ],
+)
+def test_default_stages_keep_the_users_hooks_where_they_ran(
+    old: str | None, stages: list[str]
+) -> None:
+    """pre-commit runs a hook without `stages:` at every stage in `default_stages` (all when
+    unset), so at every hook type installed: the types the user had (pre-commit by default)."""
+    new = merged(old)
+    assert new is not None
+    assert yaml.safe_load(new)["default_stages"] == stages
 
 
 def test_a_config_that_is_not_one_is_refused_untouched(tmp_path: Path) -> None:
@@ -175,13 +222,71 @@ def test_param_change_fails_once_then_passes_with_the_lock_added(example: Exampl
     ex.git("add", "-A")
     first = ex.git("commit", "-qm", "seven trees", check=False)
     assert first.returncode == 1
-    assert "gitml.lock updated: git add it and commit again" in first.stdout + first.stderr
+    assert "gitml.lock updated: run `git add gitml.lock`, then commit again" in first.stderr
     ex.git("add", "gitml.lock")
     second = ex.git("commit", "-qm", "seven trees", check=False)
     assert second.returncode == 0, second.stdout + second.stderr
     lock = yaml.safe_load(ex.show_file("HEAD", "gitml.lock"))
     assert lock["models"]["model/model.pkl"]["inputs"]["params.yaml:train"]["n_estimators"] == 7
     assert ex.git("status", "--porcelain").stdout == ""
+
+
+def test_commit_am_advice_is_a_command_that_works(example: Example) -> None:
+    ex = framework(example)
+    ex.set_param("n_estimators: 3", "n_estimators: 7")  # no repro: recorded as a stale stage
+    first = ex.git("commit", "-qam", "seven trees", check=False)
+    assert first.returncode == 1
+    assert "then your `git commit -a …` again" in first.stderr, first.stderr
+    ex.git("add", "gitml.lock")  # as the advice says
+    second = ex.git("commit", "-qam", "seven trees", check=False)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert ex.lock()["models"]["model/model.pkl"]["stale"]
+    assert ex.git("status", "--porcelain").stdout == ""
+
+
+def test_users_hook_without_stages_runs_at_commits_only(example: Example, tmp_path: Path) -> None:
+    log = tmp_path / "ran.log"
+    config = (
+        "repos:\n- repo: local\n  hooks:\n  - id: slow-tests\n    name: slow tests\n"
+        f"    entry: sh -c 'echo ran >> {log}'\n    language: unsupported\n"
+        "    pass_filenames: false\n    always_run: true\n"
+    )
+    ex = framework(example, config)  # one commit
+    assert log.read_text().count("ran") == 1
+    ex.git("checkout", "-qb", "other")
+    ex.git("checkout", "-q", "main")
+    assert log.read_text().count("ran") == 1  # not at post-checkout
+    assert pre_commit("run", "--hook-stage", "manual", "slow-tests", cwd=ex.root).returncode == 0
+    assert log.read_text().count("ran") == 2  # still runnable by hand
+
+
+def test_doctor_names_the_hook_each_framework_hook_type_runs(example: Example) -> None:
+    import json
+
+    ex = framework(example)
+    doc = json.loads(ex.gitml("doctor", "--json").stdout)
+    detail = {c["name"]: c["detail"] for c in doc["checks"]}
+    expected = {
+        "pre-commit": "gitml-check",
+        "pre-merge-commit": "gitml-check",
+        "pre-push": "gitml-pre-push",
+        "post-checkout": "gitml-restore",
+        "post-merge": "gitml-restore",
+        "post-rewrite": "gitml-restore",
+    }
+    for hook_type, hook_id in expected.items():
+        assert detail[f"hook {hook_type}"] == f"pre-commit framework ({CONFIG} runs {hook_id})"
+    (ex.root / CONFIG).write_text(
+        (ex.root / CONFIG).read_text().replace("default_stages:", "# default_stages:")
+        + "- repo: local\n  hooks:\n  - {id: mine, name: m, entry: 'true', language: unsupported}\n"
+    )
+    doc = json.loads(ex.gitml("doctor", "--json").stdout)
+    config_check = next(c for c in doc["checks"] if c["name"] == CONFIG)
+    assert (
+        config_check["status"] == "warn"
+        and "default_stages: [pre-commit]" in config_check["detail"]
+    )
+    assert config_check["detail"].startswith("mine (no `stages:`")
 
 
 def test_unrelated_commit_passes_beside_the_users_hooks(example: Example) -> None:

@@ -588,3 +588,13 @@ def test_gx_does_not_fingerprint_the_batch(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert (evaluated, failed) == (1, 0)
     assert peak < df.memory_usage().sum() / 2, peak
+
+
+def test_the_verdict_counts_what_failed_not_what_passed() -> None:
+    """ "FAILED, 4/13 expectations" meant 4 passed and read as 4 failed."""
+    from gitml.commands.validate import verdict
+
+    failed = validation.Result(path="d.csv", suite="s", success=False, evaluated=13, failed=9)
+    assert verdict(failed) == "FAILED, 9 of 13 expectations not met"
+    passed = validation.Result(path="d.csv", suite="s", success=True, evaluated=13, failed=0)
+    assert verdict(passed) == "passed, all 13 expectations met"

@@ -212,7 +212,24 @@ def framework_config_check(root: Path) -> Check:
             WARN,
             f"lacks {', '.join(lacks)}: run `gitml init --hooks pre-commit`",
         )
+    everywhere = precommit_config.hooks_at_every_stage(data)
+    if everywhere:
+        return Check(
+            PRE_COMMIT_CONFIG,
+            WARN,
+            f"{', '.join(everywhere)} (no `stages:`, no `default_stages:`) also run at checkout, "
+            "merge and push, the hook types gitml installs: add `default_stages: [pre-commit]` "
+            "to run them at commits only",
+        )
     return Check(PRE_COMMIT_CONFIG, OK, "runs " + ", ".join(h.id for h in precommit_config.HOOKS))
+
+
+def framework_runs(hook_type: str) -> str:
+    """What gitml's framework config runs at `hook_type` (each hook type has its own hook)."""
+    from gitml.commands.precommit_config import HOOKS
+
+    ids = [h.id for h in HOOKS if hook_type in h.stages]
+    return f"{PRE_COMMIT_CONFIG} runs {', '.join(ids)}" if ids else "gitml runs nothing here"
 
 
 def _executable(path: Path) -> bool:
@@ -253,9 +270,7 @@ def hook_check(directory: Path, name: str, framework: bool) -> Check:
         return Check(label, OK, f"gitml ({python})")
     if PRE_COMMIT_SIGNATURE in text:
         if framework:
-            return Check(
-                label, OK, f"pre-commit framework ({PRE_COMMIT_CONFIG} runs {PRE_COMMIT_HOOK_ID})"
-            )
+            return Check(label, OK, f"pre-commit framework ({framework_runs(name)})")
         return Check(
             label,
             FAIL,

@@ -169,6 +169,19 @@ def _temporary_index() -> bool:
     return bool(index) and os.path.basename(index or "") not in ("index", "index.lock")
 
 
+def _commit_again() -> str:
+    """What makes the next commit take the rewritten lock (under the pre-commit framework), by
+    the index git handed the hook (see _temporary_index)."""
+    index = os.path.basename(os.environ.get("GIT_INDEX_FILE") or "index")
+    if index == "index.lock":
+        # `git commit -a`: the failed commit dropped what -a staged, so `git add` and a plain
+        # `git commit` would commit the lock alone (and fail again)
+        return f"run `git add {LOCK_FILE}`, then your `git commit -a …` again"
+    if index != "index":
+        return f"commit again naming it with your paths: `git commit … <your paths> {LOCK_FILE}`"
+    return f"run `git add {LOCK_FILE}`, then commit again"
+
+
 def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int:
     with state_mod.locked(repo.common_dir):
         outcome = precommit.evaluate(repo, Snapshot(repo.root), git.head_commit(repo.root))
@@ -193,7 +206,7 @@ def pre_commit(repo: repo_mod.Repo, framework: bool, merge: bool = False) -> int
                     outcome.lock_bytes,
                     tmp_dir=state_mod.state_dir(repo.common_dir),
                 )
-                say(f"{LOCK_FILE} updated: git add it and commit again")
+                say(f"{LOCK_FILE} updated: {_commit_again()}")
                 return 1
             stage_lock(repo, outcome)
             if merge:

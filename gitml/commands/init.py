@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gitml import discover, git
 from gitml import repo as repo_mod
+from gitml.ci_templates import CI_FILES, CI_TEMPLATES, render
 from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml, regular_file_text
@@ -22,10 +23,6 @@ from gitml.resources import resource
 MARKER = "gitml-hook:"
 LEGACY_SUFFIX = ".gitml-legacy"
 ATTRIBUTES_LINE = f"{LOCK_FILE} merge=gitml"
-
-
-CI_FILES = {"github": ".github/workflows/gitml.yml", "gitlab": ".gitlab-ci.yml"}
-CI_TEMPLATES = {"github": "templates/ci/github.yml", "gitlab": "templates/ci/gitlab-ci.yml"}
 
 
 def init(hooks: str = "git", ci: str | None = None) -> int:
@@ -213,7 +210,7 @@ def write_ci(root: Path, ci: str) -> str:
     """The CI file for `ci`; an identical one is left as it is, a different one never replaced."""
     rel = CI_FILES[ci]
     target = root / rel
-    text = resource(CI_TEMPLATES[ci]).read_bytes()
+    text = render(root, ci)
     if target.exists():
         if target.read_bytes() == text:
             say(f"{rel} is already gitml's CI file")

@@ -92,19 +92,53 @@ def _scalar(value: Any) -> str:
     return str(value) if yaml.safe_load(str(value)) == value else json.dumps(value)
 
 
-def repo_block(hooks: list[Hook], dash: int = 0, offset: int = 4) -> list[str]:
-    """`- repo: local` with `hooks`, its `-` at column `dash` and `offset` columns to its keys."""
-    d, k, gap = " " * dash, " " * offset, " " * (offset - 1)
-    lines = [f"{d}-{gap}repo: local\n", f"{d}{k}hooks:\n"]
+@dataclass(frozen=True)
+class ItemStyle:
+    """How a block sequence writes its items: the `-` at column `dash`, the item's content
+    `offset` columns further, on the `-`'s line (`- a: 1`) or, when `bare`, on the next."""
+
+    dash: int = 0
+    offset: int = 4
+    bare: bool = False
+
+    def item(self, first: str, indent: int = 0) -> list[str]:
+        """The lines that open an item whose first content line is `first`."""
+        d = " " * (self.dash + indent)
+        if self.bare:
+            return [f"{d}-\n", f"{d}{' ' * self.offset}{first}\n"]
+        return [f"{d}-{' ' * (self.offset - 1)}{first}\n"]
+
+
+def repo_block(hooks: list[Hook], style: ItemStyle = ItemStyle()) -> list[str]:
+    """`- repo: local` with `hooks`, its items written in `style`."""
+    k = " " * (style.dash + style.offset)
+    lines = [*style.item("repo: local"), f"{k}hooks:\n"]
     for hook in hooks:
-        for i, (key, value) in enumerate(hook_dict(hook).items()):
-            lead = f"{d}{k}-{gap}" if i == 0 else f"{d}{k}{k}"
-            lines.append(f"{lead}{key}: {_scalar(value)}\n")
+        pairs = [f"{key}: {_scalar(value)}" for key, value in hook_dict(hook).items()]
+        lines += style.item(pairs[0], indent=style.offset)
+        lines += [f"{k}{' ' * style.offset}{pair}\n" for pair in pairs[1:]]
     return lines
 
 
 def _types_line(types: list[str]) -> str:
     return f"default_install_hook_types: [{', '.join(types)}]\n"
+
+
+def _stages_line(stages: list[str]) -> str:
+    return f"default_stages: [{', '.join(stages)}]  # hooks without `stages:` run here only\n"
+
+
+def default_stages(data: dict[str, Any], types: list[str]) -> list[str]:
+    """`default_stages` that keeps the user's hooks without `stages:` where they ran, when gitml
+    adds hook types: pre-commit runs such a hook at every stage in `default_stages` (all of them
+    when unset), so at each installed hook type. Before gitml, those were the config's
+    `default_install_hook_types` (pre-commit's default: pre-commit alone), and `manual` for
+    `pre-commit run --hook-stage manual`. Empty: nothing to add (no new types, or the user
+    already chose `default_stages`)."""
+    if not types or "default_stages" in data:
+        return []
+    before = list(data.get("default_install_hook_types") or ["pre-commit"])
+    return [*before, "manual"]
 
 
 # -- what is missing ------------------------------------------------------------------------------
@@ -139,6 +173,23 @@ def present_ids(data: dict[str, Any]) -> set[str]:
     return ids
 
 
+def hooks_at_every_stage(data: dict[str, Any]) -> list[str]:
+    """Ids of the user's hooks that run at every installed hook type: no `stages:` of their own
+    and no `default_stages` (a remote hook's manifest may still limit its stages)."""
+    if "default_stages" in data:
+        return []
+    ours = {h.id for h in HOOKS}
+    return [
+        str(hook["id"])
+        for repo in data.get("repos") or []
+        for hook in ((repo.get("hooks") or []) if isinstance(repo, dict) else [])
+        if isinstance(hook, dict)
+        and "id" in hook
+        and hook["id"] not in ours
+        and not hook.get("stages")
+    ]
+
+
 def missing(data: dict[str, Any]) -> tuple[list[Hook], list[str]]:
     """gitml's hooks the config lacks (by id: a hook the user adapted is theirs), hook types too."""
     ids = present_ids(data)
@@ -152,6 +203,9 @@ def expected(data: dict[str, Any], hooks: list[Hook], types: list[str]) -> dict[
     if types:
         have = list(data.get("default_install_hook_types") or [])
         new["default_install_hook_types"] = have + types
+    stages = default_stages(data, types)
+    if stages:
+        new["default_stages"] = stages
     if hooks:
         new["repos"] = list(data.get("repos") or []) + [
             {"repo": "local", "hooks": [hook_dict(h) for h in hooks]}
@@ -188,22 +242,35 @@ def _last_line(node: yaml.Node) -> int:
     return max((_last_line(c) for c in children), default=node.start_mark.line)
 
 
-def _item_layout(lines: list[str], seq: yaml.SequenceNode) -> tuple[int, int]:
-    """(column of the `-`, columns from it to the item's content) of a block sequence's items."""
-    first = seq.value[0].start_mark
-    prefix = lines[first.line][: first.column]
-    if prefix.strip() != "-":
+def _item_layout(lines: list[str], seq: yaml.SequenceNode) -> ItemStyle:
+    """How a block sequence writes its items, judged by the first: its `-` (where the sequence
+    starts) and its content, on that line or below it (a bare `-`, maybe with a comment)."""
+    dash, first = seq.start_mark, seq.value[0].start_mark
+    line = lines[dash.line]
+    if line[dash.column : dash.column + 1] != "-" or first.column <= dash.column:
         raise _Unfollowable
-    dash = prefix.index("-")
-    return dash, first.column - dash
+    if first.line == dash.line:
+        return ItemStyle(dash.column, first.column - dash.column)
+    after = line[dash.column + 1 :].strip()
+    if after and not after.startswith("#"):
+        raise _Unfollowable
+    return ItemStyle(dash.column, first.column - dash.column, bare=True)
 
 
 def _block_items(lines: list[str], seq: yaml.Node, new: list[str]) -> tuple[int, list[str]]:
     """Insertion (after line, lines) appending plain items to a block sequence."""
     if not isinstance(seq, yaml.SequenceNode) or seq.flow_style or not seq.value:
         raise _Unfollowable
-    dash, offset = _item_layout(lines, seq)
-    return _last_line(seq), [f"{' ' * dash}-{' ' * (offset - 1)}{item}\n" for item in new]
+    style = _item_layout(lines, seq)
+    return _last_line(seq), [line for item in new for line in style.item(item)]
+
+
+def _before_key(top: dict[str, tuple[yaml.Node, yaml.Node]], key: str) -> int:
+    """The line after which a new top-level key goes, so that it comes just before `key`."""
+    node = top[key][0]
+    if node.start_mark.column != 0:
+        raise _Unfollowable
+    return node.start_mark.line - 1
 
 
 def _flow_replace(lines: list[str], node: yaml.Node, text: str) -> tuple[int, str]:
@@ -222,6 +289,11 @@ def text_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[st
     top = _top_level(text)
     inserts: list[tuple[int, list[str]]] = []  # (after line index, lines)
     replaced: dict[int, str] = {}
+    stages = default_stages(data, types)
+    if stages:
+        anchor = next((k for k in ("default_install_hook_types", "repos") if k in top), None)
+        after = _before_key(top, anchor) if anchor else len(lines) - 1
+        inserts.append((after, [_stages_line(stages)]))
     if types:
         if "default_install_hook_types" in top:
             node = top["default_install_hook_types"][1]
@@ -232,10 +304,7 @@ def text_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[st
             else:
                 inserts.append(_block_items(lines, node, types))
         elif "repos" in top:
-            key = top["repos"][0]
-            if key.start_mark.column != 0:
-                raise _Unfollowable
-            inserts.append((key.start_mark.line - 1, [_types_line(types)]))
+            inserts.append((_before_key(top, "repos"), [_types_line(types)]))
         else:
             inserts.append((len(lines) - 1, [_types_line(types)]))
     if hooks:
@@ -249,27 +318,29 @@ def text_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[st
                 replaced[i] = head.rstrip() + (f"  {sep}{comment}" if sep else "") + "\n"
                 inserts.append((i, repo_block(hooks)))
             elif isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
-                inserts.append((_last_line(node), repo_block(hooks, *_item_layout(lines, node))))
+                inserts.append((_last_line(node), repo_block(hooks, _item_layout(lines, node))))
             else:
                 raise _Unfollowable
     for i, line in replaced.items():
         lines[i] = line
-    for after, new in sorted(inserts, key=lambda e: e[0], reverse=True):
+    # from the bottom up, so line numbers hold; at one line, in the order they were listed
+    for _, (after, new) in sorted(enumerate(inserts), key=lambda e: (e[1][0], e[0]), reverse=True):
         lines[after + 1 : after + 1] = new
     return "".join(lines)
 
 
-def roundtrip_edit(text: str, hooks: list[Hook], types: list[str]) -> str:
+def roundtrip_edit(text: str, data: dict[str, Any], hooks: list[Hook], types: list[str]) -> str:
     """ruamel.yaml's round trip (keeps comments, may re-indent): for layouts text_edit refuses."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.util import load_yaml_guess_indent
 
-    _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    indent, block_seq_indent = _guess_indent(text)
     rt = YAML()
     rt.preserve_quotes = True
-    rt.indent(mapping=indent or 2, sequence=indent or 2, offset=block_seq_indent or 0)
+    rt.indent(mapping=indent, sequence=indent, offset=block_seq_indent)
+    rt.explicit_start = _explicit_start(text)
     doc = rt.load(text) or CommentedMap()
+    stages = default_stages(data, types)
     if types:
         have = doc.get("default_install_hook_types")
         if have is None:
@@ -278,6 +349,10 @@ def roundtrip_edit(text: str, hooks: list[Hook], types: list[str]) -> str:
             doc.insert(0, "default_install_hook_types", flow)
         else:
             have.extend(types)
+    if stages:
+        flow = CommentedSeq(stages)
+        flow.fa.set_flow_style()
+        doc.insert(0, "default_stages", flow)
     if hooks:
         if doc.get("repos") is None:
             doc["repos"] = CommentedSeq()
@@ -287,12 +362,38 @@ def roundtrip_edit(text: str, hooks: list[Hook], types: list[str]) -> str:
     return out.getvalue()
 
 
+def _guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, columns before a sequence's `-`) as the file writes them; ruamel's own
+    guess fails on some valid layouts (a bare `-` ending a line), and then 2 and 0 do."""
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    except (IndexError, ValueError):
+        return 2, 0
+    return indent or 2, block_seq_indent or 0
+
+
+def _explicit_start(text: str) -> bool:
+    """Whether the document opens with `---` (after comments and directives), to keep it."""
+    for line in text.splitlines():
+        if line.strip() and not line.startswith(("#", "%")):
+            return line.startswith("---")
+    return False
+
+
 def merged(text: str | None) -> str | None:
     """The config with gitml's hooks in it; None when it already has them (nothing to write)."""
     if text is None or not text.strip():
         hooks, types = list(HOOKS), list(HOOK_TYPES)
         head = text or NEW_FILE_HEADER
-        return head + _types_line(types) + "repos:\n" + "".join(repo_block(hooks))
+        return (
+            head
+            + _types_line(types)
+            + _stages_line(default_stages({}, types))
+            + "repos:\n"
+            + "".join(repo_block(hooks))
+        )
     data = parse(text)
     hooks, types = missing(data)
     if not hooks and not types:
@@ -304,7 +405,7 @@ def merged(text: str | None) -> str | None:
             return new
     except _Unfollowable:
         pass
-    new = roundtrip_edit(text, hooks, types)
+    new = roundtrip_edit(text, data, hooks, types)
     if _loads(new) != want:
         raise BadInput(
             f"gitml could not add its hooks to {CONFIG} without changing what it says; "

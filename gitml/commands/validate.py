@@ -73,6 +73,13 @@ def _say_unstaged(repo: repo_mod.Repo, datasets: list[Dataset], targets: dict[st
         )
 
 
+def verdict(r: Result) -> str:
+    """One dataset's outcome, counting what failed (a bare `4/13` read as 4 failed)."""
+    if r.success:
+        return f"passed, all {r.evaluated} expectations met"
+    return f"FAILED, {r.failed} of {r.evaluated} expectations not met"
+
+
 def validate(paths: list[str], json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
@@ -93,11 +100,7 @@ def validate(paths: list[str], json_out: bool = False) -> int:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
         for r in results:
-            state = "passed" if r.success else "FAILED"
-            cached = " (cached)" if r.cached else ""
-            print(
-                f"{printable(r.path)}: {state}, {r.evaluated - r.failed}/{r.evaluated} expectations{cached}"
-            )
+            print(printable(f"{r.path}: {verdict(r)}{' (cached)' if r.cached else ''}"))
             if not r.success:
                 print(printable(validation.table(r.rows)))
     if not passed:
