@@ -552,6 +552,7 @@ def pytest_sessionfinish(session):
 """
 
 
+@pytest.mark.slow
 def test_without_torch_the_other_libraries_still_run(tmp_path: Path) -> None:
     """This file, run by pytest where torch cannot be imported: the XGBoost, LightGBM and
     library-free tests run and pass, the torch and Keras ones skip saying why. Importing the

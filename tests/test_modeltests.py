@@ -450,6 +450,7 @@ def test_tests_run_again_when_only_the_data_they_read_changes(example: Example) 
     assert example.git("tag").stdout == ""
 
 
+@pytest.mark.slow
 def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     example: Example,
 ) -> None:

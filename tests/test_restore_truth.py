@@ -192,6 +192,7 @@ def test_an_edit_that_keeps_size_and_mtime_is_seen(ex: Example) -> None:
 # --- finding 6: a corrupt md5.sqlite is rebuilt -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_corrupt_hash_cache_is_rebuilt_with_a_warning(ex: Example) -> None:
     db = ex.root / ".git" / "gitml" / "md5.sqlite"
     ex.gitml("restore")

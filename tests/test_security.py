@@ -216,6 +216,7 @@ def test_out_writes_a_regular_file_or_refuses(example: Example, tmp_path: Path) 
     assert written.read_text() == r.stdout
 
 
+@pytest.mark.slow
 def test_a_shared_hooks_folder_gets_no_machine_paths(example: Example) -> None:
     """core.hooksPath = .githooks, tracked (a team convention): init writes nothing there (no
     interpreter path of this machine in a shared file), installs per clone, and says the lines

@@ -206,6 +206,7 @@ def use_ssh_remote(root: Path, sshd: Sshd, remote_dir: Path) -> None:
     dvc("remote", "modify", "--local", "team", "keyfile", str(sshd.key), cwd=root)
 
 
+@pytest.mark.slow
 def test_team_flow_over_a_real_ssh_remote(example: Example, sshd: Sshd, tmp_path: Path) -> None:
     assert sshd.proc.pid and listening_addresses(sshd.proc.pid) == {("127.0.0.1", sshd.port)}
 
