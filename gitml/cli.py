@@ -318,6 +318,33 @@ def promote(
             "--version", help="Register the commit as this vX.Y.Z (default: the next patch)."
         ),
     ] = None,
+    bump_minor: Annotated[
+        bool,
+        typer.Option("--bump-minor", help="Register the next minor version (v1.3.0 after v1.2.5)."),
+    ] = False,
+    bump_major: Annotated[
+        bool,
+        typer.Option("--bump-major", help="Register the next major version (v2.0.0 after v1.2.5)."),
+    ] = False,
+    message: Annotated[
+        Optional[str],
+        typer.Option("-m", "--message", help="The stage tag's message (default: GTO's)."),
+    ] = None,
+    simple: Annotated[
+        bool,
+        typer.Option(
+            "--simple",
+            help="Tag `NAME#STAGE` without a counter (GTO's simple notation; one per stage).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Tag even when the stage holds the commit already or the model is deprecated "
+            "(the recorded checks and gates still apply).",
+        ),
+    ] = False,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     json_out: JsonOpt = False,
@@ -325,13 +352,20 @@ def promote(
     """Put a commit's model into a stage with GTO tags, if its recorded checks passed.
 
     Refused (exit 1, saying why) when the commit's gitml.lock is missing or stale, its pipeline
-    is stale, its tests, gates or data validation failed, or a gate against a registry stage
-    (`baseline: production`) fails against what that stage holds now. Registers a version
+    is stale, its tests, gates or data validation failed, a gate against a registry stage
+    (`baseline: production`) fails against what that stage holds now, or the model is
+    deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
     (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
     """
+    from gitml.commands.promote import Options
     from gitml.commands.promote import promote as run
+    from gitml.errors import BadInput
 
-    _done(run(model, to, rev, version, push, remote, json_out))
+    if bump_minor and bump_major:
+        raise BadInput("give one of --bump-minor and --bump-major, not both")
+    bump = "major" if bump_major else "minor" if bump_minor else "patch"
+    opts = Options(version, bump, message, simple, force)
+    _done(run(model, to, rev, opts, push, remote, json_out))
 
 
 @app.command()
