@@ -265,7 +265,8 @@ def model_state(tags: list[Tag], model: str, declared_at: int | None = None) -> 
     others = [x for t in mine if not t.deprecated for x in (t.time, t.commit_time)]
     if declared_at is not None:
         others.append(declared_at)
-    active = not deprecations or max(t.time for t in deprecations) > max(others, default=0)
+    # in a tie GTO's sort puts the deprecation first, so the other event wins
+    active = not deprecations or max(others, default=0) >= max(t.time for t in deprecations)
     return ModelState(model, versions, deprecations, active)
 
 
