@@ -383,11 +383,39 @@ def rollback(
 
 
 @app.command()
-def registry(json_out: JsonOpt = False) -> None:
-    """Every model's versions and what each stage holds now, read from the GTO tags."""
-    from gitml.commands.registry import show_registry as run
+def registry(
+    name: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="One model: NAME (its versions), NAME#STAGE (what the stage holds), "
+            "NAME@vX.Y.Z or NAME@latest, as `gto show` takes them (default: every model)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="With NAME...: print only the version(s).")
+    ] = False,
+    ref: Annotated[
+        bool,
+        typer.Option(
+            "--ref", help="With NAME...: print only the git ref(s), its registration tag, as GTO."
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every model's versions and what each stage holds now, read from the GTO tags.
 
-    _done(run(json_out=json_out))
+    Models are those of gitml.yaml, dvc.yaml `artifacts:`, GTO's artifacts.yaml and the tags.
+    With NAME#STAGE (or @VERSION, @latest): exit 1 when it names nothing.
+    """
+    from gitml.commands.registry import show_lookup, show_registry
+
+    if name is None:
+        if version or ref:
+            from gitml.errors import BadInput
+
+            raise BadInput("--version and --ref need a NAME, NAME#STAGE or NAME@VERSION")
+        _done(show_registry(json_out=json_out))
+    _done(show_lookup(name, version, ref, json_out))
 
 
 @app.command()

@@ -68,12 +68,17 @@ class Tag:
 
     @property
     def semver(self) -> tuple[int, int, int, int, str] | None:
-        """A sort key in SemVer precedence: a pre-release sorts before its release."""
-        m = VERSION_RE.match(self.version or "")
-        if not m:
-            return None
-        pre = m["pre"] or ""
-        return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, pre)
+        return semver_key(self.version or "")
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str] | None:
+    """A sort key in SemVer precedence (a pre-release sorts before its release); None for
+    what is not `vX.Y.Z`."""
+    m = VERSION_RE.match(version)
+    if not m:
+        return None
+    pre = m["pre"] or ""
+    return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, pre)
 
 
 ROLLBACK_MARK = "(rollback"  # in the message of an assignment `gitml rollback` made
@@ -443,3 +448,33 @@ def _existing_tags(root: Path, names: list[str]) -> dict[str, str]:
     )
     found = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
     return {n: found[n] for n in names if n in found}  # for-each-ref matches by prefix too
+
+
+_SHORTCUT = re.compile(
+    rf"^(?P<name>(?:{_DIRNAME}{SEPARATOR_IN_NAME})?{_NAME})"
+    rf"(?:#(?P<stage>{_NAME})|@(?P<version>latest|greatest|v{_SEMVER}))$"
+)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What `NAME`, `NAME#STAGE`, `NAME@vX.Y.Z` or `NAME@latest` asks for (GTO's shortcuts)."""
+
+    name: str
+    stage: str | None = None
+    version: str | None = None
+    latest: bool = False
+
+    @property
+    def one(self) -> bool:
+        """It names one version (not every version of the model)."""
+        return bool(self.stage or self.version or self.latest)
+
+
+def parse_lookup(text: str) -> Lookup:
+    m = _SHORTCUT.match(text)
+    if m is None:
+        check_name(text, "model name")
+        return Lookup(text)
+    latest = m["version"] in ("latest", "greatest")
+    return Lookup(m["name"], m["stage"], None if latest else m["version"], latest)

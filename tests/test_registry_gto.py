@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import Example, copy_example
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 MODEL = "wine-classifier"
@@ -304,7 +304,7 @@ def run_sequence(ex: Example, ops: list[tuple[Any, ...]]) -> None:
     for op in ops:
         done.append(apply(ex, op, commits, clock.tick()))
         theirs, ours = gto_view(ex), gitml_view(ex)
-        assert ours == theirs, "\n".join(done)
+        assert ours == theirs, "\n".join([*done, f"gto: {theirs}", f"gitml: {ours}"])
 
 
 @settings(
@@ -322,8 +322,48 @@ def test_gitml_reads_the_registry_as_gto_does(repo: Example, ops: list[tuple[Any
 @settings(
     max_examples=4,
     deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # shrinking 50 steps takes hours
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(operation, min_size=50, max_size=60))
 def test_gitml_reads_long_histories_as_gto_does(repo: Example, ops: list[tuple[Any, ...]]) -> None:
     run_sequence(repo, ops)
+
+
+def test_lookups_and_promote_options_a_gto_user_expects(repo: Example) -> None:
+    ex = repo
+    commits = _reset(ex)
+    clock = Clock()
+
+    def promote(*args: str) -> subprocess.CompletedProcess[str]:
+        return ex.gitml("promote", MODEL, *args, env={"GIT_COMMITTER_DATE": clock.tick()})
+
+    assert promote("--to", "dev", "--rev", commits[0]).returncode == 0  # v0.0.1
+    r = promote("--to", "prod", "--rev", commits[1], "--bump-minor", "-m", "ship it")
+    assert r.returncode == 0, r.stderr  # v0.1.0
+    assert promote("--to", "dev", "--rev", commits[2], "--bump-major").returncode == 0  # v1.0.0
+    assert "ship it" in ex.git("tag", "-n1", "--list", f"{MODEL}#prod#*").stdout
+    r = promote("--to", "dev", "--rev", commits[2])
+    assert r.returncode == 0 and "in dev already" in r.stderr
+    r = promote("--to", "dev", "--rev", commits[2], "--force")
+    assert r.returncode == 0 and f"{MODEL}#dev#" in r.stderr, r.stderr  # a new tag anyway
+    r = promote("--to", "dev", "--bump-minor", "--bump-major")
+    assert r.returncode == 2 and "not both" in r.stderr
+
+    # what GTO prints for the same questions
+    for question in (f"{MODEL}#prod", f"{MODEL}#dev", f"{MODEL}@latest"):
+        ours = ex.gitml("registry", question, "--version")
+        theirs = gto(ex, "show", question, "--version")
+        assert ours.returncode == 0 and ours.stdout.split() == theirs.stdout.split(), question
+        ours = ex.gitml("registry", question, "--ref")
+        theirs = gto(ex, "show", question, "--ref")
+        assert ours.stdout.strip() and ours.stdout.split() == theirs.stdout.split(), question
+    assert ex.gitml("registry", f"{MODEL}#prod", "--version").stdout.strip() == "v0.1.0"
+    doc = json.loads(ex.gitml("registry", f"{MODEL}#prod", "--json").stdout)
+    assert (doc["version"], doc["rev"], doc["stages"]) == ("v0.1.0", commits[1], ["prod"])
+    versions = json.loads(ex.gitml("registry", MODEL, "--json").stdout)
+    assert [v["version"] for v in versions] == ["v1.0.0", "v0.1.0", "v0.0.1"]
+    r = ex.gitml("registry", f"{MODEL}#staging", "--version")
+    assert r.returncode == 1 and "nothing in stage staging" in r.stderr and r.stdout == ""
+    r = ex.gitml("registry", "nope#prod")
+    assert r.returncode == 2 and "no model 'nope'" in r.stderr

@@ -12,6 +12,7 @@ from typing import Any
 
 from gitml import gtofiles, registry
 from gitml import repo as repo_mod
+from gitml.errors import BadInput
 from gitml.output import aligned, console, warn
 
 
@@ -82,6 +83,76 @@ def _row(e: Entry, state: registry.ModelState) -> dict[str, Any]:
             for stage, t in state.stages().items()
         },
     }
+
+
+def version_rows(repo: repo_mod.Repo, lookup: registry.Lookup) -> list[dict[str, Any]]:
+    """The versions of one model that `lookup` asks for, highest first: each with the stages
+    it holds now, and `ref` as `gto show NAME --ref` gives it (its registration tag)."""
+    tags = registry.read_tags(repo.root)
+    entries, _ = _entries(repo, tags)
+    if not any(e.name == lookup.name for e in entries):
+        known = ", ".join(e.name for e in entries) or "none"
+        raise BadInput(
+            f"no model {lookup.name!r} in gitml.yaml, dvc.yaml, artifacts.yaml or the tags; models: {known}"
+        )
+    state = registry.model_state(tags, lookup.name)
+    held = state.stages()
+    rows = []
+    for v in state.versions:
+        stages = sorted(s for s, t in held.items() if t.commit == v.commit)
+        if not v.active or not (v.registered or stages):
+            continue
+        registration = max(
+            (t for t in v.direct if not t.cancel), key=lambda t: t.order, default=None
+        )
+        rows.append(
+            {
+                "model": lookup.name,
+                "version": v.version if v.registered else None,
+                "rev": v.commit,
+                "ref": registration.tag if registration else v.commit,
+                "stages": stages,
+                "deprecated": not state.active,
+            }
+        )
+    no_semver = (-1, 0, 0, 0, "")
+    rows.sort(key=lambda r: registry.semver_key(r["version"] or "") or no_semver, reverse=True)
+    if lookup.stage:
+        rows = [r for r in rows if lookup.stage in r["stages"]]
+    elif lookup.version:
+        rows = [r for r in rows if r["version"] == lookup.version]
+    elif lookup.latest:
+        rows = [r for r in rows if r["version"]][:1]
+    return rows
+
+
+def show_lookup(text: str, version_only: bool, ref_only: bool, json_out: bool) -> int:
+    """`gitml registry NAME[#STAGE|@VERSION|@latest]`: exit 1 when it names nothing there."""
+    if version_only and ref_only:
+        raise BadInput("give one of --version and --ref, not both")
+    repo = repo_mod.find()
+    repo_mod.require_setup(repo)
+    lookup = registry.parse_lookup(text)
+    rows = version_rows(repo, lookup)
+    if json_out:
+        print(json.dumps(rows[0] if lookup.one and rows else rows, indent=2, sort_keys=True))
+    elif version_only or ref_only:
+        for r in rows:
+            print(r["version"] or r["rev"] if version_only else r["ref"])
+    elif rows:
+        print(
+            aligned(
+                [
+                    [r["version"] or "-", r["rev"][:12], r["ref"], ", ".join(r["stages"]) or "-"]
+                    for r in rows
+                ]
+            )
+        )
+    if not rows and lookup.one:
+        what = f"stage {lookup.stage}" if lookup.stage else f"version {lookup.version or 'latest'}"
+        warn(f"{lookup.name}: nothing in {what}" if lookup.stage else f"{lookup.name}: no {what}")
+        return 1
+    return 0
 
 
 def show_registry(json_out: bool = False) -> int:
