@@ -300,12 +300,16 @@ def latest_version(tags: list[Tag], model: str) -> Tag | None:
 
 def next_version(tags: list[Tag], model: str, bump: str = "patch") -> str:
     """GTO's default for a new registration: the latest version with its patch (or minor, or
-    major) bumped; past any version name already taken (GTO would refuse a taken one)."""
+    major) bumped, v0.0.1 for the first; past any version name already taken, deregistered
+    ones included (GTO would refuse a taken one)."""
+    taken = {t.version for t in of_model(tags, model) if t.version}
     latest = latest_version(tags, model)
     if latest is None or latest.semver is None:
-        return "v0.0.1"
-    taken = {t.version for t in of_model(tags, model) if t.version}
-    major, minor, patch = latest.semver[:3]
+        major, minor, patch = 0, 0, 1
+        if "v0.0.1" not in taken:
+            return "v0.0.1"
+    else:
+        major, minor, patch = latest.semver[:3]
     while True:
         if bump == "major":
             major, minor, patch = major + 1, 0, 0
