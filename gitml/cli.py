@@ -318,6 +318,33 @@ def promote(
             "--version", help="Register the commit as this vX.Y.Z (default: the next patch)."
         ),
     ] = None,
+    bump_minor: Annotated[
+        bool,
+        typer.Option("--bump-minor", help="Register the next minor version (v1.3.0 after v1.2.5)."),
+    ] = False,
+    bump_major: Annotated[
+        bool,
+        typer.Option("--bump-major", help="Register the next major version (v2.0.0 after v1.2.5)."),
+    ] = False,
+    message: Annotated[
+        Optional[str],
+        typer.Option("-m", "--message", help="The stage tag's message (default: GTO's)."),
+    ] = None,
+    simple: Annotated[
+        bool,
+        typer.Option(
+            "--simple",
+            help="Tag `NAME#STAGE` without a counter (GTO's simple notation; one per stage).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Tag even when the stage holds the commit already or the model is deprecated "
+            "(the recorded checks and gates still apply).",
+        ),
+    ] = False,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     json_out: JsonOpt = False,
@@ -325,13 +352,20 @@ def promote(
     """Put a commit's model into a stage with GTO tags, if its recorded checks passed.
 
     Refused (exit 1, saying why) when the commit's gitml.lock is missing or stale, its pipeline
-    is stale, its tests, gates or data validation failed, or a gate against a registry stage
-    (`baseline: production`) fails against what that stage holds now. Registers a version
+    is stale, its tests, gates or data validation failed, a gate against a registry stage
+    (`baseline: production`) fails against what that stage holds now, or the model is
+    deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
     (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
     """
+    from gitml.commands.promote import Options
     from gitml.commands.promote import promote as run
+    from gitml.errors import BadInput
 
-    _done(run(model, to, rev, version, push, remote, json_out))
+    if bump_minor and bump_major:
+        raise BadInput("give one of --bump-minor and --bump-major, not both")
+    bump = "major" if bump_major else "minor" if bump_minor else "patch"
+    opts = Options(version, bump, message, simple, force)
+    _done(run(model, to, rev, opts, push, remote, json_out))
 
 
 @app.command()
@@ -349,11 +383,39 @@ def rollback(
 
 
 @app.command()
-def registry(json_out: JsonOpt = False) -> None:
-    """Every model's versions and what each stage holds now, read from the GTO tags."""
-    from gitml.commands.registry import show_registry as run
+def registry(
+    name: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="One model: NAME (its versions), NAME#STAGE (what the stage holds), "
+            "NAME@vX.Y.Z or NAME@latest, as `gto show` takes them (default: every model)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="With NAME...: print only the version(s).")
+    ] = False,
+    ref: Annotated[
+        bool,
+        typer.Option(
+            "--ref", help="With NAME...: print only the git ref(s), its registration tag, as GTO."
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every model's versions and what each stage holds now, read from the GTO tags.
 
-    _done(run(json_out=json_out))
+    Models are those of gitml.yaml, dvc.yaml `artifacts:`, GTO's artifacts.yaml and the tags.
+    With NAME#STAGE (or @VERSION, @latest): exit 1 when it names nothing.
+    """
+    from gitml.commands.registry import show_lookup, show_registry
+
+    if name is None:
+        if version or ref:
+            from gitml.errors import BadInput
+
+            raise BadInput("--version and --ref need a NAME, NAME#STAGE or NAME@VERSION")
+        _done(show_registry(json_out=json_out))
+    _done(show_lookup(name, version, ref, json_out))
 
 
 @app.command()

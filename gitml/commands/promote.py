@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, git, history, manifest, modeltests, registry
+from gitml import baselines, git, gtofiles, history, manifest, modeltests, registry
 from gitml import repo as repo_mod
 from gitml.commands.hook import lock_is_fresh
 from gitml.config import Config, Model
@@ -110,26 +110,60 @@ def stage_gate_problems(
     ]
 
 
+@dataclass(frozen=True)
+class Options:
+    """How `promote` tags, as `gto assign` would be told."""
+
+    version: str | None = None  # the version to register (default: the next one)
+    bump: str = "patch"  # or "minor", "major": which part of the latest version to bump
+    message: str | None = None  # the stage tag's message (default: GTO's)
+    simple: bool = False  # `NAME#STAGE` without a counter (GTO's simple notation)
+    force: bool = False  # tag even a deprecated model, or a stage that holds the commit
+
+
 def _assign(
-    repo: repo_mod.Repo, p: Promotion, version: str | None, tags: list[registry.Tag], note: str
+    repo: repo_mod.Repo,
+    p: Promotion,
+    opts: Options,
+    tags: list[registry.Tag],
+    note: str,
 ) -> None:
-    """Register the commit's version if it has none, then assign the stage (GTO's messages)."""
+    """Register the commit's version if it has none, then assign the stage (GTO's messages).
+
+    A commit whose version was deregistered is registered again under that same version (as
+    `gto register` does, with a counter: its simple tag exists), never under a second one."""
     name = p.model.name
     new: list[registry.NewTag] = []
+    counter = registry.next_counter(tags, name)
     p.version = registry.versions(tags, name).get(p.commit, "")
-    if not p.version:
-        p.version = version or registry.next_version(tags, name)
-        if p.version in registry.versions(tags, name).values():
+    earlier = registry.ever_registered(tags, name).get(p.commit)
+    if not p.version and earlier:
+        if opts.version and opts.version != earlier:
+            raise BadInput(
+                f"commit {p.commit[:12]} was {name} {earlier} (deregistered): GTO registers it "
+                f"again only as {earlier}, not {opts.version}"
+            )
+        p.version = earlier
+        message = f"Registering artifact {name} version {p.version}"
+        tag = registry.version_tag(name, p.version, counter)
+        new.append(registry.NewTag(tag, p.commit, message))
+        counter += 1
+    elif not p.version:
+        p.version = opts.version or registry.next_version(tags, name, opts.bump)
+        if p.version in {t.version for t in registry.of_model(tags, name)}:
             raise BadInput(f"{name} {p.version} is registered already, for another commit")
         message = f"Registering artifact {name} version {p.version}"
         new.append(registry.NewTag(registry.version_tag(name, p.version), p.commit, message))
-    elif version and version != p.version:
-        raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {version}")
-    tag = registry.stage_tag(
-        name, p.stage, registry.next_counter(tags, name)
-    )  # registrations count none
-    message = f"Assigning stage {p.stage} to artifact {name} version {p.version}{note}"
-    new.append(registry.NewTag(tag, p.commit, message))
+    elif opts.version and opts.version != p.version:
+        raise BadInput(f"commit {p.commit[:12]} is {name} {p.version} already, not {opts.version}")
+    tag = registry.stage_tag(name, p.stage, 0 if opts.simple else counter)
+    if opts.simple and any(t.tag == tag for t in tags):
+        raise BadInput(
+            f"tag {tag} exists already: GTO's simple notation has one tag per stage; promote "
+            "without --simple (a `#N` tag)"
+        )
+    message = opts.message or f"Assigning stage {p.stage} to artifact {name} version {p.version}"
+    new.append(registry.NewTag(tag, p.commit, message + note))
     registry.create_tags(repo.root, new)  # all or none: a concurrent promotion gets LostRace
     p.created.extend(t.tag for t in new)
 
@@ -144,8 +178,8 @@ def move(
     wanted: str,
     stage: str,
     commit: str,
+    opts: Options = Options(),
     *,
-    version: str | None = None,
     rollback_from: str | None = None,
 ) -> Promotion:
     """Assign `stage` to the commit if its record allows. A rollback (`rollback_from`: the
@@ -157,9 +191,20 @@ def move(
     registry.check_name(m.name, "model name")
     p = Promotion(m, commit, stage)
     tags = registry.read_tags(repo.root)
-    current = registry.in_stage(tags, m.name, stage)
-    if current is not None and current.commit == commit:
-        p.already, p.version = True, registry.versions(tags, m.name).get(commit, "")
+    state = registry.model_state(tags, m.name)
+    current = state.in_stage(stage)
+    if current is not None and current.commit == commit and not opts.force:
+        p.already, p.version = True, state.registered().get(commit, "")
+        return p
+    gone = state.deprecation()
+    if gone is not None and not opts.force:
+        p.problems = [
+            (
+                f"{m.name} is deprecated (tag {gone.tag}), as `gto show` says: nothing of it "
+                "is promoted; --force promotes it anyway (GTO then sees it active again), or "
+                f"delete the deprecation (`git tag -d {gone.tag}`, and on the remote)"
+            )
+        ]
         return p
     p.problems = recorded_problems(repo, commit, config, lock, m)
     if rollback_from is None and not p.problems:
@@ -167,9 +212,9 @@ def move(
     if not p.problems:
         note = ""
         if rollback_from is not None:
-            left = registry.versions(tags, m.name).get(rollback_from) or rollback_from[:12]
+            left = state.registered().get(rollback_from) or rollback_from[:12]
             note = f" {registry.ROLLBACK_MARK} from {left})"
-        _assign(repo, p, version, tags, note)
+        _assign(repo, p, opts, tags, note)
     return p
 
 
@@ -226,19 +271,21 @@ def promote(
     model: str,
     to: str,
     rev: str | None = None,
-    version: str | None = None,
+    opts: Options = Options(),
     push: bool = False,
     remote: str = "origin",
     json_out: bool = False,
 ) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
-    registry.check_name(to, "stage")
-    _check_version(version)
+    gtofiles.gto_config(repo.root).check_stage(to)
+    _check_version(opts.version)
+    if opts.version and opts.bump != "patch":
+        raise BadInput("give either --version or a --bump option, not both")
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     if push:
         fetch_tags(repo, remote)
-    p = move(repo, model, to, commit, version=version)
+    p = move(repo, model, to, commit, opts)
     if push and not p.problems:
         push_tags(repo, remote, p.created)
     return _report(p, push, remote, json_out, "promoted")
@@ -263,7 +310,7 @@ def rollback(
 ) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
-    registry.check_name(stage, "stage")
+    gtofiles.gto_config(repo.root).check_stage(stage)
     name = find_model(repo_mod.workspace_config(repo), model, "the workspace").name
     if push:
         fetch_tags(repo, remote)

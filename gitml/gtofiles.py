@@ -1,0 +1,157 @@
+"""GTO's own files, read as GTO 1.10 reads them: `.gto` (allowed stages and types) and
+`artifacts.yaml` (artifacts declared without DVC), plus the artifacts of dvc.yaml `artifacts:`.
+
+`.gto` is read from the work tree (GTO reads it there); `artifacts.yaml` from the HEAD commit
+(GTO reads it from git at HEAD, and counts HEAD's commit date as an event of each artifact it
+declares, which matters for deprecation).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitml import git, paths, registry
+from gitml.errors import BadInput
+from gitml.fileio import load_yaml
+
+GTO_CONFIG = ".gto"
+ARTIFACTS_YAML = "artifacts.yaml"
+
+
+@dataclass(frozen=True)
+class GtoConfig:
+    stages: tuple[str, ...] | None = None  # None: any stage GTO's name pattern accepts
+    types: tuple[str, ...] | None = None
+
+    def check_stage(self, stage: str) -> None:
+        """As `gto assign` does: a stage `.gto` does not list is refused (exit 2)."""
+        registry.check_name(stage, "stage")
+        if self.stages is not None and stage not in self.stages:
+            raise BadInput(
+                f"stage {stage!r} is not one of the stages {GTO_CONFIG} allows: "
+                + (", ".join(self.stages) or "none")
+                + f" (GTO refuses it too; add it to `stages:` in {GTO_CONFIG} to allow it)"
+            )
+
+    def type_allowed(self, kind: str | None) -> bool:
+        return self.types is None or kind is None or kind in self.types
+
+
+def _names(doc: dict[str, Any], key: str) -> tuple[str, ...] | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and registry.NAME_RE.match(v) for v in value
+    ):
+        raise BadInput(
+            f"{GTO_CONFIG}: `{key}:` must be a list of names (letters, digits, '-', '_', '/'), "
+            f"as GTO requires; got {value!r}"
+        )
+    return tuple(value)
+
+
+def gto_config(root: Path) -> GtoConfig:
+    """The work tree's `.gto`; none: GTO's defaults (every stage and type allowed)."""
+    try:
+        data = paths.inside(root, GTO_CONFIG).read_bytes()
+    except FileNotFoundError:
+        return GtoConfig()
+    except (OSError, BadInput) as exc:
+        raise BadInput(f"{GTO_CONFIG}: cannot be read ({exc}); GTO cannot read it either") from None
+    try:
+        doc = load_yaml(data)
+    except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
+        raise BadInput(
+            f"{GTO_CONFIG}: not valid YAML ({exc}); fix it (GTO refuses it too)"
+        ) from None
+    if doc is None:
+        return GtoConfig()
+    if not isinstance(doc, dict):
+        raise BadInput(f"{GTO_CONFIG}: must be a mapping (stages:, types:), as GTO reads it")
+    return GtoConfig(_names(doc, "stages"), _names(doc, "types"))
+
+
+@dataclass(frozen=True)
+class Declared:
+    """An artifact a file declares: its GTO name, type, path and the file."""
+
+    name: str
+    type: str | None
+    path: str | None
+    source: str  # "artifacts.yaml" or the dvc.yaml
+
+
+def in_artifacts_yaml(root: Path) -> tuple[list[Declared], list[str]]:
+    """(the artifacts HEAD's artifacts.yaml declares, warnings): GTO's index. An unreadable
+    file names nothing, with a warning saying so."""
+    proc = git.run(["cat-file", "blob", f"HEAD:{ARTIFACTS_YAML}"], root, check=False)
+    if proc.returncode != 0:
+        return [], []
+    try:
+        doc = load_yaml(proc.stdout)
+    except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
+        return [], [f"{ARTIFACTS_YAML} (at HEAD) is not valid YAML, so none of it is read: {exc}"]
+    if doc is None:
+        return [], []
+    if not isinstance(doc, dict):
+        return [], [f"{ARTIFACTS_YAML} (at HEAD) is not a mapping of artifacts: nothing is read"]
+    found, warnings = [], []
+    for name, body in doc.items():
+        body = body if isinstance(body, dict) else {}
+        if not isinstance(name, str) or not registry.NAME_RE.match(name):
+            warnings.append(f"{ARTIFACTS_YAML}: {name!r} is not a name GTO accepts: skipped")
+            continue
+        kind, path = body.get("type"), body.get("path")
+        found.append(
+            Declared(
+                name,
+                kind if isinstance(kind, str) else None,
+                path if isinstance(path, str) else None,
+                ARTIFACTS_YAML,
+            )
+        )
+    return found, warnings
+
+
+def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
+    """Every artifact (any type) of the work tree's dvc.yaml files, by DVC's and GTO's name."""
+    found = []
+    for rel in dvcyamls:
+        try:
+            data = paths.inside(root, rel).read_bytes()
+            doc = load_yaml(data) if b"artifacts" in data else None
+        except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError):
+            continue  # reported where its stages are read
+        arts = doc.get("artifacts") if isinstance(doc, dict) else None
+        for name, body in arts.items() if isinstance(arts, dict) else ():
+            if not isinstance(name, str) or not registry.NAME_RE.match(name):
+                continue
+            body = body if isinstance(body, dict) else {}
+            kind, path = body.get("type"), body.get("path")
+            if isinstance(path, str):
+                try:
+                    path = paths.normalize(path, base=posixpath.dirname(rel), what="artifact path")
+                except BadInput:
+                    path = None
+            found.append(
+                Declared(
+                    registry.full_name(rel, name),
+                    kind if isinstance(kind, str) else None,
+                    path if isinstance(path, str) else None,
+                    rel,
+                )
+            )
+    return found
+
+
+def head_commit_time(root: Path) -> int | None:
+    proc = git.run(["log", "-1", "--format=%ct", "HEAD"], root, check=False)
+    text = proc.stdout.decode().strip()
+    return int(text) if proc.returncode == 0 and text.isdigit() else None
