@@ -308,7 +308,7 @@ def run_sequence(ex: Example, ops: list[tuple[Any, ...]]) -> None:
 
 
 @settings(
-    max_examples=3,
+    max_examples=2,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
