@@ -34,13 +34,15 @@ def _entries(repo: repo_mod.Repo, tags: list[registry.Tag]) -> tuple[list[Entry]
         if source not in e.sources:
             e.sources.append(source)
 
+    named = {}  # path -> the name gitml.yaml gives it: that name wins over a declared one
     for m in repo_mod.workspace_config(repo).models:
         add(m.name, m.path, "model", "gitml.yaml")
-    for d in gtofiles.in_dvc_yamls(repo.root, repo_mod.workspace_dvcyamls(repo.root)):
-        add(d.name, d.path, d.type, d.source)
+        named[m.path] = m.name
     declared, warnings = gtofiles.in_artifacts_yaml(repo.root)
-    for d in declared:
-        add(d.name, d.path, d.type, d.source)
+    dvc_declared = gtofiles.in_dvc_yamls(repo.root, repo_mod.workspace_dvcyamls(repo.root))
+    for d in [*dvc_declared, *declared]:
+        if named.get(d.path or "", d.name) == d.name:  # not a model gitml.yaml renamed
+            add(d.name, d.path, d.type, d.source)
     for name in registry.models(tags):
         add(name, None, None, "tags")
     return list(found.values()), warnings
