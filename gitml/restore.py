@@ -98,9 +98,13 @@ class _Judge:
         self.cfg, self.md5s = cfg, md5s
 
     def cached(self, md5: str, hash_name: str) -> bool:
-        """Whether `md5` is an object of the local cache whose bytes hash to it."""
-        obj = dvcfiles.object_path(self.cfg.cache_dir, md5, hash_name)
-        return obj.is_file() and self.md5s.hash_path(obj, hash_name) == md5
+        """Whether `md5` is an object of the local cache, or of a local-path remote, whose bytes
+        hash to it: bytes that can always come back (a cache emptied after a push included)."""
+        for root in [self.cfg.cache_dir, *objects.local_remotes(self.cfg)]:
+            obj = dvcfiles.object_path(root, md5, hash_name)
+            if obj.is_file() and self.md5s.hash_path(obj, hash_name) == md5:
+                return True
+        return False
 
     def file(self, ws: Path, target: str | None, hash_name: str) -> tuple[str, str | None]:
         """("absent" | "same" | "cached" | "edit", the file's md5) for a path meant to hold a
