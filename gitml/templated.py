@@ -129,7 +129,7 @@ def _resolve_files(
                 repo = DvcRepo(str(root), uninitialized=True)
                 wdir = str((root / dvcyaml).parent)
                 resolver = DataResolver(repo, wdir, doc)
-                resolved = resolver.resolve()
+                resolved: dict[str, Any] = resolver.resolve()
                 if top_level:
                     resolved["artifacts"] = resolver.resolve_artifacts()
                     resolved["metrics"] = resolver.resolve_metrics()
