@@ -264,9 +264,12 @@ def diagnose(
             recorded.config,
         )
         if twice:
-            again = rebuild.run()
-            found = diagnosis.with_determinism(
-                found, [p for p in rebuilt if again[p] != rebuilt[p]]
-            )
+            found = diagnosis.with_determinism(found, varying_models(rebuild, rebuilt))
     unbuilt = [p for p in recorded.models if p not in recorded.rebuildable]
     return found + diagnosis.not_rebuilt(unbuilt)
+
+
+def varying_models(rebuild: Rebuild, rebuilt: dict[str, str | None]) -> list[str]:
+    """--twice: rebuild again; the models whose bytes differ from the first rebuild's."""
+    again = rebuild.run()
+    return [p for p in rebuilt if again[p] != rebuilt[p]]
