@@ -123,23 +123,26 @@ def reproduce(
     twice: bool,
     report: ReproduceReport,
 ) -> Result:
+    """Rebuild the models of REV (HEAD) in an isolated worktree and compare them with its
+    gitml.lock; the worktree is removed at the end (kept with `keep` or when a stage fails),
+    also when a signal ends the run."""
     started = time.monotonic()
     if env_mode not in ("current", "locked"):
         raise BadInput(f"--env must be `current` or `locked`, not {env_mode!r}")
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
-    recorded = read_recorded_models(repo, rev)
+    recorded = read_recorded_models(repo, rev)  # 1
     with (
         Interruptible(_INTERRUPTED) as signals,
         isolated_worktree(repo, recorded.commit, signals, keep=keep, note=report.note) as wt,
-    ):
+    ):  # 2, and 7 when the block ends
         user_config = write_local_config(repo.root, wt.path, wt.cache_dir)
         project = worktree_project(wt.path)
-        environment = rebuild_environment(repo, wt.path, recorded, env_mode, report)
+        environment = rebuild_environment(repo, wt.path, recorded, env_mode, report)  # 4
         targets = rebuild_stages.rebuild_targets(
             recorded.rebuildable, recorded.config, project, recorded.commit
         )
-        rebuild_inputs.fetch_root_inputs(
+        rebuild_inputs.fetch_root_inputs(  # 3, with the stages' PATH
             repo.root,
             recorded.commit,
             wt.path,
@@ -152,11 +155,11 @@ def reproduce(
             stream=report,
         )
         rebuild = Rebuild(wt.path, targets, environment, report, recorded.rebuildable)
-        rebuilt = rebuild.run()
-        models = compare(wt.path, recorded, rebuilt)
+        rebuilt = rebuild.run()  # 5
+        models = compare(wt.path, recorded, rebuilt)  # 6
+        verdict = run_verdict(models)
         if out is not None:
             copy_rebuilt(wt.path, list(recorded.rebuildable), out)
-        verdict = run_verdict(models)
         found = diagnose(rebuild, recorded, models, verdict, rebuilt, twice=twice)
         seconds = time.monotonic() - started
         kept = wt.path if wt.kept else None
