@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ LOCKFILES = (
     "environment.yml",
 )
 # gitml's own tooling is not part of what builds a model.
-_NOT_BUILD_PACKAGES = {"gitml", "pip", "setuptools", "wheel"}
+NOT_BUILD_PACKAGES = frozenset({"gitml", "pip", "setuptools", "wheel"})
 
 
 def project_python(root: Path, configured: str | None) -> str:
@@ -97,12 +98,12 @@ def capture(python: str, root: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         raise BadInput(f"cannot inspect interpreter {python}: {proc.stderr.strip()[-500:]}")
     env: dict[str, Any] = json.loads(proc.stdout)
-    env["packages"] = {k: v for k, v in env["packages"].items() if k not in _NOT_BUILD_PACKAGES}
+    env["packages"] = {k: v for k, v in env["packages"].items() if k not in NOT_BUILD_PACKAGES}
     env["hardware"]["gpu"] = _gpu()
     return env
 
 
-def repo_files(root: Path, read: Any) -> dict[str, Any]:
+def repo_files(root: Path, read: Callable[[str], bytes | None]) -> dict[str, Any]:
     """Lockfile and container references the repository holds (read through `read(path)`)."""
     extra: dict[str, Any] = {}
     for name in LOCKFILES:

@@ -39,19 +39,29 @@ def _vars_files(doc: dict[str, Any], dvcyaml: str) -> list[str]:
     wdir = posixpath.dirname(dvcyaml)
     scopes: list[tuple[str, list[Any]]] = [(wdir, [DEFAULT_VARS_FILE, *(doc.get("vars") or [])])]
     for stage in doc["stages"].values():
-        stage_wdir = stage.get("wdir") if isinstance(stage, dict) else None
-        if isinstance(stage, dict) and isinstance(stage.get("vars"), list):
-            if isinstance(stage_wdir, str) and "${" in stage_wdir:
-                continue  # known only once resolved: DVC says so if the file is not there
-            base = posixpath.normpath(posixpath.join(wdir, stage_wdir or "."))
-            scopes.append((base, stage["vars"]))
-    files = set()
-    for base, entries in scopes:
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, str):
-                name = entry.split(":", 1)[0]
-                files.add(paths.normalize(name, base=base, what=f"{dvcyaml}: vars file"))
-    return sorted(files)
+        scope = _stage_vars(stage, wdir)
+        if scope is not None:
+            scopes.append(scope)
+    what = f"{dvcyaml}: vars file"
+    return sorted(
+        {
+            paths.normalize(entry.split(":", 1)[0], base=base, what=what)
+            for base, entries in scopes
+            for entry in entries
+            if isinstance(entry, str)
+        }
+    )
+
+
+def _stage_vars(stage: Any, wdir: str) -> tuple[str, list[Any]] | None:
+    """A stage's `vars` entries with the directory they are relative to; None without any, or
+    when its `wdir` is known only once resolved (DVC says so if the file is not there)."""
+    if not isinstance(stage, dict) or not isinstance(stage.get("vars"), list):
+        return None
+    stage_wdir = stage.get("wdir")
+    if isinstance(stage_wdir, str) and "${" in stage_wdir:
+        return None
+    return posixpath.normpath(posixpath.join(wdir, stage_wdir or ".")), stage["vars"]
 
 
 def resolved_stages(
@@ -129,7 +139,7 @@ def _resolve_files(
                 repo = DvcRepo(str(root), uninitialized=True)
                 wdir = str((root / dvcyaml).parent)
                 resolver = DataResolver(repo, wdir, doc)
-                resolved = resolver.resolve()
+                resolved: dict[str, Any] = resolver.resolve()
                 if top_level:
                     resolved["artifacts"] = resolver.resolve_artifacts()
                     resolved["metrics"] = resolver.resolve_metrics()

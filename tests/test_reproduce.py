@@ -19,13 +19,9 @@ import yaml
 from conftest import Example, dvc, git
 
 from gitml import environment
-from gitml.reproduce import (
-    compare_metrics,
-    environment_differences,
-    locked_env,
-    locked_env_key,
-    locked_requirements,
-)
+from gitml.diagnosis import environment_differences
+from gitml.locked_env import locked_env, locked_env_key, locked_requirements
+from gitml.model_comparison import compare_metrics
 
 # The CLI entry point calls commands.reproduce.reproduce; this runs it the same way, in a child.
 _WRAPPER = """

@@ -393,7 +393,7 @@ def lock_check(repo: repo_mod.Repo) -> Check:
 
 
 def worktree_check(root: Path) -> Check:
-    from gitml.reproduce import leftover_worktrees, reproduce_worktrees
+    from gitml.rebuild_worktree import leftover_worktrees, reproduce_worktrees
 
     leftover = [str(p) for p in leftover_worktrees(root)]
     kept = [str(p) for p in reproduce_worktrees(root) if str(p) not in leftover]

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from gitml import model_comparison
 from gitml import reproduce as reproduce_mod
+from gitml.dvc_process import LineSink
 from gitml.errors import CHECK_FAILED, EQUIVALENT, PASSED
 from gitml.fileio import user_output_dir
-from gitml.output import console, printable, say
+from gitml.model_comparison import MetricComparison
+from gitml.output import console, printable, say, warn
 
 _EXIT = {
-    reproduce_mod.IDENTICAL: PASSED,
-    reproduce_mod.EQUIVALENT: EQUIVALENT,
-    reproduce_mod.DIFFERENT: CHECK_FAILED,
+    model_comparison.IDENTICAL: PASSED,
+    model_comparison.EQUIVALENT: EQUIVALENT,
+    model_comparison.DIFFERENT: CHECK_FAILED,
 }
+
+
+class StderrReport:
+    """The run's progress on stderr: notes and warnings as gitml says them; each DVC run's
+    output under a rich status naming it on a terminal, written through as it comes when piped."""
+
+    def note(self, message: str) -> None:
+        say(message)
+
+    def warn(self, message: str) -> None:
+        warn(message)
+
+    @contextlib.contextmanager
+    def streaming(self, label: str) -> Iterator[LineSink]:
+        if not sys.stderr.isatty():
+            yield _write_through
+            return
+        from rich.markup import escape
+        from rich.text import Text
+
+        con = console(stderr=True)
+
+        def show(line: str) -> None:
+            con.print(Text(line.rstrip("\n"), style="dim"))
+
+        with con.status(f"[bold]{escape(label)}[/]"):
+            yield show
+
+
+def _write_through(line: str) -> None:
+    sys.stderr.write(line)
+    sys.stderr.flush()
 
 
 def reproduce(
@@ -29,7 +65,9 @@ def reproduce(
 ) -> int:
     if out is not None:
         user_output_dir(out)  # refused before the rebuild, not after it
-    result = reproduce_mod.reproduce(rev, out=out, env_mode=env, keep=keep, twice=twice)
+    result = reproduce_mod.reproduce(
+        rev, out=out, env_mode=env, keep=keep, twice=twice, report=StderrReport()
+    )
     if result.kept is not None:
         say(
             f"worktree kept at {result.kept} (remove it with `git worktree remove --force "
@@ -46,7 +84,7 @@ def reproduce(
     return _EXIT[result.verdict]
 
 
-def _metric_text(metrics: dict[str, Any]) -> str:
+def _metric_text(metrics: dict[str, MetricComparison]) -> str:
     parts = []
     for name, m in metrics.items():
         tol = f" (tolerance {m['tolerance']})" if m.get("tolerance") is not None else ""
@@ -59,10 +97,11 @@ def _metric_text(metrics: dict[str, Any]) -> str:
 
 def _plain(result: reproduce_mod.Result) -> None:
     for m in result.models:
-        print(
-            f"{printable(m.path)}\t{m.verdict}\trecorded {m.recorded_md5}\trebuilt {m.rebuilt_md5 or '-'}"
-            + (f"\t{_metric_text(m.metrics)}" if m.metrics else "")
-        )
+        fields = [printable(m.path), m.verdict, f"recorded {m.recorded_md5}"]
+        fields.append(f"rebuilt {m.rebuilt_md5 or '-'}")
+        if m.metrics:
+            fields.append(_metric_text(m.metrics))
+        print("\t".join(fields))
     for d in result.diagnosis:
         print(printable(f"diagnosis\t{d['kind']}\t{d['detail']}"))
     print(result.verdict)
