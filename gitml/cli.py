@@ -383,6 +383,52 @@ def rollback(
 
 
 @app.command()
+def approve(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="NAME@vX.Y.Z, or NAME: the version the stage before STAGE holds (`.gto` "
+            "stages order), else the latest."
+        ),
+    ],
+    stage: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")],
+    message: Annotated[
+        Optional[str], typer.Option("-m", "--message", help="Why you approve (in the tag).")
+    ] = None,
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+) -> None:
+    """Approve a model version for a stage with a signed git tag (`git tag -s`).
+
+    Signed with your git signing key (`gpg.format ssh` and `user.signingkey`, or GPG). gitml.yaml's
+    `registry: {approvals: {STAGE: {required: N, signers: FILE}}}` makes `gitml promote --to
+    STAGE` wait for N such approvals from distinct signers listed in FILE (git's allowed-signers
+    format), not counting the commit's author; the promoter's own approval never counts alone.
+    The tag (`gitml-approval/...`) is one GTO does not read.
+    """
+    from gitml.commands.approve import approve as run
+
+    _done(run(target, stage, message, push, remote))
+
+
+@app.command()
+def verify(
+    model: ModelArg,
+    stage: Annotated[str, typer.Option("--stage", help="The stage to verify.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Exit 0 only if what STAGE holds was promoted with the approvals gitml.yaml requires.
+
+    The step a deploy job runs: each approval is a signed tag checked by `git verify-tag`
+    against the allowed-signers file as it stood at the promoted commit, made no later than the
+    promotion. Exit 1 names who approved, who is missing and each approval not counted.
+    """
+    from gitml.commands.approve import verify as run
+
+    _done(run(model, stage, json_out))
+
+
+@app.command()
 def registry(
     name: Annotated[
         Optional[str],

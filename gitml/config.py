@@ -57,6 +57,14 @@ class Model:
 
 
 @dataclass(frozen=True)
+class StageApprovals:
+    """gitml.yaml `registry.approvals.STAGE`: who must approve a version before it enters STAGE."""
+
+    required: int
+    signers: str  # repo path of a file in git's allowed-signers format
+
+
+@dataclass(frozen=True)
 class Config:
     version: int = 1
     python: str | None = None
@@ -65,6 +73,7 @@ class Config:
     tolerance: dict[str, float] = field(default_factory=dict)
     seeds: tuple[str, ...] = ()
     block_stale: bool = False
+    approvals: dict[str, StageApprovals] = field(default_factory=dict)
 
     def watched_paths(self) -> set[str]:
         """Paths whose staged change means the hook has work to do."""
@@ -284,7 +293,11 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
     top = _mapping(doc, doc.node, "(top level)")
     _check_keys(
-        doc, top, {"version", "python", "data", "models", "reproduce", "hooks"}, "", doc.node
+        doc,
+        top,
+        {"version", "python", "data", "models", "reproduce", "hooks", "registry"},
+        "",
+        doc.node,
     )
     version = _scalar(doc, top.get("version"), "version", int)
     if version != 1:
@@ -334,4 +347,22 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         tolerance={k: float(v) for k, v in tolerance.items()},
         seeds=tuple(seeds),
         block_stale=bool(_scalar(doc, hooks.get("block_stale"), "hooks.block_stale", bool, False)),
+        approvals=_approvals(doc, top.get("registry")),
     )
+
+
+def _approvals(doc: _Doc, node: yaml.Node | None) -> dict[str, StageApprovals]:
+    """`registry: {approvals: {STAGE: {required: N, signers: FILE}}}`."""
+    registry = _mapping(doc, node, "registry")
+    _check_keys(doc, registry, {"approvals"}, "registry.", node)
+    found = {}
+    for stage, item in _mapping(doc, registry.get("approvals"), "registry.approvals").items():
+        key = f"registry.approvals.{stage}"
+        fields = _mapping(doc, item, key)
+        _check_keys(doc, fields, {"required", "signers"}, f"{key}.", item)
+        required = _scalar(doc, fields.get("required"), f"{key}.required", int, 1)
+        if required < 1:
+            raise doc.fail(fields["required"], f"{key}.required", "must be at least 1")
+        signers = _path(doc, fields.get("signers"), f"{key}.signers", required=True)
+        found[stage] = StageApprovals(required=required, signers=signers or "")
+    return found

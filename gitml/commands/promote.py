@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, git, gtofiles, history, manifest, modeltests, registry
+from gitml import approvals, baselines, git, gtofiles, history, manifest, modeltests, registry
 from gitml import repo as repo_mod
 from gitml.commands.hook import lock_is_fresh
 from gitml.config import Config, Model
@@ -209,6 +209,8 @@ def move(
     p.problems = recorded_problems(repo, commit, config, lock, m)
     if rollback_from is None and not p.problems:
         p.problems = stage_gate_problems(repo, commit, lock, m)
+    if not p.problems:  # signed approvals, if gitml.yaml asks for them in this stage
+        p.problems = approvals.promotion_problems(repo.root, m.name, commit, stage)
     if not p.problems:
         note = ""
         if rollback_from is not None:
