@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, git, gtofiles, history, manifest, modeltests, registry
+from gitml import baselines, gates, git, gtofiles, history, manifest, modeltests, registry
 from gitml import repo as repo_mod
 from gitml.commands.hook import lock_is_fresh
 from gitml.config import Config, Model
@@ -105,7 +105,15 @@ def stage_gate_problems(
     return [
         f"{m.path}: gate `{g['rule']}` fails against {m.baseline} now ({base.rev[:12]}): "
         f"value {g['value']}, threshold {g['threshold']}"
-        for g in modeltests.evaluate_gates(m, metrics or {}, base, history.metrics_unread(entry))
+        for g in gates.evaluate(
+            m.gates,
+            metrics or {},
+            base.rev,
+            base.metrics,
+            model=m.path,
+            metrics_file=m.metrics,
+            unread=history.metrics_unread(entry),
+        )
         if not g["passed"]
     ]
 
