@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from gitml import paths, registry
+from gitml import gtotags, paths
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import _MODEL_SUFFIX_FORMATS
@@ -50,7 +50,7 @@ def declared(dvcyaml: str, doc: Any) -> dict[str, str]:
             rel = paths.normalize(path, base=posixpath.dirname(dvcyaml), what="artifact path")
         except BadInput:
             continue  # a path out of the repository names no model of it
-        found.setdefault(rel, registry.full_name(dvcyaml, name))
+        found.setdefault(rel, gtotags.full_name(dvcyaml, name))
     return found
 
 

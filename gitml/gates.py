@@ -51,7 +51,8 @@ def parse(rule: str) -> Gate:
     if not m:
         raise BadInput(
             f"gate {rule!r} does not parse: write METRIC OP NUMBER or "
-            "METRIC OP baseline.METRIC [+|- NUMBER], e.g. `accuracy >= 0.9` or `accuracy >= baseline.accuracy - 0.01`"
+            "METRIC OP baseline.METRIC [+|- NUMBER], "
+            "e.g. `accuracy >= 0.9` or `accuracy >= baseline.accuracy - 0.01`"
         )
     delta = float(m["delta"]) if m["delta"] else 0.0
     if m["sign"] == "-":

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from gitml import git, paths, registry
+from gitml import git, gtotags, paths
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 
@@ -31,7 +31,7 @@ class GtoConfig:
 
     def check_stage(self, stage: str) -> None:
         """As `gto assign` does: a stage `.gto` does not list is refused (exit 2)."""
-        registry.check_name(stage, "stage")
+        gtotags.check_name(stage, "stage")
         if self.stages is not None and stage not in self.stages:
             raise BadInput(
                 f"stage {stage!r} is not one of the stages {GTO_CONFIG} allows: "
@@ -48,7 +48,7 @@ def _names(doc: dict[str, Any], key: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(
-        isinstance(v, str) and registry.NAME_RE.match(v) for v in value
+        isinstance(v, str) and gtotags.NAME_RE.match(v) for v in value
     ):
         raise BadInput(
             f"{GTO_CONFIG}: `{key}:` must be a list of names (letters, digits, '-', '_', '/'), "
@@ -105,7 +105,7 @@ def in_artifacts_yaml(root: Path) -> tuple[list[Declared], list[str]]:
     found, warnings = [], []
     for name, body in doc.items():
         body = body if isinstance(body, dict) else {}
-        if not isinstance(name, str) or not registry.NAME_RE.match(name):
+        if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
             warnings.append(f"{ARTIFACTS_YAML}: {name!r} is not a name GTO accepts: skipped")
             continue
         kind, path = body.get("type"), body.get("path")
@@ -131,7 +131,7 @@ def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
             continue  # reported where its stages are read
         arts = doc.get("artifacts") if isinstance(doc, dict) else None
         for name, body in arts.items() if isinstance(arts, dict) else ():
-            if not isinstance(name, str) or not registry.NAME_RE.match(name):
+            if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
                 continue
             body = body if isinstance(body, dict) else {}
             kind, path = body.get("type"), body.get("path")
@@ -142,7 +142,7 @@ def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
                     path = None
             found.append(
                 Declared(
-                    registry.full_name(rel, name),
+                    gtotags.full_name(rel, name),
                     kind if isinstance(kind, str) else None,
                     path if isinstance(path, str) else None,
                     rel,
