@@ -27,23 +27,26 @@ def _zip_format(names: list[str]) -> str:
     return "unknown"
 
 
-def sniff_format(data: bytes, zip_names: list[str] | None = None) -> str:
-    """A model format guessed from the bytes (or the first 4 KiB of them, with the member names
-    of a zip file), for files whose suffix says nothing."""
-    if data[:2] == b"PK":
-        if zip_names is None:
-            import zipfile
+def _zip_members(data: bytes) -> list[str] | None:
+    import zipfile
 
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    zip_names = zf.namelist()
-            except zipfile.BadZipFile:
-                return "unknown"
-        return _zip_format(zip_names)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return zf.namelist()
+    except zipfile.BadZipFile:
+        return None
+
+
+def _pickled_format(data: bytes) -> str | None:
+    """torch's legacy format, joblib or plain pickle: pickle streams (protocol 2 and up)."""
     if data.startswith(_TORCH_LEGACY_MAGIC):
         return "torch"
     if data[:1] == b"\x80":
         return "joblib" if b"joblib.numpy_pickle" in data[:4096] else "pickle"
+    return None
+
+
+def _other_format(data: bytes) -> str:
     if data[:4] == b"\x89HDF":
         return "keras"
     if data[:5] == b"tree\n" or data.startswith(b"version=v"):
@@ -53,6 +56,15 @@ def sniff_format(data: bytes, zip_names: list[str] | None = None) -> str:
     if len(data) > 2 and data[0] == 0x08 and 0 < data[1] < 0x80 and data[2:3] in _ONNX_SECOND_TAGS:
         return "onnx"
     return "unknown"
+
+
+def sniff_format(data: bytes, zip_names: list[str] | None = None) -> str:
+    """A model format guessed from the bytes (or the first 4 KiB of them, with the member names
+    of a zip file), for files whose suffix says nothing."""
+    if data[:2] == b"PK":
+        names = zip_names if zip_names is not None else _zip_members(data)
+        return "unknown" if names is None else _zip_format(names)
+    return _pickled_format(data) or _other_format(data)
 
 
 def sniff_file(path: Path) -> str:

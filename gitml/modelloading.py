@@ -250,6 +250,16 @@ def _load(data: bytes, fmt: str, suffix: str) -> Any:
         return lib.models.load_model(path)
 
 
+def _model_files(root: Path, fmt: str | None) -> list[tuple[Path, str]]:
+    """(path, format) of the files of `root` in a model format (`fmt`: only that one)."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        detected = sniff_file(path)
+        if detected != "unknown" and fmt in (None, detected):
+            found.append((path, detected))
+    return found
+
+
 def load_model_directory(root: Path, fmt: str, name: str = "") -> Any:
     """The one model file of a verified directory, loaded (`fmt` picks it when there are more)."""
     if (root / "saved_model.pb").is_file():
@@ -259,11 +269,7 @@ def load_model_directory(root: Path, fmt: str, name: str = "") -> Any:
             "directory), e.g. with tf.saved_model.load or keras.layers.TFSMLayer"
         )
     auto = fmt in ("auto", "unknown", "")
-    found = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        detected = sniff_file(path)
-        if detected != "unknown" and (auto or detected == fmt):
-            found.append((path, detected))
+    found = _model_files(root, None if auto else fmt)
     if len(found) != 1:
         listed = ", ".join(f"{p.relative_to(root)} ({f})" for p, f in found) or "none"
         raise ModelRefused(

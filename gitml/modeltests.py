@@ -55,12 +55,17 @@ def _selected(models: tuple[Model, ...], only: list[str] | None) -> tuple[Model,
     """The models `only` names, by path or name (all without it); bad input for any other."""
     if not only:
         return models
-    known = {m.path for m in models} | {m.name for m in models}
+    _refuse_unknown(models, only)
+    wanted = set(only)
+    return tuple(m for m in models if m.path in wanted or m.name in wanted)
+
+
+def _refuse_unknown(models: tuple[Model, ...], only: list[str]) -> None:
+    known = {key for m in models for key in (m.path, m.name)}
     unknown = [o for o in only if o not in known]
     if unknown:
         listed = ", ".join(f"{m.path} ({m.name})" for m in models) or "none"
         raise BadInput(f"no model {', '.join(map(repr, unknown))} in gitml.yaml (models: {listed})")
-    return tuple(m for m in models if m.path in only or m.name in only)
 
 
 def run_models(

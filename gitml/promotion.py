@@ -130,6 +130,11 @@ def recorded_problems(
     ]
 
 
+def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
+    metrics = entry.get("metrics")
+    return metrics if isinstance(metrics, dict) else {}
+
+
 def stage_gate_problems(
     repo: repo_mod.Repo, commit: str, lock: dict[str, Any], m: Model
 ) -> list[str]:
@@ -140,10 +145,9 @@ def stage_gate_problems(
     if base.rev is None or base.rev == commit:
         return []
     entry = (lock.get("models") or {}).get(m.path) or {}
-    metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
     verdicts = gates.evaluate(
         m.gates,
-        metrics or {},
+        _metrics(entry),
         base.rev,
         base.metrics,
         model=m.path,

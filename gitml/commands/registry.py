@@ -17,14 +17,22 @@ def _print_versions(
     rows: list[VersionRow], one: bool, version_only: bool, ref_only: bool, json_out: bool
 ) -> None:
     if json_out:
-        doc: Any = rows[0].as_json() if one and rows else [r.as_json() for r in rows]
-        print(json.dumps(doc, indent=2, sort_keys=True))
+        _print_json(rows, one)
     elif version_only or ref_only:
         for r in rows:
             print(r.version or r.rev if version_only else r.ref)
     elif rows:
-        cells = [[r.version or "-", r.rev[:12], r.ref, ", ".join(r.stages) or "-"] for r in rows]
-        print(aligned(cells))
+        print(aligned([_version_cells(r) for r in rows]))
+
+
+def _print_json(rows: list[VersionRow], one: bool) -> None:
+    """One row as `gto show NAME#STAGE --json` gives it, or the list of them."""
+    doc: Any = rows[0].as_json() if one and rows else [r.as_json() for r in rows]
+    print(json.dumps(doc, indent=2, sort_keys=True))
+
+
+def _version_cells(r: VersionRow) -> list[str]:
+    return [r.version or "-", r.rev[:12], r.ref, ", ".join(r.stages) or "-"]
 
 
 def show_lookup(text: str, version_only: bool, ref_only: bool, json_out: bool) -> int:
