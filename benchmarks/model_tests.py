@@ -38,7 +38,7 @@ sys.path.insert(0, str(PROJECT / "tests"))
 
 import conftest  # tests/conftest.py: build_example, isolate_environment
 
-from gitml import modeltests
+from gitml import testrunner
 
 
 def timed(fn: Callable[[], None]) -> float:
@@ -65,9 +65,7 @@ def direct_pytest(root: Path, tmp: Path) -> Callable[[], None]:
         return str(root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:])
 
     plugin = tmp / "plugin" / "gitml"
-    plugin.mkdir(parents=True, exist_ok=True)
-    (plugin / "__init__.py").write_text("")
-    shutil.copyfile(PROJECT / "gitml" / "pytest_plugin.py", plugin / "pytest_plugin.py")
+    testrunner.install_plugin(plugin.parent)
     inputs = {
         "model": {"path": "model/model.pkl", "file": obj(lock["md5"]), "md5": lock["md5"],
                   "hash": "md5", "format": "pickle"},
@@ -98,7 +96,7 @@ def main() -> int:
         ex.set_param("n_estimators: 3", "n_estimators: 4")
         assert ex.gitml("repro").returncode == 0
         ex.git("add", "-A")
-        cache = ex.root / ".git" / "gitml" / modeltests.CACHE_DIR
+        cache = ex.root / ".git" / "gitml" / testrunner.CACHE_DIR
         hook(ex.root)  # warm: writes gitml.lock with this model's metrics
         pytest_run = direct_pytest(ex.root, base / "direct")
         config = (ex.root / "gitml.yaml").read_text()

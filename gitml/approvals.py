@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitml import git, registry
+from gitml import git, gtotags, registry
 from gitml.config import StageApprovals
 from gitml.errors import BadInput
 from gitml.snapshot import Snapshot
@@ -81,7 +81,7 @@ class Judgement:
 
 def tag_name(model: str, version: str, stage: str, approver: str) -> str:
     """`gitml-approval/STAGE/MODEL/VERSION/APPROVER`: one tag per approver, and no `@`/`#`."""
-    model_part = model.replace(registry.SEPARATOR_IN_NAME, registry.SEPARATOR_IN_TAG)
+    model_part = model.replace(gtotags.SEPARATOR_IN_NAME, gtotags.SEPARATOR_IN_TAG)
     slug = _SLUG_UNSAFE.sub("-", approver.replace("@", "-at-")).strip("-.") or "unknown"
     return f"{PREFIX}/{stage}/{model_part}/{version}/{slug}"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from gitml import paths, registry
+from gitml import gtotags, paths
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import _MODEL_SUFFIX_FORMATS
@@ -35,22 +35,34 @@ def is_templated_path(path: str) -> bool:
     return "${" in path
 
 
+def _artifacts(doc: Any) -> list[tuple[Any, Any]]:
+    """(name, body) of each entry of a dvc.yaml's `artifacts:`, as written."""
+    arts = doc.get("artifacts") if isinstance(doc, dict) else None
+    return list(arts.items()) if isinstance(arts, dict) else []
+
+
+def _model_path(dvcyaml: str, art: Any) -> str | None:
+    """The repository path of an artifact that is a model (type `model`, or a path that looks
+    like one); None for anything else, a templated path or one out of the repository."""
+    path = art.get("path") if isinstance(art, dict) else None
+    if not isinstance(path, str) or is_templated_path(path):
+        return None
+    if art.get("type") != "model" and not looks_like_model(path):
+        return None
+    try:
+        return paths.normalize(path, base=posixpath.dirname(dvcyaml), what="artifact path")
+    except BadInput:
+        return None  # a path out of the repository names no model of it
+
+
 def declared(dvcyaml: str, doc: Any) -> dict[str, str]:
     """{model path: DVC's name} for the model artifacts of one dvc.yaml (type `model`, or any
     artifact whose path is a model). Unusable entries are skipped: they name nothing."""
-    arts = doc.get("artifacts") if isinstance(doc, dict) else None
     found: dict[str, str] = {}
-    for name, art in (arts or {}).items() if isinstance(arts, dict) else ():
-        path = art.get("path") if isinstance(art, dict) else None
-        if not isinstance(path, str) or is_templated_path(path) or not isinstance(name, str):
-            continue
-        if art.get("type") != "model" and not looks_like_model(path):
-            continue
-        try:
-            rel = paths.normalize(path, base=posixpath.dirname(dvcyaml), what="artifact path")
-        except BadInput:
-            continue  # a path out of the repository names no model of it
-        found.setdefault(rel, registry.full_name(dvcyaml, name))
+    for name, art in _artifacts(doc):
+        rel = _model_path(dvcyaml, art)
+        if rel is not None and isinstance(name, str):
+            found.setdefault(rel, gtotags.full_name(dvcyaml, name))
     return found
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from gitml.dvcfiles import DvcConfig
 from gitml.manifest import Lineage
+from gitml.output import warn
 from gitml.repo import Repo
 
 
@@ -30,6 +31,8 @@ class CheckContext:
     head: str | None = None
     head_lock: dict[str, Any] | None = None
     dvc_config: DvcConfig | None = None  # .dvc/config as read for this run (None: read it)
+    # Where a check's warnings go (a line each): the hook's stderr unless the caller says.
+    report: Callable[[str], None] = warn
 
 
 @dataclass(frozen=True)

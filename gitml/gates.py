@@ -1,18 +1,39 @@
-"""Metric gates: `accuracy >= 0.90`, `loss <= baseline.loss + 0.01`, dotted metric keys."""
+"""Metric gates: `accuracy >= 0.90`, `loss <= baseline.loss + 0.01`, dotted metric keys.
+
+A gate compares one figure of the model's metrics with a fixed number, or with a figure of the
+baseline's metrics moved by a delta. Its verdict is what gitml.lock records under `gates:`:
+`{rule, value, baseline, threshold, passed}` (baseline: the sha the gate was resolved against,
+null for a fixed threshold or when there is no baseline yet; a relative gate without a baseline
+figure passes, its threshold null: "no baseline (skipped)").
+"""
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from gitml import params
 from gitml.errors import BadInput
+from gitml.fileio import round_sig
 
 _NAME = r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RULE = (
     rf"^\s*(?P<metric>{_NAME})\s*(?P<op>>=|<=|==|!=|>|<)\s*"
-    rf"(?:(?P<number>{_NUMBER})|baseline\.(?P<base>{_NAME})\s*(?:(?P<sign>[-+])\s*(?P<delta>{_NUMBER}))?)\s*$"
+    rf"(?:(?P<number>{_NUMBER})"
+    rf"|baseline\.(?P<base>{_NAME})\s*(?:(?P<sign>[-+])\s*(?P<delta>{_NUMBER}))?)\s*$"
 )  # compiled on first use (re caches it): a commit without gates does not pay for it
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +50,8 @@ def parse(rule: str) -> Gate:
     m = re.match(_RULE, rule or "")
     if not m:
         raise BadInput(
-            f"gate {rule!r} does not parse: write METRIC OP NUMBER or METRIC OP baseline.METRIC [+|- NUMBER], "
+            f"gate {rule!r} does not parse: write METRIC OP NUMBER or "
+            "METRIC OP baseline.METRIC [+|- NUMBER], "
             "e.g. `accuracy >= 0.9` or `accuracy >= baseline.accuracy - 0.01`"
         )
     delta = float(m["delta"]) if m["delta"] else 0.0
@@ -43,3 +65,128 @@ def parse(rule: str) -> Gate:
         baseline_metric=m["base"],
         delta=delta,
     )
+
+
+def metric_names(metrics: Any) -> list[str]:
+    """Dotted names of the numeric figures in a metrics document."""
+    return [
+        name
+        for name, value in params.flatten(metrics or {}).items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+def figure(metrics: Any, name: str) -> float | None:
+    """The number at dotted `name` in a metrics document (None: absent or not a number)."""
+    value = params.lookup(metrics, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _value(
+    gate: Gate, metrics: dict[str, Any], model: str, metrics_file: str, unread: str | None
+) -> float:
+    """The gate's figure of the metrics; bad input when they lack a figure the gate names (the
+    baseline's side too: both sides are figures of one metrics file)."""
+    for name in (gate.metric, gate.baseline_metric):
+        if name is None or figure(metrics, name) is not None:
+            continue
+        if unread and name == gate.metric:
+            raise BadInput(f"gate {gate.rule!r} of model {model!r} cannot be evaluated: {unread}")
+        existing = ", ".join(metric_names(metrics)) or "none"
+        raise BadInput(
+            f"gitml.yaml: gate {gate.rule!r} of model {model!r} names metric {name!r}, "
+            f"which {metrics_file} does not have (its metrics: {existing})"
+        )
+    return float(params.lookup(metrics, gate.metric))
+
+
+def _threshold(
+    gate: Gate, baseline_rev: str | None, baseline_metrics: dict[str, Any] | None
+) -> float | None:
+    """The fixed number, or the baseline's figure moved by the delta (None: no baseline)."""
+    if gate.baseline_metric is None:
+        return gate.threshold
+    was = figure(baseline_metrics or {}, gate.baseline_metric) if baseline_rev else None
+    return None if was is None else round_sig(was + gate.delta)
+
+
+def evaluate(
+    rules: Sequence[str],
+    metrics: dict[str, Any],
+    baseline_rev: str | None,
+    baseline_metrics: dict[str, Any] | None,
+    *,
+    model: str,
+    metrics_file: str | None,
+    unread: str | None = None,
+) -> list[dict[str, Any]]:
+    """Each gate's verdict, as gitml.lock records it. `model`, `metrics_file`: the gitml.yaml
+    names messages use; `unread`: why the metrics file could not be read, if so."""
+    if not metrics_file:
+        raise BadInput(f"gitml.yaml: model {model!r} has gates but no `metrics:` file to read")
+    records = []
+    for rule in rules:
+        gate = parse(rule)
+        value = round_sig(_value(gate, metrics, model, metrics_file, unread))
+        threshold = _threshold(gate, baseline_rev, baseline_metrics)
+        passed = threshold is None or _OPS[gate.op](value, round_sig(threshold))
+        records.append(
+            {
+                "rule": gate.rule,
+                "value": value,
+                "baseline": baseline_rev if gate.baseline_metric is not None else None,
+                "threshold": threshold,
+                "passed": bool(passed),
+            }
+        )
+    return records
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """The verdicts as a plain fixed-width table (the hook prints it; no rich there)."""
+    rows = [("gate", "value", "baseline", "threshold", "result")]
+    for g in records:
+        threshold = g["threshold"]
+        rows.append(
+            (
+                str(g["rule"]),
+                f"{g['value']:g}",
+                str(g["baseline"])[:12] if g["baseline"] else "-",
+                "no baseline (skipped)" if threshold is None else f"{threshold:g}",
+                "pass" if g["passed"] else "FAIL",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    )
+
+
+def _records(recorded: Any) -> list[dict[str, Any]]:
+    return [g for g in recorded or [] if isinstance(g, dict)]
+
+
+def recorded_pass(rules: Sequence[str], recorded: Any) -> bool:
+    """Whether recorded verdicts are of exactly these rules, and all passed."""
+    records = _records(recorded)
+    if [g.get("rule") for g in records] != list(rules):
+        return False
+    return all(isinstance(g, dict) and g.get("passed") for g in recorded or [])
+
+
+def recorded_problems(model: str, rules: Sequence[str], recorded: Any) -> list[str]:
+    """Why recorded verdicts do not let the model's gates pass (empty: they do)."""
+    records = _records(recorded)
+    problems = []
+    if rules and [g.get("rule") for g in records] != list(rules):
+        problems.append(f"{model}: no recorded results for its gates")
+    problems.extend(
+        f"{model}: gate `{g.get('rule')}` failed (value {g.get('value')}, "
+        f"threshold {g.get('threshold')})"
+        for g in records
+        if not g.get("passed")
+    )
+    return problems

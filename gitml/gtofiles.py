@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from gitml import git, paths, registry
+from gitml import git, gtotags, paths
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 
@@ -31,7 +31,7 @@ class GtoConfig:
 
     def check_stage(self, stage: str) -> None:
         """As `gto assign` does: a stage `.gto` does not list is refused (exit 2)."""
-        registry.check_name(stage, "stage")
+        gtotags.check_name(stage, "stage")
         if self.stages is not None and stage not in self.stages:
             raise BadInput(
                 f"stage {stage!r} is not one of the stages {GTO_CONFIG} allows: "
@@ -48,7 +48,7 @@ def _names(doc: dict[str, Any], key: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(
-        isinstance(v, str) and registry.NAME_RE.match(v) for v in value
+        isinstance(v, str) and gtotags.NAME_RE.match(v) for v in value
     ):
         raise BadInput(
             f"{GTO_CONFIG}: `{key}:` must be a list of names (letters, digits, '-', '_', '/'), "
@@ -88,66 +88,73 @@ class Declared:
     source: str  # "artifacts.yaml" or the dvc.yaml
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _read_artifacts_yaml(root: Path) -> tuple[Any, list[str]]:
+    """(HEAD's artifacts.yaml parsed, warnings): None when there is none or it does not parse."""
+    proc = git.run(["cat-file", "blob", f"HEAD:{ARTIFACTS_YAML}"], root, check=False)
+    if proc.returncode != 0:
+        return None, []
+    try:
+        return load_yaml(proc.stdout), []
+    except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
+        return None, [f"{ARTIFACTS_YAML} (at HEAD) is not valid YAML, so none of it is read: {exc}"]
+
+
 def in_artifacts_yaml(root: Path) -> tuple[list[Declared], list[str]]:
     """(the artifacts HEAD's artifacts.yaml declares, warnings): GTO's index. An unreadable
     file names nothing, with a warning saying so."""
-    proc = git.run(["cat-file", "blob", f"HEAD:{ARTIFACTS_YAML}"], root, check=False)
-    if proc.returncode != 0:
-        return [], []
-    try:
-        doc = load_yaml(proc.stdout)
-    except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
-        return [], [f"{ARTIFACTS_YAML} (at HEAD) is not valid YAML, so none of it is read: {exc}"]
+    doc, warnings = _read_artifacts_yaml(root)
     if doc is None:
-        return [], []
+        return [], warnings
     if not isinstance(doc, dict):
         return [], [f"{ARTIFACTS_YAML} (at HEAD) is not a mapping of artifacts: nothing is read"]
-    found, warnings = [], []
+    found = []
     for name, body in doc.items():
-        body = body if isinstance(body, dict) else {}
-        if not isinstance(name, str) or not registry.NAME_RE.match(name):
+        if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
             warnings.append(f"{ARTIFACTS_YAML}: {name!r} is not a name GTO accepts: skipped")
             continue
-        kind, path = body.get("type"), body.get("path")
+        body = body if isinstance(body, dict) else {}
         found.append(
-            Declared(
-                name,
-                kind if isinstance(kind, str) else None,
-                path if isinstance(path, str) else None,
-                ARTIFACTS_YAML,
-            )
+            Declared(name, _text(body.get("type")), _text(body.get("path")), ARTIFACTS_YAML)
         )
     return found, warnings
+
+
+def _read_dvcyaml(root: Path, rel: str) -> Any:
+    """A work-tree dvc.yaml parsed when it may declare artifacts (None: it cannot; unreadable
+    ones are reported where their stages are read)."""
+    try:
+        data = paths.inside(root, rel).read_bytes()
+        return load_yaml(data) if b"artifacts" in data else None
+    except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError):
+        return None
+
+
+def _artifact_path(dvcyaml: str, path: Any) -> str | None:
+    """An artifact's path relative to the repository (None: none, or out of it)."""
+    if not isinstance(path, str):
+        return None
+    try:
+        return paths.normalize(path, base=posixpath.dirname(dvcyaml), what="artifact path")
+    except BadInput:
+        return None
 
 
 def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
     """Every artifact (any type) of the work tree's dvc.yaml files, by DVC's and GTO's name."""
     found = []
     for rel in dvcyamls:
-        try:
-            data = paths.inside(root, rel).read_bytes()
-            doc = load_yaml(data) if b"artifacts" in data else None
-        except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError):
-            continue  # reported where its stages are read
+        doc = _read_dvcyaml(root, rel)
         arts = doc.get("artifacts") if isinstance(doc, dict) else None
         for name, body in arts.items() if isinstance(arts, dict) else ():
-            if not isinstance(name, str) or not registry.NAME_RE.match(name):
+            if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
                 continue
             body = body if isinstance(body, dict) else {}
-            kind, path = body.get("type"), body.get("path")
-            if isinstance(path, str):
-                try:
-                    path = paths.normalize(path, base=posixpath.dirname(rel), what="artifact path")
-                except BadInput:
-                    path = None
-            found.append(
-                Declared(
-                    registry.full_name(rel, name),
-                    kind if isinstance(kind, str) else None,
-                    path if isinstance(path, str) else None,
-                    rel,
-                )
-            )
+            path = _artifact_path(rel, body.get("path"))
+            found.append(Declared(gtotags.full_name(rel, name), _text(body.get("type")), path, rel))
     return found
 
 

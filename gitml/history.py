@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 
 import yaml
 
-from gitml import git, manifest, params, registry
+from gitml import git, gtotags, manifest, params
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
@@ -186,7 +186,7 @@ def registry_tags(names: list[str], model_name: str) -> list[str]:
     return [
         tag
         for tag in sorted(names)
-        if (parsed := registry.parse_tag(tag, "")) is not None and parsed.model == model_name
+        if (parsed := gtotags.parse_tag(tag, "")) is not None and parsed.model == model_name
     ]
 
 

@@ -105,7 +105,7 @@ def _cached_format(md5: str, hash_name: str, cache_dir: Path) -> str:
     the cache: unknown; a TensorFlow SavedModel, which the plugin refuses: unknown)."""
     # Imported here: the plugin is the one place formats are told from bytes; loading it
     # (~35 ms, without pytest: see its head) is for models whose suffix says nothing.
-    from gitml.pytest_plugin import sniff_file
+    from gitml.modelformats import sniff_file
 
     def sniff(digest: str) -> str | None:
         obj = dvcfiles.object_path(cache_dir, digest, hash_name)

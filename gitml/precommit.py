@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from gitml import checks, dvcfiles, environment, git, manifest, modeltests, objects, params
+from gitml import checks, dvcfiles, environment, git, manifest, objects, params, testfiles
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
@@ -55,7 +55,7 @@ def watched_paths(lin: Lineage) -> list[str]:
     watched.update(lin.project.outs)
     for model in lin.config.models:
         if model.tests:  # helpers of the tests' package and conftest.py files above them
-            watched.update(modeltests.watch_scopes(lin.snap, model.tests))
+            watched.update(testfiles.watch_scopes(lin.snap, model.tests))
     return sorted(watched)
 
 

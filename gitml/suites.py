@@ -1,4 +1,5 @@
-"""`gitml suite init`: a GX 1.x suite scaffolded from the data as it is, and its gitml.yaml entry.
+"""`gitml suite init`: a GX 1.x suite scaffolded from the data as it is, and its gitml.yaml entry;
+and the dataset a command line names (`gitml suite init PATH`, `gitml validate PATH`).
 
 The suite states what the data is today: the columns (set and order), each column's type,
 not-null where there are no nulls, min/max widened by a visible margin (kept in each
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -25,6 +27,16 @@ MARGIN = 0.1  # min/max widened by this share of the observed range
 ROWS_RANGE = (0.5, 2.0)  # the row count may halve or double
 MAX_SET = 20  # columns with at most this many distinct values get a value set
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def dataset_path(root: Path, path: str) -> str:
+    """A dataset PATH as given on the command line (relative to the current directory), as
+    gitml.yaml names it: relative to the repository at `root`; bad input outside it."""
+    full = (Path.cwd() / path).resolve()
+    try:
+        return full.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise BadInput(f"{path}: outside the repository {root}") from None
 
 
 def suite_path_for(path: str) -> str:
@@ -68,10 +80,43 @@ def _small_value_set(column: Any, limit: int) -> list[Any] | None:
     return sorted(v.item() if hasattr(v, "item") else v for v in seen)
 
 
-def scaffold(frame: Frame, dataset: str) -> dict[str, Any]:
-    """The suite document for the data in `frame`."""
+def _column_expectations(col: Any, s: Any, n: int) -> list[dict[str, Any]]:
+    """What one column of `n` rows is today: its type, not null, a value set or a range."""
     from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
+    nonnull = int(s.count())
+    exps = [
+        _expect(
+            "expect_column_values_to_be_in_type_list", column=col, type_list=_type_names(s.dtype)
+        )
+    ]
+    if nonnull == n:
+        exps.append(_expect("expect_column_values_to_not_be_null", column=col))
+    numeric = is_numeric_dtype(s) and not is_bool_dtype(s)
+    integer = is_integer_dtype(s)
+    value_set = _small_value_set(s, MAX_SET) if (not numeric or integer) and nonnull else None
+    if value_set is not None and len(value_set) < max(n / 2, 2):
+        exps.append(_expect("expect_column_values_to_be_in_set", column=col, value_set=value_set))
+    elif numeric and nonnull:
+        exps.append(_between(col, s, integer))
+    return exps
+
+
+def _between(col: Any, s: Any, integer: bool) -> dict[str, Any]:
+    lo, hi = float(s.min()), float(s.max())  # NaN skipped, as by dropna(), without a copy
+    low, high = _range(lo, hi, integer)
+    meta = {"gitml": {"observed": [round_sig(lo), round_sig(hi)], "margin": MARGIN}}
+    return _expect(
+        "expect_column_values_to_be_between",
+        meta,
+        column=col,
+        min_value=int(low) if integer else low,
+        max_value=int(high) if integer else high,
+    )
+
+
+def scaffold(frame: Frame, dataset: str) -> dict[str, Any]:
+    """The suite document for the data in `frame`."""
     df = frame.df
     n = len(df)
     exps = [
@@ -84,37 +129,7 @@ def scaffold(frame: Frame, dataset: str) -> dict[str, Any]:
         ),
     ]
     for col in df.columns:
-        s = df[col]
-        nonnull = int(s.count())
-        exps.append(
-            _expect(
-                "expect_column_values_to_be_in_type_list",
-                column=col,
-                type_list=_type_names(s.dtype),
-            )
-        )
-        if nonnull == n:
-            exps.append(_expect("expect_column_values_to_not_be_null", column=col))
-        numeric = is_numeric_dtype(s) and not is_bool_dtype(s)
-        integer = is_integer_dtype(s)
-        value_set = _small_value_set(s, MAX_SET) if (not numeric or integer) and nonnull else None
-        if value_set is not None and len(value_set) < max(n / 2, 2):
-            exps.append(
-                _expect("expect_column_values_to_be_in_set", column=col, value_set=value_set)
-            )
-        elif numeric and nonnull:
-            lo, hi = float(s.min()), float(s.max())  # NaN skipped, as by dropna(), without a copy
-            low, high = _range(lo, hi, integer)
-            meta = {"gitml": {"observed": [round_sig(lo), round_sig(hi)], "margin": MARGIN}}
-            exps.append(
-                _expect(
-                    "expect_column_values_to_be_between",
-                    meta,
-                    column=col,
-                    min_value=int(low) if integer else low,
-                    max_value=int(high) if integer else high,
-                )
-            )
+        exps.extend(_column_expectations(col, df[col], n))
     stem = posixpath.basename(dataset.rstrip("/")).split(".", 1)[0] or "data"
     return {
         "name": stem,
@@ -142,56 +157,88 @@ def _end_of_line(text: str, index: int) -> int:
     return len(text) if end < 0 else end + 1
 
 
-def add_suite_to_config(text: str, path: str, suite: str) -> str:
-    """gitml.yaml's text with `suite: SUITE` set on the dataset PATH (added if not listed)."""
-    if text.strip():
-        try:
-            check_yaml_bounds(text)
-        except yaml.YAMLError as exc:
-            raise BadInput(f"{CONFIG_FILE}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    node = yaml.compose(text, Loader=_Loader) if text.strip() else None
+def _compose(text: str) -> yaml.MappingNode | None:
+    """gitml.yaml's node tree (None: an empty file); bad input when it is not a mapping."""
+    if not text.strip():
+        return None
+    try:
+        check_yaml_bounds(text)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{CONFIG_FILE}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    node = yaml.compose(text, Loader=_Loader)
     if node is not None and not isinstance(node, yaml.MappingNode):
         raise BadInput(f"{CONFIG_FILE}: the top level must be a mapping")
-    top = {k.value: (k, v) for k, v in node.value} if node is not None else {}
-    if "data" not in top:
-        sep = "" if not text or text.endswith("\n") else "\n"
-        return f"{text}{sep}data:\n  - path: {path}\n    suite: {suite}\n"
-    key, data = top["data"]
-    if isinstance(data, yaml.ScalarNode) and data.value in ("", "~", "null"):
-        start = _line_start(text, key.start_mark.index)
-        end = _end_of_line(text, key.start_mark.index)
-        indent = " " * key.start_mark.column
-        block = f"{indent}data:\n{indent}  - path: {path}\n{indent}    suite: {suite}\n"
-        return text[:start] + block + text[end:]
-    if not isinstance(data, yaml.SequenceNode):
-        raise BadInput(f"{CONFIG_FILE}: `data` must be a list")
+    return node
+
+
+def _entry_of(data: yaml.SequenceNode, path: str) -> yaml.MappingNode | None:
+    """The `data:` entry whose `path:` is `path`."""
     for item in data.value:
         if not isinstance(item, yaml.MappingNode):
             continue
-        items = {k.value: (k, v) for k, v in item.value}
-        if "path" not in items or items["path"][1].value.rstrip("/") != path.rstrip("/"):
-            continue
-        if "suite" in items:
-            value = items["suite"][1]
-            return text[: value.start_mark.index] + suite + text[value.end_mark.index :]
-        if item.flow_style:
-            close = item.end_mark.index - 1
-            return text[:close].rstrip() + f", suite: {suite}" + text[close:]
-        path_key = items["path"][0]
-        at = _end_of_line(text, items["path"][1].end_mark.index)
-        return text[:at] + " " * path_key.start_mark.column + f"suite: {suite}\n" + text[at:]
-    entry = f"{{path: {path}, suite: {suite}}}"
+        items = {k.value: v for k, v in item.value}
+        if "path" in items and items["path"].value.rstrip("/") == path.rstrip("/"):
+            return item
+    return None
+
+
+def _set_in_entry(text: str, item: yaml.MappingNode, suite: str) -> str:
+    """`suite:` of a listed dataset set (replaced, or added after its `path:`)."""
+    items = {k.value: (k, v) for k, v in item.value}
+    if "suite" in items:
+        value = items["suite"][1]
+        return text[: value.start_mark.index] + suite + text[value.end_mark.index :]
+    if item.flow_style:
+        close = item.end_mark.index - 1
+        return text[:close].rstrip() + f", suite: {suite}" + text[close:]
+    path_key, path_value = items["path"]
+    at = _end_of_line(text, path_value.end_mark.index)
+    indent = " " * int(path_key.start_mark.column)
+    return text[:at] + indent + f"suite: {suite}\n" + text[at:]
+
+
+def _append_entry(text: str, data: yaml.SequenceNode, path: str, suite: str) -> str:
+    """A new `data:` entry for `path`, after the last one."""
     if data.flow_style:
         close = data.end_mark.index - 1
         inner = text[data.start_mark.index + 1 : close].strip()
+        entry = f"{{path: {path}, suite: {suite}}}"
         return text[:close].rstrip() + (", " if inner else "") + entry + text[close:]
-    last = data.value[-1]
-    idx = last.end_mark.index
+    idx = data.value[-1].end_mark.index
     while idx > 0 and text[idx - 1] in " \t\r\n":
         idx -= 1
     at = _end_of_line(text, idx)
     dash = " " * data.start_mark.column
     return text[:at] + f"{dash}- path: {path}\n{dash}  suite: {suite}\n" + text[at:]
+
+
+def _new_data(text: str, key: yaml.Node | None, path: str, suite: str) -> str:
+    """A `data:` list of one entry: appended, or in place of an empty `data:` (`key`)."""
+    if key is None:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{sep}data:\n  - path: {path}\n    suite: {suite}\n"
+    start = _line_start(text, key.start_mark.index)
+    end = _end_of_line(text, key.start_mark.index)
+    indent = " " * key.start_mark.column
+    block = f"{indent}data:\n{indent}  - path: {path}\n{indent}    suite: {suite}\n"
+    return text[:start] + block + text[end:]
+
+
+def add_suite_to_config(text: str, path: str, suite: str) -> str:
+    """gitml.yaml's text with `suite: SUITE` set on the dataset PATH (added if not listed)."""
+    node = _compose(text)
+    top = {k.value: (k, v) for k, v in node.value} if node is not None else {}
+    if "data" not in top:
+        return _new_data(text, None, path, suite)
+    key, data = top["data"]
+    if isinstance(data, yaml.ScalarNode) and data.value in ("", "~", "null"):
+        return _new_data(text, key, path, suite)
+    if not isinstance(data, yaml.SequenceNode):
+        raise BadInput(f"{CONFIG_FILE}: `data` must be a list")
+    item = _entry_of(data, path)
+    if item is not None:
+        return _set_in_entry(text, item, suite)
+    return _append_entry(text, data, path, suite)
 
 
 def set_suite(text: str, path: str, suite: str) -> str:

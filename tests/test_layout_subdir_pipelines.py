@@ -61,22 +61,22 @@ def test_user_flow_on_pipelines_in_subdirectories(subdirs: Example) -> None:
 def test_tag_grammar_of_nested_artifacts_is_gtos() -> None:
     from gto.tag import parse_name
 
-    from gitml import registry
+    from gitml import gtotags
 
-    assert registry.version_tag("pipelines/nlp:nb", "v0.0.1") == "pipelines/nlp=nb@v0.0.1"
-    assert registry.stage_tag("pipelines/nlp:nb", "prod", 1) == "pipelines/nlp=nb#prod#1"
+    assert gtotags.version_tag("pipelines/nlp:nb", "v0.0.1") == "pipelines/nlp=nb@v0.0.1"
+    assert gtotags.stage_tag("pipelines/nlp:nb", "prod", 1) == "pipelines/nlp=nb#prod#1"
     for tag in (
         "pipelines/nlp=nb@v0.0.1",
         "pipelines/nlp=nb#prod#1",
         "a.b/c-d=x_y#st!#3",
         "m@v1.0.0",
     ):
-        ours, gtos = registry.parse_tag(tag, "0" * 40), parse_name(tag)
+        ours, gtos = gtotags.parse_tag(tag, "0" * 40), parse_name(tag)
         assert ours is not None and ours.model == gtos["name"], tag
         assert (ours.version, ours.stage) == (gtos.get("version"), gtos.get("stage")), tag
-    registry.check_name("pipelines/nlp:nb", "model name")
+    gtotags.check_name("pipelines/nlp:nb", "model name")
     for bad in ("a:b:c", ":nb", "pipelines/nlp:", "a b"):
         with pytest.raises(BadInput):
-            registry.check_name(bad, "model name")
+            gtotags.check_name(bad, "model name")
     with pytest.raises(BadInput):
-        registry.check_name("pipelines/nlp:nb", "stage")
+        gtotags.check_name("pipelines/nlp:nb", "stage")

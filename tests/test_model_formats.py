@@ -29,7 +29,7 @@ from conftest import Example
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from gitml import pytest_plugin
+from gitml import modelformats, modelloading
 
 
 @pytest.fixture(autouse=True)
@@ -193,14 +193,14 @@ def test_each_format_is_told_from_its_bytes(made: Path, library: str) -> None:
     need(library)
     for name, fmt in SNIFFED[library].items():
         path = made / "models" / name
-        assert pytest_plugin.sniff_format(path.read_bytes()) == fmt, name
-        assert pytest_plugin.sniff_file(path) == fmt, name
+        assert modelformats.sniff_format(path.read_bytes()) == fmt, name
+        assert modelformats.sniff_file(path) == fmt, name
 
 
 def _load(made: Path, name: str, fmt: str) -> Any:
     path = made / "models" / name
-    data = pytest_plugin.verified_bytes(str(path), hashlib.md5(path.read_bytes()).hexdigest())
-    return pytest_plugin.load_model(data, fmt)
+    data = modelloading.verified_bytes(str(path), hashlib.md5(path.read_bytes()).hexdigest())
+    return modelloading.load_model(data, fmt)
 
 
 X4 = [[0.0], [1.0], [8.0], [9.0]]
@@ -250,16 +250,16 @@ from pathlib import Path
 
 import numpy as np
 
-from gitml import pytest_plugin
+from gitml import modelloading
 
 data = Path(sys.argv[1]).read_bytes()
 out = {}
 for suffix in (".bin", ".hdf5", ""):  # clf.bin, a .hdf5 in a model directory, no suffix
-    model = pytest_plugin.load_model(data, "auto", suffix, "models/clf" + suffix)
+    model = modelloading.load_model(data, "auto", suffix, "models/clf" + suffix)
     out[suffix] = model.predict(np.array([[0.0], [1.0], [8.0], [9.0]]), verbose=0).tolist()
 try:
-    pytest_plugin.load_model(data[:1024], "keras", ".h5", "models/clf.h5")
-except pytest_plugin.ModelRefused as exc:
+    modelloading.load_model(data[:1024], "keras", ".h5", "models/clf.h5")
+except modelloading.ModelRefused as exc:
     out["refused"] = str(exc)
 print(json.dumps(out))
 """
@@ -292,19 +292,19 @@ def test_a_directory_loads_its_one_model_file_or_says_what_to_do(
 ) -> None:
     need("torch", "lightgbm")
     net = made / "models" / "net"
-    state = pytest_plugin.load_model_directory(net, "auto", "models/net")
+    state = modelloading.load_model_directory(net, "auto", "models/net")
     assert "body.0.weight" in state
 
     both = tmp_path / "two"
     shutil.copytree(net, both)
     shutil.copyfile(made / "models" / "lgbm.txt", both / "lgbm.txt")
-    with pytest.raises(pytest_plugin.ModelRefused, match=r"found 2 \(lgbm.txt \(lightgbm\), "):
-        pytest_plugin.load_model_directory(both, "auto", "models/two")
-    assert "body.0.weight" in pytest_plugin.load_model_directory(both, "torch", "models/two")
+    with pytest.raises(modelloading.ModelRefused, match=r"found 2 \(lgbm.txt \(lightgbm\), "):
+        modelloading.load_model_directory(both, "auto", "models/two")
+    assert "body.0.weight" in modelloading.load_model_directory(both, "torch", "models/two")
 
     (both / "saved_model.pb").write_bytes(b"\x08\x01")
-    with pytest.raises(pytest_plugin.ModelRefused, match="TensorFlow SavedModel"):
-        pytest_plugin.load_model_directory(both, "auto", "models/two")
+    with pytest.raises(modelloading.ModelRefused, match="TensorFlow SavedModel"):
+        modelloading.load_model_directory(both, "auto", "models/two")
 
 
 def _dir_model(tmp_path: Path, listing: list[dict[str, str]], members: dict[str, str]) -> dict:
@@ -330,20 +330,20 @@ def test_a_directory_is_rebuilt_only_from_verified_files(tmp_path: Path) -> None
     ]
     members = {sums[pt]: str(pt), sums[cfg]: str(cfg)}
     model = _dir_model(tmp_path, listing, members)
-    built = pytest_plugin.verified_directory(model, tmp_path / "ok")
+    built = modelloading.verified_directory(model, tmp_path / "ok")
     assert sorted(p.name for p in built.iterdir()) == ["config.json", "model.pt"]
     assert (built / "model.pt").read_bytes() == pt.read_bytes()
 
     wrong = {**model, "md5": "0" * 32 + ".dir"}
-    with pytest.raises(pytest_plugin.ModelRefused, match="was not loaded"):
-        pytest_plugin.verified_directory(wrong, tmp_path / "wrong")
+    with pytest.raises(modelloading.ModelRefused, match="was not loaded"):
+        modelloading.verified_directory(wrong, tmp_path / "wrong")
     swapped = _dir_model(tmp_path, listing, {sums[pt]: str(cfg), sums[cfg]: str(cfg)})
-    with pytest.raises(pytest_plugin.ModelRefused, match=f"not the recorded {sums[pt]}"):
-        pytest_plugin.verified_directory(swapped, tmp_path / "swapped")
+    with pytest.raises(modelloading.ModelRefused, match=f"not the recorded {sums[pt]}"):
+        modelloading.verified_directory(swapped, tmp_path / "swapped")
     assert not (tmp_path / "swapped" / "model.pt").exists()
     escaping = _dir_model(tmp_path, [{"md5": sums[pt], "relpath": "../x.pt"}], members)
-    with pytest.raises(pytest_plugin.ModelRefused, match="would leave the directory"):
-        pytest_plugin.verified_directory(escaping, tmp_path / "esc" / "d")
+    with pytest.raises(modelloading.ModelRefused, match="would leave the directory"):
+        modelloading.verified_directory(escaping, tmp_path / "esc" / "d")
     assert not (tmp_path / "esc").exists()
 
 

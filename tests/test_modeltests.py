@@ -22,7 +22,7 @@ import pytest
 import yaml
 from conftest import Example, git
 
-from gitml import modeltests, precommit, pytest_plugin
+from gitml import modelformats, modelloading, modeltests, precommit, testrunner
 from gitml import repo as repo_mod
 from gitml.checks import CheckContext
 from gitml.snapshot import Snapshot
@@ -522,9 +522,7 @@ PREDICTS = "def test_predicts(gitml_model):\n    assert list(gitml_model.predict
 def _plugin_run(tmp_path: Path, model_file: Path, md5: str, fmt: str, test: str = PREDICTS) -> dict:
     """pytest in a subprocess with only the plugin on PYTHONPATH, as gitml runs it."""
     plugin = tmp_path / "plugin" / "gitml"
-    plugin.mkdir(parents=True)
-    (plugin / "__init__.py").write_text("")
-    shutil.copyfile(pytest_plugin.__file__, plugin / "pytest_plugin.py")
+    testrunner.install_plugin(plugin.parent)
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "test_m.py").write_text(test)
     results = tmp_path / "results.json"
@@ -558,11 +556,11 @@ def test_model_formats_round_trip_through_the_loader(tmp_path: Path, fmt: str) -
         sio = pytest.importorskip("skops.io")
         path.write_bytes(sio.dumps(_fitted()))
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    data = pytest_plugin.verified_bytes(str(path), md5)
-    model = pytest_plugin.load_model(data, fmt)
+    data = modelloading.verified_bytes(str(path), md5)
+    model = modelloading.load_model(data, fmt)
     assert list(model.predict([[0.0], [9.0]])) == [0, 1]
     if fmt != "pickle":
-        assert pytest_plugin.sniff_format(data) == ("pickle" if fmt == "auto" else fmt)
+        assert modelformats.sniff_format(data) == ("pickle" if fmt == "auto" else fmt)
 
 
 def test_the_fixture_refuses_a_hash_mismatch(tmp_path: Path) -> None:
@@ -577,8 +575,8 @@ def test_a_model_that_does_not_load_is_refused_with_a_message(tmp_path: Path) ->
     plugin's refusal, naming the model and the cause, not a traceback; such a run is not cached."""
     path = tmp_path / "model.bin"
     path.write_bytes(b"\x80\x04cgitml_no_such_module\nModel\n.")
-    with pytest.raises(pytest_plugin.ModelRefused, match="did not load as pickle .*no_such"):
-        pytest_plugin.load_model(path.read_bytes(), "auto", ".bin")
+    with pytest.raises(modelloading.ModelRefused, match="did not load as pickle .*no_such"):
+        modelloading.load_model(path.read_bytes(), "auto", ".bin")
     result = _plugin_run(tmp_path, path, hashlib.md5(path.read_bytes()).hexdigest(), "pickle")
     assert result["passed"] == 0 and result["errors"] == 1, result
     message = result["failures"][0]["repr"]
@@ -612,11 +610,11 @@ def test_an_onnx_model_round_trips_through_the_fixture(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(onx.SerializeToString())
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    data = pytest_plugin.verified_bytes(str(path), md5)
-    assert pytest_plugin.sniff_format(data) == "onnx"
+    data = modelloading.verified_bytes(str(path), md5)
+    assert modelformats.sniff_format(data) == "onnx"
     x = np.array([[0.0], [0.4], [4.4], [5.0], [8.0], [9.0]], dtype=np.float32)
     for fmt in ("onnx", "auto"):
-        session = pytest_plugin.load_model(data, fmt)
+        session = modelloading.load_model(data, fmt)
         labels, probabilities = session.run(None, {"x": x})
         assert labels.tolist() == fitted.predict(x).tolist()  # type: ignore[attr-defined]
         expected = fitted.predict_proba(x)  # type: ignore[attr-defined]

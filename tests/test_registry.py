@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import Example
 
-from gitml import registry
+from gitml import gtotags, registry
 
 MODEL = "wine-classifier"
 
@@ -260,22 +260,22 @@ def test_bad_promotions_are_exit_2_and_tag_nothing(
 
 
 def test_gto_tag_grammar_round_trips() -> None:
-    t = registry.parse_tag("a/b-c#prod!#12", "0" * 40)
+    t = gtotags.parse_tag("a/b-c#prod!#12", "0" * 40)
     assert t is not None and (t.model, t.stage, t.cancel, t.counter) == ("a/b-c", "prod", True, 12)
-    v = registry.parse_tag("m@v1.2.3", "0" * 40)
+    v = gtotags.parse_tag("m@v1.2.3", "0" * 40)
     assert v is not None and v.semver == (1, 2, 3, 1, "") and v.stage is None
-    rc = registry.parse_tag("m@v1.3.0-rc.1", "2" * 40)
+    rc = gtotags.parse_tag("m@v1.3.0-rc.1", "2" * 40)
     assert rc is not None and rc.semver is not None and v.semver < rc.semver  # precedence
     for not_gto in ("m@v1.0.0-", "m@v1.0.0-01", "m@v1.0.0+a+b", "release-1.0"):
-        assert registry.parse_tag(not_gto, "0" * 40) is None, not_gto
+        assert gtotags.parse_tag(not_gto, "0" * 40) is None, not_gto
     assert registry.next_version([v, rc], "m") == "v1.3.1"  # as GTO bumps
-    tags = [v, t, registry.parse_tag("m#prod#3", "1" * 40)]
+    tags = [v, t, gtotags.parse_tag("m#prod#3", "1" * 40)]
     assert registry.next_version([x for x in tags if x][:1], "m") == "v1.2.4"
     assert registry.next_counter([x for x in tags if x], "m") == 4
 
 
-def _t(tag: str, commit: str, message: str = "") -> registry.Tag:
-    parsed = registry.parse_tag(tag, commit, message)
+def _t(tag: str, commit: str, message: str = "") -> gtotags.Tag:
+    parsed = gtotags.parse_tag(tag, commit, message)
     assert parsed is not None
     return parsed
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 
-from gitml import approvals, git, gtofiles, registry
+from gitml import approvals, git, gtofiles, gtotags, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput, CheckFailed
 from gitml.output import say, warn
 
 
 def _version_to_approve(
-    root_tags: list[registry.Tag], root: repo_mod.Repo, name: str, stage: str
+    root_tags: list[gtotags.Tag], root: repo_mod.Repo, name: str, stage: str
 ) -> str:
     state = registry.model_state(root_tags, name)
     below = approvals.stage_below(gtofiles.gto_config(root.root).stages or (), stage)
@@ -36,7 +36,7 @@ def approve(
     remote: str = "origin",
 ) -> int:
     repo = repo_mod.find()
-    lookup = registry.parse_lookup(target)
+    lookup = gtotags.parse_lookup(target)
     if lookup.stage or lookup.latest:
         raise BadInput(f"approve names a version as NAME@vX.Y.Z (or NAME), not {target!r}")
     gtofiles.gto_config(repo.root).check_stage(stage)
@@ -68,7 +68,7 @@ def approve(
 
 def verify(name: str, stage: str, json_out: bool = False) -> int:
     repo = repo_mod.find()
-    registry.check_name(name, "model name")
+    gtotags.check_name(name, "model name")
     state = registry.model_state(registry.read_tags(repo.root), name)
     held = state.in_stage(stage)
     if held is None:
@@ -105,7 +105,7 @@ def _as_json(
     name: str,
     stage: str,
     version: str | None,
-    held: registry.Tag,
+    held: gtotags.Tag,
     result: approvals.Judgement | None,
     problem: str | None,
 ) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from gitml import datareaders, suites
 from gitml import repo as repo_mod
@@ -13,20 +12,11 @@ from gitml.fileio import atomic_write
 from gitml.output import say
 
 
-def repo_relative(repo: repo_mod.Repo, path: str) -> str:
-    """PATH as given on the command line (relative to the current directory), repo-relative."""
-    full = (Path.cwd() / path).resolve()
-    try:
-        return full.relative_to(repo.root.resolve()).as_posix()
-    except ValueError:
-        raise BadInput(f"{path}: outside the repository {repo.root}") from None
-
-
 def init(path: str, force: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     config = repo_mod.workspace_config(repo)
-    rel = repo_relative(repo, path)
+    rel = suites.dataset_path(repo.root, path)
     dataset = next((d for d in config.data if d.path == rel), Dataset(rel))
     suite = dataset.suite or suites.suite_path_for(rel)
     target = repo.root / suite

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 
-from gitml import git, modeltests
+from gitml import gates, git, modeltests
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
 from gitml.commands.hook import report_missing, say_unstaged
 from gitml.dvcfiles import read_config
-from gitml.output import say
+from gitml.output import say, warn
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot
 
@@ -38,6 +38,7 @@ def test(models: list[str], json_out: bool = False) -> int:
             read_config(repo.root).cache_dir,
             head=head,
             head_lock=outcome.head_lock,
+            report=warn,
         )
         results = modeltests.run_models(ctx, only=models or None, force=True)
     passed = all(not r.failures for r in results)
@@ -59,7 +60,7 @@ def test(models: list[str], json_out: bool = False) -> int:
 def _report(r: modeltests.ModelResult) -> None:
     lines = [f"{r.path} ({r.name}): {'passed' if not r.failures else 'FAILED'}"]
     if r.gates:
-        lines.append(modeltests.gate_table(r.gates))
+        lines.append(gates.table(r.gates))
     if r.tests is not None:
         cached = " (cached result)" if r.cached else ""
         lines.append("  tests: " + modeltests.tests_summary(r.tests).replace("\n", "\n  ") + cached)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-from gitml import datareaders, paths, validation
+from gitml import datareaders, paths, suites, validation
 from gitml import repo as repo_mod
 from gitml import state as state_mod
-from gitml.commands.suite import repo_relative
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
 from gitml.output import printable, say, warn
@@ -40,7 +39,7 @@ def _selected(repo: repo_mod.Repo, paths: list[str]) -> list[Dataset]:
         return with_suite
     chosen = []
     for p in paths:
-        rel = repo_relative(repo, p).rstrip("/")
+        rel = suites.dataset_path(repo.root, p).rstrip("/")
         d = next((d for d in config.data if d.path.rstrip("/") == rel), None)
         if d is None or not d.suite:
             raise BadInput(f"{rel}: no suite for it in gitml.yaml (`gitml suite init {p}`)")
@@ -80,29 +79,38 @@ def verdict(r: Result) -> str:
     return f"FAILED, {r.failed} of {r.evaluated} expectations not met"
 
 
+def _validated(repo: repo_mod.Repo, datasets: list[Dataset]) -> list[tuple[Result, Target]]:
+    md5s = state_mod.Md5Cache(repo.common_dir)
+    done = []
+    try:
+        for d in datasets:
+            target = _target(repo, d, md5s)
+            done.append((validation.validate_target(target, repo.common_dir), target))
+    finally:
+        md5s.close()
+    return done
+
+
+def _print_results(results: list[Result], passed: bool, json_out: bool) -> None:
+    if json_out:
+        doc = {"passed": passed, "datasets": [r.as_json() for r in results]}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    for r in results:
+        print(printable(f"{r.path}: {verdict(r)}{' (cached)' if r.cached else ''}"))
+        if not r.success:
+            print(printable(validation.table(r.rows)))
+
+
 def validate(paths: list[str], json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     datasets = _selected(repo, paths)
-    md5s = state_mod.Md5Cache(repo.common_dir)
-    results: list[Result] = []
-    targets: list[Target] = []
-    try:
-        for d in datasets:
-            targets.append(_target(repo, d, md5s))
-            results.append(validation.validate_target(targets[-1], repo.common_dir))
-    finally:
-        md5s.close()
-    _say_unstaged(repo, datasets, {r.path: t for r, t in zip(results, targets, strict=True)})
+    done = _validated(repo, datasets)
+    _say_unstaged(repo, datasets, {r.path: t for r, t in done})
+    results = [r for r, _ in done]
     passed = all(r.success for r in results)
-    if json_out:
-        doc = {"passed": passed, "datasets": [r.as_json() for r in results]}
-        print(json.dumps(doc, indent=2, sort_keys=True))
-    else:
-        for r in results:
-            print(printable(f"{r.path}: {verdict(r)}{' (cached)' if r.cached else ''}"))
-            if not r.success:
-                print(printable(validation.table(r.rows)))
+    _print_results(results, passed, json_out)
     if not passed:
         say("validation failed")
     return 0 if passed else 1
