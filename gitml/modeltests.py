@@ -38,7 +38,8 @@ from gitml import baselines, environment, gates, git, objects, params, paths
 from gitml import state as state_mod
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
-from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
+from gitml.dvcconfig import DvcConfig, read_config
+from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig, sha256_bytes
 from gitml.manifest import Lineage

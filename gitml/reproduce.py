@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, environment, git, manifest, objects, paths, state
+from gitml import dvcconfig, dvcfiles, environment, git, manifest, objects, paths, state
 from gitml import params as params_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
@@ -185,13 +185,13 @@ def remove_worktree(root: Path, wt: Path) -> None:
     git.run(["worktree", "prune"], root, check=False)
 
 
-def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcfiles.DvcConfig:
+def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcconfig.DvcConfig:
     """The worktree's `.dvc/config.local`: the clone's `.dvc/config.local`, every remote the
     clone knows at any level (system, global, repo, local: each option merged as DVC merges
     them, paths absolute, since they were relative to their own file) and its default remote,
     and a private cache."""
-    user = dvcfiles.read_config(root)
-    sections: dvcfiles.Sections = {}
+    user = dvcconfig.read_config(root)
+    sections: dvcconfig.Sections = {}
     for cfg_file in user.files:
         if cfg_file.level == "local":
             sections.update({k: dict(v) for k, v in cfg_file.sections.items()})
@@ -223,7 +223,7 @@ def _link_or_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
         return objects.verified_copy(src, md5.removesuffix(".dir"), hash_name, dest)
 
 
-def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Path) -> None:
+def seed_cache(user: dvcconfig.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Path) -> None:
     """Put the objects of `outs` found in the clone's cache (or a local remote) into `cache_dir`."""
     for out in outs:
         if not out.md5:
@@ -392,7 +392,7 @@ def fetch_inputs(
     if not outs:
         return
     targets = sorted({o.origin if o.stage is None else o.path for o in outs})
-    private = dvcfiles.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
+    private = dvcconfig.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
     if not objects.missing_objects(private, outs):
         code, _ = _dvc(["checkout", "-q", *targets], wt, env, "checking out the inputs")
         if code == 0:
