@@ -1,4 +1,5 @@
-"""Data-schema validation with great-expectations (GX 1.x), for the commit hook and `gitml validate`.
+"""Data-schema validation with great-expectations (GX 1.x), for the commit hook and
+`gitml validate`.
 
 In the hook, every dataset whose staged hash or suite changed (or whose recorded validation is
 missing or failed) is validated on the bytes the commit names, read from the DVC cache. Results
