@@ -248,7 +248,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(HEADERS)]
 
     def line(values: list[str] | tuple[str, ...]) -> str:
-        return "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+        return "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     sep = "  " + "  ".join("-" * w for w in widths)
     return "\n".join([line(HEADERS), sep, *(line(row) for row in cells)])
