@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, git, manifest, registry
+from gitml import dvcconfig, dvcfiles, git, manifest, registry
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.snapshot import Snapshot
@@ -65,7 +65,7 @@ def metrics_at(root: Path, rev: str, model_path: str, metrics_file: str | None) 
     if not metrics_file:
         return {}
     project = dvcfiles.read_project(snap)
-    cfg = dvcfiles.read_config(root)
+    cfg = dvcconfig.read_config(root)
     return manifest.read_metrics(snap, project, metrics_file, cfg, remote=False).figures or {}
 
 

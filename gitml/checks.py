@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml.dvcfiles import DvcConfig
+from gitml.dvcconfig import DvcConfig
 from gitml.manifest import Lineage
 from gitml.output import warn
 from gitml.repo import Repo

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gitml import __version__, dvcfiles
+from gitml import __version__, dvcconfig
 from gitml.output import warn
 from gitml.resources import resource
 
@@ -56,7 +56,7 @@ def dvc_extras(remotes: dict[str, str]) -> list[str]:
 
 def render(root: Path, ci: str) -> bytes:
     """The CI file for `ci` (a key of CI_FILES), filled in for the repository at `root`."""
-    extras = dvc_extras(dvcfiles.read_config(root).remotes)
+    extras = dvc_extras(dvcconfig.read_config(root).remotes)
     plugin = f' "dvc[{",".join(extras)}]"' if extras else ""
     text = resource(CI_TEMPLATES[ci]).read_text(encoding="utf-8")
     return text.replace(VERSION_SLOT, __version__).replace(PLUGIN_SLOT, plugin).encode()

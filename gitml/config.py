@@ -292,13 +292,8 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
     if doc.node is None:
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
     top = _mapping(doc, doc.node, "(top level)")
-    _check_keys(
-        doc,
-        top,
-        {"version", "python", "data", "models", "reproduce", "hooks", "registry"},
-        "",
-        doc.node,
-    )
+    allowed = {"version", "python", "data", "models", "reproduce", "hooks", "registry"}
+    _check_keys(doc, top, allowed, "", doc.node)
     version = _scalar(doc, top.get("version"), "version", int)
     if version != 1:
         raise doc.fail(top.get("version", doc.node), "version", "must be 1 (the only version)")
@@ -309,33 +304,9 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         _model(doc, n, f"models[{i}]", dvc_names)
         for i, n in enumerate(_list(doc, top.get("models"), "models"))
     )
-    for kind, entries in (("data", data), ("models", models)):
-        seen: set[str] = set()
-        for e in entries:
-            if e.path in seen:
-                raise BadInput(f"{name}: {kind} lists {e.path!r} twice")
-            seen.add(e.path)
-    repro = _mapping(doc, top.get("reproduce"), "reproduce")
-    _check_keys(doc, repro, {"tolerance", "seeds"}, "reproduce.", top.get("reproduce"))
-    tolerance = _scalar(doc, repro.get("tolerance"), "reproduce.tolerance", dict, {}) or {}
-    for metric, tol in tolerance.items():
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
-            raise doc.fail(
-                repro["tolerance"],
-                f"reproduce.tolerance.{metric}",
-                f"must be a non-negative number, got {tol!r}",
-            )
-    seeds = []
-    for i, s in enumerate(_list(doc, repro.get("seeds"), "reproduce.seeds")):
-        seed = _scalar(doc, s, f"reproduce.seeds[{i}]", str)
-        file, sep, key_path = seed.partition(":")
-        if not sep or not key_path:
-            raise doc.fail(s, f"reproduce.seeds[{i}]", f"must be FILE:dotted.key, got {seed!r}")
-        try:
-            paths.normalize(file, what="seed file")
-        except BadInput as exc:
-            raise doc.fail(s, f"reproduce.seeds[{i}]", str(exc)) from None
-        seeds.append(seed)
+    _once_each(name, "data", [d.path for d in data])
+    _once_each(name, "models", [m.path for m in models])
+    tolerance, seeds = _reproduce(doc, top.get("reproduce"))
     hooks = _mapping(doc, top.get("hooks"), "hooks")
     _check_keys(doc, hooks, {"block_stale"}, "hooks.", top.get("hooks"))
     python = _scalar(doc, top.get("python"), "python", str)
@@ -344,8 +315,8 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         python=python,
         data=data,
         models=models,
-        tolerance={k: float(v) for k, v in tolerance.items()},
-        seeds=tuple(seeds),
+        tolerance=tolerance,
+        seeds=seeds,
         block_stale=bool(_scalar(doc, hooks.get("block_stale"), "hooks.block_stale", bool, False)),
         approvals=_approvals(doc, top.get("registry")),
     )
@@ -366,3 +337,44 @@ def _approvals(doc: _Doc, node: yaml.Node | None) -> dict[str, StageApprovals]:
         signers = _path(doc, fields.get("signers"), f"{key}.signers", required=True)
         found[stage] = StageApprovals(required=required, signers=signers or "")
     return found
+
+
+def _once_each(name: str, kind: str, listed: list[str]) -> None:
+    """A path listed twice under `kind` is refused."""
+    seen: set[str] = set()
+    for path in listed:
+        if path in seen:
+            raise BadInput(f"{name}: {kind} lists {path!r} twice")
+        seen.add(path)
+
+
+def _reproduce(doc: _Doc, node: yaml.Node | None) -> tuple[dict[str, float], tuple[str, ...]]:
+    """(tolerance per metric, seeds) of the `reproduce:` section."""
+    repro = _mapping(doc, node, "reproduce")
+    _check_keys(doc, repro, {"tolerance", "seeds"}, "reproduce.", node)
+    tolerance = _scalar(doc, repro.get("tolerance"), "reproduce.tolerance", dict, {}) or {}
+    for metric, tol in tolerance.items():
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or tol < 0:
+            raise doc.fail(
+                repro["tolerance"],
+                f"reproduce.tolerance.{metric}",
+                f"must be a non-negative number, got {tol!r}",
+            )
+    seeds = tuple(
+        _seed(doc, s, f"reproduce.seeds[{i}]")
+        for i, s in enumerate(_list(doc, repro.get("seeds"), "reproduce.seeds"))
+    )
+    return {k: float(v) for k, v in tolerance.items()}, seeds
+
+
+def _seed(doc: _Doc, node: yaml.Node, key: str) -> str:
+    """A `FILE:dotted.key` seed, its file a clean repo-relative path."""
+    seed = str(_scalar(doc, node, key, str))
+    file, sep, key_path = seed.partition(":")
+    if not sep or not key_path:
+        raise doc.fail(node, key, f"must be FILE:dotted.key, got {seed!r}")
+    try:
+        paths.normalize(file, what="seed file")
+    except BadInput as exc:
+        raise doc.fail(node, key, str(exc)) from None
+    return seed

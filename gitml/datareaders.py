@@ -1,24 +1,25 @@
 """Reading a dataset into one pandas DataFrame: csv, tsv, parquet, jsonl, json.
 
 A DVC-tracked directory is read as the union of its files (all of one format); the frame keeps
-where each file's rows start, so a bad row can be traced to its file. Nothing is ever read in
-chunks: above the size limit gitml refuses, unless gitml.yaml asks for an explicit `sample:`.
-pandas is imported only inside the functions that read.
+where each file's rows start, so a bad row can be traced to its file (gitml.frame). Nothing is
+ever read in chunks: above the size limit gitml refuses, unless gitml.yaml asks for an explicit
+`sample:` (gitml.sampling). pandas is imported only inside the functions that read.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import os
 import posixpath
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gitml.errors import BadInput
+from gitml.frame import Frame, frame_of
 from gitml.paths import inside
+from gitml.sampling import SAMPLE_KEYS, SAMPLE_METHODS, SAMPLE_SHAPE, Sample, draw
 
 MAX_BYTES_ENV = "GITML_VALIDATE_MAX_BYTES"
 # Validation holds the data in pandas and GX at about 2.5x a numeric CSV's size (a 1 GiB CSV of
@@ -35,9 +36,6 @@ SUFFIX_FORMATS = {
     ".ndjson": "jsonl",
     ".json": "json",
 }
-SAMPLE_KEYS = {"rows", "method", "seed"}
-SAMPLE_METHODS = ("first", "random")
-SAMPLE_SHAPE = "{rows: N} (the first N rows) or {rows: N, method: random, seed: S}"
 
 
 @dataclass(frozen=True)
@@ -49,46 +47,6 @@ class Source:
     file: Path
     md5: str | None = None  # a DVC cache object's hash: checked before its bytes are trusted
     hash: str = "md5"  # DVC's hash field for `md5` (md5 or md5-dos2unix)
-
-
-@dataclass(frozen=True)
-class Sample:
-    """An explicit `sample:` of gitml.yaml: the first `rows` rows, or `rows` rows drawn at
-    random (uniformly, without replacement, the same rows for the same seed and bytes)."""
-
-    rows: int
-    method: str = "first"
-    seed: int = 0
-
-    @property
-    def record(self) -> dict[str, Any]:
-        """What gitml.lock records: `{rows}` for the first rows, with method and seed else."""
-        if self.method == "first":
-            return {"rows": self.rows}
-        return {"method": self.method, "rows": self.rows, "seed": self.seed}
-
-
-@dataclass
-class Frame:
-    df: Any  # pandas.DataFrame, index 0..n-1 across all files
-    dtypes: dict[str, str]  # column -> dtype as read (before str columns become object)
-    starts: list[int] = field(default_factory=list)  # first row of each file in `df`
-    names: list[str] = field(default_factory=list)  # the file each start belongs to
-    # A random sample: per row of `df`, the index of its file in `names` and its row there
-    origins: tuple[Any, Any] | None = None
-
-    def where(self, index: int) -> str:
-        """`row N` (1-based data row) of a single file, `FILE row N` in a directory union."""
-        if self.origins is not None:
-            i, row = int(self.origins[0][index]), int(self.origins[1][index]) + 1
-        else:
-            i = max(bisect.bisect_right(self.starts, index) - 1, 0)
-            row = index - self.starts[i] + 1
-        return (
-            f"{posixpath.basename(self.names[i])} row {row}"
-            if len(self.names) > 1
-            else (f"row {row}")
-        )
 
 
 def max_bytes() -> int:
@@ -207,33 +165,59 @@ def _read_csv_grouped(file: Path, opts: dict[str, Any]) -> Any:
 
 
 def _read_one(src: Source, fmt: str, options: dict[str, Any], rows: int | None) -> Any:
+    """The file as one frame (its first `rows` rows when that is set)."""
+    reader = _READERS.get(fmt)
+    if reader is None:
+        raise BadInput(f"{src.name}: unknown format {fmt!r}")
+    return reader(src, fmt, dict(options), rows)
+
+
+def _read_delimited(src: Source, fmt: str, opts: dict[str, Any], rows: int | None) -> Any:
     import pandas as pd
 
-    opts = dict(options)
-    if fmt in ("csv", "tsv"):
-        opts.setdefault("sep", "," if fmt == "csv" else "\t")
-        if rows is not None:
-            opts["nrows"] = rows
-            return pd.read_csv(src.file, **opts)
+    opts.setdefault("sep", "," if fmt == "csv" else "\t")
+    if rows is None:
         return _read_csv(src, opts)
-    if fmt == "jsonl":
-        if rows is not None:
-            opts["nrows"] = rows
-        return pd.read_json(src.file, lines=True, **opts)
-    if fmt == "json":
-        df = pd.read_json(src.file, **opts)
-        return df.head(rows) if rows is not None else df
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise BadInput(
-                f"{src.name}: reading Parquet needs pyarrow, which is not installed in gitml's "
-                "environment (pip install pyarrow)"
-            ) from None
-        df = pd.read_parquet(src.file, **opts)
-        return df.head(rows) if rows is not None else df
-    raise BadInput(f"{src.name}: unknown format {fmt!r}")
+    opts["nrows"] = rows
+    return pd.read_csv(src.file, **opts)
+
+
+def _read_jsonl(src: Source, fmt: str, opts: dict[str, Any], rows: int | None) -> Any:
+    import pandas as pd
+
+    if rows is not None:
+        opts["nrows"] = rows
+    return pd.read_json(src.file, lines=True, **opts)
+
+
+def _read_json(src: Source, fmt: str, opts: dict[str, Any], rows: int | None) -> Any:
+    import pandas as pd
+
+    df = pd.read_json(src.file, **opts)
+    return df.head(rows) if rows is not None else df
+
+
+def _read_parquet(src: Source, fmt: str, opts: dict[str, Any], rows: int | None) -> Any:
+    import pandas as pd
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise BadInput(
+            f"{src.name}: reading Parquet needs pyarrow, which is not installed in gitml's "
+            "environment (pip install pyarrow)"
+        ) from None
+    df = pd.read_parquet(src.file, **opts)
+    return df.head(rows) if rows is not None else df
+
+
+_READERS: dict[str, Callable[[Source, str, dict[str, Any], int | None], Any]] = {
+    "csv": _read_delimited,
+    "tsv": _read_delimited,
+    "jsonl": _read_jsonl,
+    "json": _read_json,
+    "parquet": _read_parquet,
+}
 
 
 @contextlib.contextmanager
@@ -292,15 +276,21 @@ def read_frame(
 ) -> Frame:
     """All `sources` (one file, or the files of a directory) as one frame: all their rows, or
     the explicit sample."""
-    import pandas as pd
-
     _check_formats(sources, formats)
     if sample is not None and sample.method == "random":
         return _random_sample(sources, formats, options, sample)
-    rows = sample.rows if sample is not None else None
+    return _first_rows(sources, formats, options, sample.rows if sample is not None else None)
+
+
+def _first_rows(
+    sources: list[Source], formats: list[str], options: dict[str, Any], rows: int | None
+) -> Frame:
+    """The files' rows in order: all of them, or the first `rows`."""
+    import pandas as pd
+
     frames, starts, names = [], [], []
     total = 0
-    for src, fmt in zip(sources, formats):
+    for src, fmt in zip(sources, formats, strict=True):
         with _reading(src, fmt):
             df = _table(src, _read_one(src, fmt, options, None if rows is None else rows - total))
         starts.append(total)
@@ -312,14 +302,7 @@ def read_frame(
     # The union is concatenated once; `frames` goes with this function (one copy at a time).
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     del frames
-    return _frame(df.reset_index(drop=True), sources, starts, names)
-
-
-def _frame(df: Any, sources: list[Source], starts: list[int], names: list[str]) -> Frame:
-    if len(df) == 0:
-        raise BadInput(f"{sources[0].name}: the file has no rows")
-    dtypes = {str(c): str(df[c].dtype) for c in df.columns}
-    return Frame(df=normalize(df), dtypes=dtypes, starts=starts, names=names)
+    return frame_of(df.reset_index(drop=True), starts, names)
 
 
 # --- a random sample, drawn while streaming -----------------------------------------------------
@@ -356,125 +339,55 @@ def _chunks(src: Source, fmt: str, options: dict[str, Any]) -> Iterator[Any]:
         yield _read_one(src, fmt, opts, None)
 
 
+def _all_chunks(
+    sources: list[Source], formats: list[str], options: dict[str, Any]
+) -> Iterator[tuple[int, Any]]:
+    """(index of the file, a chunk of its rows) of every file in order."""
+    for i, (src, fmt) in enumerate(zip(sources, formats, strict=True)):
+        with _reading(src, fmt):
+            for chunk in _chunks(src, fmt, options):
+                yield i, _table(src, chunk)
+
+
 def _random_sample(
     sources: list[Source], formats: list[str], options: dict[str, Any], sample: Sample
 ) -> Frame:
-    """`sample.rows` rows drawn uniformly at random from the union of `sources`, in file order.
-
-    Every row gets a key from one generator seeded with `sample.seed`, in file order, and the
-    rows of the smallest keys are kept as the file streams by (bottom-k sampling): memory holds
-    the sample and one chunk, and the same seed on the same bytes draws the same rows whatever
-    the chunk sizes. Each chunk's columns get their types as pandas reads them; the kept rows
-    are joined as pandas joins chunks.
-    """
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(sample.seed)
-    kept: Any = None  # the sample so far, in stream order, with per row:
-    keys = np.empty(0)  # its key,
-    files = np.empty(0, dtype=np.int64)  # the index of its file,
-    rows = np.empty(0, dtype=np.int64)  # and its row in that file
-    for i, (src, fmt) in enumerate(zip(sources, formats)):
-        seen = 0
-        with _reading(src, fmt):
-            for chunk in _chunks(src, fmt, options):
-                chunk = _table(src, chunk)
-                chunk_keys = rng.random(len(chunk))
-                positions = np.arange(seen, seen + len(chunk), dtype=np.int64)
-                seen += len(chunk)
-                best = _smallest(chunk_keys, sample.rows)  # only these can make the sample
-                if best is not None:
-                    chunk, chunk_keys, positions = (
-                        chunk.iloc[best],
-                        chunk_keys[best],
-                        positions[best],
-                    )
-                kept = chunk if kept is None else pd.concat([kept, chunk], ignore_index=True)
-                keys = np.concatenate([keys, chunk_keys])
-                files = np.concatenate([files, np.full(len(chunk), i, dtype=np.int64)])
-                rows = np.concatenate([rows, positions])
-                best = _smallest(keys, sample.rows)
-                if best is not None:
-                    kept, keys, files, rows = kept.iloc[best], keys[best], files[best], rows[best]
-    if kept is None:
+    """`sample.rows` rows drawn uniformly at random from the union of `sources`, in file order
+    (see gitml.sampling), each traced to its file and row."""
+    drawn = draw(_all_chunks(sources, formats, options), sample)
+    if drawn.kept is None:
         raise BadInput(f"{sources[0].name}: the file has no rows")
-    frame = _frame(kept.reset_index(drop=True), sources, [], [s.name for s in sources])
-    frame.origins = (files, rows)
+    frame = frame_of(drawn.kept.reset_index(drop=True), [], [s.name for s in sources])
+    frame.origins = (drawn.files, drawn.rows)
     return frame
-
-
-def _smallest(keys: Any, k: int) -> Any:
-    """The positions of the `k` smallest keys, in order (None: there are no more than `k`)."""
-    import numpy as np
-
-    if len(keys) <= k:
-        return None
-    return np.sort(np.argpartition(keys, k - 1)[:k])
-
-
-def normalize(df: Any) -> Any:
-    """pandas 3 reads text as the `str` dtype, which GX's type expectations do not recognise:
-    text columns become `object`, so types are judged per value (`str`), on any pandas."""
-    import pandas as pd
-
-    df.columns = [str(c) for c in df.columns]
-    for i in range(df.shape[1]):
-        col = df.iloc[:, i]
-        if isinstance(col.dtype, pd.StringDtype):
-            df.isetitem(i, as_objects(col))
-    return df
-
-
-def as_objects(col: Any) -> Any:
-    """A text column as an object column holding one Python string per distinct value.
-
-    `astype(object)` makes a new string object for every row (~50 bytes each: 2 GB for a
-    40M-row column of four labels); the values, their order and the missing ones (the dtype's
-    own NA) are the same, only shared.
-    """
-    import numpy as np
-    import pandas as pd
-
-    na = col.dtype.na_value
-    out = np.empty(len(col), dtype=object)
-    to_arrow = getattr(col.array, "__arrow_array__", None)
-    if getattr(col.dtype, "storage", None) != "pyarrow" or to_arrow is None:  # python strings
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        out[:] = _lookup(np.asarray(uniques, dtype=object), na)[codes]
-    else:  # pyarrow-backed (pandas 3's default): encoded a chunk at a time, without copies
-        pos = 0
-        arrow = to_arrow()
-        for chunk in getattr(arrow, "chunks", [arrow]):
-            encoded = chunk.dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            out[pos : pos + len(chunk)] = _lookup(encoded.dictionary.to_pylist(), na)[codes]
-            pos += len(chunk)
-    return pd.Series(out, index=col.index, name=col.name, dtype=object, copy=False)
-
-
-def _lookup(values: Any, na: Any) -> Any:
-    """`values` as an object array with `na` appended: code -1 (missing) picks the last."""
-    import numpy as np
-
-    table = np.empty(len(values) + 1, dtype=object)
-    table[:-1] = values
-    table[-1] = na
-    return table
 
 
 def workspace_sources(root: Path, path: str, configured: str) -> tuple[list[Source], list[str]]:
     """The files of a workspace dataset (a file, or every file below a directory)."""
     full = inside(root, path)  # a symlink leading out of the repository is refused
+    sources = _listed(path, full)
+    if sources is None:
+        raise BadInput(f"{path}: no such file or directory in the workspace (`dvc pull` it?)")
+    for s in sources:
+        inside(root, s.name)
+    return sources, [format_of(s.name, configured) for s in sources]
+
+
+def outside_sources(shown: str, full: Path, configured: str) -> tuple[list[Source], list[str]]:
+    """The files of a path outside the repository (a file, or every file below a directory):
+    the user's own argument (`full`, resolved; `shown`, as given), read as given."""
+    sources = _listed(shown, full)
+    if sources is None:
+        raise BadInput(f"{shown}: no such file or directory")
+    return sources, [format_of(s.name, configured) for s in sources]
+
+
+def _listed(shown: str, full: Path) -> list[Source] | None:
+    """`full` as one source named `shown`, or every file below the directory (hidden ones
+    aside) named below it; None when there is no such file or directory."""
     if full.is_dir():
         files = sorted(p for p in full.rglob("*") if p.is_file() and not p.name.startswith("."))
         if not files:
-            raise BadInput(f"{path}: the directory has no files")
-        sources = [Source(f"{path}/{p.relative_to(full).as_posix()}", p) for p in files]
-        for s in sources:
-            inside(root, s.name)
-    elif full.is_file():
-        sources = [Source(path, full)]
-    else:
-        raise BadInput(f"{path}: no such file or directory in the workspace (`dvc pull` it?)")
-    return sources, [format_of(s.name, configured) for s in sources]
+            raise BadInput(f"{shown}: the directory has no files")
+        return [Source(f"{shown.rstrip('/')}/{p.relative_to(full).as_posix()}", p) for p in files]
+    return [Source(shown, full)] if full.is_file() else None

@@ -1,18 +1,17 @@
-"""DVC's files, read directly: dvc.lock, .dvc files, the cache layout and .dvc/config.
+"""DVC's files, read directly: what dvc.lock and .dvc files declare (stages, deps, params,
+outs), and the content-addressed objects they name (DVC's hashes, the cache layout, `.dir`
+listings). DVC's config is gitml.dvcconfig.
 
-No `import dvc` here: the hook reads these YAML/INI files itself (DVC's formats are stable:
+No `import dvc` here: the hook reads these YAML files itself (DVC's formats are stable:
 dvc.lock schema 2.0, cache `files/md5/xx/rest`), so a commit pays no DVC start-up.
 """
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import json
-import os
 import posixpath
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,42 +181,51 @@ def _parse(origin: str, data: bytes) -> Any:
 
 
 def read_lockfile(origin: str, data: bytes, project: Project) -> None:
+    """The stages a dvc.lock records, and their outs, added to `project`."""
     doc = _parse(origin, data)
-    base = posixpath.dirname(origin)
     stages = doc.get("stages", {})
     if not isinstance(stages, dict):
         raise BadInput(f"{origin}: `stages` must be a mapping (is it a DVC 1.x lockfile?)")
     for name, body in stages.items():
-        if not isinstance(body, dict):
-            raise BadInput(f"{origin}: stage {name!r} must be a mapping")
-        full = f"{base}:{name}" if base else str(name)
-        try:
-            deps = []
-            for d in _list_field(body, "deps"):
-                md5, hname = _hash_fields(d)
-                deps.append(Dep(paths.normalize(_path_field(d), base=base, what="dep"), md5, hname))
-            params: dict[str, dict[str, Any]] = {}
-            for pfile, values in (body.get("params") or {}).items():
-                if not isinstance(values, (dict, type(None))):
-                    raise TypeError(f"params of {pfile} must be a mapping")
-                params[paths.normalize(str(pfile), base=base, what="params file")] = dict(
-                    values or {}
-                )
-            stage = Stage(
-                full,
-                origin,
-                body.get("cmd"),
-                deps,
-                params,
-                _outs(body.get("outs"), base, origin, full),
-            )
-        except BadInput as exc:
-            raise BadInput(f"{origin}: stage {name!r}: {exc}") from None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise BadInput(f"{origin}: stage {name!r} is malformed ({exc})") from None
-        project.stages[full] = stage
+        stage = _locked_stage(origin, name, body)
+        project.stages[stage.name] = stage
         for out in stage.outs:
             project.outs[out.path] = out
+
+
+def _locked_stage(origin: str, name: Any, body: Any) -> Stage:
+    """One stage of a dvc.lock (named with its dvc.yaml's directory when nested)."""
+    if not isinstance(body, dict):
+        raise BadInput(f"{origin}: stage {name!r} must be a mapping")
+    base = posixpath.dirname(origin)
+    full = f"{base}:{name}" if base else str(name)
+    try:
+        deps, params = _locked_deps(body, base), _locked_params(body, base)
+        return Stage(
+            full, origin, body.get("cmd"), deps, params, _outs(body.get("outs"), base, origin, full)
+        )
+    except BadInput as exc:
+        raise BadInput(f"{origin}: stage {name!r}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BadInput(f"{origin}: stage {name!r} is malformed ({exc})") from None
+
+
+def _locked_deps(body: dict[str, Any], base: str) -> list[Dep]:
+    deps = []
+    for d in _list_field(body, "deps"):
+        md5, hname = _hash_fields(d)
+        deps.append(Dep(paths.normalize(_path_field(d), base=base, what="dep"), md5, hname))
+    return deps
+
+
+def _locked_params(body: dict[str, Any], base: str) -> dict[str, dict[str, Any]]:
+    """{params file (repo-relative): {key: value}} of a locked stage."""
+    params: dict[str, dict[str, Any]] = {}
+    for pfile, values in (body.get("params") or {}).items():
+        if not isinstance(values, (dict, type(None))):
+            raise TypeError(f"params of {pfile} must be a mapping")
+        params[paths.normalize(str(pfile), base=base, what="params file")] = dict(values or {})
+    return params
 
 
 def _import_source(deps: list[Any]) -> dict[str, Any] | None:
@@ -283,243 +291,13 @@ def md5_for(data: bytes, hash_name: str) -> str:
 
 
 def dir_md5(entries: list[tuple[str, str]]) -> str:
-    """DVC's hash of a directory from (relpath, md5) pairs: md5 of the sorted JSON listing + .dir."""
+    """DVC's hash of a directory from (relpath, md5) pairs: md5 of the sorted JSON listing, then
+    `.dir`."""
     listing = [{"md5": md5, "relpath": rel} for rel, md5 in sorted(entries)]
     return hashlib.md5(json.dumps(listing, sort_keys=True).encode()).hexdigest() + ".dir"
 
 
-# --- cache and config ------------------------------------------------------------------------
-
-
-# DVC's config levels, in the order they shadow each other (dvc/config.py `Config.LEVELS`).
-CONFIG_LEVELS = ("system", "global", "repo", "local")
-# Options DVC reads as paths, relative to the directory of the file that sets them
-# (dvc/config.py `Config._map_dirs`): cache.dir, and these of a remote besides its url.
-_REMOTE_PATH_OPTIONS = frozenset(
-    {
-        "url",
-        "gdrive_user_credentials_file",
-        "gdrive_service_account_json_file_path",
-        "credentialpath",
-        "configpath",
-        "keyfile",
-        "cert_path",
-        "key_path",
-    }
-)
-Sections = dict[str, dict[str, str]]  # "core", "cache", `remote "name"` -> {option: value}
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    """One level's config file that exists, its path options made absolute."""
-
-    level: str  # one of CONFIG_LEVELS
-    path: Path
-    sections: Sections
-
-
-@dataclass(frozen=True)
-class DvcConfig:
-    cache_dir: Path
-    remotes: dict[str, str]  # name -> url (a local path made absolute)
-    default_remote: str | None
-    # name -> every option of the remote, merged across levels option by option, as DVC does
-    # (the url in the global config, credentials in .dvc/config.local)
-    remote_options: dict[str, dict[str, str]] = field(default_factory=dict)
-    files: tuple[ConfigFile, ...] = ()  # the levels' files that exist, system first
-
-    def value(self, section: str, option: str) -> str | None:
-        """`section.option` as the level that sets it last says (None: no level sets it)."""
-        cfg_file = self.origin(section, option)
-        return cfg_file.sections[section][option] if cfg_file else None
-
-    @property
-    def cache_types(self) -> list[str]:
-        """`cache.type`, in the order DVC tries them (its default: reflink, then copy)."""
-        raw = self.value("cache", "type") or "reflink,copy"
-        types = [t.strip().lower() for t in raw.strip("[]").split(",") if t.strip()]
-        return [t for t in types if t in ("reflink", "hardlink", "symlink", "copy")] or ["copy"]
-
-    @property
-    def cache_shared(self) -> bool:
-        """`cache.shared: group`: cache directories group-writable (DVC: 0o2775)."""
-        return (self.value("cache", "shared") or "").strip().lower() == "group"
-
-    def origin(self, section: str, option: str) -> ConfigFile | None:
-        """The file whose value of `section.option` wins (None: no level sets it)."""
-        for cfg_file in reversed(self.files):
-            if option in cfg_file.sections.get(section, {}):
-                return cfg_file
-        return None
-
-
-def _home() -> str:
-    """`~` as platformdirs expands it: $HOME when absolute, else the user's entry."""
-    home = os.environ.get("HOME", "")
-    if os.path.isabs(home):
-        return home
-    import pwd
-
-    return pwd.getpwuid(os.getuid()).pw_dir
-
-
-def config_dir(level: str) -> Path:
-    """Where DVC keeps its `global` or `system` config (dvc/dirs.py): the directory
-    $DVC_GLOBAL_CONFIG_DIR / $DVC_SYSTEM_CONFIG_DIR names, else platformdirs' user / site config
-    dir of app "dvc" (author "iterative"). Its XDG rules are written out here for Linux and the
-    other Unixes (platformdirs costs ~40 ms to import, which a commit should not pay): user:
-    $XDG_CONFIG_HOME/dvc when that is absolute, else ~/.config/dvc; site: the first absolute entry
-    of $XDG_CONFIG_DIRS, plus /dvc, else /etc/xdg/dvc."""
-    override = os.environ.get(f"DVC_{level.upper()}_CONFIG_DIR")
-    if override:  # DVC takes it as given: relative to the working directory
-        return Path(os.path.abspath(override))
-    if sys.platform in ("darwin", "win32") or hasattr(sys, "getandroidapilevel"):
-        import platformdirs
-
-        if level == "global":
-            return Path(platformdirs.user_config_dir("dvc", "iterative"))
-        return Path(platformdirs.site_config_dir("dvc", "iterative"))
-    if level == "global":
-        xdg = os.environ.get("XDG_CONFIG_HOME", "")
-        return Path(xdg if os.path.isabs(xdg) else os.path.join(_home(), ".config"), "dvc")
-    dirs = [d for d in os.environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep) if os.path.isabs(d)]
-    return Path(dirs[0] if dirs else "/etc/xdg", "dvc")
-
-
-def config_paths(root: Path) -> list[tuple[str, Path]]:
-    """Each level's config file, whether it exists or not, system first."""
-    dvc_dir = root / ".dvc"
-    return [
-        ("system", config_dir("system") / "config"),
-        ("global", config_dir("global") / "config"),
-        ("repo", dvc_dir / "config"),
-        ("local", dvc_dir / "config.local"),
-    ]
-
-
-def _resolved(conf_dir: Path, value: str) -> str:
-    """A path option as DVC resolves it (dvc/config.py `Config._resolve`): a URL or an absolute
-    path as it is, `~` expanded, else relative to the directory of the file that sets it."""
-    if re.match(r"\w+://", value) or os.path.isabs(value):
-        return value
-    expanded = os.path.expanduser(value)
-    if os.path.isabs(expanded):
-        return expanded
-    return str((conf_dir / value).resolve())
-
-
-def _unquoted(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]  # configobj (DVC's reader) takes quotes off a value
-    return value
-
-
-def _section_key(section: str) -> str:
-    """`'remote "x"'` (how DVC writes a section) -> `remote "x"`; lowercased, as DVC reads
-    every key."""
-    sec = section.strip().lower()
-    if len(sec) >= 2 and sec[0] == sec[-1] == "'":
-        sec = sec[1:-1].strip()
-    match = re.fullmatch(r'(remote|machine|db)\s*"(.*)"', sec)
-    return f'{match[1]} "{match[2]}"' if match else sec
-
-
-def remote_name(section: str) -> str | None:
-    """The remote a section key (`remote "x"`) defines, or None."""
-    match = re.fullmatch(r'remote "(.*)"', section)
-    return match[1] if match else None
-
-
-def read_config_file(level: str, path: Path) -> ConfigFile | None:
-    """One level's file (None when it does not exist); one message naming it when it cannot be
-    read or parsed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(
-            f"DVC's {level} config {path}: cannot be read ({exc.__class__.__name__}: "
-            f"{getattr(exc, 'strerror', None) or exc}); fix or remove it"
-        ) from None
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text, source=str(path))
-    except configparser.Error as exc:
-        raise BadInput(
-            f"DVC's {level} config {path}: cannot be parsed ({str(exc).splitlines()[0]})"
-        ) from None
-    conf_dir = path.parent.absolute()
-    sections: Sections = {}
-    for section in parser.sections():
-        key = _section_key(section)
-        options = sections.setdefault(key, {})
-        for option, raw in parser.items(section):
-            value = _unquoted(raw)
-            if (key == "cache" and option == "dir") or (
-                remote_name(key) is not None and option in _REMOTE_PATH_OPTIONS
-            ):
-                value = _resolved(conf_dir, value)
-            options[option] = value
-    return ConfigFile(level, path, sections)
-
-
-def read_config(root: Path) -> DvcConfig:
-    """DVC's config as DVC merges it: the system, global, repo (`.dvc/config`) and local
-    (`.dvc/config.local`) levels, each option of a later level shadowing the earlier one's.
-    The one reader of DVC's config in gitml: no `import dvc` (the commit hook reads it)."""
-    if not (root / ".dvc").is_dir():
-        raise BadInput(
-            "DVC is not initialised in this repository: run `gitml init` (it runs `dvc init`)"
-        )
-    files = tuple(
-        f for level, path in config_paths(root) if (f := read_config_file(level, path)) is not None
-    )
-    merged: Sections = {}
-    for cfg_file in files:
-        for section, options in cfg_file.sections.items():
-            merged.setdefault(section, {}).update(options)
-    remote_options = {
-        name: options
-        for section, options in merged.items()
-        if (name := remote_name(section)) is not None
-    }
-    _refuse_remotes_in_work_tree(root, remote_options, files)
-    cache_dir = merged.get("cache", {}).get("dir")
-    return DvcConfig(
-        cache_dir=Path(cache_dir) if cache_dir else (root / ".dvc" / "cache").absolute(),
-        remotes={n: o["url"] for n, o in remote_options.items() if o.get("url")},
-        default_remote=merged.get("core", {}).get("remote") or None,
-        remote_options=remote_options,
-        files=files,
-    )
-
-
-def _refuse_remotes_in_work_tree(
-    root: Path, remote_options: dict[str, dict[str, str]], files: tuple[ConfigFile, ...]
-) -> None:
-    """A local remote inside the work tree is refused: a cloned repository could commit one
-    (`.dvc/config` naming `../vendor/remote`) with objects of its choosing in it, and its files
-    are the repository's, not a store the user set up."""
-    top = root.resolve()
-    for name, options in remote_options.items():
-        url = options.get("url", "")
-        if not url or "://" in url:
-            continue
-        where = Path(url).resolve()
-        if where == top or top in where.parents:
-            level = next(
-                (f"{f.level} config {f.path}" for f in reversed(files)
-                 if f.sections.get(f'remote "{name}"', {}).get("url")),
-                "DVC config",
-            )  # fmt: skip
-            raise BadInput(
-                f"DVC remote {name!r} ({level}) is inside the work tree ({url}): refused, since "
-                "a repository's own files are not a store of DVC objects. Put the remote "
-                "outside the repository (`dvc remote modify`), or remove it"
-            )
+# --- the cache layout --------------------------------------------------------------------------
 
 
 def object_relpath(md5: str, hash_name: str) -> str:

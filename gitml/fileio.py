@@ -130,7 +130,7 @@ MAX_YAML_DEPTH = 100
 MAX_YAML_NODES = 2_000_000  # counting each alias as the nodes it stands for
 
 
-class YamlTooComplex(yaml.MarkedYAMLError):
+class YamlTooComplex(yaml.MarkedYAMLError):  # type: ignore[misc]  # PyYAML is untyped
     """A document beyond MAX_YAML_DEPTH or MAX_YAML_NODES (a YAMLError: callers name the file)."""
 
 
@@ -141,36 +141,52 @@ def check_yaml_bounds(text: bytes | str) -> None:
     collection's nodes with its aliases expanded. Raises YamlTooComplex, or the YAMLError of a
     document that does not parse.
     """
-    expanded: dict[str, int] = {}  # anchor -> nodes it stands for
-    open_: list[list[Any]] = []  # per open collection: [nodes so far, anchor]
-    total = 0
+    count = _NodeCount()
     for event in yaml.parse(text, Loader=_Loader):
+        nodes = count.nodes_of(event)
+        if nodes is not None:
+            count.add(nodes, event)
+
+
+class _NodeCount:
+    """The nodes of a document's open collections so far, each alias counted as the nodes it
+    stands for."""
+
+    def __init__(self) -> None:
+        self.expanded: dict[str, int] = {}  # anchor -> nodes it stands for
+        self.open: list[list[Any]] = []  # per open collection: [nodes so far, anchor]
+        self.total = 0
+
+    def nodes_of(self, event: Any) -> int | None:
+        """The nodes `event` adds to the collection around it (None: none yet)."""
         if isinstance(event, yaml.CollectionStartEvent):
-            if len(open_) >= MAX_YAML_DEPTH:
+            if len(self.open) >= MAX_YAML_DEPTH:
                 raise YamlTooComplex(
                     problem=f"nested deeper than {MAX_YAML_DEPTH} levels",
                     problem_mark=event.start_mark,
                 )
-            open_.append([1, event.anchor])
-            continue
+            self.open.append([1, event.anchor])
+            return None
         if isinstance(event, yaml.CollectionEndEvent):
-            nodes, anchor = open_.pop()
+            nodes, anchor = self.open.pop()
             if anchor is not None:
-                expanded[anchor] = nodes
-        elif isinstance(event, yaml.AliasEvent):
-            nodes = expanded.get(event.anchor, 1)
-        elif isinstance(event, yaml.ScalarEvent):
-            nodes = 1
+                self.expanded[anchor] = nodes
+            return int(nodes)
+        if isinstance(event, yaml.AliasEvent):
+            return self.expanded.get(event.anchor, 1)
+        if isinstance(event, yaml.ScalarEvent):
             if event.anchor is not None:
-                expanded[event.anchor] = 1
+                self.expanded[event.anchor] = 1
+            return 1
+        return None
+
+    def add(self, nodes: int, event: Any) -> None:
+        if self.open:
+            self.open[-1][0] += nodes
+            count = self.open[-1][0]
         else:
-            continue
-        if open_:
-            open_[-1][0] += nodes
-            count = open_[-1][0]
-        else:
-            total += nodes
-            count = total
+            self.total += nodes
+            count = self.total
         if count > MAX_YAML_NODES:
             raise YamlTooComplex(
                 problem=f"expands to more than {MAX_YAML_NODES:,} values (YAML aliases?)",
@@ -206,6 +222,30 @@ def md5_bytes(data: bytes) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON/YAML-safe Python value (numpy scalars unwrapped; NaN -> None)."""
+    value = _unwrapped(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _unwrapped(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (its text when it holds none)."""
+    if not hasattr(value, "item") or isinstance(value, (list, dict, str)):
+        return value
+    try:
+        return value.item()
+    except (ValueError, AttributeError):
+        return str(value)
 
 
 def round_sig(value: float, digits: int = 6) -> float:

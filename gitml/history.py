@@ -419,7 +419,7 @@ def version_at(repo: repo_mod.Repo, rev: str | None) -> Version:
 def staged_version(repo: repo_mod.Repo) -> Version:
     """The staged state's gitml.lock as the next commit would record it: inputs computed from
     the index, results kept from the staged gitml.lock where those inputs did not change."""
-    from gitml import dvcfiles
+    from gitml import dvcconfig
 
     snap = Snapshot(repo.root)
     config = repo_mod.config_at(snap)
@@ -428,7 +428,7 @@ def staged_version(repo: repo_mod.Repo) -> Version:
     data = snap.read(LOCK_FILE)
     previous = manifest.parse_lock(data, f"{LOCK_FILE} (staged)") if data is not None else None
     lin = manifest.read_lineage(snap, config, None)
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     lock = manifest.merge_results(
         manifest.inputs(lin, cfg.cache_dir, dvc_cfg=cfg, previous=previous), previous
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, params, paths, templated
+from gitml import dvcconfig, dvcfiles, params, paths, templated
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, md5_bytes, round_sig, sha256_bytes
@@ -432,7 +432,7 @@ def read_metrics(
     snap: Snapshot,
     project: dvcfiles.Project,
     path: str | None,
-    dvc_cfg: dvcfiles.DvcConfig | None,
+    dvc_cfg: dvcconfig.DvcConfig | None,
     recorded: dict[str, Any] | None = None,
     *,
     remote: bool = True,
@@ -475,7 +475,7 @@ def _out_file_bytes(
     snap: Snapshot,
     out: dvcfiles.Out,
     path: str,
-    cfg: dvcfiles.DvcConfig | None,
+    cfg: dvcconfig.DvcConfig | None,
     remote: bool,
 ) -> tuple[bytes | None, str]:
     """The verified bytes of `path`, the out itself or a file inside the directory out; or
@@ -545,7 +545,7 @@ def inputs(
     cache_dir: Path | None,
     recorded: dict[str, Any] | None = None,
     *,
-    dvc_cfg: dvcfiles.DvcConfig | None = None,
+    dvc_cfg: dvcconfig.DvcConfig | None = None,
     previous: dict[str, Any] | None = None,
     remote: bool = True,
 ) -> dict[str, Any]:
@@ -556,7 +556,7 @@ def inputs(
     the lock being rewritten) read from the same out md5 are kept. Those that cannot be read
     at all are named in `lin.unread_metrics`."""
     if dvc_cfg is None and cache_dir is not None:
-        dvc_cfg = dataclasses.replace(dvcfiles.read_config(lin.snap.root), cache_dir=cache_dir)
+        dvc_cfg = dataclasses.replace(dvcconfig.read_config(lin.snap.root), cache_dir=cache_dir)
     kept = recorded if recorded is not None else previous
     models: dict[str, Any] = {}
     for m in lin.config.models:

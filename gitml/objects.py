@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import dvcfiles
-from gitml.dvcfiles import DvcConfig, Out
+from gitml.dvcconfig import DvcConfig
+from gitml.dvcfiles import Out
 from gitml.fileio import md5_file
 
 

@@ -19,15 +19,7 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
 
     Raises BadInput for absolute paths and paths that climb out of the repository.
     """
-    if not isinstance(path, str) or not path.strip():
-        raise BadInput(
-            f"{what} must be a non-empty path, got {_shown(path) if isinstance(path, str) else type(path).__name__}"
-        )
-    if "\0" in path:
-        raise BadInput(f"{what} {_shown(path)} contains a NUL byte")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
-        # a newline ends a Markdown block, ESC drives a terminal: no DVC project needs either
-        raise BadInput(f"{what} {_shown(path)} contains a control character (newline, ESC, …)")
+    _refuse_bad_characters(path, what)
     p = path.replace("\\", "/")
     if PurePosixPath(p).is_absolute() or (len(p) > 1 and p[1] == ":"):
         raise BadInput(
@@ -38,13 +30,29 @@ def normalize(path: str, *, base: str = "", what: str = "path") -> str:
         raise BadInput(f"{what} {_shown(path)} is outside the repository")
     if any(is_git_dir_name(part) for part in joined.split("/")):
         raise BadInput(f"{what} {_shown(path)} is inside a `.git` directory: refused")
+    _refuse_too_long(path, joined, what)
+    return "" if joined == "." else joined
+
+
+def _refuse_bad_characters(path: str, what: str) -> None:
+    """A path must be a non-empty string without NUL or control characters."""
+    if not isinstance(path, str) or not path.strip():
+        shown = _shown(path) if isinstance(path, str) else type(path).__name__
+        raise BadInput(f"{what} must be a non-empty path, got {shown}")
+    if "\0" in path:
+        raise BadInput(f"{what} {_shown(path)} contains a NUL byte")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        # a newline ends a Markdown block, ESC drives a terminal: no DVC project needs either
+        raise BadInput(f"{what} {_shown(path)} contains a control character (newline, ESC, …)")
+
+
+def _refuse_too_long(path: str, joined: str, what: str) -> None:
     encoded = joined.encode("utf-8", "surrogateescape")
     if len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
         raise BadInput(
             f"{what} {_shown(path)} is too long (at most {NAME_MAX} bytes a name, "
             f"{PATH_MAX} in all)"
         )
-    return "" if joined == "." else joined
 
 
 # Code points HFS+ ignores in names (git's is_hfs_dotgit): `.g\u200cit` is `.git` there.

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from gitml import checks, dvcfiles, environment, git, manifest, objects, params, testfiles
+from gitml import checks, dvcconfig, dvcfiles, environment, git, manifest, objects, params, testfiles
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
@@ -202,7 +202,7 @@ def _modified_in_workspace(
     return modified
 
 
-def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) -> list[Missing]:
+def _not_on_remote(repo: Repo, cfg: dvcconfig.DvcConfig, missing: list[Missing]) -> list[Missing]:
     """Of the objects in no local place, those the default DVC remote cannot supply (a plain
     directory remote was already searched; others are asked through DVC)."""
     name = cfg.default_remote
@@ -279,7 +279,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
     config = config_at(snap)
     if config is None:
         return Outcome(lock=None)
-    dvc_cfg = dvcfiles.read_config(repo.root)
+    dvc_cfg = dvcconfig.read_config(repo.root)
     md5s = state_mod.Md5Cache(repo.common_dir)
     try:
         lin = manifest.read_lineage(snap, config, md5s)

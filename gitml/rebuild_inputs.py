@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitml import dvcfiles, git, objects, paths
+from gitml import dvcconfig, dvcfiles, git, objects, paths
 from gitml.dvc_process import OutputStream, run_dvc
 from gitml.errors import BadInput
 
@@ -22,7 +22,7 @@ def fetch_root_inputs(
     commit: str,
     wt: Path,
     project: dvcfiles.Project,
-    user_config: dvcfiles.DvcConfig,
+    user_config: dvcconfig.DvcConfig,
     cache_dir: Path,
     *,
     targets: list[str],
@@ -70,7 +70,7 @@ def _link_or_copy(src: Path, md5: str, hash_name: str, dest: Path) -> bool:
         return objects.verified_copy(src, md5.removesuffix(".dir"), hash_name, dest)
 
 
-def seed_cache(user: dvcfiles.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Path) -> None:
+def seed_cache(user: dvcconfig.DvcConfig, outs: list[dvcfiles.Out], cache_dir: Path) -> None:
     """Put the objects of `outs` found in the clone's cache (or a local remote) into `cache_dir`."""
     for out in outs:
         if not out.md5:
@@ -101,7 +101,7 @@ def fetch_inputs(
     if not outs:
         return
     targets = sorted({o.origin if o.stage is None else o.path for o in outs})
-    private = dvcfiles.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
+    private = dvcconfig.DvcConfig(cache_dir=cache_dir, remotes={}, default_remote=None)
     if not objects.missing_objects(private, outs):
         code, _ = run_dvc(["checkout", "-q", *targets], wt, env, stream, "checking out the inputs")
         if code == 0:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitml import dvcfiles, git, state
+from gitml import dvcconfig, dvcfiles, git, state
 from gitml import repo as repo_mod
 from gitml.error_handler import Interruptible
 from gitml.rebuild_stages import StageFailed
@@ -172,13 +172,13 @@ def remove_worktree(root: Path, wt: Path) -> None:
     git.run(["worktree", "prune"], root, check=False)
 
 
-def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcfiles.DvcConfig:
+def write_local_config(root: Path, wt: Path, cache_dir: Path) -> dvcconfig.DvcConfig:
     """The worktree's `.dvc/config.local`: the clone's `.dvc/config.local`, every remote the
     clone knows at any level (system, global, repo, local: each option merged as DVC merges
     them, paths absolute, since they were relative to their own file) and its default remote,
     and a private cache. Returns the clone's configuration."""
-    user = dvcfiles.read_config(root)
-    sections: dvcfiles.Sections = {}
+    user = dvcconfig.read_config(root)
+    sections: dvcconfig.Sections = {}
     for cfg_file in user.files:
         if cfg_file.level == "local":
             sections.update({k: dict(v) for k, v in cfg_file.sections.items()})

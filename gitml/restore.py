@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, git, manifest, objects, paths
-from gitml.dvcfiles import DvcConfig, Out
+from gitml import dvcconfig, dvcfiles, git, manifest, objects, paths
+from gitml.dvcconfig import DvcConfig
+from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.output import Progress
@@ -317,7 +318,7 @@ def restore(
         )
     lock = manifest.parse_lock(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
     project = dvcfiles.read_project(snap)
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     sweep_temporaries(repo.common_dir)  # what a killed run left
     tmp = tmp_dir(repo.common_dir)
     report = Report(rev=rev)
@@ -370,7 +371,7 @@ def differences(repo: Repo, md5s: Md5Cache) -> list[tuple[str, bool]]:
     project = dvcfiles.read_project(snap)
     head = git.head_commit(repo.root)
     at_head = dvcfiles.read_project(Snapshot(repo.root, head)).outs if head else {}
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     judge = _Judge(cfg, md5s)
     dest = Destinations(repo.root)
     stale = []

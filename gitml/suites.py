@@ -18,9 +18,9 @@ import yaml
 
 from gitml import config as config_mod
 from gitml.config import CONFIG_FILE
-from gitml.datareaders import Frame
 from gitml.errors import BadInput
 from gitml.fileio import check_yaml_bounds, round_sig
+from gitml.frame import Frame
 
 SUITES_DIR = ".gitml/suites"
 MARGIN = 0.1  # min/max widened by this share of the observed range

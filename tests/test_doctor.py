@@ -11,7 +11,7 @@ from typing import Any
 from conftest import Example, gitml
 
 from gitml.commands.precommit_config import HOOK_TYPES
-from gitml.dvcfiles import read_config
+from gitml.dvcconfig import read_config
 from gitml.hookfast import HOOKS
 
 

@@ -12,19 +12,21 @@ from typing import Any
 import pytest
 from conftest import Example
 
-from gitml import datareaders, drift, validation
+from gitml import datareaders, drift
 from gitml.datareaders import Source
 from gitml.errors import BadInput
+from gitml.frame import Frame
+from gitml.profile import histogram, histogram_counts, profile_of
 
 
-def _frame(tmp_path: Path, name: str, df: Any) -> datareaders.Frame:
+def _frame(tmp_path: Path, name: str, df: Any) -> Frame:
     path = tmp_path / name
     df.to_csv(path, index=False)
     return datareaders.read_frame([Source(name, path)], ["csv"], {})
 
 
 def _verdicts(tmp_path: Path, then: Any, now: Any) -> dict[str, drift.ColumnDrift]:
-    recorded = validation.profile(_frame(tmp_path, "then.csv", then))
+    recorded = profile_of(_frame(tmp_path, "then.csv", then))
     current = _frame(tmp_path, "now.csv", now)
     return {c.column: c for c in drift.compare(current.df, current.dtypes, recorded)}
 
@@ -121,7 +123,7 @@ def test_rounded_edges_ties_and_empty_columns(tmp_path: Path) -> None:
     assert found["spend"].verdict == "drift", found["spend"]  # quartiles alone would not see it
     assert found["empty"].verdict == "drift" and "100.0% -> 0.0%" in found["empty"].detail
     with pytest.raises(BadInput, match="no rows"):
-        recorded = validation.profile(_frame(tmp_path, "t.csv", then))
+        recorded = profile_of(_frame(tmp_path, "t.csv", then))
         drift.compare(then.iloc[:0], {}, recorded)
 
 
@@ -204,7 +206,7 @@ def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
     rng = np.random.default_rng(5)
     then = data.assign(rain=np.where(rng.random(len(data)) < 0.65, 0.0, rng.gamma(1, 5, len(data))))
     frame = _frame(tmp_path, "then.csv", then)
-    profile = validation.profile(frame)
+    profile = profile_of(frame)
     for entry in profile["columns"].values():
         entry.pop("histogram", None)
     found = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile)}
@@ -213,7 +215,7 @@ def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
     assert (found["label"].coarse, found["colour"].coarse) == (False, False)
     assert found["label"].psi == found["colour"].psi == 0.0
     assert found["x"].as_json()["coarse"] is True and "coarse" in found["x"].detail
-    new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, validation.profile(frame))}
+    new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile_of(frame))}
     assert {c.psi for c in new.values()} == {0.0} and not any(c.coarse for c in new.values())
 
 
@@ -223,12 +225,12 @@ def test_a_histogram_is_counted_with_its_rounded_edges() -> None:
     import numpy as np
 
     values = np.array([1234567.0] * 30 + [1234568.0 + i for i in range(70)] + [np.inf])
-    hist = drift.histogram(values)
+    hist = histogram(values)
     assert hist["points"] == {"1234567": 30}
     assert hist["edges"][0] == 1234560.0 and hist["edges"][-1] == 1234640.0
     assert hist["counts"][0] == 0 and hist["counts"][-1] == 1  # the infinity is above
     assert sum(hist["counts"]) + 30 == len(values)
-    counts, points = drift.histogram_counts(values, hist["edges"], [1234567.0])
+    counts, points = histogram_counts(values, hist["edges"], [1234567.0])
     assert (counts, points) == (hist["counts"], [30])
 
 
@@ -268,6 +270,6 @@ def test_value_counts_are_recorded_only_for_few_valued_number_columns(tmp_path: 
             "x": [i * 0.5 for i in range(n)],
         }
     )
-    columns = validation.profile(_frame(tmp_path, "d.csv", df))["columns"]
+    columns = profile_of(_frame(tmp_path, "d.csv", df))["columns"]
     assert columns["label"]["values"] == {"0": 4000, "1": 4000, "2": 4000}
     assert "values" not in columns["late"] and "values" not in columns["x"]

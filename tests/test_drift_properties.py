@@ -7,7 +7,7 @@ object), profiled as validation profiles them and read back from YAML as gitml.l
 - a real shift (location, scale, more nulls, a new category) goes over it;
 - gitml's PSI equals a textbook PSI written here, on the recorded bins, within 1e-9.
 
-In-process on gitml/drift.py and validation.profile(): no repository, no subprocess.
+In-process on gitml/drift.py and gitml/profile.py: no repository, no subprocess.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gitml import datareaders, drift, validation
+from gitml import drift
 from gitml.fileio import dump_yaml, load_yaml
+from gitml.frame import Frame, normalize
+from gitml.profile import profile_of
 
 SCALE = int(os.environ.get("GITML_DRIFT_EXAMPLES", "1"))  # more examples: a longer hunt
 SETTINGS = settings(
@@ -114,21 +116,21 @@ def families(draw: Any, names: tuple[str, ...] = FAMILIES) -> Family:
     )
 
 
-def frame_of(columns: dict[str, Any]) -> datareaders.Frame:
+def frame_of(columns: dict[str, Any]) -> Frame:
     """The frame gitml reads (dtypes as read, text columns as objects)."""
     import pandas as pd
 
     df = pd.DataFrame(columns)
     dtypes = {str(c): str(df[c].dtype) for c in df.columns}
-    return datareaders.Frame(df=datareaders.normalize(df), dtypes=dtypes)
+    return Frame(df=normalize(df), dtypes=dtypes)
 
 
-def recorded(frame: datareaders.Frame) -> dict[str, Any]:
+def recorded(frame: Frame) -> dict[str, Any]:
     """validation's profile as a later `gitml drift` reads it: through gitml.lock's YAML."""
-    return load_yaml(dump_yaml(validation.profile(frame)))
+    return load_yaml(dump_yaml(profile_of(frame)))
 
 
-def compared(then: datareaders.Frame, now: datareaders.Frame) -> dict[str, drift.ColumnDrift]:
+def compared(then: Frame, now: Frame) -> dict[str, drift.ColumnDrift]:
     found = drift.compare(now.df, now.dtypes, recorded(then))
     return {c.column: c for c in found}
 
@@ -314,7 +316,7 @@ def test_psi_equals_the_textbook_formula(fam: Family, how: str, n: int, seed: in
     else:
         top = entry.get("values") or entry["top"]
         if "values" in entry:
-            from gitml.validation import number_key
+            from gitml.profile import number_key
 
             raw = [None if _missing(v) else number_key(v) for v in raw]
         then_counts = [

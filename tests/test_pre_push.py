@@ -17,14 +17,14 @@ import pytest
 import yaml
 from conftest import Example, git, gitml, run, run_in_terminal
 
-from gitml import dvcfiles
+from gitml import dvcconfig, dvcfiles
 from gitml.commands import push as push_mod
 
 
 @pytest.fixture
 def ex(example: Example, tmp_path: Path) -> Example:
     """The example with a bare git remote `origin`; its DVC remote is `example.remote`."""
-    remote = dvcfiles.read_config(example.root).remotes["local"]
+    remote = dvcconfig.read_config(example.root).remotes["local"]
     assert Path(remote).resolve() == example.remote.resolve()
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", origin, cwd=tmp_path)
@@ -286,7 +286,7 @@ def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.Monk
     """The path for s3/ssh/… remotes, exercised on the local remote (DVC treats it the same)."""
     images = commit_tracked_directory(ex)
     monkeypatch.chdir(ex.root)
-    cfg = dvcfiles.read_config(ex.root)
+    cfg = dvcconfig.read_config(ex.root)
     collector = push_mod.Collector(ex.root, cfg)
     head = ex.head()
     collector.add_commit(head, ex.git("rev-parse", "HEAD^{tree}").stdout.strip())

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from conftest import Example
 
-from gitml import config, precommit, suites, validation
+from gitml import config, expectations, precommit, suites, validation
 from gitml import repo as repo_mod
 from gitml.config import Dataset
 from gitml.datareaders import Source, format_of
 from gitml.errors import BadInput
+from gitml.profile import profile_of
 from gitml.snapshot import Snapshot
 
 SUITE = ".gitml/suites/wine.json"
@@ -525,7 +526,7 @@ def test_a_random_sample_of_a_directory_names_the_file_of_a_bad_row(tmp_path: Pa
 def test_text_columns_share_their_strings(tmp_path: Path) -> None:
     import pandas as pd
 
-    from gitml.datareaders import as_objects
+    from gitml.frame import as_objects
 
     for dtype in (pd.StringDtype("pyarrow", na_value=float("nan")), pd.StringDtype("python")):
         col = pd.Series(["red", None, "blue", "red"] * 50_000, dtype=dtype, name="c")
@@ -559,7 +560,7 @@ def test_a_big_csv_is_read_in_column_groups_exactly_as_in_one_pass(
         monkeypatch.undo()
         assert grouped.dtypes == one.dtypes, name
         assert grouped.df.equals(one.df) and list(grouped.df.columns) == list(one.df.columns)
-        assert validation.profile(grouped) == validation.profile(one), name
+        assert profile_of(grouped) == profile_of(one), name
     assert one.dtypes  # the last: implicit index (one plain pass after the grouped try)
 
 
@@ -571,7 +572,7 @@ def test_gx_does_not_fingerprint_the_batch(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from gitml.datareaders import Frame
+    from gitml.frame import Frame
 
     df = pd.DataFrame({"a": np.arange(2_000_000, dtype=np.int64)})  # 16 MB
     frame = Frame(df=df, dtypes={"a": "int64"}, starts=[0], names=["d.csv"])
@@ -579,10 +580,10 @@ def test_gx_does_not_fingerprint_the_batch(tmp_path: Path) -> None:
         "name": "t",
         "expectations": [GOOD_SUITE["expectations"][0] | {"kwargs": {"column_list": ["a"]}}],
     }
-    validation.run_gx("s.json", doc, frame)  # GX imported and warm
+    expectations.run_gx("s.json", doc, frame)  # GX imported and warm
     tracemalloc.start()
     try:
-        evaluated, failed, _ = validation.run_gx("s.json", doc, frame)
+        evaluated, failed, _ = expectations.run_gx("s.json", doc, frame)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gitml import dvcfiles, git
+from gitml import dvcconfig, git
 from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import GitmlError
@@ -288,13 +288,13 @@ def hook_check(directory: Path, name: str, framework: bool) -> Check:
 
 def dvc_checks(root: Path) -> list[Check]:
     try:
-        cfg = dvcfiles.read_config(root)
+        cfg = dvcconfig.read_config(root)
     except GitmlError as exc:
         return [Check("DVC config", FAIL, str(exc))]
     return [remote_check(cfg), cache_check(root, cfg)]
 
 
-def remote_check(cfg: dvcfiles.DvcConfig) -> Check:
+def remote_check(cfg: dvcconfig.DvcConfig) -> Check:
     name = cfg.default_remote
     if name is None:
         if cfg.remotes:
@@ -336,7 +336,7 @@ def remote_check(cfg: dvcfiles.DvcConfig) -> Check:
     return Check("DVC remote", OK, f"{name} = {path} (reachable){where}")
 
 
-def _set_in(cfg: dvcfiles.DvcConfig, section: str, option: str) -> str:
+def _set_in(cfg: dvcconfig.DvcConfig, section: str, option: str) -> str:
     """` (DVC's global config PATH)` when a level outside the repository sets the option."""
     found = cfg.origin(section, option)
     if found is None or found.level not in ("system", "global"):
@@ -344,7 +344,7 @@ def _set_in(cfg: dvcfiles.DvcConfig, section: str, option: str) -> str:
     return f" (DVC's {found.level} config {found.path})"
 
 
-def cache_check(root: Path, cfg: dvcfiles.DvcConfig) -> Check:
+def cache_check(root: Path, cfg: dvcconfig.DvcConfig) -> Check:
     cache = cfg.cache_dir
     if cache.is_dir():
         return Check("DVC cache", OK, f"{cache}{_set_in(cfg, 'cache', 'dir')}")

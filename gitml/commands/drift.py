@@ -6,6 +6,7 @@ with the profile of dataset D, read with D's reader options."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +14,50 @@ from gitml import baselines, datareaders, drift, git, manifest, registry
 from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
+from gitml.frame import Frame
 from gitml.manifest import LOCK_FILE
 from gitml.output import aligned, console, say, warn
 from gitml.paths import normalize
+from gitml.profile import checked
 
 
 def against_commit(repo: repo_mod.Repo, config: Config, spec: str, model: str | None) -> str:
-    """The commit `spec` names: a registry stage (the commit the models are in there), else a rev."""
+    """The commit `spec` names: a registry stage (the commit the models are in there), else a
+    rev."""
     tags = registry.read_tags(repo.root)
-    names = [model] if model else [m.name for m in config.models]
-    if model and model not in {m.name for m in config.models}:
-        raise BadInput(f"no model {model!r} in gitml.yaml")
-    commits = {t.commit for n in names if (t := registry.in_stage(tags, n, spec)) is not None}
-    if len(commits) == 1:
-        return commits.pop()
+    commits = _stage_commits(tags, _model_names(config, model), spec)
     if len(commits) > 1:
         raise BadInput(
             f"the models are in {spec} at different commits: say which with --model NAME"
         )
-    if spec in baselines.STAGES or any(t.stage == spec for t in tags):
+    if commits:
+        return commits.pop()
+    if _is_stage(spec, tags):
         raise BadInput(
             f"no model is in {spec} yet (`gitml promote MODEL --to {spec}`); "
             "compare with a commit instead: --against REV"
         )
     return git.resolve_commit(repo.root, spec)
+
+
+def _model_names(config: Config, model: str | None) -> list[str]:
+    """The models `--model` names (all of gitml.yaml's without it)."""
+    names = [m.name for m in config.models]
+    if not model:
+        return names
+    if model not in names:
+        raise BadInput(f"no model {model!r} in gitml.yaml")
+    return [model]
+
+
+def _is_stage(spec: str, tags: list[registry.Tag]) -> bool:
+    return spec in baselines.STAGES or any(t.stage == spec for t in tags)
+
+
+def _stage_commits(tags: list[registry.Tag], names: list[str], stage: str) -> set[str]:
+    """The commits the models `names` are in at `stage`."""
+    found = (registry.in_stage(tags, name, stage) for name in names)
+    return {t.commit for t in found if t is not None}
 
 
 def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, Any]:
@@ -57,7 +78,7 @@ def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, A
             f"when it has a suite: `gitml suite init`){hint}"
         )
     try:
-        drift.checked_profile(profile)
+        checked(profile)
     except BadInput as exc:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]}, data {path}: {exc}") from None
     return profile
@@ -73,7 +94,7 @@ def drift_command(
 ) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
-    if not 0 < threshold:
+    if not threshold > 0:
         raise BadInput("--threshold must be above 0 (PSI; 0.25 is the usual mark of drift)")
     config = repo_mod.workspace_config(repo)
     target = _Target.of(repo, path, dataset_path)
@@ -84,37 +105,60 @@ def drift_command(
     profile = recorded_profile(repo, commit, dataset.path)
     frame = _read_now(repo, dataset, target)
     columns = drift.compare(frame.df, frame.dtypes, profile, threshold)
-    drifted = [c for c in columns if c.verdict == "drift"]
-    coarse = [c.column for c in columns if c.coarse]
+    compared = _Compared(dataset.path, target.shown, against, commit, profile.get("rows"), frame)
     if json_out:
-        doc = {
-            "path": dataset.path,
-            "read": target.shown,
-            "against": against,
-            "rev": commit,
-            "threshold": threshold,
-            "rows": {"then": profile.get("rows"), "now": len(frame.df)},
-            "drift": bool(drifted),
-            "coarse": bool(coarse),
-            "columns": [c.as_json() for c in columns],
-        }
-        print(json.dumps(doc, indent=2, sort_keys=True))
+        print(json.dumps(compared.as_json(columns, threshold), indent=2, sort_keys=True))
     else:
-        head = f"{target.shown} now ({len(frame.df)} rows) vs " + (
-            f"{dataset.path} at " if target.shown != dataset.path else ""
-        )
-        _print(columns, head, against, commit, profile.get("rows"))
+        _print(columns, compared)
+    _warn_coarse(columns, dataset.path, commit)
+    drifted = [c.column for c in columns if c.verdict == "drift"]
+    if drifted:
+        say(f"{target.shown}: drift in {', '.join(drifted)} (vs {against})")
+        return 1
+    return 0
+
+
+def _warn_coarse(columns: list[drift.ColumnDrift], dataset: str, commit: str) -> None:
+    coarse = [c.column for c in columns if c.coarse]
     if coarse:
         warn(
-            f"the profile of {dataset.path} at {commit[:12]} was recorded by a gitml without "
+            f"the profile of {dataset} at {commit[:12]} was recorded by a gitml without "
             f"histograms: {', '.join(coarse)} compared over its quartiles, a coarse measure "
             "that can show PSI above 0 on unchanged data (flagged `coarse`). The next commit "
             "that changes this data records histograms"
         )
-    if drifted:
-        say(f"{target.shown}: drift in {', '.join(c.column for c in drifted)} (vs {against})")
-        return 1
-    return 0
+
+
+@dataclass(frozen=True)
+class _Compared:
+    """What was compared: the data read now (`shown`) against `dataset` at `commit`."""
+
+    dataset: str
+    shown: str
+    against: str
+    commit: str
+    rows_then: Any
+    now: Frame
+
+    def as_json(self, columns: list[drift.ColumnDrift], threshold: float) -> dict[str, Any]:
+        return {
+            "path": self.dataset,
+            "read": self.shown,
+            "against": self.against,
+            "rev": self.commit,
+            "threshold": threshold,
+            "rows": {"then": self.rows_then, "now": len(self.now.df)},
+            "drift": any(c.verdict == "drift" for c in columns),
+            "coarse": any(c.coarse for c in columns),
+            "columns": [c.as_json() for c in columns],
+        }
+
+    def head(self) -> str:
+        other = f"{self.dataset} at " if self.shown != self.dataset else ""
+        return (
+            f"{self.shown} now ({len(self.now.df)} rows) vs {other}{self.against} "
+            f"({self.commit[:12]}, {self.rows_then} rows)"
+        )
 
 
 class _Target:
@@ -143,39 +187,19 @@ class _Target:
         return cls(rel if name is None else name, rel)
 
 
-def _read_now(repo: repo_mod.Repo, d: Dataset, target: _Target) -> datareaders.Frame:
+def _read_now(repo: repo_mod.Repo, d: Dataset, target: _Target) -> Frame:
     if target.outside is None:
         sources, formats = datareaders.workspace_sources(repo.root, target.shown, d.format)
     else:
-        sources, formats = _outside_sources(target.shown, target.outside, d.format)
+        sources, formats = datareaders.outside_sources(target.shown, target.outside, d.format)
     sample = datareaders.check_sample(d.path, d.sample)
     size = sum(s.file.stat().st_size for s in sources)
     datareaders.check_size(target.shown, size, sample, d.max_bytes)
     return datareaders.read_frame(sources, formats, d.read, sample)
 
 
-def _outside_sources(shown: str, full: Path, configured: str) -> tuple[list[Any], list[str]]:
-    """The files of PATH outside the repository (a file, or every file below a directory):
-    the user's own argument, read as given."""
-    if full.is_dir():
-        files = sorted(p for p in full.rglob("*") if p.is_file() and not p.name.startswith("."))
-        if not files:
-            raise BadInput(f"{shown}: the directory has no files")
-        sources = [
-            datareaders.Source(f"{shown.rstrip('/')}/{p.relative_to(full).as_posix()}", p)
-            for p in files
-        ]
-    elif full.is_file():
-        sources = [datareaders.Source(shown, full)]
-    else:
-        raise BadInput(f"{shown}: no such file or directory")
-    return sources, [datareaders.format_of(s.name, configured) for s in sources]
-
-
-def _print(
-    columns: list[drift.ColumnDrift], head: str, against: str, commit: str, rows_then: Any
-) -> None:
-    head += f"{against} ({commit[:12]}, {rows_then} rows)"
+def _print(columns: list[drift.ColumnDrift], compared: _Compared) -> None:
+    head = compared.head()
     cells = [
         [
             c.column,

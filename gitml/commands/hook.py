@@ -275,11 +275,11 @@ def lock_is_fresh(repo: repo_mod.Repo, snap: Snapshot) -> tuple[bool, list[str]]
     if config is None:
         raise BadInput("no gitml.yaml in this state: run `gitml init`")
     data = snap.read(LOCK_FILE)
-    from gitml import dvcfiles
+    from gitml import dvcconfig
 
     recorded = manifest.parse_lock(data) if data is not None else None
     lin = manifest.read_lineage(snap, config, None)
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     new = manifest.inputs(lin, cfg.cache_dir, recorded, dvc_cfg=cfg)
     warn_unread_metrics(lin)
     if recorded is None:

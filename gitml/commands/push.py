@@ -28,9 +28,10 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from gitml import dvcfiles, git, objects, paths
+from gitml import dvcconfig, dvcfiles, git, objects, paths
 from gitml.config import CONFIG_FILE
-from gitml.dvcfiles import DvcConfig, Out
+from gitml.dvcconfig import DvcConfig
+from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml, md5_file
 from gitml.manifest import LOCK_FILE
@@ -682,7 +683,7 @@ def pre_push(repo: Repo, args: list[str], stdin: BinaryIO) -> int:
         return 1
 
     # 2. the DVC objects of every pushed commit
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     collector = Collector(repo.root, cfg)
     for p in commits:
         collector.add_commit(p.commit, p.tree, p.commit in since)

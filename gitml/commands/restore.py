@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcfiles, git, objects
+from gitml import dvcconfig, dvcfiles, git, objects
 from gitml import repo as repo_mod
 from gitml import restore as restore_mod
 from gitml import state as state_mod
@@ -19,7 +19,7 @@ from gitml.output import say, warn
 
 def _remote_state(root: Path) -> str:
     """What is wrong with the DVC remotes restore looked in, or where to push from."""
-    cfg = dvcfiles.read_config(root)
+    cfg = dvcconfig.read_config(root)
     if not cfg.remotes:
         return "no DVC remote is configured (`dvc remote add -d`); push them from a clone that has them"
     gone = []
@@ -177,7 +177,7 @@ def _remote_fetcher(repo: repo_mod.Repo, rev: str) -> restore_mod.Fetch:
     jobs) instead of one round trip per file. Then, for what that did not bring (an out with its
     own `remote:`), through DVC's filesystem at `rev`, opened once.
     """
-    cfg = dvcfiles.read_config(repo.root)
+    cfg = dvcconfig.read_config(repo.root)
     opened: list[Any] = []
 
     def fetch(out: Out, md5: str, member: str) -> Path | None:

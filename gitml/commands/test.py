@@ -14,7 +14,7 @@ from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
 from gitml.commands.hook import report_missing, say_unstaged
-from gitml.dvcfiles import read_config
+from gitml.dvcconfig import read_config
 from gitml.output import say, warn
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot

@@ -1,0 +1,265 @@
+"""The profile of a dataset: what gitml.lock records of it when it is validated, and what drift
+detection compares the data with later.
+
+Per column: its dtype and nulls; for a number column mean, std, quantiles and either the count
+of each of its few values or a histogram (tie-aware deciles with point bins, `histogram`); for
+any other column its top values. Recorded figures are rounded to gitml.lock's 6 significant
+digits, and the histogram's counts are made by the function drift counts today's values with
+(`histogram_counts`), so identical data gives identical counts. A recorded profile is read back
+through `checked`: gitml.lock can be edited by hand. pandas and numpy are imported only inside
+the functions that use them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from typing import Any, TypeGuard
+
+from gitml.errors import BadInput
+from gitml.fileio import json_safe, round_sig
+from gitml.frame import Frame
+from gitml.manifest import rounded
+
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+TOP_VALUES = 5
+NUMBER_VALUES = 10  # a number column of at most this many distinct values records each count
+TEXT_DTYPES = ("str", "string")  # pandas' names of its text dtypes (as read, before `object`)
+DECILES = 10
+POINT_SHARE = 20  # a value held by at least 1/20 (5%) of a column's values is a bin of its own
+
+
+def number_key(value: Any) -> str:
+    """A number as a profile key, the same whether the column is read as int or float."""
+    f = float(value)
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def profile_of(frame: Frame) -> dict[str, Any]:
+    """rows; per column dtype, nulls, and mean/std/quantiles and a histogram or the count of
+    each value (numbers), or top values (others)."""
+    df = frame.df
+    columns = {str(col): _column(df[col], frame.dtypes[col]) for col in df.columns}
+    result: dict[str, Any] = rounded({"rows": len(df), "columns": columns})
+    return result
+
+
+def _column(s: Any, dtype: str) -> dict[str, Any]:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    entry: dict[str, Any] = {"dtype": dtype, "nulls": int(s.isna().sum())}
+    values = s.dropna()
+    if is_numeric_dtype(s) and not is_bool_dtype(s):
+        if len(values):
+            entry.update(_number_profile(values))
+    else:
+        # Text read as text holds only strings: counted as they are, without a copy of the
+        # column as `str` (which `astype(str)` would make to count anything else).
+        counts = (values if dtype in TEXT_DTYPES else values.astype(str)).value_counts()
+        entry["top"] = _top_values(counts, len(values))
+    return entry
+
+
+def _top_values(counts: Any, n: int) -> dict[str, int]:
+    """The TOP_VALUES most frequent values, and after them any other that holds at least 5% of
+    the values (drift's bins: a new category among ten common ones must not hide in "the
+    rest"); ties in count ordered by value."""
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    kept = [kv for i, kv in enumerate(ordered) if i < TOP_VALUES or int(kv[1]) * POINT_SHARE >= n]
+    return {str(k): int(v) for k, v in kept}
+
+
+def _number_profile(values: Any) -> dict[str, Any]:
+    """mean, std, quantiles (of the finite values: an infinity is no figure gitml.lock can
+    hold), and the count of each value for a column of few, else a histogram (drift's bins)."""
+    import numpy as np
+
+    with warnings.catch_warnings():  # inf - inf, overflow: a figure that is not one (None)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        entry: dict[str, Any] = {"mean": json_safe(float(values.mean()))}
+        entry["std"] = json_safe(float(values.std())) if len(values) > 1 else None
+    x = number_values(values)
+    finite = values[np.isfinite(x)]
+    if len(finite):
+        entry["quantiles"] = [json_safe(float(q)) for q in finite.quantile(list(QUANTILES))]
+    # A number column of a few values (a label, a count, a flag) is told by them. The first
+    # rows decide cheaply for most columns (more distinct values there than allowed: more in
+    # all): counting a big float column's values would cost a hash table of millions of entries.
+    if values.iloc[:10_000].nunique() <= NUMBER_VALUES:
+        counts = values.value_counts()
+        if len(counts) <= NUMBER_VALUES:
+            entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
+            return entry
+    entry["histogram"] = histogram(x)
+    return entry
+
+
+def number_values(s: Any) -> Any:
+    """The non-null values of a number column as floats (what histograms count)."""
+    return s.dropna().to_numpy(dtype=float)
+
+
+# --- histograms: recorded at validation time, counted again by drift -------------------------
+
+
+def histogram(values: Any) -> dict[str, Any]:
+    """The histogram a profile records for a number column, from its non-null values (floats).
+
+    `edges`: the deciles of the values that are not points (the values themselves, no
+    interpolation), rounded to gitml.lock's 6 significant digits (the first down, the last up),
+    duplicates dropped. `counts`: one per bin, in order: below the first edge, [e0, e1],
+    (e1, e2], ..., (e_k-1, e_k] (one interval [e0, e0] for a single edge), above the last edge.
+    `points`: each value held by at least 5% of the values, keyed exactly (`number_key`), with
+    its count; its rows are in no interval. The counts are made by `histogram_counts` with the
+    rounded edges, the function drift counts today's values with.
+    """
+    import numpy as np
+
+    finite = np.sort(values[np.isfinite(values)])
+    points = _heavy_values(finite)
+    rest = finite[~np.isin(finite, points)] if points else finite
+    base = rest if len(rest) else finite
+    edges = _decile_edges(base) if len(base) else [0.0]
+    counts, at_points = histogram_counts(values, edges, points)
+    return {
+        "edges": edges,
+        "counts": counts,
+        "points": {number_key(p): c for p, c in zip(points, at_points, strict=True)},
+    }
+
+
+def _heavy_values(ordered: Any) -> list[float]:
+    """The values that at least 1/POINT_SHARE of `ordered` (sorted) hold: such a run of equal
+    values is at least `step` long, so one of every `step`-th values is in it."""
+    import numpy as np
+
+    n = len(ordered)
+    if n == 0:
+        return []
+    step = max(n // POINT_SHARE, 1)
+    found = []
+    for v in np.unique(ordered[::step]):
+        count = np.searchsorted(ordered, v, side="right") - np.searchsorted(ordered, v, "left")
+        if count * POINT_SHARE >= n:
+            found.append(float(v))
+    return found
+
+
+def _decile_edges(ordered: Any) -> list[float]:
+    m = len(ordered)
+    raw = [float(ordered[(i * (m - 1)) // DECILES]) for i in range(DECILES + 1)]
+    inner = {round_sig(v) for v in raw[1:-1]}
+    return sorted({_outward(raw[0], down=True), *inner, _outward(raw[-1], down=False)})
+
+
+def _outward(value: float, down: bool) -> float:
+    """`value` to 6 significant digits, rounded away from the data (so nothing the edges were
+    taken from lies outside them); the nearest rounding where that would overflow."""
+    r = round_sig(value)
+    if (r > value) if down else (r < value):
+        step = 10.0 ** (math.floor(math.log10(abs(r))) - 5)
+        s = round_sig(r - step if down else r + step)
+        if math.isfinite(s) and ((s <= value) if down else (s >= value)):
+            r = s
+    return r
+
+
+def histogram_counts(
+    values: Any, edges: list[float], points: list[float]
+) -> tuple[list[int], list[int]]:
+    """(counts per bin of `histogram`'s layout, counts per point) of `values` (non-null floats;
+    infinities are below or above the edges)."""
+    import numpy as np
+
+    x = values
+    at_points = []
+    if points:
+        for p in points:
+            at_points.append(int(np.count_nonzero(x == p)))
+        x = x[~np.isin(x, np.asarray(points, dtype=float))]
+    e = np.asarray(edges, dtype=float)
+    below = x < e[0]
+    above = x > e[-1]
+    inside = x[~below & ~above]
+    k = max(len(e) - 1, 1)
+    slot = np.clip(np.searchsorted(e, inside, side="left") - 1, 0, k - 1)
+    inner = np.bincount(slot, minlength=k)
+    counts = [int(np.count_nonzero(below)), *(int(c) for c in inner), int(np.count_nonzero(above))]
+    return counts, at_points
+
+
+# --- a recorded profile, read back -------------------------------------------------------------
+
+
+def checked(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile's columns, refused (exit 2, naming the column) when gitml would not have
+    written them: a gitml.lock can be edited by hand, and drift must not crash on one."""
+    columns = profile.get("columns")
+    if not _count(profile.get("rows")) or not isinstance(columns, dict):
+        raise BadInput("the recorded profile has no row count or no columns")
+    for col, entry in columns.items():
+        if not _column_ok(entry, profile["rows"]):
+            raise BadInput(f"the recorded profile of column {col!r} is not one gitml writes")
+    return columns
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _figure(value: Any) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer no float holds
+        return False
+
+
+def _point(key: Any) -> bool:
+    try:
+        return not math.isnan(float(key))
+    except (TypeError, ValueError):
+        return False
+
+
+def _figures(value: Any) -> TypeGuard[list[Any]]:
+    """A non-empty list of finite numbers."""
+    return isinstance(value, list) and bool(value) and all(map(_figure, value))
+
+
+def _counts(value: Any) -> TypeGuard[dict[Any, Any]]:
+    """A mapping of counts."""
+    return isinstance(value, dict) and all(map(_count, value.values()))
+
+
+def _histogram_ok(hist: Any, rows: int, nulls: int) -> bool:
+    """Edges rising, a count per bin, exact points, and every row in one bin."""
+    if not isinstance(hist, dict):
+        return False
+    edges, counts, points = hist.get("edges"), hist.get("counts"), hist.get("points")
+    if not _figures(edges) or any(a >= b for a, b in itertools.pairwise(edges)):
+        return False
+    bins = max(len(edges) - 1, 1) + 2
+    if not (isinstance(counts, list) and len(counts) == bins and all(map(_count, counts))):
+        return False
+    if not (_counts(points) and all(map(_point, points))):
+        return False
+    return bool(nulls + sum(counts) + sum(points.values()) == rows)
+
+
+def _histogram_fits(entry: dict[str, Any], rows: int) -> bool:
+    """No histogram, or one that holds the column's rows."""
+    return "histogram" not in entry or _histogram_ok(
+        entry["histogram"], rows, entry.get("nulls") or 0
+    )
+
+
+def _column_ok(entry: Any, rows: int) -> bool:
+    if not isinstance(entry, dict) or not _count(entry.get("nulls") or 0):
+        return False
+    q = entry.get("quantiles")
+    if (q is not None and not _figures(q)) or not _histogram_fits(entry, rows):
+        return False
+    return all(_counts(c) for c in (entry.get("values"), entry.get("top")) if c is not None)
