@@ -29,7 +29,8 @@ from gitml import baselines, environment, objects, params, testfiles
 from gitml import state as state_mod
 from gitml.checks import CheckContext
 from gitml.config import Model
-from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
+from gitml.dvcconfig import DvcConfig, read_config
+from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.manifest import Lineage
