@@ -1,5 +1,6 @@
 """What a commit is checked for and what it records: the work of the pre-commit hook,
-`gitml check` and `gitml lock`, on one snapshot (normally the index git hands the hook).
+`gitml check` and `gitml lock`, on one snapshot (normally the index git hands the hook), and
+how the new gitml.lock and the watch-list are put in place.
 """
 
 from __future__ import annotations
@@ -13,14 +14,25 @@ from typing import Any
 
 import yaml
 
-from gitml import checks, dvcfiles, environment, git, manifest, modeltests, objects, params
+from gitml import (
+    checks,
+    dvcfiles,
+    environment,
+    git,
+    githooks,
+    manifest,
+    modeltests,
+    objects,
+    params,
+    watchlist,
+)
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
-from gitml.fileio import load_yaml
+from gitml.fileio import atomic_write, load_yaml, refuse_special_file
 from gitml.manifest import LOCK_FILE, Lineage
+from gitml.notes import EDGE, Teller
 from gitml.objects import Missing
-from gitml.output import warn
 from gitml.repo import Repo, config_at
 from gitml.snapshot import Snapshot
 
@@ -202,7 +214,9 @@ def _modified_in_workspace(
     return modified
 
 
-def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) -> list[Missing]:
+def _not_on_remote(
+    repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing], tell: Teller
+) -> list[Missing]:
     """Of the objects in no local place, those the default DVC remote cannot supply (a plain
     directory remote was already searched; others are asked through DVC)."""
     name = cfg.default_remote
@@ -214,7 +228,7 @@ def _not_on_remote(repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing]) 
         try:
             there |= objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
         except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
-            warn(f"could not ask remote {name!r}: {exc}")
+            tell.warn(f"could not ask remote {name!r}: {exc}")
     return [m for m in missing if m.md5 not in there]
 
 
@@ -274,13 +288,15 @@ def _head_lock(
         return None
 
 
-def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True) -> Outcome:
+def evaluate(
+    repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True, tell: Teller = EDGE
+) -> Outcome:
     """Check the snapshot and compute the gitml.lock it should carry."""
     config = config_at(snap)
     if config is None:
         return Outcome(lock=None)
     dvc_cfg = dvcfiles.read_config(repo.root)
-    md5s = state_mod.Md5Cache(repo.common_dir)
+    md5s = state_mod.Md5Cache(repo.common_dir, tell)
     try:
         lin = manifest.read_lineage(snap, config, md5s)
         head_snap = Snapshot(repo.root, head) if head else None
@@ -290,7 +306,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         changed_outs = _changed_outs(lin, head_project)
         outcome = Outcome(lock=None, lineage=lin)
         outcome.missing = _not_on_remote(
-            repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs)
+            repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs), tell
         )
         # A corrupt cache object is as good as missing: no check may read (or load) its bytes.
         outcome.missing += objects.corrupt_objects(dvc_cfg, changed_outs, md5s.hash_path)
@@ -301,7 +317,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
             try:
                 previous = manifest.parse_lock(previous_bytes)
             except BadInput as exc:
-                warn(f"{exc}; writing it anew")
+                tell.warn(f"{exc}; writing it anew")
         lock = manifest.merge_results(
             manifest.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
         )
@@ -326,3 +342,64 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         return outcome
     finally:
         md5s.close()
+
+
+# -- what the commit records ----------------------------------------------------------------------
+
+
+def write_watch(repo: Repo, outcome: Outcome) -> None:
+    """The watch-list for the next commit: what this snapshot's lineage watches."""
+    watched = watched_paths(outcome.lineage) if outcome.lineage else []
+    watchlist.write(repo.root, state_mod.state_dir(repo.common_dir), watched)
+
+
+def stage_lock(repo: Repo, outcome: Outcome) -> None:
+    """Put the new gitml.lock into the index git handed the hook, then into the workspace.
+
+    Index first: if we are killed in between, the worktree still holds what the user had.
+    """
+    refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)  # before the index changes
+    sha = git.hash_object_w(repo.root, outcome.lock_bytes)
+    git.update_index_blob(repo.root, LOCK_FILE, sha)
+    state = state_mod.state_dir(repo.common_dir)
+    atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state)
+    if githooks.temporary_index():
+        # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
+        atomic_write(state / githooks.POST_COMMIT_SYNC, sha.encode())
+
+
+def write_lock(repo: Repo, outcome: Outcome) -> None:
+    """Rewrite gitml.lock in the workspace only (under the pre-commit framework, which stages
+    nothing a hook writes: the user adds it and commits again)."""
+    refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)
+    atomic_write(
+        repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state_mod.state_dir(repo.common_dir)
+    )
+
+
+def sync_index_lock(repo: Repo) -> None:
+    """After `git commit -- paths`, put HEAD's gitml.lock into the real index (so that `git
+    status` stays clean)."""
+    marker = state_mod.state_dir(repo.common_dir) / githooks.POST_COMMIT_SYNC
+    if not marker.exists():
+        return
+    staged_sha = marker.read_text().strip()
+    marker.unlink(missing_ok=True)
+    head = git.head_commit(repo.root)
+    if not head:
+        return
+    head_sha = git.tree_entries(repo.root, head, [LOCK_FILE]).get(LOCK_FILE)
+    if (
+        head_sha == staged_sha
+        and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha
+    ):
+        git.update_index_blob(repo.root, LOCK_FILE, head_sha)
+
+
+def summary(outcome: Outcome) -> str:
+    """`N model(s), N dataset(s)[, N stale stage(s)]` of the new gitml.lock."""
+    lock = outcome.lock or {}
+    parts = [f"{len(lock.get('models', {}))} model(s)", f"{len(lock.get('data', {}))} dataset(s)"]
+    if outcome.stale:
+        parts.append(f"{len(outcome.stale)} stale stage(s)")
+    return ", ".join(parts)

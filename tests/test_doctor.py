@@ -10,9 +10,9 @@ from typing import Any
 
 from conftest import Example, gitml
 
-from gitml.commands.precommit_config import HOOK_TYPES
 from gitml.dvcfiles import read_config
-from gitml.hookfast import HOOKS
+from gitml.githooks import GIT_HOOKS
+from gitml.precommit_hooks import HOOK_TYPES
 
 
 def doctor(ex: Example) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -30,7 +30,7 @@ def test_healthy_repo_passes_every_check(example: Example) -> None:
     code, checks = doctor(example)
     assert code == 0, checks
     assert set(statuses(checks).values()) == {"ok"}
-    for hook in HOOKS:
+    for hook in GIT_HOOKS:
         assert checks[f"hook {hook}"]["detail"].startswith(f"gitml ({sys.executable})")
     assert "reachable" in checks["DVC remote"]["detail"]
     assert "fresh for HEAD" in checks["gitml.lock"]["detail"]

@@ -7,10 +7,11 @@ import json
 
 from gitml import git
 from gitml import repo as repo_mod
-from gitml.commands.hook import report_missing, report_outcome, say_unstaged
+from gitml.commit_report import report_missing, report_outcome, say_unstaged
 from gitml.manifest import LOCK_FILE
-from gitml.output import say
+from gitml.output import say, warn
 from gitml.precommit import evaluate
+from gitml.restore import behind_message, work_tree_behind
 from gitml.snapshot import Snapshot
 
 
@@ -24,9 +25,9 @@ def check(json_out: bool = False) -> int:
     if outcome.missing:
         report_missing(outcome)
     blocked = report_outcome(outcome, block_stale=True)
-    from gitml.commands.restore import warn_work_tree_behind
-
-    warn_work_tree_behind(repo)
+    behind = work_tree_behind(repo)
+    if behind:
+        warn(behind_message(behind))
     if json_out:
         print(
             json.dumps(

@@ -15,9 +15,9 @@ from typing import Any
 
 from gitml import baselines, git, gtofiles, history, manifest, modeltests, registry
 from gitml import repo as repo_mod
-from gitml.commands.hook import lock_is_fresh
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed
+from gitml.freshness import lock_is_fresh
 from gitml.manifest import LOCK_FILE
 from gitml.output import say
 from gitml.snapshot import Snapshot
