@@ -50,6 +50,19 @@ def _post_commit_has_work() -> bool:
     return githooks.merge_commit_at_head(root) or githooks.restoring_commit(root)
 
 
+def _nothing_to_do(hook: str, rest: list[str]) -> tuple[bool, tuple[Path, Path] | None]:
+    """Whether the hook has nothing to do, decided without the slow path (and the repository,
+    when it was found on the way)."""
+    if hook in ("pre-commit", "pre-merge-commit"):
+        return _nothing_to_commit_check()
+    if hook == "post-commit":
+        return not _post_commit_has_work(), None
+    if hook == "post-checkout":
+        # a file checkout (`git checkout -- path`): never restore data for it
+        return len(rest) >= 3 and rest[2] == "0", None
+    return False, None
+
+
 def _nothing_to_commit_check() -> tuple[bool, tuple[Path, Path] | None]:
     """(whether the commit hook has nothing to do, the repository as found on the way)."""
     try:
@@ -76,15 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if "--framework" in rest:
         hook, rest = framework_args(hook, rest, os.environ)
-    found: tuple[Path, Path] | None = None
-    if hook in ("pre-commit", "pre-merge-commit"):
-        nothing, found = _nothing_to_commit_check()
-        if nothing:
-            return 0
-    elif hook == "post-commit" and not _post_commit_has_work():
+    nothing, found = _nothing_to_do(hook, rest)
+    if nothing:
         return 0
-    elif hook == "post-checkout" and len(rest) >= 3 and rest[2] == "0":
-        return 0  # a file checkout (`git checkout -- path`): never restore data for it
     from gitml.hook_run import run_hook
     from gitml.repo import Repo
 

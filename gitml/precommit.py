@@ -104,33 +104,31 @@ def unstaged_changes(repo: Repo, watched: list[str]) -> list[str]:
 
 def _validity(repo: Repo, path: str, inner: bool = False) -> str:
     """`` when the work-tree copy of `path` parses as what it is, else ` (not valid: why)`."""
-    from gitml.repo import workspace_config
-
     file = repo.root / path
     if not file.is_file() and not file.is_symlink():
         return "" if inner else " (deleted)"
     if file.is_symlink() or file.stat().st_size > _PARSED_LIMIT:
         return ""  # not followed out of the repository, nor read when large: not judged
+    why = _why_invalid(repo, path)
+    if why is None:
+        return ""
+    return f", not valid: {why}" if inner else f" (not valid: {why})"
+
+
+def _why_invalid(repo: Repo, path: str) -> str | None:
+    """Why the work-tree copy of `path` does not parse as what it is (None: it does)."""
+    from gitml.repo import workspace_config
+
     try:
         if path == CONFIG_FILE:
             workspace_config(repo)
-            return ""
-        data = file.read_bytes()
-        if path.endswith((".yaml", ".yml", ".lock", ".dvc")):
-            load_yaml(data)
-        elif path.endswith(".json"):
-            json.loads(data)
-        elif path.endswith(".toml"):
-            tomllib.loads(data.decode())
-        elif path.endswith(".py"):
-            compile(data, path, "exec", dont_inherit=True)  # parsed, never run
+        else:
+            _parse_as_named(path, (repo.root / path).read_bytes())
     except BadInput as exc:
-        why = str(exc).splitlines()[0]
+        return str(exc).splitlines()[0]
     except (OSError, ValueError, SyntaxError, RecursionError, yaml.YAMLError) as exc:
-        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    else:
-        return ""
-    return f"{', ' if inner else ' ('}not valid: {why}{'' if inner else ')'}"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
 
 
 def unstaged_note(repo: Repo, watched: list[str]) -> str | None:
@@ -214,6 +212,19 @@ def _modified_in_workspace(
     return modified
 
 
+def _parse_as_named(path: str, data: bytes) -> None:
+    """Parse `data` as what the file name says it is (YAML, JSON, TOML, Python: parsed, never
+    run); raise what the parser raises. Other files are not judged."""
+    if path.endswith((".yaml", ".yml", ".lock", ".dvc")):
+        load_yaml(data)
+    elif path.endswith(".json"):
+        json.loads(data)
+    elif path.endswith(".toml"):
+        tomllib.loads(data.decode())
+    elif path.endswith(".py"):
+        compile(data, path, "exec", dont_inherit=True)
+
+
 def _not_on_remote(
     repo: Repo, cfg: dvcfiles.DvcConfig, missing: list[Missing], tell: Teller
 ) -> list[Missing]:
@@ -225,39 +236,52 @@ def _not_on_remote(
     there: set[str] = set()
     for hash_name in sorted({m.hash for m in missing}):
         group = [m for m in missing if m.hash == hash_name]
-        try:
-            there |= objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
-            tell.warn(f"could not ask remote {name!r}: {exc}")
+        there |= _fetched(repo, cfg, name, group, hash_name, tell)
     return [m for m in missing if m.md5 not in there]
+
+
+def _fetched(
+    repo: Repo,
+    cfg: dvcfiles.DvcConfig,
+    name: str,
+    group: list[Missing],
+    hash_name: str,
+    tell: Teller,
+) -> set[str]:
+    """The md5s of `group` fetched from remote `name` into the cache (none when it cannot be
+    asked: told)."""
+    try:
+        return objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
+    except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
+        tell.warn(f"could not ask remote {name!r}: {exc}")
+        return set()
 
 
 def check_pipeline_files(snap: Snapshot, head_snap: Snapshot | None) -> None:
     """A changed dvc.yaml must be one DVC accepts: validated with DVC's own schema (imported
     only when a dvc.yaml changed), so a pipeline DVC would refuse is not committed."""
-    changed = [
-        p
-        for p in snap.key_files()
-        if posixpath.basename(p) == "dvc.yaml"
-        and (head_snap is None or head_snap.blob_sha(p) != snap.blob_sha(p))
-    ]
-    if not changed:
-        return
+    for path in snap.key_files():
+        if posixpath.basename(path) == "dvc.yaml" and (
+            head_snap is None or head_snap.blob_sha(path) != snap.blob_sha(path)
+        ):
+            _check_pipeline_file(path, snap.read(path) or b"")
+
+
+def _check_pipeline_file(path: str, data: bytes) -> None:
     from dvc.schema import COMPILED_MULTI_STAGE_SCHEMA
     from voluptuous import MultipleInvalid
 
-    for path in changed:
-        try:
-            doc = load_yaml(snap.read(path) or b"")
-        except Exception as exc:  # yaml errors of either loader
-            raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        try:
-            COMPILED_MULTI_STAGE_SCHEMA(doc if doc is not None else {})
-        except MultipleInvalid as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(k) for k in err.path)}: {err.msg}" for err in exc.errors
-            )
-            raise BadInput(f"{path}: DVC would reject this pipeline file ({problems})") from None
+    try:
+        doc = load_yaml(data)
+    except Exception as exc:  # yaml errors of either loader
+        raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    try:
+        COMPILED_MULTI_STAGE_SCHEMA(doc if doc is not None else {})
+    except MultipleInvalid as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(k) for k in err.path)}: {err.msg}" for err in exc.errors
+        )
+        raise BadInput(f"{path}: DVC would reject this pipeline file ({problems})") from None
 
 
 def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles.Out]:

@@ -83,25 +83,35 @@ def judge_tips(repo: Repo, push: Push, tell: Teller = EDGE) -> tuple[list[Judged
     failing: list[Judged] = []
     judged: set[str] = set()
     for ref, tip in push.tips:
-        if tip not in new or tip in judged:
-            continue
-        judged.add(tip)
-        snap = Snapshot(repo.root, tip)
-        if not snap.has(LOCK_FILE):
-            if tip in push.since_gitml and snap.has(CONFIG_FILE):
-                # gitml.yaml still asks for checks, and nothing records them
-                why = f"{LOCK_FILE} is missing, deleted from a history that had one (--no-verify?)"
-                stale.append(Judged(ref, tip, [why]))
-            continue  # a commit from before gitml, or gitml removed from the project
-        try:
-            fresh, diffs = freshness.lock_is_fresh(repo, snap, tell)
-        except BadInput as exc:
-            fresh, diffs = False, [str(exc)]
-        if not fresh:
-            stale.append(Judged(ref, tip, diffs))
-        elif problems := _failing_checks(snap):
-            failing.append(Judged(ref, tip, problems))
+        if tip in new and tip not in judged:
+            judged.add(tip)
+            staleness, problems = _judge_tip(repo, tip, tip in push.since_gitml, tell)
+            if staleness:
+                stale.append(Judged(ref, tip, staleness))
+            elif problems:
+                failing.append(Judged(ref, tip, problems))
     return stale, failing
+
+
+def _judge_tip(
+    repo: Repo, tip: str, since_gitml: bool, tell: Teller
+) -> tuple[list[str], list[str]]:
+    """(why the tip's gitml.lock is stale, why its recorded checks fail); both empty: it passes."""
+    snap = Snapshot(repo.root, tip)
+    if not snap.has(LOCK_FILE):
+        if since_gitml and snap.has(CONFIG_FILE):
+            # gitml.yaml still asks for checks, and nothing records them
+            return [
+                f"{LOCK_FILE} is missing, deleted from a history that had one (--no-verify?)"
+            ], []
+        return [], []  # a commit from before gitml, or gitml removed from the project
+    try:
+        fresh, diffs = freshness.lock_is_fresh(repo, snap, tell)
+    except BadInput as exc:
+        fresh, diffs = False, [str(exc)]
+    if not fresh:
+        return diffs, []
+    return [], _failing_checks(snap)
 
 
 def _failing_checks(snap: Snapshot) -> list[str]:

@@ -40,15 +40,20 @@ def framework_updates(root: Path, env: Mapping[str, str]) -> list[Update]:
     pre-commit sets FROM_REF/TO_REF except when the push includes a root commit; then only the
     local branch is known, and the whole history of that branch is what is pushed.
     """
-    to_ref = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_SOURCE") or ""
-    from_ref = env.get("PRE_COMMIT_FROM_REF") or env.get("PRE_COMMIT_ORIGIN") or ""
-    local_ref = env.get("PRE_COMMIT_LOCAL_BRANCH") or ""
+    to_ref = _first(env, "PRE_COMMIT_TO_REF", "PRE_COMMIT_SOURCE")
+    local_ref = _first(env, "PRE_COMMIT_LOCAL_BRANCH")
     if not to_ref and local_ref:
         to_ref = peeled_commit(root, local_ref) or ""
     if not to_ref:
         return []
-    remote_ref = env.get("PRE_COMMIT_REMOTE_BRANCH") or ""
-    return [Update(local_ref or to_ref, to_ref, remote_ref, from_ref or ZERO)]
+    from_ref = _first(env, "PRE_COMMIT_FROM_REF", "PRE_COMMIT_ORIGIN") or ZERO
+    remote_ref = _first(env, "PRE_COMMIT_REMOTE_BRANCH")
+    return [Update(local_ref or to_ref, to_ref, remote_ref, from_ref)]
+
+
+def _first(env: Mapping[str, str], *names: str) -> str:
+    """The first of the variables that is set and not empty ("" when none is)."""
+    return next((env[n] for n in names if env.get(n)), "")
 
 
 def peeled_commit(root: Path, rev: str) -> str | None:

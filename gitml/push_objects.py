@@ -165,22 +165,26 @@ def _dvcyaml_flags(flags: Flags, base: str, doc: dict[str, Any]) -> None:
     stages = doc.get("stages")
     for stage_name, body in stages.items() if isinstance(stages, dict) else []:
         body = _stage_body(body)
-        if body is None:
-            continue
-        wdir = body.get("wdir")
-        stage_base = (
-            posixpath.normpath(posixpath.join(base, wdir))
-            if isinstance(wdir, str) and "${" not in wdir
-            else base
-        )
-        full = f"{base}:{stage_name}" if base else str(stage_name)
-        for section in ("outs", "metrics", "plots"):
-            for entry in body.get(section) or []:
-                # a plain string has no flags (defaults); a flagged out is {path: {flags}}
-                if isinstance(entry, dict) and len(entry) == 1:
-                    ((out_path, value),) = entry.items()
-                    if isinstance(out_path, str):
-                        _add_flag(flags, stage_base, out_path, _entry_flags(value), full)
+        if body is not None:
+            full = f"{base}:{stage_name}" if base else str(stage_name)
+            _stage_flags(flags, _stage_base(base, body.get("wdir")), body, full)
+
+
+def _stage_base(base: str, wdir: Any) -> str:
+    """The folder a stage's paths are relative to (a templated `wdir` is not resolved)."""
+    if isinstance(wdir, str) and "${" not in wdir:
+        return posixpath.normpath(posixpath.join(base, wdir))
+    return base
+
+
+def _stage_flags(flags: Flags, stage_base: str, body: dict[str, Any], stage: str) -> None:
+    for section in ("outs", "metrics", "plots"):
+        for entry in body.get(section) or []:
+            # a plain string has no flags (defaults); a flagged out is {path: {flags}}
+            if isinstance(entry, dict) and len(entry) == 1:
+                ((out_path, value),) = entry.items()
+                if isinstance(out_path, str):
+                    _add_flag(flags, stage_base, out_path, _entry_flags(value), stage)
 
 
 def _stage_body(body: Any) -> dict[str, Any] | None:

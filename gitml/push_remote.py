@@ -110,11 +110,16 @@ def push_with_dvc(root: Path, cfg: DvcConfig, remote_name: str, needs: list[Need
                     todo = _to_upload(cfg, group, there, outcome)
                     _upload(drepo, odb, remote_name, hash_name, todo, outcome)
     except Exception as exc:  # noqa: BLE001 - DVC's errors (config, auth, network) end alike
-        text = str(exc).strip()
-        outcome.error = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-        done = {n.key for n in outcome.missing + outcome.missing_ok + outcome.corrupt}
-        outcome.failed.extend(n for n in needs if n.key not in done and n not in outcome.failed)
+        _failed_all(outcome, needs, exc)
     return outcome
+
+
+def _failed_all(outcome: Outcome, needs: list[Need], exc: Exception) -> None:
+    """DVC failed: every object not already judged missing or corrupt failed, with its error."""
+    text = str(exc).strip()
+    outcome.error = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    done = {n.key for n in outcome.missing + outcome.missing_ok + outcome.corrupt}
+    outcome.failed.extend(n for n in needs if n.key not in done and n not in outcome.failed)
 
 
 def _to_upload(cfg: DvcConfig, group: list[Need], there: set[str], outcome: Outcome) -> list[Need]:
@@ -142,19 +147,24 @@ def _upload(
     drepo: Any, odb: Any, remote_name: str, hash_name: str, todo: list[Need], outcome: Outcome
 ) -> None:
     """Members first, then the listings (whose own members are all verified by then)."""
+    listings = [n for n in todo if n.md5.endswith(".dir")]
+    members = [n for n in todo if not n.md5.endswith(".dir")]
+    for batch in (members, listings):
+        if batch:
+            _push_batch(drepo, odb, remote_name, hash_name, batch, outcome)
+
+
+def _push_batch(
+    drepo: Any, odb: Any, remote_name: str, hash_name: str, batch: list[Need], outcome: Outcome
+) -> None:
     from dvc_data.hashfile.hash_info import HashInfo
 
-    members = [n for n in todo if not n.md5.endswith(".dir")]
-    listings = [n for n in todo if n.md5.endswith(".dir")]
-    for batch in (members, listings):
-        if not batch:
-            continue
-        result = drepo.cloud.push(
-            [HashInfo(hash_name, n.md5) for n in batch], remote=remote_name, odb=odb
-        )
-        failed = {h.value for h in result.failed}
-        for need in batch:
-            if need.md5 in failed:
-                outcome.failed.append(need)
-            else:
-                outcome.pushed += 1
+    result = drepo.cloud.push(
+        [HashInfo(hash_name, n.md5) for n in batch], remote=remote_name, odb=odb
+    )
+    failed = {h.value for h in result.failed}
+    for need in batch:
+        if need.md5 in failed:
+            outcome.failed.append(need)
+        else:
+            outcome.pushed += 1

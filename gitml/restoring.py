@@ -27,21 +27,32 @@ def after_checkout(repo: Repo, hook: str, args: list[str], tell: Teller = EDGE) 
     """Restore the new HEAD's data and models from the local cache only; always exit 0."""
     if os.environ.get("GITML_INTERNAL_WORKTREE"):
         return 0  # a worktree gitml itself creates (reproduce)
+    came_from = _came_from(repo.root, hook, args)
+    if came_from is None:
+        return 0
+    prev, concluded = came_from
+    return restore_head(repo, prev, concluded=concluded, tell=tell)
+
+
+def _came_from(root: Path, hook: str, args: list[str]) -> tuple[str | None, str | None] | None:
+    """(the commit the work tree came from, the operation the hook reports the end of) for a
+    restoring hook's arguments; None when it restores nothing."""
     if hook == "post-checkout":
         if len(args) >= 3 and args[2] == "0":
-            return 0
-        concluded = "rebase" if _rebase_has_nothing_to_pick(repo.root) else None
-        return restore_head(repo, args[0] if args else None, concluded=concluded, tell=tell)
+            return None  # a file checkout
+        return (args[0] if args else None), _concluded_rebase(root)
     if hook == "post-rewrite":
-        if not args or args[0] != "rebase":
-            return 0  # `commit --amend` keeps the data where it is
-        return restore_head(repo, "ORIG_HEAD", tell=tell)
+        # after a rebase; `commit --amend` keeps the data where it is
+        return ("ORIG_HEAD", None) if args and args[0] == "rebase" else None
     if hook == "post-applypatch":  # `git am`, after each patch; a rebase's own ends in post-rewrite
-        if (git.git_dir(repo.root) / "rebase-apply" / "rebasing").exists():
-            return 0
-        return restore_head(repo, "HEAD^1", concluded="rebase", tell=tell)
+        rebasing = (git.git_dir(root) / "rebase-apply" / "rebasing").exists()
+        return None if rebasing else ("HEAD^1", "rebase")
     # post-merge: git still has MERGE_HEAD while it runs, though the merge is done
-    return restore_head(repo, "ORIG_HEAD", concluded="merge", tell=tell)
+    return "ORIG_HEAD", "merge"
+
+
+def _concluded_rebase(root: Path) -> str | None:
+    return "rebase" if _rebase_has_nothing_to_pick(root) else None
 
 
 def _rebase_has_nothing_to_pick(root: Path) -> bool:
