@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import git
 
 
-@dataclass(frozen=True)
 class KeyFile:
-    name: str  # a file-name glob, matched against the last component of a path
-    # Whether the file is in the listing the watch-list is keyed by (`staged_listing`): the
-    # files the watched paths are computed from. Params files are not: the watch-list names
-    # the params files the stages read, and a change to one is staged work anyway (see below);
-    # left out, a branch that changes only params keeps the watch-list current.
-    keys_watch_list: bool = True
+    """One kind of key file (a plain class: `dataclasses` would cost the fast path ~10 ms).
+
+    `name`: a file-name glob, matched against the last component of a path.
+    `keys_watch_list`: whether the file is in the listing the watch-list is keyed by
+    (`staged_listing`), i.e. one of the files the watched paths are computed from.
+    """
+
+    __slots__ = ("keys_watch_list", "name")
+
+    def __init__(self, name: str, keys_watch_list: bool = True) -> None:
+        self.name = name
+        self.keys_watch_list = keys_watch_list
 
 
 KEY_FILES = (
@@ -32,9 +36,12 @@ KEY_FILES = (
     KeyFile("*.dvc"),
     KeyFile("gitml.yaml"),
     KeyFile("gitml.lock"),
-    # DVC's default params file: read with the DVC files (one cat-file call) and a staged
-    # change to it is always work. Known gap: a templated dvc.yaml whose `foreach` reads it can
-    # watch other outputs on a branch that changed it; the next staged key file redoes the list.
+    # DVC's default params file. A key file: read with the DVC files (one cat-file call), and
+    # a staged change to it is always work for the hook. Not in the watch-list's key: the
+    # watched paths come from dvc.yaml, dvc.lock, .dvc files and gitml.yaml (which already name
+    # the params files the stages read), so a branch that changes only params keeps the
+    # watch-list current. Known gap: a templated dvc.yaml whose `foreach` reads params.yaml
+    # may watch other outputs on such a branch, until the next staged key file redoes the list.
     KeyFile("params.yaml", keys_watch_list=False),
 )
 
