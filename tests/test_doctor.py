@@ -74,6 +74,25 @@ def test_legacy_hook_is_reported_chained(example: Example) -> None:
     assert "chained: pre-commit.gitml-legacy runs first" in checks["hook pre-commit"]["detail"]
 
 
+def test_a_shim_of_another_gitml_version_is_reported_and_init_updates_it(
+    example: Example,
+) -> None:
+    """A clone's shim written by an older gitml (here: a key-file list without params.yaml)
+    still runs, but may watch other files: doctor says so, and `gitml init` rewrites it."""
+    hook = example.root / ".git" / "hooks" / "pre-commit"
+    text = hook.read_text()
+    assert "|params\\.yaml)$'" in text
+    hook.write_text(text.replace("|params\\.yaml)$'", ")$'"))
+    code, checks = doctor(example)
+    assert code == 0 and checks["hook pre-commit"]["status"] == "warn"
+    assert "written by another gitml version" in checks["hook pre-commit"]["detail"]
+    assert "run `gitml init`" in checks["hook pre-commit"]["detail"]
+    assert example.gitml("init").returncode == 0
+    assert hook.read_text() == text
+    _, checks = doctor(example)
+    assert set(statuses(checks).values()) == {"ok"}
+
+
 def test_broken_config_fails_with_file_and_line(example: Example) -> None:
     (example.root / "gitml.yaml").write_text("version: 1\ndata: []\nbogus: 3\n")
     code, checks = doctor(example)
