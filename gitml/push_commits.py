@@ -85,10 +85,6 @@ class Push:
     commits: list[Pushed]  # every commit not yet on the remote, children before parents
     since_gitml: set[str]  # those that are gitml's to judge (`since_gitml`)
 
-    @property
-    def tip_commits(self) -> list[str]:
-        return list(dict.fromkeys(t for _, t in self.tips))
-
 
 def read_push(root: Path, args: list[str], stdin: BinaryIO, env: Mapping[str, str]) -> Push | None:
     """The push the pre-push hook was called for (None: nothing is pushed that gitml judges).
