@@ -52,7 +52,7 @@ from gitml.hookfast import main
 rc = main(["pre-commit"])
 heavy = {HEAVY!r}
 print(json.dumps({{"rc": rc, "loaded": [m for m in heavy if m in sys.modules],
-                  "slow_path": "gitml.commands.hook" in sys.modules,
+                  "slow_path": "gitml.hook_run" in sys.modules,
                   "modules": len(sys.modules)}}))
 """
 

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from gitml import __version__, dvcconfig
-from gitml.output import warn
+from gitml.fileio import atomic_write
+from gitml.notes import EDGE, Teller
 from gitml.resources import resource
 
 CI_FILES = {"github": ".github/workflows/gitml.yml", "gitlab": ".gitlab-ci.yml"}
@@ -37,7 +38,7 @@ DVC_EXTRAS = {
 NO_PLUGIN = {"http", "https", "file", "remote"}  # remote://other: another remote's scheme
 
 
-def dvc_extras(remotes: dict[str, str]) -> list[str]:
+def dvc_extras(remotes: dict[str, str], tell: Teller = EDGE) -> list[str]:
     """The `dvc[...]` extras the remotes' URLs need (name -> url), sorted; a scheme gitml does
     not know is warned about, naming the remote."""
     extras = set()
@@ -47,7 +48,7 @@ def dvc_extras(remotes: dict[str, str]) -> list[str]:
         if scheme in DVC_EXTRAS:
             extras.add(DVC_EXTRAS[scheme])
         elif scheme not in NO_PLUGIN:
-            warn(
+            tell.warn(
                 f"DVC remote {name!r} ({scheme}://): gitml does not know its DVC plugin; add it "
                 "to the CI file's `pip install` line"
             )
@@ -60,3 +61,23 @@ def render(root: Path, ci: str) -> bytes:
     plugin = f' "dvc[{",".join(extras)}]"' if extras else ""
     text = resource(CI_TEMPLATES[ci]).read_text(encoding="utf-8")
     return text.replace(VERSION_SLOT, __version__).replace(PLUGIN_SLOT, plugin).encode()
+
+
+def write(root: Path, ci: str, tell: Teller = EDGE) -> str:
+    """Write the CI file for `ci`; an identical one is left as it is, a different one never
+    replaced (told). Its path, relative to `root`."""
+    rel = CI_FILES[ci]
+    target = root / rel
+    text = render(root, ci)
+    if target.exists():
+        if target.read_bytes() == text:
+            tell.say(f"{rel} is already gitml's CI file")
+        else:
+            tell.say(
+                f"kept your {rel} (it differs from gitml's): compare with `gitml init --ci {ci}` "
+                f"in an empty repository, or merge {CI_TEMPLATES[ci]} from gitml by hand"
+            )
+        return rel
+    atomic_write(target, text)
+    tell.say(f"wrote {rel}")
+    return rel

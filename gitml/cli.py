@@ -1,15 +1,19 @@
 """The command line: parses arguments and calls one plain function per command.
 
-Nothing here does work: every command lives in gitml/commands/<name>.py.
+Nothing here does work: every command lives in gitml/commands/<name>.py. The registry commands'
+parsing is in gitml/cli_registry.py, the options several commands share in gitml/cli_options.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from gitml import notes, output
+from gitml.cli_options import JsonOpt, RevArg, done
+from gitml.cli_registry import approve, promote, registry, rollback, verify
 from gitml.error_handler import Exit, handled
 
 app = typer.Typer(
@@ -21,12 +25,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-RevArg = Annotated[Optional[str], typer.Argument(help="A commit, branch or tag (default: HEAD).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
-
-def _done(code: int) -> None:
-    raise typer.Exit(code)
+@app.callback()
+def _edge() -> None:
+    # Every command runs here first: what domain code tells goes to the terminal (stderr).
+    notes.tell_with(output)
 
 
 @app.command()
@@ -35,7 +38,7 @@ def init(
         str, typer.Option(help="Install native `git` hooks or `pre-commit` framework hooks.")
     ] = "git",
     ci: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--ci",
             help="Also write a CI workflow: `github` (Actions) or `gitlab` (.gitlab-ci.yml).",
@@ -49,7 +52,7 @@ def init(
     """
     from gitml.commands.init import init as run
 
-    _done(run(hooks=hooks, ci=ci))
+    done(run(hooks=hooks, ci=ci))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -58,25 +61,25 @@ def hook(
         str, typer.Argument(help="The git hook: pre-commit, pre-push, post-checkout, ...")
     ],
     args: Annotated[
-        Optional[list[str]], typer.Argument(help="The arguments git passed the hook.")
+        list[str] | None, typer.Argument(help="The arguments git passed the hook.")
     ] = None,
 ) -> None:
     """Run a git hook's work (what the installed hook shims call)."""
     from gitml.hookfast import main as hook_main
 
-    _done(hook_main([name, *(args or [])]))
+    done(hook_main([name, *(args or [])]))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def repro(
     args: Annotated[
-        Optional[list[str]], typer.Argument(help="Arguments passed to `dvc repro`.")
+        list[str] | None, typer.Argument(help="Arguments passed to `dvc repro`.")
     ] = None,
 ) -> None:
     """`dvc repro`, recording the environment that built each output (for gitml.lock)."""
     from gitml.commands.repro import repro as run
 
-    _done(run(args or []))
+    done(run(args or []))
 
 
 @app.command()
@@ -87,7 +90,7 @@ def check(json_out: JsonOpt = False) -> None:
     """
     from gitml.commands.check import check as run
 
-    _done(run(json_out=json_out))
+    done(run(json_out=json_out))
 
 
 @app.command()
@@ -97,14 +100,14 @@ def lock(
         typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale)."),
     ] = False,
     rev: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="With --check: judge this commit instead of the staged state."),
     ] = None,
 ) -> None:
     """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
     from gitml.commands.lock import lock as run
 
-    _done(run(check=check, rev=rev))
+    done(run(check=check, rev=rev))
 
 
 @app.command()
@@ -112,14 +115,14 @@ def show(rev: RevArg = None, json_out: JsonOpt = False) -> None:
     """The lineage of a commit: models, their stages, data, params, code and environment."""
     from gitml.commands.show import show as run
 
-    _done(run(rev, json_out=json_out))
+    done(run(rev, json_out=json_out))
 
 
 @app.command()
 def restore(
     rev: RevArg = None,
     paths: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--path", help="Restore only this DVC-tracked path (repeatable)."),
     ] = None,
     force: Annotated[
@@ -138,13 +141,13 @@ def restore(
     """
     from gitml.commands.restore import restore_command
 
-    _done(restore_command(rev, paths, force=force))
+    done(restore_command(rev, paths, force=force))
 
 
 @app.command()
 def test(
     models: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             help="Models to test, by path or name (default: every model with tests or gates)."
         ),
@@ -158,13 +161,13 @@ def test(
     """
     from gitml.commands.test import test as run
 
-    _done(run(models or [], json_out=json_out))
+    done(run(models or [], json_out=json_out))
 
 
 @app.command()
 def validate(
     paths: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(help="Datasets to validate (default: every dataset with a suite)."),
     ] = None,
     json_out: JsonOpt = False,
@@ -176,7 +179,7 @@ def validate(
     """
     from gitml.commands.validate import validate as run
 
-    _done(run(paths or [], json_out=json_out))
+    done(run(paths or [], json_out=json_out))
 
 
 suite_app = typer.Typer(
@@ -199,27 +202,27 @@ def suite_init(
     """
     from gitml.commands.suite import init as run
 
-    _done(run(path, force=force))
+    done(run(path, force=force))
 
 
 @app.command("log")
 def log_(
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(help="The model, by path or gitml.yaml name (default: every model)."),
     ] = None,
     limit: Annotated[
-        Optional[int], typer.Option("-n", "--max-count", help="Show at most N versions per model.")
+        int | None, typer.Option("-n", "--max-count", help="Show at most N versions per model.")
     ] = None,
     json_out: JsonOpt = False,
     plot: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--plot", metavar="METRIC", help="Plot METRIC over the history (a sparkline, or --out)."
         ),
     ] = None,
     out: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--out", help="With --plot: write the plot to FILE.png (matplotlib) or .svg."),
     ] = None,
 ) -> None:
@@ -230,53 +233,54 @@ def log_(
     """
     from gitml.commands.log import log as run
 
-    _done(run(model, limit, json_out=json_out, plot=plot, out=out))
+    done(run(model, limit, json_out=json_out, plot=plot, out=out))
 
 
 @app.command("diff")
 def diff_(
-    a: Annotated[Optional[str], typer.Argument(help="The base commit (default: HEAD).")] = None,
+    a: Annotated[str | None, typer.Argument(help="The base commit (default: HEAD).")] = None,
     b: Annotated[
-        Optional[str], typer.Argument(help="The commit to compare (default: the staged state).")
+        str | None, typer.Argument(help="The commit to compare (default: the staged state).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """What changed between two commits: data, params, code, environment, metrics (with deltas)."""
     from gitml.commands.diff import diff as run
 
-    _done(run(a, b, json_out=json_out))
+    done(run(a, b, json_out=json_out))
 
 
 @app.command()
 def report(
-    a: Annotated[Optional[str], typer.Argument(help="The base commit (default: HEAD).")] = None,
+    a: Annotated[str | None, typer.Argument(help="The base commit (default: HEAD).")] = None,
     b: Annotated[
-        Optional[str], typer.Argument(help="The commit to report on (default: the staged state).")
+        str | None, typer.Argument(help="The commit to report on (default: the staged state).")
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="`md` (Markdown with a Mermaid graph) or `html`.")
     ] = "md",
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write the report to FILE (default: stdout).")
+        Path | None, typer.Option("--out", help="Write the report to FILE (default: stdout).")
     ] = None,
 ) -> None:
     """A pull-request report: verdict, metric deltas vs the base, checks, changes, lineage graph."""
     from gitml.commands.report import report as run
 
-    _done(run(a, b, fmt=fmt, out=out))
+    done(run(a, b, fmt=fmt, out=out))
 
 
 @app.command()
 def reproduce(
     rev: RevArg = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Copy the rebuilt models into this directory.")
+        Path | None, typer.Option("--out", help="Copy the rebuilt models into this directory.")
     ] = None,
     env: Annotated[
         str,
         typer.Option(
             "--env",
-            help="`current`: rebuild with the project's interpreter; `locked`: a fresh venv of the recorded packages.",
+            help="`current`: rebuild with the project's interpreter; "
+            "`locked`: a fresh venv of the recorded packages.",
         ),
     ] = "current",
     keep: Annotated[
@@ -295,173 +299,14 @@ def reproduce(
     """
     from gitml.commands.reproduce import reproduce as run
 
-    _done(run(rev, out, env, keep, twice, json_out))
+    done(run(rev, out, env, keep, twice, json_out))
 
 
-ModelArg = Annotated[str, typer.Argument(help="The model: its gitml.yaml name or path.")]
-PushOpt = Annotated[
-    bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
-]
-RemoteOpt = Annotated[str, typer.Option("--remote", help="The git remote --push pushes to.")]
-
-
-@app.command()
-def promote(
-    model: ModelArg,
-    to: Annotated[str, typer.Option("--to", help="The stage, e.g. production or staging.")],
-    rev: Annotated[
-        Optional[str], typer.Option("--rev", help="The commit to promote (default: HEAD).")
-    ] = None,
-    version: Annotated[
-        Optional[str],
-        typer.Option(
-            "--version", help="Register the commit as this vX.Y.Z (default: the next patch)."
-        ),
-    ] = None,
-    bump_minor: Annotated[
-        bool,
-        typer.Option("--bump-minor", help="Register the next minor version (v1.3.0 after v1.2.5)."),
-    ] = False,
-    bump_major: Annotated[
-        bool,
-        typer.Option("--bump-major", help="Register the next major version (v2.0.0 after v1.2.5)."),
-    ] = False,
-    message: Annotated[
-        Optional[str],
-        typer.Option("-m", "--message", help="The stage tag's message (default: GTO's)."),
-    ] = None,
-    simple: Annotated[
-        bool,
-        typer.Option(
-            "--simple",
-            help="Tag `NAME#STAGE` without a counter (GTO's simple notation; one per stage).",
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Tag even when the stage holds the commit already or the model is deprecated "
-            "(the recorded checks and gates still apply).",
-        ),
-    ] = False,
-    push: PushOpt = False,
-    remote: RemoteOpt = "origin",
-    json_out: JsonOpt = False,
-) -> None:
-    """Put a commit's model into a stage with GTO tags, if its recorded checks passed.
-
-    Refused (exit 1, saying why) when the commit's gitml.lock is missing or stale, its pipeline
-    is stale, its tests, gates or data validation failed, a gate against a registry stage
-    (`baseline: production`) fails against what that stage holds now, or the model is
-    deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
-    (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
-    """
-    from gitml.commands.promote import promote as run
-    from gitml.errors import BadInput
-    from gitml.promotion import Options
-
-    if bump_minor and bump_major:
-        raise BadInput("give one of --bump-minor and --bump-major, not both")
-    bump = "major" if bump_major else "minor" if bump_minor else "patch"
-    opts = Options(version, bump, message, simple, force)
-    _done(run(model, to, rev, opts, push, remote, json_out))
-
-
-@app.command()
-def rollback(
-    model: ModelArg,
-    stage: Annotated[str, typer.Option("--stage", help="The stage to roll back.")],
-    push: PushOpt = False,
-    remote: RemoteOpt = "origin",
-    json_out: JsonOpt = False,
-) -> None:
-    """Give a stage back the version it held before the current one (a new GTO tag)."""
-    from gitml.commands.promote import rollback as run
-
-    _done(run(model, stage, push, remote, json_out))
-
-
-@app.command()
-def approve(
-    target: Annotated[
-        str,
-        typer.Argument(
-            help="NAME@vX.Y.Z, or NAME: the version the stage before STAGE holds (`.gto` "
-            "stages order), else the latest."
-        ),
-    ],
-    stage: Annotated[str, typer.Option("--stage", help="The stage the approval is for.")],
-    message: Annotated[
-        Optional[str], typer.Option("-m", "--message", help="Why you approve (in the tag).")
-    ] = None,
-    push: PushOpt = False,
-    remote: RemoteOpt = "origin",
-) -> None:
-    """Approve a model version for a stage with a signed git tag (`git tag -s`).
-
-    Signed with your git signing key (`gpg.format ssh` and `user.signingkey`, or GPG). gitml.yaml's
-    `registry: {approvals: {STAGE: {required: N, signers: FILE}}}` makes `gitml promote --to
-    STAGE` wait for N such approvals from distinct signers listed in FILE (git's allowed-signers
-    format), not counting the commit's author; the promoter's own approval never counts alone.
-    The tag (`gitml-approval/...`) is one GTO does not read.
-    """
-    from gitml.commands.approve import approve as run
-
-    _done(run(target, stage, message, push, remote))
-
-
-@app.command()
-def verify(
-    model: ModelArg,
-    stage: Annotated[str, typer.Option("--stage", help="The stage to verify.")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Exit 0 only if what STAGE holds was promoted with the approvals gitml.yaml requires.
-
-    The step a deploy job runs: each approval is a signed tag checked by `git verify-tag`
-    against the allowed-signers file as it stood at the promoted commit, made no later than the
-    promotion. Exit 1 names who approved, who is missing and each approval not counted.
-    """
-    from gitml.commands.approve import verify as run
-
-    _done(run(model, stage, json_out))
-
-
-@app.command()
-def registry(
-    name: Annotated[
-        Optional[str],
-        typer.Argument(
-            help="One model: NAME (its versions), NAME#STAGE (what the stage holds), "
-            "NAME@vX.Y.Z or NAME@latest, as `gto show` takes them (default: every model)."
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", help="With NAME...: print only the version(s).")
-    ] = False,
-    ref: Annotated[
-        bool,
-        typer.Option(
-            "--ref", help="With NAME...: print only the git ref(s), its registration tag, as GTO."
-        ),
-    ] = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Every model's versions and what each stage holds now, read from the GTO tags.
-
-    Models are those of gitml.yaml, dvc.yaml `artifacts:`, GTO's artifacts.yaml and the tags.
-    With NAME#STAGE (or @VERSION, @latest): exit 1 when it names nothing.
-    """
-    from gitml.commands.registry import show_lookup, show_registry
-
-    if name is None:
-        if version or ref:
-            from gitml.errors import BadInput
-
-            raise BadInput("--version and --ref need a NAME, NAME#STAGE or NAME@VERSION")
-        _done(show_registry(json_out=json_out))
-    _done(show_lookup(name, version, ref, json_out))
+app.command()(promote)
+app.command()(rollback)
+app.command()(registry)
+app.command()(approve)
+app.command()(verify)
 
 
 @app.command()
@@ -481,7 +326,7 @@ def drift(
         ),
     ] = "production",
     dataset: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--dataset",
             help="The recorded dataset PATH is compared with, as gitml.yaml names it "
@@ -489,7 +334,7 @@ def drift(
         ),
     ] = None,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--model", help="With a stage: the model whose commit to use."),
     ] = None,
     threshold: Annotated[
@@ -506,7 +351,7 @@ def drift(
     """
     from gitml.commands.drift import drift_command as run
 
-    _done(run(path, against, model, threshold, json_out, dataset))
+    done(run(path, against, model, threshold, json_out, dataset))
 
 
 @app.command()
@@ -514,7 +359,7 @@ def doctor(json_out: JsonOpt = False) -> None:
     """Check the set-up: hooks installed and chained, DVC, remote, config, manifest freshness."""
     from gitml.commands.doctor import doctor as run
 
-    _done(run(json_out=json_out))
+    done(run(json_out=json_out))
 
 
 @app.command()
@@ -526,7 +371,7 @@ def demo(
     """Build the example project (git + DVC + sklearn on the wine data) and run gitml on it."""
     from gitml.commands.demo import demo as run
 
-    _done(run(directory))
+    done(run(directory))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The installed hooks' entry point: decides in a few milliseconds whether there is work.
 
-Imports nothing but the standard library and gitml's stdlib-only modules until it knows the
-commit touches something gitml tracks; only then does it load the slow path.
+Imports nothing but the standard library and gitml's stdlib-only modules (git, githooks,
+keyfiles, watchlist) until it knows the commit touches something gitml tracks; only then does it
+load the slow path, gitml.hook_run. Stands beside gitml.cli, the other entry point.
 Run as `python -m gitml.hookfast HOOK [GIT ARGS…]` (the shims) or `gitml-hook HOOK …`.
 """
 
@@ -12,56 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from gitml import git
-from gitml.snapshot import is_key_file
-
-HOOKS = (
-    "pre-commit",
-    "pre-merge-commit",
-    "post-commit",
-    "pre-push",
-    "post-checkout",
-    "post-merge",
-    "post-rewrite",
-    "post-applypatch",
-)
-# How HEAD's reflog names a commit that takes another commit's changes, data included: git runs
-# post-commit (no post-checkout) for `git cherry-pick` and `git revert`, so the data is restored
-# there. A plain `git commit` records the work tree as it is: nothing to restore.
-RESTORING_COMMITS = ("cherry-pick", "revert", "commit (cherry-pick)")
-# The watch-list, as plain text so that the hook shim (sh) reads it too: the watched paths one
-# per line, and the exact output of `git ls-files -s -- KEY_PATHSPECS` they were computed from.
-# The keys file is written last: it is what makes a new paths file current.
-WATCH_PATHS = "watch-paths.txt"
-WATCH_KEYS = "watch-keys.txt"
-# Spelled out again, byte for byte, in hooks/hook-tmpl.
-KEY_PATHSPECS = tuple(
-    f":(glob)**/{p}" for p in ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock")
-)
-
-
-def key_files_listing(root: Path) -> bytes:
-    """`git ls-files -s` of the staged files the watch-list is computed from."""
-    return git.run(["ls-files", "-s", "--", *KEY_PATHSPECS], root).stdout
-
-
-def nothing_to_commit_check(root: Path, common_dir: Path) -> bool:
-    """True when the staged change touches nothing gitml watches and the watch-list is current."""
-    staged = git.staged_names(root)
-    if any(is_key_file(p) for p in staged):
-        return False
-    state = common_dir / "gitml"
-    try:
-        watched = set((state / WATCH_PATHS).read_text(encoding="utf-8").splitlines())
-        keys = (state / WATCH_KEYS).read_bytes()
-    except (OSError, ValueError):
-        return False
-    for path in staged:
-        parts = path.split("/")
-        if any("/".join(parts[:i]) in watched for i in range(1, len(parts) + 1)):
-            return False
-    # The watch-list was computed from these key files; if they differ (another branch), redo it.
-    return key_files_listing(root) == keys
+from gitml import git, githooks, watchlist
 
 
 def framework_args(hook: str, rest: list[str], environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -93,18 +45,34 @@ def _post_commit_has_work() -> bool:
         root, common = git.toplevel_and_common_dir()
     except Exception:
         return False
-    if (common / "gitml" / "post-commit-sync").exists():
+    if (common / "gitml" / githooks.POST_COMMIT_SYNC).exists():
         return True
-    if git.run(["rev-parse", "--verify", "--quiet", "HEAD^2"], root, check=False).returncode == 0:
-        return True
-    return restoring_commit(root)
+    return githooks.merge_commit_at_head(root) or githooks.restoring_commit(root)
 
 
-def restoring_commit(root: Path) -> bool:
-    """Whether HEAD was just made by a cherry-pick or a revert (HEAD's last reflog entry)."""
-    proc = git.run(["reflog", "-1", "--format=%gs", "HEAD"], root, check=False)
-    subject = proc.stdout.decode(errors="replace")
-    return any(subject.startswith(f"{kind}: ") for kind in RESTORING_COMMITS)
+def _nothing_to_do(hook: str, rest: list[str]) -> tuple[bool, tuple[Path, Path] | None]:
+    """Whether the hook has nothing to do, decided without the slow path (and the repository,
+    when it was found on the way)."""
+    if hook in ("pre-commit", "pre-merge-commit"):
+        return _nothing_to_commit_check()
+    if hook == "post-commit":
+        return not _post_commit_has_work(), None
+    if hook == "post-checkout":
+        # a file checkout (`git checkout -- path`): never restore data for it
+        return len(rest) >= 3 and rest[2] == "0", None
+    return False, None
+
+
+def _nothing_to_commit_check() -> tuple[bool, tuple[Path, Path] | None]:
+    """(whether the commit hook has nothing to do, the repository as found on the way)."""
+    try:
+        found = git.toplevel_and_common_dir()
+    except Exception:
+        return False, None  # the slow path reports errors properly
+    try:
+        return watchlist.nothing_to_check(*found), found
+    except Exception:
+        return False, found
 
 
 def skipped() -> bool:
@@ -113,27 +81,18 @@ def skipped() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in HOOKS:
-        print(f"usage: gitml-hook {{{','.join(HOOKS)}}} [ARGS...]", file=sys.stderr)
+    if not args or args[0] not in githooks.GIT_HOOKS:
+        print(f"usage: gitml-hook {{{','.join(githooks.GIT_HOOKS)}}} [ARGS...]", file=sys.stderr)
         return 2
     hook, rest = args[0], args[1:]
     if skipped():
         return 0
     if "--framework" in rest:
         hook, rest = framework_args(hook, rest, os.environ)
-    found: tuple[Path, Path] | None = None
-    if hook in ("pre-commit", "pre-merge-commit"):
-        try:
-            found = git.toplevel_and_common_dir()
-            if nothing_to_commit_check(*found):
-                return 0
-        except Exception:
-            pass  # the slow path reports errors properly
-    if hook == "post-commit" and not _post_commit_has_work():
+    nothing, found = _nothing_to_do(hook, rest)
+    if nothing:
         return 0
-    if hook == "post-checkout" and len(rest) >= 3 and rest[2] == "0":
-        return 0  # a file checkout (`git checkout -- path`): never restore data for it
-    from gitml.commands.hook import run_hook
+    from gitml.hook_run import run_hook
     from gitml.repo import Repo
 
     return run_hook(hook, rest, Repo(*found) if found else None)

@@ -1,5 +1,6 @@
 """What a commit is checked for and what it records: the work of the pre-commit hook,
-`gitml check` and `gitml lock`, on one snapshot (normally the index git hands the hook).
+`gitml check` and `gitml lock`, on one snapshot (normally the index git hands the hook), and
+how the new gitml.lock and the watch-list are put in place.
 """
 
 from __future__ import annotations
@@ -13,14 +14,26 @@ from typing import Any
 
 import yaml
 
-from gitml import checks, dvcconfig, dvcfiles, environment, git, manifest, objects, params, testfiles
+from gitml import (
+    checks,
+    dvcconfig,
+    dvcfiles,
+    environment,
+    git,
+    githooks,
+    manifest,
+    objects,
+    params,
+    testfiles,
+    watchlist,
+)
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
-from gitml.fileio import load_yaml
+from gitml.fileio import atomic_write, load_yaml, refuse_special_file
 from gitml.manifest import LOCK_FILE, Lineage
+from gitml.notes import EDGE, Teller
 from gitml.objects import Missing
-from gitml.output import warn
 from gitml.repo import Repo, config_at
 from gitml.snapshot import Snapshot
 
@@ -92,33 +105,31 @@ def unstaged_changes(repo: Repo, watched: list[str]) -> list[str]:
 
 def _validity(repo: Repo, path: str, inner: bool = False) -> str:
     """`` when the work-tree copy of `path` parses as what it is, else ` (not valid: why)`."""
-    from gitml.repo import workspace_config
-
     file = repo.root / path
     if not file.is_file() and not file.is_symlink():
         return "" if inner else " (deleted)"
     if file.is_symlink() or file.stat().st_size > _PARSED_LIMIT:
         return ""  # not followed out of the repository, nor read when large: not judged
+    why = _why_invalid(repo, path)
+    if why is None:
+        return ""
+    return f", not valid: {why}" if inner else f" (not valid: {why})"
+
+
+def _why_invalid(repo: Repo, path: str) -> str | None:
+    """Why the work-tree copy of `path` does not parse as what it is (None: it does)."""
+    from gitml.repo import workspace_config
+
     try:
         if path == CONFIG_FILE:
             workspace_config(repo)
-            return ""
-        data = file.read_bytes()
-        if path.endswith((".yaml", ".yml", ".lock", ".dvc")):
-            load_yaml(data)
-        elif path.endswith(".json"):
-            json.loads(data)
-        elif path.endswith(".toml"):
-            tomllib.loads(data.decode())
-        elif path.endswith(".py"):
-            compile(data, path, "exec", dont_inherit=True)  # parsed, never run
+        else:
+            _parse_as_named(path, (repo.root / path).read_bytes())
     except BadInput as exc:
-        why = str(exc).splitlines()[0]
+        return str(exc).splitlines()[0]
     except (OSError, ValueError, SyntaxError, RecursionError, yaml.YAMLError) as exc:
-        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    else:
-        return ""
-    return f"{', ' if inner else ' ('}not valid: {why}{'' if inner else ')'}"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
 
 
 def unstaged_note(repo: Repo, watched: list[str]) -> str | None:
@@ -202,7 +213,22 @@ def _modified_in_workspace(
     return modified
 
 
-def _not_on_remote(repo: Repo, cfg: dvcconfig.DvcConfig, missing: list[Missing]) -> list[Missing]:
+def _parse_as_named(path: str, data: bytes) -> None:
+    """Parse `data` as what the file name says it is (YAML, JSON, TOML, Python: parsed, never
+    run); raise what the parser raises. Other files are not judged."""
+    if path.endswith((".yaml", ".yml", ".lock", ".dvc")):
+        load_yaml(data)
+    elif path.endswith(".json"):
+        json.loads(data)
+    elif path.endswith(".toml"):
+        tomllib.loads(data.decode())
+    elif path.endswith(".py"):
+        compile(data, path, "exec", dont_inherit=True)
+
+
+def _not_on_remote(
+    repo: Repo, cfg: dvcconfig.DvcConfig, missing: list[Missing], tell: Teller
+) -> list[Missing]:
     """Of the objects in no local place, those the default DVC remote cannot supply (a plain
     directory remote was already searched; others are asked through DVC)."""
     name = cfg.default_remote
@@ -211,39 +237,52 @@ def _not_on_remote(repo: Repo, cfg: dvcconfig.DvcConfig, missing: list[Missing])
     there: set[str] = set()
     for hash_name in sorted({m.hash for m in missing}):
         group = [m for m in missing if m.hash == hash_name]
-        try:
-            there |= objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
-            warn(f"could not ask remote {name!r}: {exc}")
+        there |= _fetched(repo, cfg, name, group, hash_name, tell)
     return [m for m in missing if m.md5 not in there]
+
+
+def _fetched(
+    repo: Repo,
+    cfg: dvcconfig.DvcConfig,
+    name: str,
+    group: list[Missing],
+    hash_name: str,
+    tell: Teller,
+) -> set[str]:
+    """The md5s of `group` fetched from remote `name` into the cache (none when it cannot be
+    asked: told)."""
+    try:
+        return objects.fetch_from_remote(repo.root, name, group, hash_name, cfg.cache_dir)
+    except Exception as exc:  # noqa: BLE001 - DVC's config, auth and network errors alike
+        tell.warn(f"could not ask remote {name!r}: {exc}")
+        return set()
 
 
 def check_pipeline_files(snap: Snapshot, head_snap: Snapshot | None) -> None:
     """A changed dvc.yaml must be one DVC accepts: validated with DVC's own schema (imported
     only when a dvc.yaml changed), so a pipeline DVC would refuse is not committed."""
-    changed = [
-        p
-        for p in snap.key_files()
-        if posixpath.basename(p) == "dvc.yaml"
-        and (head_snap is None or head_snap.blob_sha(p) != snap.blob_sha(p))
-    ]
-    if not changed:
-        return
+    for path in snap.key_files():
+        if posixpath.basename(path) == "dvc.yaml" and (
+            head_snap is None or head_snap.blob_sha(path) != snap.blob_sha(path)
+        ):
+            _check_pipeline_file(path, snap.read(path) or b"")
+
+
+def _check_pipeline_file(path: str, data: bytes) -> None:
     from dvc.schema import COMPILED_MULTI_STAGE_SCHEMA
     from voluptuous import MultipleInvalid
 
-    for path in changed:
-        try:
-            doc = load_yaml(snap.read(path) or b"")
-        except Exception as exc:  # yaml errors of either loader
-            raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        try:
-            COMPILED_MULTI_STAGE_SCHEMA(doc if doc is not None else {})
-        except MultipleInvalid as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(k) for k in err.path)}: {err.msg}" for err in exc.errors
-            )
-            raise BadInput(f"{path}: DVC would reject this pipeline file ({problems})") from None
+    try:
+        doc = load_yaml(data)
+    except Exception as exc:  # yaml errors of either loader
+        raise BadInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    try:
+        COMPILED_MULTI_STAGE_SCHEMA(doc if doc is not None else {})
+    except MultipleInvalid as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(k) for k in err.path)}: {err.msg}" for err in exc.errors
+        )
+        raise BadInput(f"{path}: DVC would reject this pipeline file ({problems})") from None
 
 
 def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles.Out]:
@@ -274,13 +313,15 @@ def _head_lock(
         return None
 
 
-def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True) -> Outcome:
+def evaluate(
+    repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True, tell: Teller = EDGE
+) -> Outcome:
     """Check the snapshot and compute the gitml.lock it should carry."""
     config = config_at(snap)
     if config is None:
         return Outcome(lock=None)
     dvc_cfg = dvcconfig.read_config(repo.root)
-    md5s = state_mod.Md5Cache(repo.common_dir)
+    md5s = state_mod.Md5Cache(repo.common_dir, tell)
     try:
         lin = manifest.read_lineage(snap, config, md5s)
         head_snap = Snapshot(repo.root, head) if head else None
@@ -290,7 +331,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         changed_outs = _changed_outs(lin, head_project)
         outcome = Outcome(lock=None, lineage=lin)
         outcome.missing = _not_on_remote(
-            repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs)
+            repo, dvc_cfg, objects.missing_objects(dvc_cfg, changed_outs), tell
         )
         # A corrupt cache object is as good as missing: no check may read (or load) its bytes.
         outcome.missing += objects.corrupt_objects(dvc_cfg, changed_outs, md5s.hash_path)
@@ -301,7 +342,7 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
             try:
                 previous = manifest.parse_lock(previous_bytes)
             except BadInput as exc:
-                warn(f"{exc}; writing it anew")
+                tell.warn(f"{exc}; writing it anew")
         lock = manifest.merge_results(
             manifest.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
         )
@@ -326,3 +367,64 @@ def evaluate(repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool =
         return outcome
     finally:
         md5s.close()
+
+
+# -- what the commit records ----------------------------------------------------------------------
+
+
+def write_watch(repo: Repo, outcome: Outcome) -> None:
+    """The watch-list for the next commit: what this snapshot's lineage watches."""
+    watched = watched_paths(outcome.lineage) if outcome.lineage else []
+    watchlist.write(repo.root, state_mod.state_dir(repo.common_dir), watched)
+
+
+def stage_lock(repo: Repo, outcome: Outcome) -> None:
+    """Put the new gitml.lock into the index git handed the hook, then into the workspace.
+
+    Index first: if we are killed in between, the worktree still holds what the user had.
+    """
+    refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)  # before the index changes
+    sha = git.hash_object_w(repo.root, outcome.lock_bytes)
+    git.update_index_blob(repo.root, LOCK_FILE, sha)
+    state = state_mod.state_dir(repo.common_dir)
+    atomic_write(repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state)
+    if githooks.temporary_index():
+        # `git commit -- paths` commits a temporary index: post-commit syncs the real one.
+        atomic_write(state / githooks.POST_COMMIT_SYNC, sha.encode())
+
+
+def write_lock(repo: Repo, outcome: Outcome) -> None:
+    """Rewrite gitml.lock in the workspace only (under the pre-commit framework, which stages
+    nothing a hook writes: the user adds it and commits again)."""
+    refuse_special_file(repo.root / LOCK_FILE, LOCK_FILE)
+    atomic_write(
+        repo.root / LOCK_FILE, outcome.lock_bytes, tmp_dir=state_mod.state_dir(repo.common_dir)
+    )
+
+
+def sync_index_lock(repo: Repo) -> None:
+    """After `git commit -- paths`, put HEAD's gitml.lock into the real index (so that `git
+    status` stays clean)."""
+    marker = state_mod.state_dir(repo.common_dir) / githooks.POST_COMMIT_SYNC
+    if not marker.exists():
+        return
+    staged_sha = marker.read_text().strip()
+    marker.unlink(missing_ok=True)
+    head = git.head_commit(repo.root)
+    if not head:
+        return
+    head_sha = git.tree_entries(repo.root, head, [LOCK_FILE]).get(LOCK_FILE)
+    if (
+        head_sha == staged_sha
+        and git.index_entries(repo.root, [LOCK_FILE]).get(LOCK_FILE) != head_sha
+    ):
+        git.update_index_blob(repo.root, LOCK_FILE, head_sha)
+
+
+def summary(outcome: Outcome) -> str:
+    """`N model(s), N dataset(s)[, N stale stage(s)]` of the new gitml.lock."""
+    lock = outcome.lock or {}
+    parts = [f"{len(lock.get('models', {}))} model(s)", f"{len(lock.get('data', {}))} dataset(s)"]
+    if outcome.stale:
+        parts.append(f"{len(outcome.stale)} stale stage(s)")
+    return ", ".join(parts)

@@ -398,3 +398,37 @@ def differences(repo: Repo, md5s: Md5Cache) -> list[tuple[str, bool]]:
 
 def _same(a: Out | None, b: Out) -> bool:
     return a is not None and (a.md5, a.hash) == (b.md5, b.hash)
+
+
+def work_tree_behind(repo: Repo) -> list[tuple[str, bool]]:
+    """The DVC-tracked paths the work tree holds other cached bytes of (or none) than its DVC
+    files record, each with whether HEAD records those; [] when that cannot be judged (the
+    reason is another check's to give)."""
+    md5s = Md5Cache(repo.common_dir)
+    try:
+        return differences(repo, md5s)
+    except BadInput:
+        return []
+    finally:
+        md5s.close()
+
+
+def behind_message(behind: list[tuple[str, bool]]) -> str:
+    """One message: HEAD's data missing (`gitml restore`), or data the work tree's own,
+    uncommitted, DVC files record (`dvc checkout`)."""
+    heads = [p for p, at_head in behind if at_head]
+    own = [p for p, at_head in behind if not at_head]
+    parts = []
+    if heads:
+        parts.append(
+            f"the work tree does not hold HEAD's data: {', '.join(heads)} "
+            f"{'differs' if len(heads) == 1 else 'differ'} from what dvc.lock and the .dvc files "
+            "record (`git reset --hard` and `git stash pop` run no hook); run `gitml restore`"
+        )
+    if own:
+        parts.append(
+            f"the work tree does not hold the data its uncommitted dvc.lock/.dvc files record "
+            f"for {', '.join(own)}: run `dvc checkout {' '.join(own)}` for those, or "
+            "`git checkout -- dvc.lock` and `gitml restore` for HEAD's"
+        )
+    return "; ".join(parts)

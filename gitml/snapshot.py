@@ -6,19 +6,10 @@ about its staged bytes, and `show`/`log` read history without checking anything 
 
 from __future__ import annotations
 
-import fnmatch
-import posixpath
 from pathlib import Path
 
 from gitml import git
-
-# The files that describe a DVC + gitml project; read together in one cat-file call.
-KEY_PATTERNS = ("dvc.yaml", "dvc.lock", "*.dvc", "gitml.yaml", "gitml.lock", "params.yaml")
-
-
-def is_key_file(path: str) -> bool:
-    name = posixpath.basename(path)
-    return any(fnmatch.fnmatchcase(name, p) for p in KEY_PATTERNS)
+from gitml.keyfiles import is_key_file
 
 
 class Snapshot:
@@ -52,6 +43,7 @@ class Snapshot:
         return self._blobs[path]
 
     def key_files(self) -> list[str]:
+        """The key files (gitml.keyfiles) of this state, read together in one cat-file call."""
         return sorted(p for p in self.entries if is_key_file(p))
 
     def files_under(self, prefix: str) -> list[str]:

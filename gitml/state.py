@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, md5_file
+from gitml.notes import EDGE, Teller
 
 LOG_FILE = "gitml.log"
 
@@ -55,7 +55,9 @@ def count_hit(path: Path, doc: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def locked(common_dir: Path, name: str = "run", timeout: float = 120.0) -> Iterator[None]:
+def locked(
+    common_dir: Path, name: str = "run", timeout: float = 120.0, tell: Teller = EDGE
+) -> Iterator[None]:
     """An exclusive lock on per-clone state; waits (saying so) up to `timeout` seconds.
 
     flock is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
@@ -73,10 +75,7 @@ def locked(common_dir: Path, name: str = "run", timeout: float = 120.0) -> Itera
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if not said:
-                    print(
-                        f"gitml: waiting for another gitml run in this clone ({path})",
-                        file=sys.stderr,
-                    )
+                    tell.say(f"waiting for another gitml run in this clone ({path})")
                     said = True
                 if time.monotonic() > deadline:
                     raise BadInput(
@@ -105,8 +104,9 @@ class Md5Cache:
     be read is set aside and rebuilt, with a warning.
     """
 
-    def __init__(self, common_dir: Path):
+    def __init__(self, common_dir: Path, tell: Teller = EDGE):
         self.path = state_dir(common_dir) / MD5_DB
+        self.tell = tell
         self.rebuilt: str | None = None  # why the database was rebuilt
         try:
             self.db = self._open()
@@ -141,10 +141,8 @@ class Md5Cache:
         return db
 
     def _rebuilt(self, exc: Exception) -> sqlite3.Connection:
-        from gitml.output import warn
-
         self.rebuilt = str(exc)
-        warn(
+        self.tell.warn(
             f"{self.path} (gitml's cache of file hashes) cannot be read ({exc}): rebuilt; "
             "files are hashed again"
         )

@@ -10,9 +10,9 @@ from typing import Any
 
 from conftest import Example, gitml
 
-from gitml.commands.precommit_config import HOOK_TYPES
 from gitml.dvcconfig import read_config
-from gitml.hookfast import HOOKS
+from gitml.githooks import GIT_HOOKS
+from gitml.precommit_hooks import HOOK_TYPES
 
 
 def doctor(ex: Example) -> tuple[int, dict[str, dict[str, Any]]]:
@@ -30,7 +30,7 @@ def test_healthy_repo_passes_every_check(example: Example) -> None:
     code, checks = doctor(example)
     assert code == 0, checks
     assert set(statuses(checks).values()) == {"ok"}
-    for hook in HOOKS:
+    for hook in GIT_HOOKS:
         assert checks[f"hook {hook}"]["detail"].startswith(f"gitml ({sys.executable})")
     assert "reachable" in checks["DVC remote"]["detail"]
     assert "fresh for HEAD" in checks["gitml.lock"]["detail"]
@@ -72,6 +72,25 @@ def test_legacy_hook_is_reported_chained(example: Example) -> None:
     code, checks = doctor(example)
     assert code == 0, checks
     assert "chained: pre-commit.gitml-legacy runs first" in checks["hook pre-commit"]["detail"]
+
+
+def test_a_shim_of_another_gitml_version_is_reported_and_init_updates_it(
+    example: Example,
+) -> None:
+    """A clone's shim written by an older gitml (here: a key-file list without params.yaml)
+    still runs, but may watch other files: doctor says so, and `gitml init` rewrites it."""
+    hook = example.root / ".git" / "hooks" / "pre-commit"
+    text = hook.read_text()
+    assert "|params\\.yaml)$'" in text
+    hook.write_text(text.replace("|params\\.yaml)$'", ")$'"))
+    code, checks = doctor(example)
+    assert code == 0 and checks["hook pre-commit"]["status"] == "warn"
+    assert "written by another gitml version" in checks["hook pre-commit"]["detail"]
+    assert "run `gitml init`" in checks["hook pre-commit"]["detail"]
+    assert example.gitml("init").returncode == 0
+    assert hook.read_text() == text
+    _, checks = doctor(example)
+    assert set(statuses(checks).values()) == {"ok"}
 
 
 def test_broken_config_fails_with_file_and_line(example: Example) -> None:

@@ -18,7 +18,8 @@ import yaml
 from conftest import Example, git, gitml, run, run_in_terminal
 
 from gitml import dvcconfig, dvcfiles
-from gitml.commands import push as push_mod
+from gitml.push_objects import Collector, read_flags
+from gitml.push_remote import push_with_dvc
 
 
 @pytest.fixture
@@ -287,7 +288,7 @@ def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.Monk
     images = commit_tracked_directory(ex)
     monkeypatch.chdir(ex.root)
     cfg = dvcconfig.read_config(ex.root)
-    collector = push_mod.Collector(ex.root, cfg)
+    collector = Collector(ex.root, cfg)
     head = ex.head()
     collector.add_commit(head, ex.git("rev-parse", "HEAD^{tree}").stdout.strip())
     needs = list(collector.result.needs.values())
@@ -298,14 +299,14 @@ def test_other_remotes_go_through_dvcs_api(ex: Example, monkeypatch: pytest.Monk
     good = cached.read_bytes()
     cached.chmod(0o644)
     cached.write_bytes(b"garbage")
-    outcome = push_mod.push_with_dvc(ex.root, cfg, "local", needs)
+    outcome = push_with_dvc(ex.root, cfg, "local", needs)
     assert [n.path for n in outcome.corrupt] == ["data/images/b.bin"]
     assert [n.path for n in outcome.failed] == ["data/images"]  # its listing waits for b.bin
     assert outcome.pushed == 1 and not outcome.missing
     assert not remote_object(ex, corrupt_md5).exists()
 
     cached.write_bytes(good)
-    outcome = push_mod.push_with_dvc(ex.root, cfg, "local", needs)
+    outcome = push_with_dvc(ex.root, cfg, "local", needs)
     assert outcome.pushed == 2 and not (outcome.corrupt or outcome.failed or outcome.missing)
     dir_md5 = dvc_md5(ex, "HEAD", "data/images")
     assert remote_object(ex, dir_md5).is_file() and remote_object(ex, corrupt_md5).is_file()
@@ -367,7 +368,7 @@ stages:
 """,
         }
     )
-    flags = push_mod.read_flags(snap)  # type: ignore[arg-type]
+    flags = read_flags(snap)  # type: ignore[arg-type]
 
     def out(path: str, stage: str | None) -> dvcfiles.Out:
         return dvcfiles.Out(path, "0" * 32, "md5", None, None, "dvc.lock", stage)

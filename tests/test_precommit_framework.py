@@ -11,15 +11,11 @@ import yaml
 from conftest import PROJECT, Example, git, run
 
 from gitml import hookfast
-from gitml.commands.precommit_config import (
-    CONFIG,
-    HOOK_TYPES,
-    HOOKS,
-    hook_dict,
-    install_framework,
-    merged,
-)
 from gitml.errors import BadInput
+from gitml.githooks import GIT_HOOKS
+from gitml.precommit_config import merged
+from gitml.precommit_framework import install_framework
+from gitml.precommit_hooks import CONFIG, FRAMEWORK_HOOKS, HOOK_TYPES, hook_dict
 
 HAND_WRITTEN = """\
 # Our hooks. Keep this comment.
@@ -45,7 +41,7 @@ def pre_commit(*args: str, cwd: Path, check: bool = True):  # type: ignore[no-un
 def gitml_hooks_in(text: str) -> None:
     doc = yaml.safe_load(text)
     hooks = {h["id"]: h for repo in doc["repos"] for h in repo["hooks"]}
-    for hook in HOOKS:
+    for hook in FRAMEWORK_HOOKS:
         assert hooks[hook.id] == hook_dict(hook)
     assert set(HOOK_TYPES) <= set(doc["default_install_hook_types"])
 
@@ -128,7 +124,7 @@ def test_merge_follows_the_users_layout(old: str) -> None:
             assert after[key] == value
     assert after["repos"][: len(before["repos"])] == before["repos"]
     ids = [h["id"] for repo in after["repos"] for h in repo["hooks"]]
-    assert sorted(ids) == sorted(set(ids)) and {h.id for h in HOOKS} <= set(ids)
+    assert sorted(ids) == sorted(set(ids)) and {h.id for h in FRAMEWORK_HOOKS} <= set(ids)
     assert set(HOOK_TYPES) <= set(after["default_install_hook_types"])
     for line in old.splitlines():
         if line.lstrip().startswith("#"):
@@ -196,10 +192,10 @@ def test_a_yaml_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
 def test_the_manifest_declares_the_hooks_init_writes() -> None:
     manifest = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     assert [{k: v for k, v in h.items() if k != "description"} for h in manifest] == [
-        hook_dict(h) for h in HOOKS
+        hook_dict(h) for h in FRAMEWORK_HOOKS
     ]
-    for hook in HOOKS:  # every entry names a hook gitml-hook knows
-        assert hook.entry.split()[0] == "gitml-hook" and hook.entry.split()[1] in hookfast.HOOKS
+    for hook in FRAMEWORK_HOOKS:  # every entry names a hook gitml-hook knows
+        assert hook.entry.split()[0] == "gitml-hook" and hook.entry.split()[1] in GIT_HOOKS
 
 
 def framework(ex: Example, config: str | None = None) -> Example:

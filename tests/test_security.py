@@ -224,8 +224,8 @@ def test_a_shared_hooks_folder_gets_no_machine_paths(example: Example) -> None:
     import stat
     import sys
 
-    from gitml.commands.init import CHAIN_SNIPPET
-    from gitml.hookfast import HOOKS
+    from gitml.githooks import GIT_HOOKS
+    from gitml.hook_install import CHAIN_SNIPPET
 
     hooks = example.root / ".githooks"
     hooks.mkdir()
@@ -242,7 +242,7 @@ def test_a_shared_hooks_folder_gets_no_machine_paths(example: Example) -> None:
     assert (example.root / ".git" / "gitml" / "hooks" / "pre-commit").is_file()
     doctor = example.gitml("doctor")
     assert doctor.returncode == 1 and "does not call gitml's hook" in doctor.stdout
-    for name in HOOKS:  # the team adds the lines and commits them
+    for name in GIT_HOOKS:  # the team adds the lines and commits them
         path = hooks / name
         text = path.read_text() if path.exists() else "#!/bin/sh\n"
         head, _, rest = text.partition("\n")

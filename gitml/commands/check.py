@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from gitml import git
 from gitml import repo as repo_mod
-from gitml.commands.hook import report_missing, report_outcome, say_unstaged
+from gitml.commit_report import report_missing, report_outcome, say_unstaged
 from gitml.manifest import LOCK_FILE
-from gitml.output import say
-from gitml.precommit import evaluate
+from gitml.output import say, warn
+from gitml.precommit import Outcome, evaluate
+from gitml.restore import behind_message, work_tree_behind
 from gitml.snapshot import Snapshot
 
 
@@ -24,25 +26,11 @@ def check(json_out: bool = False) -> int:
     if outcome.missing:
         report_missing(outcome)
     blocked = report_outcome(outcome, block_stale=True)
-    from gitml.commands.restore import warn_work_tree_behind
-
-    warn_work_tree_behind(repo)
+    behind = work_tree_behind(repo)
+    if behind:
+        warn(behind_message(behind))
     if json_out:
-        print(
-            json.dumps(
-                {
-                    "passed": not (failed or blocked),
-                    "missing": [m.__dict__ for m in outcome.missing],
-                    "stale": outcome.stale,
-                    "modified": outcome.modified,
-                    "failures": [f.__dict__ for f in outcome.failures],
-                    "metrics_unread": outcome.lineage.unread_metrics,
-                    "lock_fresh": not outcome.lock_changed,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        print(json.dumps(_as_json(outcome, not (failed or blocked)), indent=2, sort_keys=True))
     if failed or blocked:
         return 1
     if outcome.lock_changed:
@@ -50,3 +38,16 @@ def check(json_out: bool = False) -> int:
     else:
         say("checks passed")
     return 0
+
+
+def _as_json(outcome: Outcome, passed: bool) -> dict[str, Any]:
+    assert outcome.lineage is not None
+    return {
+        "passed": passed,
+        "missing": [m.__dict__ for m in outcome.missing],
+        "stale": outcome.stale,
+        "modified": outcome.modified,
+        "failures": [f.__dict__ for f in outcome.failures],
+        "metrics_unread": outcome.lineage.unread_metrics,
+        "lock_fresh": not outcome.lock_changed,
+    }

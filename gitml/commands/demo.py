@@ -134,10 +134,8 @@ def _run(directory: Path) -> int:
     _step(repo, env, *gitml, "registry")
     _step(repo, env, "git", "checkout", "-q", first)
     restored = _md5(repo / "model/model.pkl")
-    print(
-        f"model/model.pkl after checking out {first[:8]}: md5 {restored} "
-        f"({'the exact bytes of that commit' if restored == first_md5 else 'NOT the recorded bytes'})"
-    )
+    same = "the exact bytes of that commit" if restored == first_md5 else "NOT the recorded bytes"
+    print(f"model/model.pkl after checking out {first[:8]}: md5 {restored} ({same})")
     _step(repo, env, "git", "checkout", "-q", "main")
     if restored != first_md5:
         raise CheckFailed("the demo's restore did not give back the first commit's model")

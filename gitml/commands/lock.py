@@ -5,17 +5,12 @@ from __future__ import annotations
 from gitml import git
 from gitml import repo as repo_mod
 from gitml import state as state_mod
-from gitml.commands.hook import (
-    lock_is_fresh,
-    report_missing,
-    report_outcome,
-    stage_lock,
-    write_watch,
-)
+from gitml.commit_report import report_missing, report_outcome
 from gitml.errors import CheckFailed
+from gitml.freshness import lock_is_fresh
 from gitml.manifest import LOCK_FILE
 from gitml.output import say
-from gitml.precommit import evaluate
+from gitml.precommit import evaluate, stage_lock, write_watch
 from gitml.snapshot import Snapshot
 
 

@@ -10,8 +10,8 @@ import json
 
 from gitml import git, gtofiles, promotion, registry
 from gitml import repo as repo_mod
-from gitml.commands.hook import lock_is_fresh
 from gitml.errors import BadInput
+from gitml.freshness import lock_is_fresh
 from gitml.output import say
 from gitml.promotion import Options, Promotion
 

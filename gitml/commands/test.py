@@ -13,7 +13,7 @@ from gitml import gates, git, modeltests
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
-from gitml.commands.hook import report_missing, say_unstaged
+from gitml.commit_report import report_missing, say_unstaged
 from gitml.dvcconfig import read_config
 from gitml.output import say, warn
 from gitml.precommit import evaluate

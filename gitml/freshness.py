@@ -1,0 +1,48 @@
+"""The freshness rule: whether a state's gitml.lock still says what its files say.
+
+DESIGN.md: `gitml lock --check` compares the inputs part alone (hashes of what the dvc.lock and
+.dvc files, params, stage code and gitml.yaml say), so it never flips with a library version
+or a new production tag; and the recorded test results must be keyed by the state's test files
+and the data they read (a commit made around the hook would otherwise pass). Pre-push, promote,
+`gitml lock --check` and `gitml doctor` judge by this rule.
+"""
+
+from __future__ import annotations
+
+from gitml import dvcconfig, manifest, modeltests
+from gitml.errors import BadInput
+from gitml.manifest import LOCK_FILE
+from gitml.notes import EDGE, Teller
+from gitml.repo import Repo, config_at
+from gitml.snapshot import Snapshot
+
+
+def unread_metrics_notes(lin: manifest.Lineage) -> list[str]:
+    """One warning per model whose metrics file could not be read (nothing is recorded)."""
+    return [f"model {path}: no metrics recorded: {why}" for path, why in lin.unread_metrics.items()]
+
+
+def lock_is_fresh(repo: Repo, snap: Snapshot, tell: Teller = EDGE) -> tuple[bool, list[str]]:
+    """Whether the snapshot's gitml.lock inputs part matches what its files say now, and its
+    recorded test results are keyed by the snapshot's test files and the data they read:
+    (fresh, the differences). What could not be judged is told as a warning."""
+    config = config_at(snap)
+    if config is None:
+        raise BadInput("no gitml.yaml in this state: run `gitml init`")
+    data = snap.read(LOCK_FILE)
+    recorded = manifest.parse_lock(data) if data is not None else None
+    lin = manifest.read_lineage(snap, config, None)
+    cfg = dvcconfig.read_config(repo.root)
+    new = manifest.inputs(lin, cfg.cache_dir, recorded, dvc_cfg=cfg)
+    for note in unread_metrics_notes(lin):
+        tell.warn(note)
+    if recorded is None:
+        return False, [f"{LOCK_FILE} is missing"]
+    diffs = manifest.differences(manifest.inputs_part(recorded), manifest.inputs_part(new))
+    # The recorded results' own key (tests hash, data the tests read), recomputed from the
+    # snapshot: inputs alone would let a test file changed around the hook pass.
+    mismatches, notes = modeltests.recorded_key_mismatches(lin, recorded)
+    for note in notes:
+        tell.warn(note)
+    diffs += mismatches
+    return not diffs, diffs
