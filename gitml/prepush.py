@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from gitml import dvcconfig, freshness, git, modeltests
 from gitml.config import CONFIG_FILE
-from gitml.dvcfiles import DvcConfig
+from gitml.dvcconfig import DvcConfig
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE, parse_lock
 from gitml.notes import EDGE, ProgressFactory, Teller, no_progress

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from gitml import dvcfiles, objects, paths
-from gitml.dvcfiles import DvcConfig, Out
+from gitml.dvcconfig import DvcConfig
+from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.manifest import LOCK_FILE

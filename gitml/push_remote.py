@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml import dvcfiles, git, objects
-from gitml.dvcfiles import DvcConfig
+from gitml.dvcconfig import DvcConfig
 from gitml.fileio import md5_file
 from gitml.notes import ProgressFactory, no_progress
 from gitml.push_objects import Need, RemoteKey

@@ -88,12 +88,10 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-@pytest.mark.xfail(reason="issue 16: the refactor is being merged")
 def test_no_import_cycles() -> None:
     assert _cycles(_import_graph()) == []
 
 
-@pytest.mark.xfail(reason="issue 16: the refactor is being merged")
 def test_commands_only_orchestrate() -> None:
     graph = _import_graph()
     climbing = sorted(

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import git
 
-from gitml import dvcconfig, freshness, manifest, modeltests
+from gitml import dvcconfig, freshness, manifest, testfiles
 from gitml.errors import BadInput
 from gitml.notes import Notes
 from gitml.repo import Repo, config_at, find
@@ -128,7 +128,7 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
     result that names no data it read is told, not judged on it."""
     snap = Snapshot(repo.root)
     lock = lock_for(repo, snap)
-    now = modeltests.tests_hash_at(snap, "tests")
+    now = testfiles.tests_hash(snap, "tests")
     lock["models"]["model.pkl"]["tests"] = {"passed": 1, "failed": 0, "hash": now, "data": {}}
     write_lock(repo, lock)
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), Notes()) == (True, [])
@@ -140,7 +140,7 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
 
     lock = yaml.safe_load((repo.root / manifest.LOCK_FILE).read_text())
     del lock["models"]["model.pkl"]["tests"]["data"]
-    lock["models"]["model.pkl"]["tests"]["hash"] = modeltests.tests_hash_at(
+    lock["models"]["model.pkl"]["tests"]["hash"] = testfiles.tests_hash(
         Snapshot(repo.root), "tests"
     )
     write_lock(repo, lock)
