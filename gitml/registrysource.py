@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from gitml import git, gtofiles
@@ -43,6 +44,7 @@ class Source:
     def remote(self) -> bool:
         return self.rev is not None
 
+    @cached_property
     def _snapshot(self) -> Snapshot:
         assert self.rev is not None
         return Snapshot(self.root, self.rev)
@@ -51,20 +53,20 @@ class Source:
         """A file of the registry's repository (None: it has none)."""
         if self.rev is None:
             return gtofiles.read_worktree(self.root, path)
-        return self._snapshot().read(path)
+        return self._snapshot.read(path)
 
     def config(self) -> Config | None:
         """gitml.yaml's models and policies (None: no gitml.yaml there)."""
         if self.rev is None:
             return repo_mod.workspace_config(repo_mod.find(self.root))
-        return repo_mod.config_at(self._snapshot())
+        return repo_mod.config_at(self._snapshot)
 
     def dvcyamls(self) -> list[tuple[str, bytes | None]]:
         """(path, bytes) of every dvc.yaml."""
         if self.rev is None:
             files = repo_mod.workspace_dvcyamls(self.root)
             return [(f, gtofiles.read_worktree(self.root, f)) for f in files]
-        snap = self._snapshot()
+        snap = self._snapshot
         files = [p for p in snap.entries if posixpath.basename(p) == "dvc.yaml"]
         snap.prefetch(files)
         return [(f, snap.read(f)) for f in files]
