@@ -314,28 +314,25 @@ def _sort(
     signers_file: Path,
     result: Judgement,
 ) -> None:
-    problem = found.problem
-    signer = None
-    if problem is None and found.commit != commit:
-        problem = f"it signs commit {found.commit[:12]}, not {version_commit_text(result)}"
-    if problem is None:
-        signer, said = verify_signer(root, found.tag, signers_file)
-        problem = None if signer else f"signature not accepted: {said}"
+    signer, problem = _verified(root, found, commit, signers_file, result)
     if problem is None and signer == author:
         problem = f"{signer} wrote the commit: an author does not approve their own model"
     if problem is None and promoted_at is not None and found.time > promoted_at:
         problem = "made after the promotion it would justify"
-    judged = Approval(
-        found.tag,
-        found.model,
-        found.version,
-        found.stage,
-        found.commit,
-        found.time,
-        signer if problem is None else None,
-        problem,
-    )
+    judged = replace(found, signer=signer if problem is None else None, problem=problem)
     (result.counted if problem is None else result.refused).append(judged)
+
+
+def _verified(
+    root: Path, found: Approval, commit: str, signers_file: Path, result: Judgement
+) -> tuple[str | None, str | None]:
+    """(its signer, why it does not count): its form, its commit, then git's verify-tag."""
+    if found.problem is not None:
+        return None, found.problem
+    if found.commit != commit:
+        return None, f"it signs commit {found.commit[:12]}, not {version_commit_text(result)}"
+    signer, said = verify_signer(root, found.tag, signers_file)
+    return signer, None if signer else f"signature not accepted: {said}"
 
 
 def version_commit_text(result: Judgement) -> str:
@@ -373,6 +370,26 @@ def policy_at(root: Path, commit: str, stage: str) -> StageApprovals | None:
 
     config = repo_mod.config_at(Snapshot(root, commit))
     return None if config is None else config.approvals.get(stage)
+
+
+def verdict(
+    root: Path, model: str, version: str | None, stage: str, held: gtotags.Tag
+) -> tuple[Judgement | None, str | None]:
+    """(the judgement, why it fails) of what `stage` holds (`held`, the assignment that put
+    `version` there): approvals made by then, under the policy at its commit, four eyes."""
+    if version is None:
+        return None, f"{stage} holds commit {held.commit[:12]}, which is not a registered version"
+    policy = policy_at(root, held.commit, stage)
+    if policy is None:
+        return None, (
+            f"gitml.yaml at {held.commit[:12]} has no approvals policy for {stage} "
+            f"(registry.approvals.{stage}): nothing says who must approve"
+        )
+    result = judge(root, model, version, stage, policy, promoted_at=held.time)
+    problem = result.problem or four_eyes(result, promoter_of(root, held.tag))
+    if problem is None and not result.approved:
+        problem = result.missing()
+    return result, problem
 
 
 def promotion_problems(root: Path, model: str, commit: str, stage: str) -> list[str]:

@@ -51,20 +51,31 @@ def _declared(source: Source) -> list[gtofiles.Declared]:
     return [*gtofiles.in_dvc_yamls(source.dvcyamls()), *in_yaml]
 
 
+def _as_declared(
+    declared: list[gtofiles.Declared], models: tuple[Model, ...], wanted: str
+) -> Target | None:
+    """The declared artifact `wanted` names; one whose path gitml.yaml lists (by another name)
+    is checked as that model."""
+    d = next((d for d in declared if d.name == wanted), None)
+    if d is None:
+        return None
+    listed = next((m for m in models if d.path and m.path == d.path), None)
+    if listed is not None:
+        return Target(replace(listed, name=d.name), d.source, listed.name)
+    return Target(Model(path=d.path or "", name=d.name), d.source)
+
+
 def find(source: Source, wanted: str) -> Target:
     """The model `wanted` names in the files of `source` (a commit, or the workspace)."""
     config = source.config()
     models = config.models if config else ()
-    for m in models:
-        if wanted in (m.name, m.path):
-            return Target(m, GITML_YAML, m.name)
+    listed = next((m for m in models if wanted in (m.name, m.path)), None)
+    if listed is not None:
+        return Target(listed, GITML_YAML, listed.name)
     declared = _declared(source)
-    for d in declared:
-        if d.name == wanted:
-            listed = next((m for m in models if d.path and m.path == d.path), None)
-            if listed is not None:  # gitml.yaml names its path otherwise: its checks are that
-                return Target(replace(listed, name=d.name), d.source, listed.name)
-            return Target(Model(path=d.path or "", name=d.name), d.source)
+    target = _as_declared(declared, models, wanted)
+    if target is not None:
+        return target
     where = source.rev[:12] if source.rev else "the workspace"
     known = [f"{m.name} ({m.path})" for m in models] + [f"{d.name} ({d.source})" for d in declared]
     raise BadInput(
@@ -73,26 +84,32 @@ def find(source: Source, wanted: str) -> Target:
     )
 
 
+def _gated(source: Source, commit: str, config: Config, target: Target) -> Record:
+    """A target gitml.yaml lists: its lock must be there (CheckFailed) and is checked."""
+    consequence = "nothing says its checks passed, so it is not promoted"
+    _, lock = manifest.committed_lock(source.root, commit, consequence, CheckFailed)
+    if target.declared_in == GITML_YAML:
+        return Record(config, lock, True, None)
+    note = (
+        f"{target.model.name} is declared in {target.declared_in}; its path {target.model.path} "
+        f"is gitml.yaml's model {target.gitml_name}, so the checks {LOCK_FILE} records of it "
+        "applied"
+    )
+    return Record(config, lock, True, note)
+
+
 def committed(source: Source, target: Target) -> Record:
     """What the commit of `source` recorded: a gated target needs its gitml.lock (CheckFailed
     without one); another declared artifact is checked only if the lock records its path."""
     commit = source.rev
     assert commit is not None
     config = source.config() or Config()
-    name, path = target.model.name, target.model.path
     if target.gated:
-        consequence = "nothing says its checks passed, so it is not promoted"
-        _, lock = manifest.committed_lock(source.root, commit, consequence, CheckFailed)
-        note = None
-        if target.declared_in != GITML_YAML:
-            note = (
-                f"{name} is declared in {target.declared_in}; its path {path} is gitml.yaml's "
-                f"model {target.gitml_name}, so the checks {LOCK_FILE} records of it applied"
-            )
-        return Record(config, lock, True, note)
+        return _gated(source, commit, config, target)
+    name, path = target.model.name, target.model.path
     data = source.read(LOCK_FILE)
     lock = manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}") if data else None
-    if lock is not None and path and path in (lock.get("models") or {}):
+    if lock is not None and path in (lock.get("models") or {}):
         note = f"{name} is declared in {target.declared_in}; {LOCK_FILE} records {path}"
         return Record(config, lock, True, note + ", so the checks it records applied")
     note = (

@@ -319,7 +319,6 @@ def move(
     m = target.model
     gtotags.check_name(m.name, "model name")
     record = promotable.committed(source, target)
-    config, lock = record.config, record.lock
     p = Promotion(m, commit, stage, checked=record.checked, note=record.note)
     tags = registry.read_tags(repo.root)
     state = registry.model_state(tags, m.name)
@@ -327,11 +326,9 @@ def move(
     if current is not None and current.commit == commit and not opts.force:
         p.already, p.version = True, state.registered().get(commit, "")
         return p
-    p.problems = _deprecated(state, opts)
-    if not p.problems and lock is not None and p.checked:
-        p.problems = recorded_problems(repo, commit, config, lock, m, is_fresh)
-    if rollback_from is None and not p.problems and lock is not None and p.checked:
-        p.problems = stage_gate_problems(repo, commit, lock, m)
+    p.problems = _deprecated(state, opts) or _recorded(
+        repo, p, record, is_fresh, stage_gates=rollback_from is None
+    )
     if not p.problems:  # signed approvals, if gitml.yaml asks for them in this stage
         p.problems = approvals.promotion_problems(repo.root, m.name, commit, stage)
     if not p.problems:
@@ -341,6 +338,23 @@ def move(
             note = f" {gtotags.ROLLBACK_MARK} from {left})"
         _assign(repo, p, opts, tags, note)
     return p
+
+
+def _recorded(
+    repo: repo_mod.Repo,
+    p: Promotion,
+    record: promotable.Record,
+    is_fresh: Freshness,
+    stage_gates: bool,
+) -> list[str]:
+    """Why what the commit recorded does not let it in (none when gitml checks nothing of it),
+    then (`stage_gates`) its gates against a registry stage, judged against that stage now."""
+    if record.lock is None or not p.checked:
+        return []
+    problems = recorded_problems(repo, p.commit, record.config, record.lock, p.model, is_fresh)
+    if stage_gates and not problems:
+        problems = stage_gate_problems(repo, p.commit, record.lock, p.model)
+    return problems
 
 
 def previous_in_stage(tags: list[Tag], name: str, stage: str) -> tuple[str, str]:
