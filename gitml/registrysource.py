@@ -145,7 +145,8 @@ def fetched(url: str) -> Iterator[Source]:
     """The registry of the repository at `url`, fetched into a temporary repository that is
     removed afterwards."""
     check_url(url)
-    with tempfile.TemporaryDirectory(prefix="gitml-registry-") as tmp:
+    # an exported GIT_DIR (a dotfiles repository, a hook) would send git to another repository
+    with git.without_git_env(), tempfile.TemporaryDirectory(prefix="gitml-registry-") as tmp:
         root = Path(tmp) / "repo"
         _init(root)
         location = _location(url)

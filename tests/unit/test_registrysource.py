@@ -65,3 +65,14 @@ def test_a_transport_that_runs_commands_is_refused(tmp_path: Path) -> None:
     ):
         pass
     assert not (tmp_path / "pwned").exists()
+
+
+def test_an_exported_git_dir_is_left_alone(
+    other: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = tmp_path / "dotfiles.git"
+    _git(tmp_path, "init", "-q", "--bare", str(mine))
+    monkeypatch.setenv("GIT_DIR", str(mine))
+    with registrysource.fetched(str(other)) as source:
+        assert [t.tag for t in registry.read_tags(source.root)] == ["m@v0.0.1"]
+    assert _git(tmp_path, "--git-dir", str(mine), "tag", "--list") == ""
