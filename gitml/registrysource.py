@@ -39,6 +39,7 @@ class Source:
     root: Path
     rev: str | None = None
     label: str = "."  # what the user named, for messages
+    workspace: repo_mod.Repo | None = None  # with rev None: the repository found here
 
     @property
     def remote(self) -> bool:
@@ -58,7 +59,7 @@ class Source:
     def config(self) -> Config | None:
         """gitml.yaml's models and policies (None: no gitml.yaml there)."""
         if self.rev is None:
-            return repo_mod.workspace_config(repo_mod.find(self.root))
+            return repo_mod.workspace_config(self.workspace or repo_mod.find(self.root))
         return repo_mod.config_at(self._snapshot)
 
     def dvcyamls(self) -> list[tuple[str, bytes | None]]:
@@ -85,7 +86,7 @@ class Source:
 
 def local(repo: repo_mod.Repo) -> Source:
     repo_mod.require_setup(repo)
-    return Source(repo.root)
+    return Source(repo.root, workspace=repo)
 
 
 def check_url(url: str) -> None:

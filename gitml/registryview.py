@@ -63,10 +63,16 @@ def _approval_json(judged: approvals.Judgement) -> dict[str, Any]:
     }
 
 
-def _approvals(source: Source, states: list[registry.ModelState]) -> Approvals:
-    """How the approval tags of the registered versions stand (one git call finds them; each
-    is verified with `git verify-tag`, so only the versions that have some cost anything)."""
-    found = approvals.read_all(source.root)
+def _read_tags(source: Source) -> tuple[list[Tag], bool]:
+    """(the registry tags, whether there is any approval tag), in one walk of the tags."""
+    return registry.read_tags_noting(source.root, approvals.PREFIX + "/")
+
+
+def _approvals(source: Source, states: list[registry.ModelState], any_tag: bool) -> Approvals:
+    """How the approval tags of the registered versions stand (one git call finds them, if
+    `any_tag` says there are some; each is verified with `git verify-tag`, so only the
+    versions that have some cost anything)."""
+    found = approvals.read_all(source.root) if any_tag else {}
     if not found:
         return {}
     by_name = {s.name: s for s in states}
@@ -82,7 +88,7 @@ def _approvals(source: Source, states: list[registry.ModelState]) -> Approvals:
 
 def model_rows(source: Source) -> tuple[list[dict[str, Any]], list[str]]:
     """(one row per model, warnings)."""
-    tags = registry.read_tags(source.root)
+    tags, any_approval = _read_tags(source)
     entries, warnings = _entries(source, tags)
     config = source.gto_config()
     head_time = source.head_time()
@@ -90,7 +96,7 @@ def model_rows(source: Source) -> tuple[list[dict[str, Any]], list[str]]:
     for e in entries:
         declared_at = head_time if gtofiles.ARTIFACTS_YAML in e.sources else None
         states.append(registry.model_state(tags, e.name, declared_at))
-    approved = _approvals(source, states)
+    approved = _approvals(source, states, any_approval)
     rows = []
     for e, state in zip(entries, states, strict=True):
         rows.append(_row(e, state, approved))
@@ -194,7 +200,7 @@ def known_model(source: Source, tags: list[Tag], name: str) -> None:
 def version_rows(source: Source, lookup: Lookup, with_approvals: bool = True) -> list[VersionRow]:
     """The versions of one model that `lookup` asks for, highest first, each with the stages it
     holds now and its approvals; bad input when no file or tag names the model."""
-    tags = registry.read_tags(source.root)
+    tags, any_approval = _read_tags(source)
     known_model(source, tags, lookup.name)
     state = registry.model_state(tags, lookup.name)
     held = state.stages()
@@ -202,7 +208,7 @@ def version_rows(source: Source, lookup: Lookup, with_approvals: bool = True) ->
     no_semver = (-1, 0, 0, 0, "")
     rows.sort(key=lambda r: semver_key(r.version or "") or no_semver, reverse=True)
     rows = _asked(rows, lookup)
-    if not with_approvals:
+    if not (with_approvals and any_approval):
         return rows
-    approved = _approvals(source, [state])
+    approved = _approvals(source, [state], any_approval)
     return [replace(r, approvals=approved.get((r.model, r.version or ""), {})) for r in rows]
