@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitml import git, gtotags, registry
@@ -54,7 +54,7 @@ class Judgement:
     version: str
     stage: str
     commit: str
-    required: int
+    required: int | None  # None: no policy for the stage, so nothing can count
     counted: list[Approval] = field(default_factory=list)
     refused: list[Approval] = field(default_factory=list)
     allowed: list[str] = field(default_factory=list)  # the principals that may approve
@@ -66,12 +66,13 @@ class Judgement:
 
     @property
     def approved(self) -> bool:
-        return self.problem is None and len(self.signers) >= self.required
+        required = self.required
+        return self.problem is None and required is not None and len(self.signers) >= required
 
     def missing(self) -> str:
         """Who has approved and who could still approve, for a refusal message."""
         have = ", ".join(self.signers) or "nobody"
-        short = max(self.required - len(self.signers), 0)
+        short = max((self.required or 0) - len(self.signers), 0)
         could = [p for p in self.allowed if p not in self.signers]
         text = f"approved by {have}; {short} more needed"
         if could:
@@ -132,40 +133,78 @@ def create(root: Path, model: str, version: str, stage: str, commit: str, note: 
     return name
 
 
-def read(root: Path, model: str, version: str, stage: str) -> list[Approval]:
-    """The approval tags of this model, version and stage, in one git call, not yet judged: by
-    their name, or (annotated) by the fields their message signs."""
+@dataclass(frozen=True)
+class _Record:
+    """One tag under `gitml-approval/`, as read, not yet judged."""
+
+    tag: str
+    kind: str  # the type of the object its ref holds: "tag" when annotated
+    commit: str  # what it points at (peeled)
+    time: int
+    fields: dict[str, str]  # what its message signs
+    signed: bool
+
+    @property
+    def stage(self) -> str:
+        return self.tag.split("/")[1]
+
+    def approves(self) -> set[tuple[str, str]]:
+        """The (model, version) it is an approval of: by its name, and by its message."""
+        parts = self.tag.split("/")
+        found = set()
+        if len(parts) >= 5:
+            model = "/".join(parts[2:-2]).replace(
+                gtotags.SEPARATOR_IN_TAG, gtotags.SEPARATOR_IN_NAME
+            )
+            found.add((model, parts[-2]))
+        if "model" in self.fields and "version" in self.fields:
+            found.add((self.fields["model"], self.fields["version"]))
+        return found
+
+    def judged(self, model: str, version: str) -> Approval:
+        """As an approval of `model` `version`: with the problem of its form, if any."""
+        if self.kind != "tag":
+            problem: str | None = "a lightweight tag: an approval is a signed annotated tag"
+        elif not self.signed:
+            problem = "not signed (made without `git tag -s`)"
+        else:
+            problem = _mismatch(self.fields, model, version, self.stage, self.commit)
+        return Approval(self.tag, model, version, self.stage, self.commit, self.time, None, problem)
+
+
+def _records(root: Path, stage: str | None = None) -> list[_Record]:
+    """Every approval tag (of one stage), in one git call."""
     fmt = "%(refname:strip=2)%00%(objecttype)%00%(*objectname)%00%(objectname)%00"
     fmt += "%(taggerdate:unix)%00%(contents)%01"
-    out = git.run(["for-each-ref", f"--format={fmt}", f"refs/tags/{PREFIX}/{stage}/"], root)
-    named = tag_name(model, version, stage, "x")[:-1]
+    where = f"refs/tags/{PREFIX}/{stage}/" if stage else f"refs/tags/{PREFIX}/"
+    out = git.run(["for-each-ref", f"--format={fmt}", where], root)
     found = []
     for record in out.stdout.decode(errors="replace").split("\x01"):
         parts = record.lstrip("\n").split("\0")
-        if len(parts) != 6:
+        if len(parts) != 6 or parts[0].count("/") < 2:
             continue
         tag, kind, peeled, target, when, contents = parts
         fields = _fields(contents) if kind == "tag" else {}
-        mine = fields.get("model") == model and fields.get("version") == version
-        if not (mine or tag.startswith(named)):
-            continue
-        if kind != "tag":
-            problem: str | None = "a lightweight tag: an approval is a signed annotated tag"
-        elif "-----BEGIN " not in contents:
-            problem = "not signed (made without `git tag -s`)"
-        else:
-            problem = _mismatch(fields, model, version, stage, peeled)
-        found.append(
-            Approval(
-                tag,
-                model,
-                version,
-                stage,
-                peeled or target,
-                int(when) if when.isdigit() else 0,
-                problem=problem,
-            )
-        )
+        time = int(when) if when.isdigit() else 0
+        signed = "-----BEGIN " in contents
+        found.append(_Record(tag, kind, peeled or target, time, fields, signed))
+    return found
+
+
+def read(root: Path, model: str, version: str, stage: str) -> list[Approval]:
+    """The approval tags of this model, version and stage, in one git call, not yet judged: by
+    their name, or (annotated) by the fields their message signs."""
+    return [
+        r.judged(model, version) for r in _records(root, stage) if (model, version) in r.approves()
+    ]
+
+
+def read_all(root: Path) -> dict[tuple[str, str, str], list[Approval]]:
+    """{(model, version, stage): its approval tags, not yet judged} in one git call."""
+    found: dict[tuple[str, str, str], list[Approval]] = {}
+    for r in _records(root):
+        for model, version in sorted(r.approves()):
+            found.setdefault((model, version, r.stage), []).append(r.judged(model, version))
     return found
 
 
@@ -215,12 +254,15 @@ def judge(
     policy: StageApprovals,
     *,
     promoted_at: int | None = None,
+    state: registry.ModelState | None = None,
+    found: list[Approval] | None = None,
 ) -> Judgement:
     """Which approvals of `model` `version` for `stage` count under `policy`.
 
-    `promoted_at` (a tagger date) leaves out approvals made after that promotion."""
-    tags = registry.read_tags(root)
-    state = registry.model_state(tags, model)
+    `promoted_at` (a tagger date) leaves out approvals made after that promotion; `state` and
+    `found` (the model's registry, its approval tags) are read when not given."""
+    if state is None:
+        state = registry.model_state(registry.read_tags(root), model)
     commit = _version_commit(state, version)
     if commit is None:
         raise BadInput(f"{model} has no version {version} (see `gitml registry {model}`)")
@@ -235,11 +277,31 @@ def judge(
         signers = b""
     result.allowed = allowed_principals(signers)
     author = git.out(["show", "-s", "--format=%ae", commit], root)
+    found = read(root, model, version, stage) if found is None else found
     with tempfile.TemporaryDirectory(prefix="gitml-signers-") as tmp:
         signers_file = Path(tmp) / "allowed_signers"
         signers_file.write_bytes(signers)
-        for found in read(root, model, version, stage):
-            _sort(root, found, commit, author, promoted_at, signers_file, result)
+        for approval in found:
+            _sort(root, approval, commit, author, promoted_at, signers_file, result)
+    return result
+
+
+def standing(
+    root: Path, state: registry.ModelState, version: str, stage: str, found: list[Approval]
+) -> Judgement:
+    """How the approval tags `found` of a version stand under the policy of gitml.yaml at its
+    commit (what `gitml registry` shows): a version or policy that is not there is the
+    judgement's problem, and then none of them counts."""
+    commit = _version_commit(state, version)
+    policy = policy_at(root, commit, stage) if commit else None
+    if commit is not None and policy is not None:
+        return judge(root, state.name, version, stage, policy, state=state, found=found)
+    if commit is None:
+        why = f"{state.name} has no version {version}"
+    else:
+        why = f"gitml.yaml at {commit[:12]} has no approvals policy for {stage}"
+    result = Judgement(state.name, version, stage, commit or "", None, problem=why)
+    result.refused = [replace(a, problem=a.problem or why) for a in found]
     return result
 
 
@@ -252,28 +314,25 @@ def _sort(
     signers_file: Path,
     result: Judgement,
 ) -> None:
-    problem = found.problem
-    signer = None
-    if problem is None and found.commit != commit:
-        problem = f"it signs commit {found.commit[:12]}, not {version_commit_text(result)}"
-    if problem is None:
-        signer, said = verify_signer(root, found.tag, signers_file)
-        problem = None if signer else f"signature not accepted: {said}"
+    signer, problem = _verified(root, found, commit, signers_file, result)
     if problem is None and signer == author:
         problem = f"{signer} wrote the commit: an author does not approve their own model"
     if problem is None and promoted_at is not None and found.time > promoted_at:
         problem = "made after the promotion it would justify"
-    judged = Approval(
-        found.tag,
-        found.model,
-        found.version,
-        found.stage,
-        found.commit,
-        found.time,
-        signer if problem is None else None,
-        problem,
-    )
+    judged = replace(found, signer=signer if problem is None else None, problem=problem)
     (result.counted if problem is None else result.refused).append(judged)
+
+
+def _verified(
+    root: Path, found: Approval, commit: str, signers_file: Path, result: Judgement
+) -> tuple[str | None, str | None]:
+    """(its signer, why it does not count): its form, its commit, then git's verify-tag."""
+    if found.problem is not None:
+        return None, found.problem
+    if found.commit != commit:
+        return None, f"it signs commit {found.commit[:12]}, not {version_commit_text(result)}"
+    signer, said = verify_signer(root, found.tag, signers_file)
+    return signer, None if signer else f"signature not accepted: {said}"
 
 
 def version_commit_text(result: Judgement) -> str:
@@ -311,6 +370,26 @@ def policy_at(root: Path, commit: str, stage: str) -> StageApprovals | None:
 
     config = repo_mod.config_at(Snapshot(root, commit))
     return None if config is None else config.approvals.get(stage)
+
+
+def verdict(
+    root: Path, model: str, version: str | None, stage: str, held: gtotags.Tag
+) -> tuple[Judgement | None, str | None]:
+    """(the judgement, why it fails) of what `stage` holds (`held`, the assignment that put
+    `version` there): approvals made by then, under the policy at its commit, four eyes."""
+    if version is None:
+        return None, f"{stage} holds commit {held.commit[:12]}, which is not a registered version"
+    policy = policy_at(root, held.commit, stage)
+    if policy is None:
+        return None, (
+            f"gitml.yaml at {held.commit[:12]} has no approvals policy for {stage} "
+            f"(registry.approvals.{stage}): nothing says who must approve"
+        )
+    result = judge(root, model, version, stage, policy, promoted_at=held.time)
+    problem = result.problem or four_eyes(result, promoter_of(root, held.tag))
+    if problem is None and not result.approved:
+        problem = result.missing()
+    return result, problem
 
 
 def promotion_problems(root: Path, model: str, commit: str, stage: str) -> list[str]:

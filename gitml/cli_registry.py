@@ -112,22 +112,38 @@ def registry(
             "--ref", help="With NAME...: print only the git ref(s), its registration tag, as GTO."
         ),
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option("--history", help="The registry events, newest first, as `gto history`."),
+    ] = False,
+    repo_url: Annotated[
+        str | None,
+        typer.Option(
+            "-r", "--repo", help="Read another repository's registry (URL or path), unfetched."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Every model's versions and what each stage holds now, read from the GTO tags.
+    """Every model's versions, what each stage holds now and each version's signed approvals
+    (verified: approvers and the number the policy requires), read from the GTO tags.
 
     Models are those of gitml.yaml, dvc.yaml `artifacts:`, GTO's artifacts.yaml and the tags.
-    With NAME#STAGE (or @VERSION, @latest): exit 1 when it names nothing.
+    With NAME#STAGE (or @VERSION, @latest): exit 1 when it names nothing. With -r, the tags and
+    default branch of that repository are fetched without file contents into a temporary
+    repository, and its files are read as its HEAD commit has them.
     """
-    from gitml.commands.registry import show_lookup, show_registry
+    from gitml.commands.registry import show_history, show_lookup, show_registry
+    from gitml.errors import BadInput
 
+    if history:
+        if version or ref:
+            raise BadInput("--history lists events: not with --version or --ref")
+        done(show_history(name, json_out, repo_url))
     if name is None:
         if version or ref:
-            from gitml.errors import BadInput
-
             raise BadInput("--version and --ref need a NAME, NAME#STAGE or NAME@VERSION")
-        done(show_registry(json_out=json_out))
-    done(show_lookup(name, version, ref, json_out))
+        done(show_registry(json_out, repo_url))
+    done(show_lookup(name, version, ref, json_out, repo_url))
 
 
 def approve(

@@ -3,7 +3,8 @@
 
 `.gto` is read from the work tree (GTO reads it there); `artifacts.yaml` from the HEAD commit
 (GTO reads it from git at HEAD, and counts HEAD's commit date as an event of each artifact it
-declares, which matters for deprecation).
+declares, which matters for deprecation). The parsers take the bytes, so that a commit's files
+(another repository's HEAD, a promoted commit) are read as the work tree's are.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def gto_config(root: Path) -> GtoConfig:
         return GtoConfig()
     except (OSError, BadInput) as exc:
         raise BadInput(f"{GTO_CONFIG}: cannot be read ({exc}); GTO cannot read it either") from None
+    return parse_gto_config(data)
+
+
+def parse_gto_config(data: bytes | None) -> GtoConfig:
+    """`.gto`'s bytes read as GTO reads them; None (no file): GTO's defaults."""
+    if data is None:
+        return GtoConfig()
     try:
         doc = load_yaml(data)
     except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
@@ -92,25 +100,26 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _read_artifacts_yaml(root: Path) -> tuple[Any, list[str]]:
-    """(HEAD's artifacts.yaml parsed, warnings): None when there is none or it does not parse."""
-    proc = git.run(["cat-file", "blob", f"HEAD:{ARTIFACTS_YAML}"], root, check=False)
-    if proc.returncode != 0:
-        return None, []
+def artifacts_yaml_at(root: Path, rev: str = "HEAD") -> bytes | None:
+    """artifacts.yaml as commit `rev` has it (GTO reads HEAD's); None: it has none."""
+    proc = git.run(["cat-file", "blob", f"{rev}:{ARTIFACTS_YAML}"], root, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def in_artifacts_yaml(data: bytes | None, where: str = "HEAD") -> tuple[list[Declared], list[str]]:
+    """(the artifacts an artifacts.yaml declares, warnings): GTO's index. An unreadable
+    file names nothing, with a warning saying so; `where`: the commit, for the warnings."""
+    if data is None:
+        return [], []
     try:
-        return load_yaml(proc.stdout), []
+        doc = load_yaml(data)
     except (yaml.YAMLError, UnicodeDecodeError, BadInput) as exc:
-        return None, [f"{ARTIFACTS_YAML} (at HEAD) is not valid YAML, so none of it is read: {exc}"]
-
-
-def in_artifacts_yaml(root: Path) -> tuple[list[Declared], list[str]]:
-    """(the artifacts HEAD's artifacts.yaml declares, warnings): GTO's index. An unreadable
-    file names nothing, with a warning saying so."""
-    doc, warnings = _read_artifacts_yaml(root)
-    if doc is None:
-        return [], warnings
+        return [], [
+            f"{ARTIFACTS_YAML} (at {where}) is not valid YAML, so none of it is read: {exc}"
+        ]
     if not isinstance(doc, dict):
-        return [], [f"{ARTIFACTS_YAML} (at HEAD) is not a mapping of artifacts: nothing is read"]
+        return [], [f"{ARTIFACTS_YAML} (at {where}) is not a mapping of artifacts: nothing is read"]
+    warnings: list[str] = []
     found = []
     for name, body in doc.items():
         if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
@@ -123,13 +132,22 @@ def in_artifacts_yaml(root: Path) -> tuple[list[Declared], list[str]]:
     return found, warnings
 
 
-def _read_dvcyaml(root: Path, rel: str) -> Any:
-    """A work-tree dvc.yaml parsed when it may declare artifacts (None: it cannot; unreadable
-    ones are reported where their stages are read)."""
+def _parse_dvcyaml(data: bytes | None) -> Any:
+    """A dvc.yaml parsed when it may declare artifacts (None: it cannot; unreadable ones are
+    reported where their stages are read)."""
+    if data is None or b"artifacts" not in data:
+        return None
     try:
-        data = paths.inside(root, rel).read_bytes()
-        return load_yaml(data) if b"artifacts" in data else None
-    except (OSError, BadInput, yaml.YAMLError, UnicodeDecodeError):
+        return load_yaml(data)
+    except (BadInput, yaml.YAMLError, UnicodeDecodeError):
+        return None
+
+
+def read_worktree(root: Path, rel: str) -> bytes | None:
+    """A work-tree file of the repository (None: absent, unreadable or out of it)."""
+    try:
+        return paths.inside(root, rel).read_bytes()
+    except (OSError, BadInput):
         return None
 
 
@@ -143,11 +161,12 @@ def _artifact_path(dvcyaml: str, path: Any) -> str | None:
         return None
 
 
-def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
-    """Every artifact (any type) of the work tree's dvc.yaml files, by DVC's and GTO's name."""
+def in_dvc_yamls(files: Iterable[tuple[str, bytes | None]]) -> list[Declared]:
+    """Every artifact (any type) of dvc.yaml files ((path, bytes) pairs), by DVC's and GTO's
+    name."""
     found = []
-    for rel in dvcyamls:
-        doc = _read_dvcyaml(root, rel)
+    for rel, data in files:
+        doc = _parse_dvcyaml(data)
         arts = doc.get("artifacts") if isinstance(doc, dict) else None
         for name, body in arts.items() if isinstance(arts, dict) else ():
             if not isinstance(name, str) or not gtotags.NAME_RE.match(name):
@@ -158,7 +177,7 @@ def in_dvc_yamls(root: Path, dvcyamls: Iterable[str]) -> list[Declared]:
     return found
 
 
-def head_commit_time(root: Path) -> int | None:
-    proc = git.run(["log", "-1", "--format=%ct", "HEAD"], root, check=False)
+def commit_time(root: Path, rev: str = "HEAD") -> int | None:
+    proc = git.run(["log", "-1", "--format=%ct", rev, "--"], root, check=False)
     text = proc.stdout.decode().strip()
     return int(text) if proc.returncode == 0 and text.isdigit() else None

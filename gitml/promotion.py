@@ -15,12 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import approvals, baselines, gates, git, gtotags, history, manifest, modeltests, registry
+from gitml import (
+    approvals,
+    baselines,
+    gates,
+    git,
+    gtotags,
+    history,
+    modeltests,
+    promotable,
+    registry,
+)
 from gitml import repo as repo_mod
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed, GitError
 from gitml.gtotags import Tag
 from gitml.manifest import LOCK_FILE
+from gitml.registrysource import Source
 from gitml.snapshot import Snapshot
 
 # Whether a snapshot's gitml.lock is what its files say now: (fresh, the differences).
@@ -36,6 +47,8 @@ class Promotion:
     created: list[str] = field(default_factory=list)  # tags made
     already: bool = False  # the stage held this commit already: nothing made
     problems: list[str] = field(default_factory=list)
+    checked: bool = True  # gitml's recorded checks applied (not: an artifact gitml.yaml lacks)
+    note: str | None = None  # whether they applied to an artifact gitml.yaml does not name
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +61,8 @@ class Promotion:
             "already": self.already,
             "passed": not self.problems,
             "problems": self.problems,
+            "checked": self.checked,
+            "note": self.note,
         }
 
 
@@ -67,25 +82,7 @@ def check_version(version: str | None) -> None:
         raise BadInput(f"version {version!r} is not vMAJOR.MINOR.PATCH (e.g. v1.2.0)")
 
 
-def find_model(config: Config, wanted: str, where: str) -> Model:
-    for m in config.models:
-        if wanted in (m.name, m.path):
-            return m
-    known = ", ".join(f"{m.name} ({m.path})" for m in config.models) or "none"
-    raise BadInput(f"no model {wanted!r} in gitml.yaml at {where}; models: {known}")
-
-
 # --- what the commit recorded ----------------------------------------------------------------
-
-
-def _config_and_lock(repo: repo_mod.Repo, commit: str) -> tuple[Config, dict[str, Any]]:
-    snap, lock = manifest.committed_lock(
-        repo.root, commit, "nothing says its checks passed, so it is not promoted", CheckFailed
-    )
-    config = repo_mod.config_at(snap)
-    if config is None:
-        raise BadInput(f"commit {commit[:12]} has no gitml.yaml: it cannot be promoted")
-    return config, lock
 
 
 def _stale(m: Model, entry: dict[str, Any]) -> list[str]:
@@ -317,21 +314,21 @@ def move(
     commit it leaves) is marked in the tag's message, and its gates are not judged against the
     stage: the version it returns to passed them there, and judging it against the version
     being rolled back would defeat the rollback."""
-    config, lock = _config_and_lock(repo, commit)
-    m = find_model(config, wanted, commit[:12])
+    source = Source(repo.root, commit)
+    target = promotable.find(source, wanted)
+    m = target.model
     gtotags.check_name(m.name, "model name")
-    p = Promotion(m, commit, stage)
+    record = promotable.committed(source, target)
+    p = Promotion(m, commit, stage, checked=record.checked, note=record.note)
     tags = registry.read_tags(repo.root)
     state = registry.model_state(tags, m.name)
     current = state.in_stage(stage)
     if current is not None and current.commit == commit and not opts.force:
         p.already, p.version = True, state.registered().get(commit, "")
         return p
-    p.problems = _deprecated(state, opts) or recorded_problems(
-        repo, commit, config, lock, m, is_fresh
+    p.problems = _deprecated(state, opts) or _recorded(
+        repo, p, record, is_fresh, stage_gates=rollback_from is None
     )
-    if rollback_from is None and not p.problems:
-        p.problems = stage_gate_problems(repo, commit, lock, m)
     if not p.problems:  # signed approvals, if gitml.yaml asks for them in this stage
         p.problems = approvals.promotion_problems(repo.root, m.name, commit, stage)
     if not p.problems:
@@ -341,6 +338,23 @@ def move(
             note = f" {gtotags.ROLLBACK_MARK} from {left})"
         _assign(repo, p, opts, tags, note)
     return p
+
+
+def _recorded(
+    repo: repo_mod.Repo,
+    p: Promotion,
+    record: promotable.Record,
+    is_fresh: Freshness,
+    stage_gates: bool,
+) -> list[str]:
+    """Why what the commit recorded does not let it in (none when gitml checks nothing of it),
+    then (`stage_gates`) its gates against a registry stage, judged against that stage now."""
+    if record.lock is None or not p.checked:
+        return []
+    problems = recorded_problems(repo, p.commit, record.config, record.lock, p.model, is_fresh)
+    if stage_gates and not problems:
+        problems = stage_gate_problems(repo, p.commit, record.lock, p.model)
+    return problems
 
 
 def previous_in_stage(tags: list[Tag], name: str, stage: str) -> tuple[str, str]:

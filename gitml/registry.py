@@ -18,6 +18,12 @@ from gitml.gtotags import VERSION_RE, Tag, parse_tag
 def read_tags(root: Path) -> list[Tag]:
     """Every registry tag of the repository, in one git call. Lightweight tags are left out,
     as GTO leaves them out: its tags are annotated."""
+    return read_tags_noting(root, None)[0]
+
+
+def read_tags_noting(root: Path, prefix: str | None) -> tuple[list[Tag], bool]:
+    """(every registry tag, whether any tag's name starts with `prefix`), in one git call: a
+    caller learns whether other tags of its own are there without another walk of every ref."""
     fields = (
         "%(refname:strip=2)",
         "%(objectname)",
@@ -28,14 +34,16 @@ def read_tags(root: Path) -> list[Tag]:
     )
     out = git.out(["for-each-ref", "--format=" + "%09".join(fields), "refs/tags"], root)
     tags = []
+    noted = False
     for line in out.splitlines():
         name, _, peeled, when, committed, subject = (line.split("\t", 5) + [""] * 5)[:6]
+        noted = noted or (prefix is not None and name.startswith(prefix))
         if not peeled:
             continue
         found = parse_tag(name, peeled, subject, _int(when), _int(committed))
         if found is not None:
             tags.append(found)
-    return tags
+    return tags, noted
 
 
 def _int(text: str) -> int:

@@ -180,3 +180,28 @@ def test_a_policy_with_a_bad_value_is_bad_input(ex: Example) -> None:
     r = ex.gitml("check")
     assert r.returncode == 2
     assert "registry.approvals.production.required" in r.stderr and "at least 1" in r.stderr
+
+
+def test_the_registry_shows_each_versions_verified_approvals(ex: Example) -> None:
+    r = ex.gitml("registry", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [v["approvals"] for v in json.loads(r.stdout)[0]["versions"]] == [{}]
+    assert _approve(ex, "alice").returncode == 0
+    assert _approve(ex, "mallory").returncode == 0  # not an allowed signer: not counted
+    r = ex.gitml("approve", f"{MODEL}@v0.0.1", "--stage", "staging", env=_as(ex, "bob"))
+    assert r.returncode == 0, r.stderr  # a stage without a policy: nothing says whose counts
+    [row] = json.loads(ex.gitml("registry", "--json").stdout)
+    [version] = row["versions"]
+    assert version["approvals"]["production"] == {
+        "required": 2,
+        "approved_by": ["alice@x.org"],
+        "not_counted": 1,
+        "problem": None,
+    }
+    staging = version["approvals"]["staging"]
+    assert staging["required"] is None and staging["approved_by"] == []
+    assert "has no approvals policy for staging" in staging["problem"]
+    table = ex.gitml("registry").stdout
+    assert "v0.0.1 production 1/2 (alice@x.org), 1 not counted; staging 0/?" in table
+    doc = json.loads(ex.gitml("registry", f"{MODEL}@v0.0.1", "--json").stdout)
+    assert doc["approvals"]["production"]["approved_by"] == ["alice@x.org"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Example
+from conftest import Example, run
 
 from gitml import gtotags, registry
 
@@ -334,3 +334,96 @@ def test_stage_holders_follow_gto_through_unassign_and_deregister(tmp_path: Path
         held = registry.in_stage(tags, "m", "prod")
         ours = registry.versions(tags, "m").get(held.commit) if held else None
         assert ours == gto_prod, (tag, ours, gto_prod)
+
+
+def test_an_artifact_gitml_yaml_does_not_name_is_tagged_saying_if_it_was_checked(
+    example: Example,
+) -> None:
+    """As `gto assign` tags any artifact: one only dvc.yaml `artifacts:` or artifacts.yaml
+    declares is promoted too, unchecked unless gitml.lock records its path (then checked)."""
+    ex = example
+    sub = ex.root / "pipelines" / "nlp"
+    sub.mkdir(parents=True)
+    (sub / "dvc.yaml").write_text("artifacts:\n  nb:\n    path: nb.pkl\n    type: model\n")
+    (ex.root / "artifacts.yaml").write_text("tok:\n  type: model\n  path: models/tok.bin\n")
+    dvcyaml = ex.root / "dvc.yaml"
+    dvcyaml.write_text(dvcyaml.read_text() + "  champion:\n    path: model/model.pkl\n")
+    ex.git("add", "-A")
+    ex.git("commit", "-q", "-m", "declare artifacts")
+
+    r = ex.gitml(
+        "promote", "pipelines/nlp:nb", "--to", "staging", "--json",
+        env={"GIT_COMMITTER_DATE": "2026-01-01T10:00:01"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["tags"] == ["pipelines/nlp=nb@v0.0.1", "pipelines/nlp=nb#staging#1"]
+    assert doc["checked"] is False and doc["path"] == "pipelines/nlp/nb.pkl"
+    assert "warning: not checked by gitml: pipelines/nlp:nb is declared in pipelines/nlp/" in (
+        r.stderr
+    )
+    assert "records no model pipelines/nlp/nb.pkl" in r.stderr
+    r = ex.gitml("promote", "tok", "--to", "staging")
+    assert r.returncode == 0 and "tok is declared in artifacts.yaml, not in gitml.yaml" in r.stderr
+    # GTO reads what was tagged
+    gto = Path(sys.executable).with_name("gto")
+    shown = subprocess.run(
+        [str(gto), "show", "--json"], cwd=ex.root, capture_output=True, text=True
+    )
+    stages = {name: a["stage"].get("staging") for name, a in json.loads(shown.stdout).items()}
+    assert stages["pipelines/nlp:nb"] == "v0.0.1" and stages["tok"] == "v0.0.1"
+
+    # dvc.yaml's other name for gitml.yaml's model: gitml.lock records its path, so it is checked
+    r = ex.gitml("promote", "champion", "--to", "production", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["checked"] is True
+    assert "its path model/model.pkl is gitml.yaml's model wine-classifier" in r.stderr
+    assert "warning" not in r.stderr
+    r = ex.gitml("rollback", "pipelines/nlp:nb", "--stage", "staging")
+    assert r.returncode == 2 and "held nothing before" in r.stderr  # the name resolves
+    r = ex.gitml("promote", "nb", "--to", "staging")
+    assert r.returncode == 2
+    assert "no model 'nb' in gitml.yaml, dvc.yaml `artifacts:` or artifacts.yaml" in r.stderr
+    assert "pipelines/nlp:nb (pipelines/nlp/dvc.yaml)" in r.stderr
+
+
+def test_registry_of_another_repository_is_read_without_its_files(
+    example: Example, tmp_path: Path
+) -> None:
+    """`-r URL|PATH`, as `gto show -r`: the tags and HEAD fetched without blobs into a temporary
+    repository, files read as HEAD has them (not the work tree), the remote's config unused."""
+    ex = example
+    assert _promote(ex, "--to", "production", date="2026-01-01T10:00:00").returncode == 0
+    local = json.loads(ex.gitml("registry", "--json").stdout)
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    # a server that honours `--filter` (as hosting services do): blobs come only when asked
+    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare, check=True)
+    ex.git("push", "-q", "--no-verify", str(bare), "main", "--tags")
+    # what gitml must never run: the other repository's own config
+    ex.git("config", "core.fsmonitor", f"touch {tmp_path / 'pwned'}")
+    cfg = ex.root / "gitml.yaml"
+    cfg.write_text(cfg.read_text().replace("name: wine-classifier", "name: renamed"))
+
+    elsewhere = tmp_path / "elsewhere"  # not a repository at all
+    elsewhere.mkdir()
+
+    def registry(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(sys.executable, "-m", "gitml", "registry", *args, cwd=elsewhere, check=False)
+
+    for where in (str(bare), bare.as_uri(), str(ex.root)):
+        r = registry("-r", where, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == local, where  # HEAD's gitml.yaml, not the work tree's
+    r = registry("--repo", str(bare), f"{MODEL}#production", "--version")
+    assert r.returncode == 0 and r.stdout.strip() == "v0.0.1"
+    r = registry("-r", str(bare), MODEL, "--history", "--json")
+    assert [e["event"] for e in json.loads(r.stdout)] == ["assignment", "registration"]
+    assert not (tmp_path / "pwned").exists()
+    r = registry("-r", "--upload-pack=touch x", "--json")
+    assert r.returncode == 2 and "cannot start with '-'" in r.stderr
+    r = registry("-r", "ext::sh -c touch% pwned")
+    assert r.returncode == 2 and "transport 'ext' not allowed" in r.stderr
+    r = registry("-r", str(tmp_path / "nothing-here"))
+    assert r.returncode == 2 and "could not fetch the registry" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,7 +1,10 @@
 """gitml's registry against GTO itself: item by item (`.gto` stages, deprecation, simple
 notation, artifacts.yaml and dvc.yaml artifacts), then a differential test: random sequences
-of `gto` commands and `gitml promote/rollback` on one real repository, and after each step
-`gitml registry --json` must say what `gto show --json` says.
+of `gto` commands and `gitml promote/rollback/approve` on one real repository; after each step
+`gitml registry --json` must say what `gto show --json` says (and an approval, a signed tag of
+gitml's, must leave `gto show --json` as it was), and `gitml registry NAME --history --json`
+must list the events `gto history NAME --json` lists, in the same order (at the end of a
+sequence; after every step in the long sequences).
 
 GTO stamps its tags with the wall clock (it ignores GIT_COMMITTER_DATE), and it orders events
 by tagger date, to the second. So that a sequence runs without sleeping, each tag a `gto`
@@ -21,12 +24,13 @@ from typing import Any
 
 import pytest
 from conftest import Example, copy_example
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 MODEL = "wine-classifier"
 GTO = str(Path(sys.executable).with_name("gto"))
 STAGES = ("dev", "prod")
+APPROVERS = ("alice", "bob")
 
 
 class Clock:
@@ -92,13 +96,37 @@ def _commit(ex: Example, text: str, date: str) -> str:
     return ex.head()
 
 
+def _signing_keys(keys: Path) -> None:
+    """An SSH signing key per approver (approvals are signed tags)."""
+    keys.mkdir()
+    for who in APPROVERS:
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(keys / who)],
+            check=True,
+        )
+
+
+def _signer(ex: Example, who: str, when: str) -> dict[str, str]:
+    """git config for `who`: their email and SSH signing key; the tag dated `when`."""
+    settings = {
+        "user.email": f"{who}@x.org",
+        "gpg.format": "ssh",
+        "user.signingkey": str(ex.root.parent / "keys" / who),
+    }
+    env = {"GIT_CONFIG_COUNT": str(len(settings)), "GIT_COMMITTER_DATE": when}
+    for i, (key, value) in enumerate(settings.items()):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return env
+
+
 @pytest.fixture(scope="module")
 def repo(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    """The example project with three more commits, shared: each test starts by removing
-    every tag."""
+    """The example project with three more commits and approvers' keys, shared: each test
+    starts by removing every tag."""
     ex = copy_example(example_template, tmp_path_factory.mktemp("gto-diff") / "ex")
     for i in range(3):
         _commit(ex, f"docs {i}", f"2026-01-0{i + 1}T10:00:00")
+    _signing_keys(ex.root.parent / "keys")
     yield ex
 
 
@@ -247,6 +275,7 @@ operation = st.one_of(
     st.tuples(st.just("deprecate")),
     st.tuples(st.just("promote"), stage, commit_index),
     st.tuples(st.just("rollback"), stage),
+    st.tuples(st.just("approve"), stage, st.sampled_from(APPROVERS)),
 )
 
 
@@ -280,6 +309,10 @@ def apply(ex: Example, op: tuple[Any, ...], commits: list[str], when: str) -> st
         r = ex.gitml("rollback", MODEL, "--stage", op[1], env={"GIT_COMMITTER_DATE": when})
         assert r.returncode in (0, 1, 2), r.stderr  # 2: nothing to roll back to
         return f"gitml rollback --stage {op[1]} -> {r.returncode}"
+    if kind == "approve":  # the latest version, signed by op[2]
+        r = ex.gitml("approve", MODEL, "--stage", op[1], env=_signer(ex, op[2], when))
+        assert r.returncode in (0, 2), r.stderr  # 2: no version, or approved already
+        return f"gitml approve --stage {op[1]} as {op[2]} -> {r.returncode}"
     if kind == "register":
         args = ["register", MODEL, commits[op[1]]]
     elif kind == "assign":
@@ -297,25 +330,55 @@ def apply(ex: Example, op: tuple[Any, ...], commits: list[str], when: str) -> st
     return f"gto {' '.join(args)} -> {r.returncode}"
 
 
-def run_sequence(ex: Example, ops: list[tuple[Any, ...]]) -> None:
+def history(ex: Example) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(`gto history MODEL --json`, `gitml registry MODEL --history --json`)."""
+    theirs = gto(ex, "history", MODEL, "--json")
+    assert theirs.returncode == 0, theirs.stderr
+    ours = ex.gitml("registry", MODEL, "--history", "--json")
+    assert ours.returncode == 0, ours.stderr
+    return json.loads(theirs.stdout), json.loads(ours.stdout)
+
+
+def run_sequence(ex: Example, ops: list[tuple[Any, ...]], history_each_step: bool) -> None:
     commits = _reset(ex)
     clock = Clock()
-    done = []
-    for op in ops:
+    done: list[str] = []
+    before: dict[str, Any] = {}  # no tags: GTO shows nothing
+    for i, op in enumerate(ops):
         done.append(apply(ex, op, commits, clock.tick()))
         theirs, ours = gto_view(ex), gitml_view(ex)
         assert ours == theirs, "\n".join([*done, f"gto: {theirs}", f"gitml: {ours}"])
+        if op[0] == "approve":  # GTO does not read approval tags: nothing changed for it
+            assert theirs == before, "\n".join([*done, f"gto before: {before}", f"now: {theirs}"])
+        before = theirs
+        if history_each_step or i == len(ops) - 1:
+            gto_history, gitml_history = history(ex)
+            assert gitml_history == gto_history, "\n".join(
+                [*done, "gto history:", json.dumps(gto_history, indent=1), "gitml history:",
+                 json.dumps(gitml_history, indent=1)]
+            )  # fmt: skip
 
 
 @settings(
-    max_examples=2,
+    max_examples=1,  # and the explicit example below: the fast part stays small
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(operation, min_size=6, max_size=8))
+@example(  # approvals among GTO's and gitml's own tags, whatever the generated ones hold
+    ops=[
+        ("approve", "prod", "alice"),  # nothing registered yet: refused
+        ("promote", "dev", 0),
+        ("approve", "prod", "alice"),
+        ("assign", "prod", 1, False),
+        ("approve", "prod", "bob"),
+        ("unassign", "prod", 1),
+        ("approve", "dev", "alice"),
+    ]
+)
 def test_gitml_reads_the_registry_as_gto_does(repo: Example, ops: list[tuple[Any, ...]]) -> None:
-    run_sequence(repo, ops)
+    run_sequence(repo, ops, history_each_step=False)
 
 
 @pytest.mark.slow
@@ -327,7 +390,7 @@ def test_gitml_reads_the_registry_as_gto_does(repo: Example, ops: list[tuple[Any
 )
 @given(ops=st.lists(operation, min_size=50, max_size=60))
 def test_gitml_reads_long_histories_as_gto_does(repo: Example, ops: list[tuple[Any, ...]]) -> None:
-    run_sequence(repo, ops)
+    run_sequence(repo, ops, history_each_step=True)
 
 
 def test_lookups_and_promote_options_a_gto_user_expects(repo: Example) -> None:

@@ -74,22 +74,7 @@ def verify(name: str, stage: str, json_out: bool = False) -> int:
     if held is None:
         raise CheckFailed(f"{name} has nothing in {stage}: there is nothing to verify")
     version = state.registered().get(held.commit)
-    policy = approvals.policy_at(repo.root, held.commit, stage)
-    problem = None
-    result = None
-    if version is None:
-        problem = f"{stage} holds commit {held.commit[:12]}, which is not a registered version"
-    elif policy is None:
-        problem = (
-            f"gitml.yaml at {held.commit[:12]} has no approvals policy for {stage} "
-            f"(registry.approvals.{stage}): nothing says who must approve"
-        )
-    else:
-        result = approvals.judge(repo.root, name, version, stage, policy, promoted_at=held.time)
-        promoter = approvals.promoter_of(repo.root, held.tag)
-        problem = result.problem or approvals.four_eyes(result, promoter)
-        if problem is None and not result.approved:
-            problem = result.missing()
+    result, problem = approvals.verdict(repo.root, name, version, stage, held)
     if json_out:
         print(json.dumps(_as_json(name, stage, version, held, result, problem), indent=2))
     elif problem is None and result is not None:

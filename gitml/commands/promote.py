@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 
-from gitml import git, gtofiles, promotion, registry
+from gitml import git, gtofiles, promotable, promotion, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.freshness import lock_is_fresh
-from gitml.output import say
+from gitml.output import say, warn
 from gitml.promotion import Options, Promotion
+from gitml.registrysource import Source
 
 
 def _report(p: Promotion, push: bool, remote: str, json_out: bool, verb: str) -> int:
@@ -30,6 +31,8 @@ def _report(p: Promotion, push: bool, remote: str, json_out: bool, verb: str) ->
         say(f"{what} is in {p.stage} already; no tag made")
         return 0
     say(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
+    if p.note:
+        (say if p.checked else warn)(p.note)
     if not push:
         say(f"share it with: git push {remote} " + " ".join(p.created))
     return 0
@@ -65,7 +68,7 @@ def rollback(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     gtofiles.gto_config(repo.root).check_stage(stage)
-    name = promotion.find_model(repo_mod.workspace_config(repo), model, "the workspace").name
+    name = promotable.find(Source(repo.root), model).model.name
     if push:
         promotion.fetch_tags(repo, remote)
     current, before = promotion.previous_in_stage(registry.read_tags(repo.root), name, stage)
