@@ -1,0 +1,475 @@
+"""gitml.lock (schema gitml.lock/1), the file: its records as frozen dataclasses, one parser
+(bytes or text -> Lock, BadInput saying what is wrong) and one serialiser (Lock -> the bytes gitml
+writes: YAML, keys sorted, floats rounded to 6 significant digits).
+
+What the records mean is DESIGN.md's "gitml.lock" section; how they are computed from a commit is
+gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py.
+
+A lock read and written back gives the same bytes:
+- keys this gitml does not know (a newer gitml's, or a hand edit) are kept in each record's
+  `extra` and written back as they were;
+- a known key of the wrong type is refused in a model or dataset entry (nothing that reads the
+  lock, the hook, show or restore, is asked to guess), and kept in `extra` in the records inside
+  them and in environment blocks, whose fields nothing judges;
+- each record read remembers the known keys it had (`written`): one an older gitml wrote, without
+  a key gitml writes today, comes back without it. A record made now (`written` None) is written
+  with the keys today's gitml writes (its `ALWAYS`, and every other one that is not None).
+The one exception: a part (`models`, `data`, `environments`) written as null comes back `{}`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias, TypeVar
+
+from gitml import dvcfiles, paths
+from gitml.errors import BadInput, GitmlError
+from gitml.fileio import dump_yaml, load_yaml, round_sig
+from gitml.snapshot import Snapshot
+
+LOCK_FILE = "gitml.lock"
+SCHEMA = "gitml.lock/1"
+
+Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
+JsonObject: TypeAlias = "dict[str, Json]"
+
+_REGENERATE = "it is written by gitml: run `gitml lock` to regenerate it"
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 6 significant digits, recursively, so figures do not churn between machines."""
+    if isinstance(value, float):
+        return round_sig(value)
+    if isinstance(value, dict):
+        return {str(k): rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
+# --- how a field is read and written ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a key holds: a plain value of `types`, or `record` (one, a list, a map of them)."""
+
+    types: tuple[type, ...] = ()
+    record: type[Record] | None = None
+    shape: str = "value"  # value | one | list | map
+
+    def accepts(self, value: Any) -> bool:
+        if self.shape == "one":
+            return isinstance(value, dict)
+        if self.shape == "list":
+            return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        if self.shape == "map":
+            return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+        if object in self.types:
+            return True
+        return isinstance(value, self.types) and (bool in self.types or not isinstance(value, bool))
+
+    def read(self, value: Any) -> Any:
+        record = self.record
+        if record is None or (value is None and self.shape != "map"):
+            return value
+        if self.shape == "one":
+            return read_record(record, value)
+        if self.shape == "list":
+            return [read_record(record, v) for v in value]
+        return {str(k): read_record(record, v) for k, v in (value or {}).items()}
+
+    def write(self, value: Any) -> Any:
+        if self.record is None or value is None:
+            return value
+        if self.shape == "one":
+            return plain(value)
+        if self.shape == "list":
+            return [plain(v) for v in value]
+        return {k: plain(v) for k, v in value.items()}
+
+
+def _value(*types: type) -> Any:
+    return field(default=None, metadata={"kind": _Kind(types)})
+
+
+def _record(record: type[Record], shape: str = "one") -> Any:
+    kind = _Kind(record=record, shape=shape)
+    if shape == "map":
+        return field(default_factory=dict, metadata={"kind": kind})
+    return field(default=None, metadata={"kind": kind})
+
+
+@dataclass(frozen=True)
+class Record:
+    """A mapping of gitml.lock, its keys as fields of the same names."""
+
+    # the keys this gitml does not read, as they were read
+    extra: JsonObject = field(default_factory=dict, kw_only=True)
+    # the known keys the record had when read; None: made now, written with today's keys
+    written: frozenset[str] | None = field(default=None, kw_only=True, compare=False, repr=False)
+    # the keys today's gitml writes even when they hold null
+    ALWAYS: ClassVar[frozenset[str]] = frozenset()
+
+
+R = TypeVar("R", bound=Record)
+
+
+_KINDS: dict[type[Record], dict[str, _Kind]] = {}
+
+
+def _kinds(record: type[Record]) -> dict[str, _Kind]:
+    if record not in _KINDS:
+        _KINDS[record] = {
+            f.name: f.metadata["kind"] for f in dataclasses.fields(record) if "kind" in f.metadata
+        }
+    return _KINDS[record]
+
+
+def read_record(record: type[R], doc: Mapping[Any, Any]) -> R:
+    """`doc` as a `record`, unchecked: what a field does not accept is kept in `extra`."""
+    kinds = _kinds(record)
+    values: dict[str, Any] = {}
+    extra: JsonObject = {}
+    for key, value in doc.items():
+        kind = kinds.get(key) if isinstance(key, str) else None
+        if kind is not None and (value is None or kind.accepts(value)):
+            values[key] = kind.read(value)
+        else:
+            extra[str(key)] = value
+    return record(**values, extra=extra, written=frozenset(values))
+
+
+def plain(record: Record) -> dict[str, Any]:
+    """The record as the plain mapping gitml.lock holds (its `extra` included)."""
+    out: dict[str, Any] = dict(record.extra)
+    for name, kind in _kinds(type(record)).items():
+        value = getattr(record, name)
+        if _writes(record, name, value):
+            out[name] = kind.write(value)
+    return out
+
+
+def _writes(record: Record, name: str, value: Any) -> bool:
+    if value is not None and value != {}:
+        return True
+    return name in (record.written if record.written is not None else record.ALWAYS)
+
+
+def written_keys(record: Record) -> frozenset[str]:
+    """The known keys the serialiser writes for `record`."""
+    return frozenset(n for n in _kinds(type(record)) if _writes(record, n, getattr(record, n)))
+
+
+# --- the records -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirRef(Record):
+    """`dir`: the DVC-tracked directory a gitml.yaml path lies in."""
+
+    path: str | None = _value(str)
+    md5: str | None = _value(str)
+    ALWAYS = frozenset({"path", "md5"})
+
+
+@dataclass(frozen=True)
+class MetricsSource(Record):
+    """`metrics_from`: the DVC-tracked out holding the metrics file (`out` None: in neither)."""
+
+    file: str | None = _value(str)
+    out: str | None = _value(str)
+    md5: str | None = _value(str)
+    ALWAYS = frozenset({"file", "out", "md5"})
+
+
+@dataclass(frozen=True)
+class ImportSource(Record):
+    """`source`: where a `dvc import` (-url) took the data from."""
+
+    url: str | None = _value(str)
+    rev_lock: str | None = _value(str)
+    path: str | None = _value(str)
+    ALWAYS = frozenset({"url", "rev_lock", "path"})
+
+
+@dataclass(frozen=True)
+class Tests(Record):
+    """`tests`: the model's pytest run, by the hash of its test files, and the data it read."""
+
+    passed: int | None = _value(int)
+    failed: int | None = _value(int)
+    hash: str | None = _value(str)
+    data: JsonObject | None = _value(dict)
+    ALWAYS = frozenset({"passed", "failed", "hash", "data"})
+
+
+@dataclass(frozen=True)
+class Gate(Record):
+    """One gate's verdict: its rule, the metric's value, the baseline commit it compared with."""
+
+    rule: str | None = _value(str)
+    value: float | None = _value(int, float)
+    baseline: str | None = _value(str)
+    threshold: float | None = _value(int, float)
+    passed: bool | None = _value(bool)
+    ALWAYS = frozenset({"rule", "value", "baseline", "threshold", "passed"})
+
+
+@dataclass(frozen=True)
+class Validation(Record):
+    """`validation`: the dataset's great-expectations suite run."""
+
+    success: bool | None = _value(bool)
+    evaluated: int | None = _value(int)
+    failed: int | None = _value(int)
+    sample: Json = _value(object)
+    ALWAYS = frozenset({"success", "evaluated", "failed"})
+
+
+@dataclass(frozen=True)
+class Profile(Record):
+    """`profile`: rows, and per column the figures drift compares (gitml/drift.py reads them)."""
+
+    rows: int | None = _value(int)
+    columns: dict[str, JsonObject] | None = _value(dict)
+    ALWAYS = frozenset({"rows", "columns"})
+
+
+@dataclass(frozen=True)
+class Hardware(Record):
+    cpu: str | None = _value(str)
+    gpu: str | None = _value(str)
+    ALWAYS = frozenset({"cpu", "gpu"})
+
+
+@dataclass(frozen=True)
+class LockfileRef(Record):
+    """The repository's dependency lockfile (requirements.lock, uv.lock, ...)."""
+
+    path: str | None = _value(str)
+    sha256: str | None = _value(str)
+    ALWAYS = frozenset({"path", "sha256"})
+
+
+@dataclass(frozen=True)
+class Container(Record):
+    dockerfile_sha256: str | None = _value(str)
+    image: str | None = _value(str)
+    ALWAYS = frozenset({"dockerfile_sha256", "image"})
+
+
+@dataclass(frozen=True)
+class Environment(Record):
+    """An environment block (`environments.<key>`): what built a model (`captured: build`),
+    else the committer's (`captured: commit`)."""
+
+    captured: str | None = _value(str)
+    python: str | None = _value(str)
+    platform: str | None = _value(str)
+    packages: JsonObject | None = _value(dict)
+    hardware: Hardware | None = _record(Hardware)
+    seeds: JsonObject | None = _value(dict)
+    lockfile: LockfileRef | None = _record(LockfileRef)
+    container: Container | None = _record(Container)
+    ALWAYS = frozenset({"captured", "python", "platform", "packages", "hardware", "seeds"})
+
+
+# A stage's reasons to be rebuilt, or whether it is stale (older locks): `stale`.
+Stale: TypeAlias = "bool | list[str] | None"
+
+
+@dataclass(frozen=True)
+class ModelEntry(Record):
+    """A model (`models.<path>`): its inputs (hashes, stage, params, metrics) and results."""
+
+    md5: str | None = _value(str)
+    hash: str | None = _value(str)
+    size: int | None = _value(int)
+    format: str | None = _value(str)
+    format_from: str | None = _value(str)  # "bytes": told from the cache object's bytes
+    dir: DirRef | None = _record(DirRef)
+    stage: str | None = _value(str)
+    frozen: bool | None = _value(bool)
+    stale: Stale = _value(bool, list)
+    inputs: JsonObject | None = _value(dict)
+    cmd: str | list[str] | None = _value(str, list)
+    metrics: JsonObject | None = _value(dict)
+    metrics_from: MetricsSource | None = _record(MetricsSource)
+    environment: str | None = _value(str)
+    tests: Tests | None = _record(Tests)
+    gates: list[Gate] | None = _record(Gate, "list")
+    ALWAYS = frozenset({"md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics"})
+
+    @property
+    def stale_reasons(self) -> list[str]:
+        return list(self.stale) if isinstance(self.stale, list) else []
+
+
+@dataclass(frozen=True)
+class DataEntry(Record):
+    """A dataset (`data.<path>`): its inputs (hashes, import source, suite) and results."""
+
+    md5: str | None = _value(str)
+    hash: str | None = _value(str)
+    size: int | None = _value(int)
+    nfiles: int | None = _value(int)
+    dir: DirRef | None = _record(DirRef)
+    source: ImportSource | None = _record(ImportSource)
+    stage: str | None = _value(str)
+    frozen: bool | None = _value(bool)
+    stale: Stale = _value(bool, list)
+    suite: str | None = _value(str)
+    suite_sha256: str | None = _value(str)
+    reader: JsonObject | None = _value(dict)  # format/read/sample other than the defaults
+    validation: Validation | None = _record(Validation)
+    profile: Profile | None = _record(Profile)
+    ALWAYS = frozenset(
+        {"md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256"}
+    )
+
+
+@dataclass(frozen=True)
+class Lock(Record):
+    """A whole gitml.lock."""
+
+    config_sha256: str | None = _value(str)
+    models: dict[str, ModelEntry] = _record(ModelEntry, "map")
+    data: dict[str, DataEntry] = _record(DataEntry, "map")
+    environments: dict[str, Environment] = _record(Environment, "map")
+    ALWAYS = frozenset({"config_sha256", "models", "data", "environments"})
+
+    def environment_of(self, entry: ModelEntry) -> Environment | None:
+        """The environment block the model's entry names (None: none, or not recorded)."""
+        return self.environments.get(entry.environment) if entry.environment else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lock as the plain mapping gitml.lock holds, schema included, a copy of its own:
+        for the modules that still read it by key (converted in the second pass of issue 16)."""
+        return copy.deepcopy({"schema": SCHEMA, **plain(self)})
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def parse(data: bytes | str, name: str = LOCK_FILE) -> Lock:
+    """A gitml.lock's text as a Lock; BadInput naming `name` and what is wrong otherwise."""
+    try:
+        doc = load_yaml(data)
+    except Exception as exc:  # yaml errors of either loader, and the bounds of fileio
+        raise BadInput(
+            f"{name}: not valid YAML ({str(exc).splitlines()[0]}); {_REGENERATE}"
+        ) from None
+    return from_document(doc, name)
+
+
+def from_document(doc: Any, name: str = LOCK_FILE) -> Lock:
+    """A parsed gitml.lock document, checked for the shape gitml writes, as a Lock."""
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise BadInput(f"{name}: not a {SCHEMA} manifest; run `gitml lock` to regenerate it")
+    problem = shape_problem(doc)
+    if problem:
+        raise BadInput(f"{name}: {problem}; {_REGENERATE}")
+    return from_dict(doc)
+
+
+def from_dict(doc: Mapping[str, Any]) -> Lock:
+    """A lock gitml holds as a plain mapping, as a Lock, unchecked and nothing lost."""
+    return read_record(Lock, {k: v for k, v in doc.items() if k != "schema"})
+
+
+def committed_lock(
+    root: Path, commit: str, consequence: str, error: type[GitmlError] = BadInput
+) -> tuple[Snapshot, Lock]:
+    """The commit's files and its gitml.lock; `error` saying `consequence` without one."""
+    snap = Snapshot(root, commit)
+    data = snap.read(LOCK_FILE)
+    if data is None:
+        raise error(
+            f"commit {commit[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify): "
+            + consequence
+        )
+    return snap, parse(data, f"{LOCK_FILE} at {commit[:12]}")
+
+
+# The types of the entry fields gitml writes (None is allowed for each: an old or partial record).
+# Unknown fields are kept and ignored; a known one of another type means the file was not
+# written by gitml, and nothing that reads it (show, restore, the hook) is asked to guess.
+_ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "hash": str,
+    "size": int,
+    "nfiles": int,
+    "format": str,
+    "stage": str,
+    "frozen": bool,
+    "stale": (bool, list),
+    "inputs": dict,
+    "metrics": dict,
+    "metrics_from": dict,
+    "cmd": (str, list),
+    "tests": dict,
+    "gates": list,
+    "environment": str,
+    "source": dict,
+    "suite": str,
+    "suite_sha256": str,
+    "reader": dict,
+    "validation": dict,
+    "profile": dict,
+}
+
+
+def shape_problem(doc: Mapping[str, Any]) -> str | None:
+    """What makes a parsed gitml.lock unlike one gitml writes, or None."""
+    for part in ("models", "data", "environments"):
+        body = doc.get(part)
+        if body is not None and not isinstance(body, dict):
+            return f"`{part}` must be a mapping"
+        for key, entry in (body or {}).items():
+            where = f"{part}.{str(key)[:80]}"
+            if not isinstance(entry, dict):
+                return f"`{where}` must be a mapping"
+            problem = None if part == "environments" else _entry_problem(where, key, entry)
+            if problem:
+                return problem
+    return None
+
+
+def _entry_problem(where: str, path: Any, entry: dict[Any, Any]) -> str | None:
+    if not isinstance(path, str) or not _clean_path(path):
+        return f"`{where}`: not a clean path inside the repository"
+    md5 = entry.get("md5")
+    if md5 is not None and not dvcfiles.is_md5(md5):
+        return f"`{where}.md5` is not a DVC md5 (32 hex digits)"
+    for field_name, kind in _ENTRY_FIELDS.items():
+        value = entry.get(field_name)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        ):
+            return f"`{where}.{field_name}` has the wrong type ({type(value).__name__})"
+    stale = entry.get("stale")
+    if isinstance(stale, list) and not all(isinstance(r, str) for r in stale):
+        return f"`{where}.stale` must be a list of reasons"
+    gates = entry.get("gates") or []
+    if not all(isinstance(g, dict) for g in gates):
+        return f"`{where}.gates` must be a list of mappings"
+    return None
+
+
+def _clean_path(path: str) -> bool:
+    try:
+        return paths.normalize(path) == path
+    except BadInput:
+        return False
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def serialize(lock: Lock) -> bytes:
+    """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded."""
+    return (f"schema: {SCHEMA}\n" + dump_yaml(rounded(plain(lock)))).encode()
