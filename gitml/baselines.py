@@ -14,7 +14,7 @@ from typing import Any
 
 from gitml import dvcfiles, git, manifest, registry
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.snapshot import Snapshot
 
 STAGES = ("production", "staging")

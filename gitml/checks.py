@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.dvcfiles import DvcConfig
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
 from gitml.repo import Repo
 
 

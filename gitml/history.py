@@ -19,7 +19,7 @@ from gitml import git, manifest, params, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import warn
 from gitml.snapshot import Snapshot
 

@@ -41,7 +41,7 @@ from gitml.config import Model
 from gitml.dvcfiles import DEFAULT_PARAMS, DvcConfig, md5_for, read_config, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file, round_sig, sha256_bytes
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
 from gitml.output import warn
 from gitml.snapshot import Snapshot
 

@@ -18,7 +18,8 @@ from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
-from gitml.manifest import LOCK_FILE, Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import LOCK_FILE
 from gitml.objects import Missing
 from gitml.output import warn
 from gitml.repo import Repo, config_at

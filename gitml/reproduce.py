@@ -32,7 +32,7 @@ from gitml.config import Config
 from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 
 IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"

@@ -22,7 +22,7 @@ from typing import Any
 from gitml import dvcfiles, git, manifest, objects, paths
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot

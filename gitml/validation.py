@@ -34,7 +34,7 @@ from gitml.config import Dataset
 from gitml.datareaders import Frame, Source
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
-from gitml.manifest import rounded
+from gitml.lockfile import rounded
 
 CACHE_DIR = "validation"
 # 2: profiles count the values of few-valued number columns (drift); 3: histograms of the others

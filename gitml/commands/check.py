@@ -8,7 +8,7 @@ import json
 from gitml import git
 from gitml import repo as repo_mod
 from gitml.commands.hook import report_missing, report_outcome, say_unstaged
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot

@@ -19,7 +19,7 @@ from gitml import dvcfiles, git
 from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import GitmlError
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import printable
 
 OK, WARN, FAIL = "ok", "warn", "fail"

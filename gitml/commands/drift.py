@@ -13,7 +13,7 @@ from gitml import baselines, datareaders, drift, git, manifest, registry
 from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import aligned, console, say, warn
 from gitml.paths import normalize
 

@@ -13,7 +13,7 @@ from gitml.config import CONFIG_FILE
 from gitml.error_handler import Exit, handled
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, refuse_special_file
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 from gitml.precommit import Outcome
 from gitml.snapshot import Snapshot

@@ -16,7 +16,7 @@ from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml, regular_file_text
 from gitml.hookfast import HOOKS
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 from gitml.resources import resource
 

@@ -13,7 +13,7 @@ from gitml.commands.hook import (
     write_watch,
 )
 from gitml.errors import CheckFailed
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot

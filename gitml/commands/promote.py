@@ -18,7 +18,7 @@ from gitml import repo as repo_mod
 from gitml.commands.hook import lock_is_fresh
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say
 from gitml.snapshot import Snapshot
 

@@ -33,7 +33,7 @@ from gitml.config import CONFIG_FILE
 from gitml.dvcfiles import DvcConfig, Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml, md5_file
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import Progress, say, warn
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot

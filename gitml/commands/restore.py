@@ -13,7 +13,7 @@ from gitml import restore as restore_mod
 from gitml import state as state_mod
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput, CheckFailed
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 
 

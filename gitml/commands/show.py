@@ -7,7 +7,7 @@ from typing import Any
 
 from gitml import git, history, manifest, params
 from gitml import repo as repo_mod
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import console, warn
 
 

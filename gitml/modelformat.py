@@ -1,0 +1,81 @@
+"""A model's format (pickle, onnx, xgboost, ...): what gitml.yaml names, else what the path's
+suffix says, else what the bytes of its DVC cache object say (read as the pytest plugin reads
+them: the plugin is the one place formats are told from bytes).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from gitml import dvcfiles
+from gitml.errors import BadInput
+
+SUFFIX_FORMATS = {
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "joblib",
+    ".skops": "skops",
+    ".onnx": "onnx",
+    ".pt": "torch",
+    ".pth": "torch",
+    ".ubj": "xgboost",
+    ".xgb": "xgboost",
+    ".keras": "keras",
+    ".h5": "keras",
+    ".lgb": "lightgbm",
+}
+
+
+def model_format(
+    path: str, configured: str, out: dvcfiles.Out | None = None, cache_dir: Path | None = None
+) -> tuple[str, str | None]:
+    """The model's format and where it came from: (format, None) when gitml.yaml or the path's
+    suffix names it; (format, "bytes") when it was told from the bytes of the DVC cache object
+    the out's md5 names (never the workspace's: a commit is about its staged hashes). Only for
+    `auto` with a suffix that says nothing are bytes read, and only their heads."""
+    if configured != "auto":
+        return configured, None
+    by_suffix = SUFFIX_FORMATS.get(posixpath.splitext(path)[1].lower())
+    if by_suffix is not None:
+        return by_suffix, None
+    if out is None or not out.md5 or cache_dir is None:
+        return "unknown", None
+    found = _cached_format(out.md5, out.hash, cache_dir)
+    # Not in the cache (the hook reports missing objects), or no format in it: unknown, as before.
+    return (found, "bytes") if found != "unknown" else ("unknown", None)
+
+
+def _cached_format(md5: str, hash_name: str, cache_dir: Path) -> str:
+    """What the pytest plugin's loaders would take the object for: a file's format from its
+    head; a directory's, that of its one model file (none, several, or a member missing from
+    the cache: unknown; a TensorFlow SavedModel, which the plugin refuses: unknown)."""
+    # Imported here: the plugin is the one place formats are told from bytes; loading it
+    # (~35 ms, without pytest: see its head) is for models whose suffix says nothing.
+    from gitml.pytest_plugin import sniff_file
+
+    def sniff(digest: str) -> str | None:
+        obj = dvcfiles.object_path(cache_dir, digest, hash_name)
+        try:
+            return sniff_file(obj) if obj.is_file() else None
+        except (OSError, ValueError):  # unreadable, or a zip whose directory does not parse
+            return "unknown"
+
+    if not md5.endswith(".dir"):
+        return sniff(md5) or "unknown"
+    try:
+        members = dvcfiles.read_dir_listing(dvcfiles.object_path(cache_dir, md5, hash_name))
+    except BadInput:  # the listing is absent or corrupt
+        return "unknown"
+    if any(rel == "saved_model.pb" for rel, _ in members):
+        return "unknown"
+    found: list[str] = []
+    for _rel, member in members:
+        detected = sniff(member)
+        if detected is None:  # that member could be the model file, or a second one
+            return "unknown"
+        if detected != "unknown":
+            found.append(detected)
+            if len(found) > 1:
+                return "unknown"
+    return found[0] if found else "unknown"
