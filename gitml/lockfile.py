@@ -309,6 +309,21 @@ class ModelEntry(Record):
     def stale_reasons(self) -> list[str]:
         return list(self.stale) if isinstance(self.stale, list) else []
 
+    @property
+    def metrics_unread(self) -> str | None:
+        """Why the entry has no metrics though it names a metrics file DVC holds that could not
+        be read when the lock was written (`metrics_from`); None otherwise."""
+        source = self.metrics_from
+        if self.metrics is not None or source is None:
+            return None
+        if not source.out:
+            return f"its metrics file {source.file} was tracked neither by git nor by DVC"
+        return (
+            f"its metrics file {source.file} (inside the DVC-tracked {source.out}, md5 "
+            f"{source.md5}) could not be read when gitml.lock was written; fix: "
+            f"`dvc pull {source.out}`, then `gitml lock`"
+        )
+
 
 @dataclass(frozen=True)
 class DataEntry(Record):
