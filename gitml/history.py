@@ -23,6 +23,7 @@ from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.lockfile import LOCK_FILE, Lock
+from gitml.records import read_record
 from gitml.snapshot import Snapshot
 
 STAGED = "staged"
@@ -241,4 +242,4 @@ def staged_version(repo: repo_mod.Repo) -> Version:
 def metrics_unread(entry: dict[str, Any]) -> str | None:
     """TRANSITIONAL, for commands/promote, which holds lock entries as dicts until the second
     pass of issue 16 (then: `ModelEntry.metrics_unread`)."""
-    return lockfile.read_record(lockfile.ModelEntry, entry).metrics_unread
+    return read_record(lockfile.ModelEntry, entry).metrics_unread

@@ -13,10 +13,10 @@ from gitml import dvcfiles
 from gitml.config import CONFIG_FILE, Config, Dataset, Model
 from gitml.errors import BadInput
 from gitml.fileio import md5_bytes, sha256_bytes
-from gitml.lockfile import DataEntry, DirRef, ImportSource, JsonObject, Lock, ModelEntry
-from gitml.lockfile import read_record, rounded
+from gitml.lockfile import DataEntry, DirRef, ImportSource, Lock, ModelEntry, rounded
 from gitml.metricsfile import read_metrics
 from gitml.modelformat import model_format
+from gitml.records import JsonObject, read_record
 from gitml.snapshot import Snapshot
 from gitml.staleness import Pipeline, find_stale, frozen_stages
 from gitml.state import Md5Cache
@@ -136,17 +136,13 @@ def _stage_inputs(stage: dvcfiles.Stage | None) -> JsonObject:
     return found
 
 
-def _data_entry(lin: Lineage, d: Dataset, cache_dir: Path | None, recorded: Lock | None) -> DataEntry:
+def _data_entry(
+    lin: Lineage, d: Dataset, cache_dir: Path | None, recorded: Lock | None
+) -> DataEntry:
     out = _tracked(lin, d.path, "dataset", cache_dir, recorded)
     if d.suite:  # validated: its bytes are read by their hash
         _hashed(out, "dataset")
-    suite = lin.snap.read(d.suite) if d.suite else None
-    if d.suite and suite is None:
-        raise BadInput(
-            f"{CONFIG_FILE}: suite {d.suite!r} of {d.path!r} is not in the commit (git add it)"
-        )
-    options: JsonObject = {"format": d.format, "read": d.read, "sample": d.sample}
-    reader: JsonObject = {k: v for k, v in options.items() if v and v != "auto"}
+    suite = _suite_bytes(lin.snap, d)
     return DataEntry(
         md5=out.md5,
         hash=out.hash,
@@ -159,9 +155,28 @@ def _data_entry(lin: Lineage, d: Dataset, cache_dir: Path | None, recorded: Lock
         stale=lin.stale_reasons(out.stage),
         suite=d.suite,
         suite_sha256=sha256_bytes(suite) if suite is not None else None,
-        # absent with the defaults (older locks stay fresh), and without a suite
-        reader=reader if reader and d.suite else None,
+        reader=_reader(d),
     )
+
+
+def _suite_bytes(snap: Snapshot, d: Dataset) -> bytes | None:
+    """The dataset's suite as the commit holds it (None: it names none)."""
+    if not d.suite:
+        return None
+    suite = snap.read(d.suite)
+    if suite is None:
+        raise BadInput(
+            f"{CONFIG_FILE}: suite {d.suite!r} of {d.path!r} is not in the commit (git add it)"
+        )
+    return suite
+
+
+def _reader(d: Dataset) -> JsonObject | None:
+    """How a validated dataset's bytes are read, where it is not the default: absent with the
+    defaults (older locks stay fresh), and without a suite."""
+    options: JsonObject = {"format": d.format, "read": d.read, "sample": d.sample}
+    reader: JsonObject = {k: v for k, v in options.items() if v and v != "auto"}
+    return reader if reader and d.suite else None
 
 
 def _hashed(out: dvcfiles.Out, kind: str) -> dvcfiles.Out:
@@ -249,20 +264,26 @@ def _member(
         return None
     obj = dvcfiles.object_path(cache_dir, parent.md5, parent.hash) if cache_dir else None
     if obj is None or not obj.is_file():
-        known = _recorded_member(parent, path, kind, recorded)
-        if known is not None:
-            lin.members[path] = known
-            return known
-        raise BadInput(
-            f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "
-            f"({parent.origin}) whose listing {parent.md5} is not in the local DVC cache: "
-            f"`dvc pull {parent.origin}`"
-        )
+        out = _recorded_member(parent, path, kind, recorded)
+        if out is None:
+            raise BadInput(
+                f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked "
+                f"directory ({parent.origin}) whose listing {parent.md5} is not in the local DVC "
+                f"cache: `dvc pull {parent.origin}`"
+            )
+    else:
+        out = _listed_member(parent, path, kind, obj)
+    lin.members[path] = out
+    return out
+
+
+def _listed_member(parent: dvcfiles.Out, path: str, kind: str, listing: Path) -> dvcfiles.Out:
+    """`path` as the `.dir` listing (a file of the cache) of its directory names it."""
     try:
-        listing = dvcfiles.read_dir_listing(obj)
+        pairs = dvcfiles.read_dir_listing(listing)
     except BadInput as exc:
         raise BadInput(f"{CONFIG_FILE}: {kind} {path!r}: {exc}") from None
-    out = member_out(parent, path, listing)
+    out = member_out(parent, path, pairs)
     if out is None:
         raise BadInput(
             f"{CONFIG_FILE}: {kind} {path!r} is inside {parent.path!r}, a DVC-tracked directory "
@@ -274,7 +295,6 @@ def _member(
             f"{parent.path!r}: a directory model must be an out of its own (`dvc add {path}`, "
             "or a stage out)"
         )
-    lin.members[path] = out
     return out
 
 

@@ -20,22 +20,20 @@ The one exception: a part (`models`, `data`, `environments`) written as null com
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 from gitml import dvcfiles, paths
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, round_sig
+from gitml.records import Json, JsonObject, Record, key, nested, plain, read_record
 from gitml.snapshot import Snapshot
 
 LOCK_FILE = "gitml.lock"
 SCHEMA = "gitml.lock/1"
 
-Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
-JsonObject: TypeAlias = "dict[str, Json]"
 
 _REGENERATE = "it is written by gitml: run `gitml lock` to regenerate it"
 
@@ -51,120 +49,6 @@ def rounded(value: Any) -> Any:
     return value
 
 
-# --- how a field is read and written ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """What a key holds: a plain value of `types`, or `record` (one, a list, a map of them)."""
-
-    types: tuple[type, ...] = ()
-    record: type[Record] | None = None
-    shape: str = "value"  # value | one | list | map
-
-    def accepts(self, value: Any) -> bool:
-        if self.shape == "one":
-            return isinstance(value, dict)
-        if self.shape == "list":
-            return isinstance(value, list) and all(isinstance(v, dict) for v in value)
-        if self.shape == "map":
-            return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
-        if object in self.types:
-            return True
-        return isinstance(value, self.types) and (bool in self.types or not isinstance(value, bool))
-
-    def read(self, value: Any) -> Any:
-        record = self.record
-        if record is None or (value is None and self.shape != "map"):
-            return value
-        if self.shape == "one":
-            return read_record(record, value)
-        if self.shape == "list":
-            return [read_record(record, v) for v in value]
-        return {str(k): read_record(record, v) for k, v in (value or {}).items()}
-
-    def write(self, value: Any) -> Any:
-        if self.record is None or value is None:
-            return value
-        if self.shape == "one":
-            return plain(value)
-        if self.shape == "list":
-            return [plain(v) for v in value]
-        return {k: plain(v) for k, v in value.items()}
-
-
-def _value(*types: type) -> Any:
-    return field(default=None, metadata={"kind": _Kind(types)})
-
-
-def _record(record: type[Record], shape: str = "one") -> Any:
-    kind = _Kind(record=record, shape=shape)
-    if shape == "map":
-        return field(default_factory=dict, metadata={"kind": kind})
-    return field(default=None, metadata={"kind": kind})
-
-
-@dataclass(frozen=True)
-class Record:
-    """A mapping of gitml.lock, its keys as fields of the same names."""
-
-    # the keys this gitml does not read, as they were read
-    extra: JsonObject = field(default_factory=dict, kw_only=True)
-    # the known keys the record had when read; None: made now, written with today's keys
-    written: frozenset[str] | None = field(default=None, kw_only=True, compare=False, repr=False)
-    # the keys today's gitml writes even when they hold null
-    ALWAYS: ClassVar[frozenset[str]] = frozenset()
-
-
-R = TypeVar("R", bound=Record)
-
-
-_KINDS: dict[type[Record], dict[str, _Kind]] = {}
-
-
-def _kinds(record: type[Record]) -> dict[str, _Kind]:
-    if record not in _KINDS:
-        _KINDS[record] = {
-            f.name: f.metadata["kind"] for f in dataclasses.fields(record) if "kind" in f.metadata
-        }
-    return _KINDS[record]
-
-
-def read_record(record: type[R], doc: Mapping[Any, Any]) -> R:
-    """`doc` as a `record`, unchecked: what a field does not accept is kept in `extra`."""
-    kinds = _kinds(record)
-    values: dict[str, Any] = {}
-    extra: JsonObject = {}
-    for key, value in doc.items():
-        kind = kinds.get(key) if isinstance(key, str) else None
-        if kind is not None and (value is None or kind.accepts(value)):
-            values[key] = kind.read(value)
-        else:
-            extra[str(key)] = value
-    return record(**values, extra=extra, written=frozenset(values))
-
-
-def plain(record: Record) -> dict[str, Any]:
-    """The record as the plain mapping gitml.lock holds (its `extra` included)."""
-    out: dict[str, Any] = dict(record.extra)
-    for name, kind in _kinds(type(record)).items():
-        value = getattr(record, name)
-        if _writes(record, name, value):
-            out[name] = kind.write(value)
-    return out
-
-
-def _writes(record: Record, name: str, value: Any) -> bool:
-    if value is not None and value != {}:
-        return True
-    return name in (record.written if record.written is not None else record.ALWAYS)
-
-
-def written_keys(record: Record) -> frozenset[str]:
-    """The known keys the serialiser writes for `record`."""
-    return frozenset(n for n in _kinds(type(record)) if _writes(record, n, getattr(record, n)))
-
-
 # --- the records -----------------------------------------------------------------------------
 
 
@@ -172,8 +56,8 @@ def written_keys(record: Record) -> frozenset[str]:
 class DirRef(Record):
     """`dir`: the DVC-tracked directory a gitml.yaml path lies in."""
 
-    path: str | None = _value(str)
-    md5: str | None = _value(str)
+    path: str | None = key(str)
+    md5: str | None = key(str)
     ALWAYS = frozenset({"path", "md5"})
 
 
@@ -181,9 +65,9 @@ class DirRef(Record):
 class MetricsSource(Record):
     """`metrics_from`: the DVC-tracked out holding the metrics file (`out` None: in neither)."""
 
-    file: str | None = _value(str)
-    out: str | None = _value(str)
-    md5: str | None = _value(str)
+    file: str | None = key(str)
+    out: str | None = key(str)
+    md5: str | None = key(str)
     ALWAYS = frozenset({"file", "out", "md5"})
 
 
@@ -191,9 +75,9 @@ class MetricsSource(Record):
 class ImportSource(Record):
     """`source`: where a `dvc import` (-url) took the data from."""
 
-    url: str | None = _value(str)
-    rev_lock: str | None = _value(str)
-    path: str | None = _value(str)
+    url: str | None = key(str)
+    rev_lock: str | None = key(str)
+    path: str | None = key(str)
     ALWAYS = frozenset({"url", "rev_lock", "path"})
 
 
@@ -201,10 +85,10 @@ class ImportSource(Record):
 class Tests(Record):
     """`tests`: the model's pytest run, by the hash of its test files, and the data it read."""
 
-    passed: int | None = _value(int)
-    failed: int | None = _value(int)
-    hash: str | None = _value(str)
-    data: JsonObject | None = _value(dict)
+    passed: int | None = key(int)
+    failed: int | None = key(int)
+    hash: str | None = key(str)
+    data: JsonObject | None = key(dict)
     ALWAYS = frozenset({"passed", "failed", "hash", "data"})
 
 
@@ -212,11 +96,11 @@ class Tests(Record):
 class Gate(Record):
     """One gate's verdict: its rule, the metric's value, the baseline commit it compared with."""
 
-    rule: str | None = _value(str)
-    value: float | None = _value(int, float)
-    baseline: str | None = _value(str)
-    threshold: float | None = _value(int, float)
-    passed: bool | None = _value(bool)
+    rule: str | None = key(str)
+    value: float | None = key(int, float)
+    baseline: str | None = key(str)
+    threshold: float | None = key(int, float)
+    passed: bool | None = key(bool)
     ALWAYS = frozenset({"rule", "value", "baseline", "threshold", "passed"})
 
 
@@ -224,10 +108,10 @@ class Gate(Record):
 class Validation(Record):
     """`validation`: the dataset's great-expectations suite run."""
 
-    success: bool | None = _value(bool)
-    evaluated: int | None = _value(int)
-    failed: int | None = _value(int)
-    sample: Json = _value(object)
+    success: bool | None = key(bool)
+    evaluated: int | None = key(int)
+    failed: int | None = key(int)
+    sample: Json = key(object)
     ALWAYS = frozenset({"success", "evaluated", "failed"})
 
 
@@ -235,15 +119,15 @@ class Validation(Record):
 class Profile(Record):
     """`profile`: rows, and per column the figures drift compares (gitml/drift.py reads them)."""
 
-    rows: int | None = _value(int)
-    columns: dict[str, JsonObject] | None = _value(dict)
+    rows: int | None = key(int)
+    columns: dict[str, JsonObject] | None = key(dict)
     ALWAYS = frozenset({"rows", "columns"})
 
 
 @dataclass(frozen=True)
 class Hardware(Record):
-    cpu: str | None = _value(str)
-    gpu: str | None = _value(str)
+    cpu: str | None = key(str)
+    gpu: str | None = key(str)
     ALWAYS = frozenset({"cpu", "gpu"})
 
 
@@ -251,15 +135,15 @@ class Hardware(Record):
 class LockfileRef(Record):
     """The repository's dependency lockfile (requirements.lock, uv.lock, ...)."""
 
-    path: str | None = _value(str)
-    sha256: str | None = _value(str)
+    path: str | None = key(str)
+    sha256: str | None = key(str)
     ALWAYS = frozenset({"path", "sha256"})
 
 
 @dataclass(frozen=True)
 class Container(Record):
-    dockerfile_sha256: str | None = _value(str)
-    image: str | None = _value(str)
+    dockerfile_sha256: str | None = key(str)
+    image: str | None = key(str)
     ALWAYS = frozenset({"dockerfile_sha256", "image"})
 
 
@@ -268,14 +152,14 @@ class Environment(Record):
     """An environment block (`environments.<key>`): what built a model (`captured: build`),
     else the committer's (`captured: commit`)."""
 
-    captured: str | None = _value(str)
-    python: str | None = _value(str)
-    platform: str | None = _value(str)
-    packages: JsonObject | None = _value(dict)
-    hardware: Hardware | None = _record(Hardware)
-    seeds: JsonObject | None = _value(dict)
-    lockfile: LockfileRef | None = _record(LockfileRef)
-    container: Container | None = _record(Container)
+    captured: str | None = key(str)
+    python: str | None = key(str)
+    platform: str | None = key(str)
+    packages: JsonObject | None = key(dict)
+    hardware: Hardware | None = nested(Hardware)
+    seeds: JsonObject | None = key(dict)
+    lockfile: LockfileRef | None = nested(LockfileRef)
+    container: Container | None = nested(Container)
     ALWAYS = frozenset({"captured", "python", "platform", "packages", "hardware", "seeds"})
 
 
@@ -287,22 +171,22 @@ Stale: TypeAlias = "bool | list[str] | None"
 class ModelEntry(Record):
     """A model (`models.<path>`): its inputs (hashes, stage, params, metrics) and results."""
 
-    md5: str | None = _value(str)
-    hash: str | None = _value(str)
-    size: int | None = _value(int)
-    format: str | None = _value(str)
-    format_from: str | None = _value(str)  # "bytes": told from the cache object's bytes
-    dir: DirRef | None = _record(DirRef)
-    stage: str | None = _value(str)
-    frozen: bool | None = _value(bool)
-    stale: Stale = _value(bool, list)
-    inputs: JsonObject | None = _value(dict)
-    cmd: str | list[str] | None = _value(str, list)
-    metrics: JsonObject | None = _value(dict)
-    metrics_from: MetricsSource | None = _record(MetricsSource)
-    environment: str | None = _value(str)
-    tests: Tests | None = _record(Tests)
-    gates: list[Gate] | None = _record(Gate, "list")
+    md5: str | None = key(str)
+    hash: str | None = key(str)
+    size: int | None = key(int)
+    format: str | None = key(str)
+    format_from: str | None = key(str)  # "bytes": told from the cache object's bytes
+    dir: DirRef | None = nested(DirRef)
+    stage: str | None = key(str)
+    frozen: bool | None = key(bool)
+    stale: Stale = key(bool, list)
+    inputs: JsonObject | None = key(dict)
+    cmd: str | list[str] | None = key(str, list)
+    metrics: JsonObject | None = key(dict)
+    metrics_from: MetricsSource | None = nested(MetricsSource)
+    environment: str | None = key(str)
+    tests: Tests | None = nested(Tests)
+    gates: list[Gate] | None = nested(Gate, "list")
     ALWAYS = frozenset({"md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics"})
 
     @property
@@ -329,20 +213,20 @@ class ModelEntry(Record):
 class DataEntry(Record):
     """A dataset (`data.<path>`): its inputs (hashes, import source, suite) and results."""
 
-    md5: str | None = _value(str)
-    hash: str | None = _value(str)
-    size: int | None = _value(int)
-    nfiles: int | None = _value(int)
-    dir: DirRef | None = _record(DirRef)
-    source: ImportSource | None = _record(ImportSource)
-    stage: str | None = _value(str)
-    frozen: bool | None = _value(bool)
-    stale: Stale = _value(bool, list)
-    suite: str | None = _value(str)
-    suite_sha256: str | None = _value(str)
-    reader: JsonObject | None = _value(dict)  # format/read/sample other than the defaults
-    validation: Validation | None = _record(Validation)
-    profile: Profile | None = _record(Profile)
+    md5: str | None = key(str)
+    hash: str | None = key(str)
+    size: int | None = key(int)
+    nfiles: int | None = key(int)
+    dir: DirRef | None = nested(DirRef)
+    source: ImportSource | None = nested(ImportSource)
+    stage: str | None = key(str)
+    frozen: bool | None = key(bool)
+    stale: Stale = key(bool, list)
+    suite: str | None = key(str)
+    suite_sha256: str | None = key(str)
+    reader: JsonObject | None = key(dict)  # format/read/sample other than the defaults
+    validation: Validation | None = nested(Validation)
+    profile: Profile | None = nested(Profile)
     ALWAYS = frozenset(
         {"md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256"}
     )
@@ -352,10 +236,10 @@ class DataEntry(Record):
 class Lock(Record):
     """A whole gitml.lock."""
 
-    config_sha256: str | None = _value(str)
-    models: dict[str, ModelEntry] = _record(ModelEntry, "map")
-    data: dict[str, DataEntry] = _record(DataEntry, "map")
-    environments: dict[str, Environment] = _record(Environment, "map")
+    config_sha256: str | None = key(str)
+    models: dict[str, ModelEntry] = nested(ModelEntry, "map")
+    data: dict[str, DataEntry] = nested(DataEntry, "map")
+    environments: dict[str, Environment] = nested(Environment, "map")
     ALWAYS = frozenset({"config_sha256", "models", "data", "environments"})
 
     def environment_of(self, entry: ModelEntry) -> Environment | None:
@@ -444,11 +328,11 @@ def shape_problem(doc: Mapping[str, Any]) -> str | None:
         body = doc.get(part)
         if body is not None and not isinstance(body, dict):
             return f"`{part}` must be a mapping"
-        for key, entry in (body or {}).items():
-            where = f"{part}.{str(key)[:80]}"
+        for name, entry in (body or {}).items():
+            where = f"{part}.{str(name)[:80]}"
             if not isinstance(entry, dict):
                 return f"`{where}` must be a mapping"
-            problem = None if part == "environments" else _entry_problem(where, key, entry)
+            problem = None if part == "environments" else _entry_problem(where, name, entry)
             if problem:
                 return problem
     return None
@@ -460,19 +344,24 @@ def _entry_problem(where: str, path: Any, entry: dict[Any, Any]) -> str | None:
     md5 = entry.get("md5")
     if md5 is not None and not dvcfiles.is_md5(md5):
         return f"`{where}.md5` is not a DVC md5 (32 hex digits)"
+    return _field_problem(where, entry)
+
+
+def _field_problem(where: str, entry: dict[Any, Any]) -> str | None:
     for field_name, kind in _ENTRY_FIELDS.items():
-        value = entry.get(field_name)
-        if value is not None and (
-            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-        ):
-            return f"`{where}.{field_name}` has the wrong type ({type(value).__name__})"
+        found = entry.get(field_name)
+        if found is not None and not _is_a(found, kind):
+            return f"`{where}.{field_name}` has the wrong type ({type(found).__name__})"
     stale = entry.get("stale")
     if isinstance(stale, list) and not all(isinstance(r, str) for r in stale):
         return f"`{where}.stale` must be a list of reasons"
-    gates = entry.get("gates") or []
-    if not all(isinstance(g, dict) for g in gates):
+    if not all(isinstance(g, dict) for g in entry.get("gates") or []):
         return f"`{where}.gates` must be a list of mappings"
     return None
+
+
+def _is_a(found: Any, kind: type | tuple[type, ...]) -> bool:
+    return isinstance(found, kind) and not (kind is int and isinstance(found, bool))
 
 
 def _clean_path(path: str) -> bool:

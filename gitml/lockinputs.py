@@ -10,7 +10,8 @@ import dataclasses
 import json
 from typing import Any, TypeGuard, TypeVar
 
-from gitml.lockfile import DataEntry, JsonObject, Lock, ModelEntry, plain, written_keys
+from gitml.lockfile import DataEntry, Lock, ModelEntry
+from gitml.records import JsonObject, plain, written_keys
 
 MODEL_INPUT_KEYS = (
     "md5",

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from gitml import dvcfiles, params
 from gitml.errors import BadInput
-from gitml.lockfile import JsonObject, MetricsSource, ModelEntry, rounded
+from gitml.lockfile import MetricsSource, ModelEntry, rounded
+from gitml.records import JsonObject
 from gitml.snapshot import Snapshot
 
 

@@ -69,13 +69,13 @@ def _cached_format(md5: str, hash_name: str, cache_dir: Path) -> str:
         return "unknown"
     if any(rel == "saved_model.pb" for rel, _ in members):
         return "unknown"
-    found: list[str] = []
-    for _rel, member in members:
-        detected = sniff(member)
-        if detected is None:  # that member could be the model file, or a second one
-            return "unknown"
-        if detected != "unknown":
-            found.append(detected)
-            if len(found) > 1:
-                return "unknown"
-    return found[0] if found else "unknown"
+    return _one_format([sniff(member) for _, member in members])
+
+
+def _one_format(detected: list[str | None]) -> str:
+    """A directory's format: that of its one model file. A member missing from the cache
+    (None) could be the model file, or a second one: unknown, as with several."""
+    if None in detected:
+        return "unknown"
+    found = [f for f in detected if f != "unknown"]
+    return found[0] if len(found) == 1 and found[0] is not None else "unknown"

@@ -13,7 +13,8 @@ from gitml import registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.history import Version
-from gitml.lockfile import LOCK_FILE, Environment, Json, JsonObject, Lock, ModelEntry
+from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry, Tests
+from gitml.records import Json, JsonObject
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,11 @@ def models_of(root: Path, lock: Lock | None, wanted: str | None) -> list[ModelRe
     paths = list(names) or list(recorded)
     paths += [p for p in recorded if p not in paths]
     refs = [ModelRef(p, names.get(p) or Path(p).stem) for p in paths]
-    if wanted is None:
-        return refs
+    return refs if wanted is None else _chosen(refs, wanted)
+
+
+def _chosen(refs: list[ModelRef], wanted: str) -> list[ModelRef]:
+    """The models `wanted` names, by path or name; BadInput listing them all when none."""
     chosen = [r for r in refs if wanted in (r.path, r.name)]
     if not chosen:
         known = ", ".join(f"{r.name} ({r.path})" for r in refs) or "none recorded"
@@ -133,19 +137,23 @@ class Checks:
 def checks_of(lock: Lock, model_path: str) -> Checks:
     """tests/gates of the model and validation of the datasets, as recorded."""
     entry = lock.models.get(model_path) or ModelEntry()
-    tests = entry.tests
     validated = [d.validation for d in lock.data.values() if d.validation is not None]
     return Checks(
-        tests=Tally(tests.passed or 0, tests.failed or 0) if tests is not None else None,
-        gates=_tally([bool(g.passed) for g in entry.gates]) if entry.gates else None,
-        validation=_tally([bool(v.success) for v in validated]) if validated else None,
+        tests=_tests_tally(entry.tests),
+        gates=_tally([g.passed for g in entry.gates or []]),
+        validation=_tally([v.success for v in validated]),
         stale=entry.stale or False,
     )
 
 
-def _tally(verdicts: list[bool]) -> Tally:
-    ok = sum(verdicts)
-    return Tally(ok, len(verdicts) - ok)
+def _tests_tally(tests: Tests | None) -> Tally | None:
+    return Tally(tests.passed or 0, tests.failed or 0) if tests is not None else None
+
+
+def _tally(verdicts: list[bool | None]) -> Tally | None:
+    """How many passed and failed; None when there are none (nothing recorded)."""
+    ok = sum(1 for v in verdicts if v)
+    return Tally(ok, len(verdicts) - ok) if verdicts else None
 
 
 def cmd_text(cmd: str | list[str] | None) -> str:
@@ -224,9 +232,7 @@ def version_row(
 ) -> ModelVersion:
     entry = version.lock.models[model.path]
     commit = version.commit
-    changed = (
-        what_changed(older.lock.models[model.path], entry) if older is not None else ["new"]
-    )
+    changed = what_changed(older.lock.models[model.path], entry) if older is not None else ["new"]
     return ModelVersion(
         commit=commit.sha if commit else None,
         short=version.label,

@@ -66,9 +66,7 @@ def frozen_stages(pipe: Pipeline) -> frozenset[str]:
     )
 
 
-def current_hash(
-    pipe: Pipeline, path: str, hash_name: str, md5s: Md5Cache | None
-) -> str | None:
+def current_hash(pipe: Pipeline, path: str, hash_name: str, md5s: Md5Cache | None) -> str | None:
     """The hash a dependency has in this snapshot, computed the way DVC computes it."""
     out = pipe.project.outs.get(path)
     if out is not None:

@@ -12,9 +12,9 @@ from typing import Any, TypeGuard
 
 from gitml import params
 from gitml.history import STAGED, Version
-from gitml.lockfile import DataEntry, Environment, Json, JsonObject, ModelEntry, Profile, Record
-from gitml.lockfile import plain, rounded
+from gitml.lockfile import DataEntry, Environment, ModelEntry, Profile, rounded
 from gitml.modelhistory import Checks, checks_of, file_inputs, flat_params
+from gitml.records import Json, JsonObject, Record, plain
 from gitml.snapshot import Snapshot
 
 
@@ -199,7 +199,6 @@ def model_diff(a: Version, b: Version, path: str) -> ModelDiff:
     old, new = found_old or ModelEntry(), found_new or ModelEntry()
     deps = _changed_map(file_inputs(old.inputs), file_inputs(new.inputs))
     code = {k: v for k, v in deps.items() if _is_code(k, [a.snap, b.snap])}
-    env_old, env_new = a.lock.environment_of(old), b.lock.environment_of(new)
     return ModelDiff(
         status=_status(found_old, found_new),
         md5=Pair(old.md5, new.md5),
@@ -212,7 +211,7 @@ def model_diff(a: Version, b: Version, path: str) -> ModelDiff:
         data={k: v for k, v in deps.items() if k not in code},
         checks=Pair(checks_of(a.lock, path), checks_of(b.lock, path)),
         stale=Pair(old.stale or False, new.stale or False),
-        environment=environment_diff(env_old, env_new) if env_old and env_new else {},
+        environment=environment_diff(a.lock.environment_of(old), b.lock.environment_of(new)),
         environment_recorded=Pair(
             old.environment in a.lock.environments, new.environment in b.lock.environments
         ),
@@ -264,9 +263,12 @@ def _is_code(path: str, snaps: list[Snapshot | None]) -> bool:
     return any(s is not None and (s.has(path) or bool(s.files_under(path))) for s in snaps)
 
 
-def environment_diff(old: Environment, new: Environment) -> EnvironmentDiff:
-    """The fields, packages and figures (hardware, seeds, lockfile, container) that differ."""
+def environment_diff(old: Environment | None, new: Environment | None) -> EnvironmentDiff:
+    """The fields, packages and figures (hardware, seeds, lockfile, container) that differ;
+    nothing when a side records no environment."""
     found: EnvironmentDiff = {}
+    if old is None or new is None:
+        return found
     for name in ("python", "platform", "captured"):
         pair = Pair(getattr(old, name), getattr(new, name))
         if pair.changed:

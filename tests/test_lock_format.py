@@ -251,15 +251,18 @@ def test_a_format_read_from_bytes_is_compared_as_unknown() -> None:
     # not read the bytes (a commit made without the object): no churn back to `unknown`.
     tests = {"passed": 1, "failed": 0}
     merged = lockinputs.merge_results(
-        lockfile.from_dict(lock(entry("xgboost", "bytes"))), lockfile.from_dict(lock(entry("unknown", None, tests=tests)))
+        lockfile.from_dict(lock(entry("xgboost", "bytes"))),
+        lockfile.from_dict(lock(entry("unknown", None, tests=tests))),
     ).to_dict()
     assert merged["models"]["m"] == entry("xgboost", "bytes", tests=tests)
     merged = lockinputs.merge_results(
-        lockfile.from_dict(lock(entry("unknown"))), lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests)))
+        lockfile.from_dict(lock(entry("unknown"))),
+        lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests))),
     ).to_dict()
     assert merged["models"]["m"] == entry("xgboost", "bytes", tests=tests)
     # A format gitml.yaml names replaces one read from the bytes, and drops the results.
     merged = lockinputs.merge_results(
-        lockfile.from_dict(lock(entry("lightgbm"))), lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests)))
+        lockfile.from_dict(lock(entry("lightgbm"))),
+        lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests))),
     ).to_dict()
     assert merged["models"]["m"] == entry("lightgbm")

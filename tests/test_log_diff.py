@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import Example
 
-from gitml import history, lockfile, plots, versiondiff
+from gitml import history, lockfile, plots, records, versiondiff
 from gitml.errors import BadInput
 
 _BUILT: dict[str, Example] = {}
@@ -148,7 +148,7 @@ def test_diff_defaults_to_head_against_the_staged_state(hist_copy: Example) -> N
 
 
 def profile(doc: dict[str, Any]) -> lockfile.Profile:
-    return lockfile.read_record(lockfile.Profile, doc)
+    return records.read_record(lockfile.Profile, doc)
 
 
 def test_profile_diff_names_the_changed_column() -> None:

@@ -77,32 +77,46 @@ def render(result: VersionDiff) -> list[Any]:
     return parts
 
 
+Row = tuple[str, str, str, str]  # what, old, new, delta
+
+
 def _model_table(m: ModelDiff) -> Any:
-    from rich.markup import escape
     from rich.table import Table
 
     t = Table("what", "old", "new", "delta", title=None, show_edge=False)
-    if m.md5.changed:
-        t.add_row("model md5", _v(m.md5.old)[:12], _v(m.md5.new)[:12], "")
-        t.add_row("model size", _v(m.size.old), _v(m.size.new), "")
-    for name, d in m.metrics.items():
-        t.add_row(f"metric {name}", _v(d.old), _v(d.new), _delta(d.delta))
-    for name, p in m.params.items():
-        t.add_row(f"param {name}", _v(p.old), _v(p.new), "")
-    if m.cmd.changed:
-        t.add_row("cmd", escape(cmd_text(m.cmd.old)), escape(cmd_text(m.cmd.new)), "")
-    for kind, changed in (("code", m.code), ("data", m.data)):
-        for name, p in changed.items():
-            t.add_row(f"{kind} {name}", _v(p.old)[:12], _v(p.new)[:12], "")
-    if m.stale.changed:
-        t.add_row("stale", _stale(m.stale.old), _stale(m.stale.new), "")
-    if m.checks.changed:
-        t.add_row("checks", m.checks.old.text(), m.checks.new.text(), "")
-    for what, p in _environment_rows(m):
-        t.add_row(what, _v(p.old), _v(p.new), "")
-    if not m.environment_recorded.new and m.environment_recorded.old:
-        t.add_row("environment", "recorded", "not yet (recorded at commit)", "")
+    for row in _model_rows(m):
+        t.add_row(*row)
     return t
+
+
+def _model_rows(m: ModelDiff) -> list[Row]:
+    rows: list[Row] = []
+    if m.md5.changed:
+        rows.append(("model md5", _v(m.md5.old)[:12], _v(m.md5.new)[:12], ""))
+        rows.append(("model size", _v(m.size.old), _v(m.size.new), ""))
+    rows += [(f"metric {k}", _v(d.old), _v(d.new), _delta(d.delta)) for k, d in m.metrics.items()]
+    rows += [(f"param {name}", _v(p.old), _v(p.new), "") for name, p in m.params.items()]
+    rows += _input_rows(m)
+    if m.stale.changed:
+        rows.append(("stale", _stale(m.stale.old), _stale(m.stale.new), ""))
+    if m.checks.changed:
+        rows.append(("checks", m.checks.old.text(), m.checks.new.text(), ""))
+    rows += [(what, _v(p.old), _v(p.new), "") for what, p in _environment_rows(m)]
+    if not m.environment_recorded.new and m.environment_recorded.old:
+        rows.append(("environment", "recorded", "not yet (recorded at commit)", ""))
+    return rows
+
+
+def _input_rows(m: ModelDiff) -> list[Row]:
+    """The stage's command, code and data inputs that changed."""
+    from rich.markup import escape
+
+    rows: list[Row] = []
+    if m.cmd.changed:
+        rows.append(("cmd", escape(cmd_text(m.cmd.old)), escape(cmd_text(m.cmd.new)), ""))
+    for kind, changed in (("code", m.code), ("data", m.data)):
+        rows += [(f"{kind} {k}", _v(p.old)[:12], _v(p.new)[:12], "") for k, p in changed.items()]
+    return rows
 
 
 def _environment_rows(m: ModelDiff) -> list[tuple[str, Pair]]:

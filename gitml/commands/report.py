@@ -11,17 +11,15 @@ import html
 import re
 from collections.abc import Callable
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Any
 
-from gitml import baselines, dvcfiles, history, modelhistory, plots, registry, versiondiff
+from gitml import history, modelhistory, plots
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
-from gitml.history import Version
-from gitml.lockfile import ModelEntry
 from gitml.output import printable, say, warn
-from gitml.versiondiff import ModelDiff, Pair, VersionDiff
+from gitml.pullreport import RegistryRow, Report, Series, build
+from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
@@ -46,70 +44,7 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     return 0
 
 
-# --- the content, once, for both formats -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Series:
-    """A metric of a model over its versions, oldest first."""
-
-    model: str
-    metric: str
-    points: list[tuple[str, float]]  # (short sha, value)
-
-
-@dataclass(frozen=True)
-class Report:
-    diff: VersionDiff
-    base: str  # labels: short shas, or "staged"
-    head: str
-    failed: list[str]  # models whose recorded checks failed
-    unchecked: list[str]  # models with no checks recorded
-    lineage: str  # Mermaid source
-    series: Series | None
-    registry: list[list[str]]
-    unread: list[str]  # models without metrics, and why
-    left_out: list[str]  # versions of gitml.lock in history that could not be read
-
-
-def build(root: Path, base: Version, head: Version) -> Report:
-    diff = versiondiff.diff_versions(base, head)
-    verdicts = {p: m.checks.new.passed for p, m in diff.models.items()}
-    left_out: list[str] = []
-    return Report(
-        diff=diff,
-        base=base.label,
-        head=head.label,
-        failed=[p for p, ok in verdicts.items() if ok is False],
-        unchecked=[p for p, ok in verdicts.items() if ok is None],
-        lineage=mermaid(head, diff),
-        series=series_for(root, head, diff, left_out),
-        registry=registry_rows(root, head),
-        unread=[
-            f"model {p} at {label}: no metrics recorded: {why}"
-            for p, m in diff.models.items()
-            for label, why in ((base.label, m.metrics_unread.old), (head.label, m.metrics_unread.new))
-            if why
-        ],
-        left_out=left_out,
-    )
-
-
-def registry_rows(root: Path, head: Version) -> list[list[str]]:
-    """Per model and registry stage: what the stage holds now, its metrics against this state's
-    (a pull request is judged against production, not only against its base branch)."""
-    tags = registry.read_tags(root)
-    rows = []
-    for ref in modelhistory.models_of(root, head.lock, None):
-        this = (head.lock.models.get(ref.path) or ModelEntry()).metrics or {}
-        versions = registry.versions(tags, ref.name)
-        for stage, tag in registry.stages(tags, ref.name).items():
-            held = baselines.metrics_at(root, tag.commit, ref.path, None)
-            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
-            for metric, d in versiondiff.metric_deltas(held, this).items():
-                delta = "" if d.delta is None else f"{d.delta:+g}"
-                rows.append([ref.name, stage, where, metric, _v(d.old), _v(d.new), delta])
-    return rows
+# --- the tables, once, for both formats ------------------------------------------------------
 
 
 def md_text(text: str) -> str:
@@ -171,18 +106,32 @@ def sections(doc: Report) -> list[Table]:
         (
             "Against the registry (what each stage holds now)",
             ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
-            doc.registry,
+            [_registry_cells(r) for r in doc.registry],
         ),
         (
             "Stale pipeline (dvc.lock not updated: run `dvc repro`)",
             ["model", "reason"],
             [[p, reason] for p, m in models.items() for reason in _reasons(m.stale.new)],
         ),
-        ("Params and stage commands changed", ["model", "param", "base", "this"], _param_rows(models)),
-        ("Model, code and stage inputs changed", ["model", "file", "base", "this"], _code_rows(models)),
+        (
+            "Params and stage commands changed",
+            ["model", "param", "base", "this"],
+            _param_rows(models),
+        ),
+        (
+            "Model, code and stage inputs changed",
+            ["model", "file", "base", "this"],
+            _code_rows(models),
+        ),
         ("Data changed", ["dataset", "what", "base", "this"], _data_rows(doc.diff)),
         ("Environment changed", ["model", "what", "base", "this"], _env_rows(models)),
     ]
+
+
+def _registry_cells(row: RegistryRow) -> list[str]:
+    d = row.delta
+    delta = "" if d.delta is None else f"{d.delta:+g}"
+    return [row.model, row.stage, row.version, row.metric, _v(d.old), _v(d.new), delta]
 
 
 _VERDICTS = {True: "passed", False: "FAILED", None: "not recorded"}
@@ -213,7 +162,9 @@ def _param_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
     for path, m in models.items():
         rows += [[path, k, _v(p.old), _v(p.new)] for k, p in m.params.items()]
         if m.cmd.changed:
-            rows.append([path, "cmd", modelhistory.cmd_text(m.cmd.old), modelhistory.cmd_text(m.cmd.new)])
+            rows.append(
+                [path, "cmd", modelhistory.cmd_text(m.cmd.old), modelhistory.cmd_text(m.cmd.new)]
+            )
     return rows
 
 
@@ -248,111 +199,19 @@ def _data_rows(diff: VersionDiff) -> list[list[str]]:
                 rows.append([path, key, _short(d.fields[key].old), _short(d.fields[key].new)])
         if d.profile.rows is not None:
             rows.append([path, "rows", _v(d.profile.rows.old), _v(d.profile.rows.new)])
-        for col, c in d.profile.columns.items():
-            if c.added or c.removed:
-                this = f"added ({c.dtype})" if c.added else "removed"
-                rows.append([path, f"column {col}", "–" if c.added else "present", this])
-            else:
-                rows += [[path, f"{col}.{k}", _v(p.old), _v(p.new)] for k, p in c.figures.items()]
+        rows += [[path, *cells] for cells in _column_cells(d.profile)]
     return rows
 
 
-# --- lineage as a Mermaid graph --------------------------------------------------------------
-
-
-def _label(text: str) -> str:
-    """A Mermaid label: quoted, with Mermaid's entity codes for what would end the quote, the
-    fence or start HTML."""
-    for ch, code in (("#", "#35;"), ('"', "#quot;"), ("`", "#96;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(ch, code)
-    return '"' + printable(text).replace("\n", " ") + '"'
-
-
-def _changed_nodes(diff: VersionDiff) -> set[str]:
-    """The files and params the diff changed (params by their key, and by its parent's)."""
-    changed: set[str] = set(diff.data)
-    for path, m in diff.models.items():
-        changed.update(m.code, m.data)
-        changed.update(k.rsplit(".", 1)[0] for k in m.params)
-        changed.update(k.split(".", 1)[0] for k in m.params)
-        if m.md5.changed:
-            changed.add(path)
-    return changed
-
-
-def mermaid(head: Version, diff: VersionDiff) -> str:
-    """The stages behind each model of `head`, inputs → stage → outputs; changed inputs marked."""
-    project = dvcfiles.read_project(head.snap) if head.snap is not None else dvcfiles.Project()
-    changed = _changed_nodes(diff)
-    ids: dict[str, str] = {}
-    lines = ["graph LR", "  classDef changed fill:#fff3b0,stroke:#d4a72c,stroke-width:2px"]
-
-    def node(key: str, label: str, shape: str = "box") -> str:
-        if key not in ids:
-            ids[key] = f"n{len(ids)}"
-            text = _label(label)
-            body = {"box": f"[{text}]", "stage": f"([{text}])", "param": f"{{{{{text}}}}}"}[shape]
-            lines.append(f"  {ids[key]}{body}")
-            if key.removeprefix("file:").removeprefix("param:") in changed:
-                lines.append(f"  class {ids[key]} changed")
-        return ids[key]
-
-    edges: set[str] = set()
-    for path in head.lock.models:
-        out = project.outs.get(path)
-        model_id = node(f"file:{path}", f"model {path}")
-        if out is not None and out.stage is None:
-            edges.add(f"  {node('origin:' + out.origin, out.origin)} --> {model_id}")
-        seen = project.upstream([out.stage]) if out is not None and out.stage else []
-        wanted = {path} | {d.path for s in seen for d in project.stages[s].deps}
-        for name in seen:
-            stage = project.stages[name]
-            sid = node(f"stage:{name}", f"stage {name}", "stage")
-            for dep in stage.deps:
-                edges.add(f"  {node('file:' + dep.path, dep.path)} --> {sid}")
-            for pfile, values in stage.params.items():
-                for key in values:
-                    pid = node(f"param:{pfile}:{key}", f"{pfile}:{key}", "param")
-                    edges.add(f"  {pid} --> {sid}")
-            for o in stage.outs:
-                if o.path in wanted:
-                    edges.add(f"  {sid} --> {node('file:' + o.path, o.path)}")
-    lines += sorted(edges)
-    return "\n".join(lines)
-
-
-# --- the metric over history -----------------------------------------------------------------
-
-
-def series_for(
-    root: Path, head: Version, diff: VersionDiff, left_out: list[str]
-) -> Series | None:
-    """The first metric of the first model, over the versions up to `head` (oldest first);
-    the versions of gitml.lock that could not be read are added to `left_out`."""
-    for path, m in diff.models.items():
-        if not m.metrics:
-            continue
-        metric = next(iter(m.metrics))
-        versions = _versions_up_to(root, head, left_out)
-        rows = modelhistory.model_history(versions, modelhistory.ModelRef(path, path), {})
-        points = plots.metric_series(rows, metric)
-        if points:
-            return Series(path, metric, points)
-    return None
-
-
-def _versions_up_to(root: Path, head: Version, left_out: list[str]) -> list[Version]:
-    if not _has_commits(root):
-        return [head] if head.commit is None else []
-    found = history.lock_history(root, head.commit.sha if head.commit else "HEAD")
-    left_out += [line for line in found.left_out if line not in left_out]
-    return ([head] if head.commit is None else []) + found.versions
-
-
-def _has_commits(root: Path) -> bool:
-    from gitml import git
-
-    return git.head_commit(root) is not None
+def _column_cells(profile: ProfileDiff) -> list[list[str]]:
+    cells = []
+    for col, c in profile.columns.items():
+        if c.added or c.removed:
+            this = f"added ({c.dtype})" if c.added else "removed"
+            cells.append([f"column {col}", "–" if c.added else "present", this])
+        else:
+            cells += [[f"{col}.{k}", _v(p.old), _v(p.new)] for k, p in c.figures.items()]
+    return cells
 
 
 # --- Markdown --------------------------------------------------------------------------------

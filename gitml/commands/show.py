@@ -7,9 +7,10 @@ from typing import Any
 
 from gitml import git, lockfile, params
 from gitml import repo as repo_mod
-from gitml.lockfile import LOCK_FILE, SCHEMA, DataEntry, Environment, Lock, ModelEntry, Record
+from gitml.lockfile import LOCK_FILE, SCHEMA, DataEntry, Environment, Lock, ModelEntry
 from gitml.modelhistory import cmd_text
 from gitml.output import console, warn
+from gitml.records import Record, plain
 
 
 def lineage_at(rev: str | None) -> tuple[str, Lock]:
@@ -44,7 +45,7 @@ def _text(value: Any, limit: int | None = None) -> str:
     from rich.markup import escape
 
     if isinstance(value, Record):  # as the file has it: keys sorted
-        value = dict(sorted(lockfile.plain(value).items()))
+        value = dict(sorted(plain(value).items()))
     return escape(_fmt(value)[:limit])
 
 
@@ -105,7 +106,7 @@ def _data_node(root: Any, path: str, d: DataEntry) -> None:
     node = root.add(
         f"[bold magenta]data[/] {_text(path)}  md5 {_text(d.md5, 12)}  {_text(d.size)} bytes"
     )
-    if d.source is not None and lockfile.plain(d.source):
+    if d.source is not None and plain(d.source):
         node.add(f"imported from {_text(d.source)}")
     if d.validation is not None:
         node.add(f"validation: {_text(d.validation)}")
