@@ -82,7 +82,7 @@ class ImportSource(Record):
 
 
 @dataclass(frozen=True)
-class Tests(Record):
+class ModelTests(Record):
     """`tests`: the model's pytest run, by the hash of its test files, and the data it read."""
 
     passed: int | None = key(int)
@@ -185,7 +185,7 @@ class ModelEntry(Record):
     metrics: JsonObject | None = key(dict)
     metrics_from: MetricsSource | None = nested(MetricsSource)
     environment: str | None = key(str)
-    tests: Tests | None = nested(Tests)
+    tests: ModelTests | None = nested(ModelTests)
     gates: list[Gate] | None = nested(Gate, "list")
     ALWAYS = frozenset({"md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics"})
 

@@ -13,7 +13,7 @@ from gitml import registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.history import Version
-from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry, Tests
+from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry, ModelTests
 from gitml.records import Json, JsonObject
 
 
@@ -146,7 +146,7 @@ def checks_of(lock: Lock, model_path: str) -> Checks:
     )
 
 
-def _tests_tally(tests: Tests | None) -> Tally | None:
+def _tests_tally(tests: ModelTests | None) -> Tally | None:
     return Tally(tests.passed or 0, tests.failed or 0) if tests is not None else None
 
 

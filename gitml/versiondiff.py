@@ -233,7 +233,8 @@ def data_diff(old: DataEntry | None, new: DataEntry | None) -> DataDiff | None:
 
 
 def _as_json(value: Any) -> Any:
-    return plain(value) if isinstance(value, Record) else value
+    """A record as the file holds it (keys sorted), other values as they are."""
+    return dict(sorted(plain(value).items())) if isinstance(value, Record) else value
 
 
 def _number(v: Any) -> TypeGuard[int | float]:
