@@ -21,9 +21,11 @@ from gitml.lockfile import LOCK_FILE, rounded
 from gitml.lockinputs import DATA_INPUT_KEYS, MODEL_INPUT_KEYS, differences
 from gitml.snapshot import Snapshot
 
-# named by their callers as `manifest.X` (the second pass imports them from where they live)
+# named by their callers as `manifest.X` (the second pass imports them from where they live);
+# LOCK_FILE too, for modules written meanwhile that import it from here
 __all__ = [
     "DATA_INPUT_KEYS",
+    "LOCK_FILE",
     "MODEL_INPUT_KEYS",
     "Lineage",
     "committed_lock",
