@@ -17,7 +17,7 @@ import yaml
 from gitml import gtotags, paths
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
-from gitml.manifest import _MODEL_SUFFIX_FORMATS
+from gitml.formatchoice import SUFFIX_FORMATS as _MODEL_SUFFIX_FORMATS
 from gitml.snapshot import Snapshot
 
 DVC_YAML = "dvc.yaml"

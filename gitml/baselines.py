@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcconfig, dvcfiles, git, manifest, registry
+from gitml import dvcconfig, dvcfiles, git, lockfile, registry
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
+from gitml.metricsfile import read_metrics
 from gitml.snapshot import Snapshot
 
 STAGES = ("production", "staging")
@@ -54,19 +55,23 @@ def metrics_at(root: Path, rev: str, model_path: str, metrics_file: str | None) 
     """The model's metrics at `rev`: its gitml.lock, else its metrics file (git, else cache)."""
     snap = Snapshot(root, rev)
     data = snap.read(LOCK_FILE)
-    if data is not None:
-        try:
-            lock = manifest.parse_lock(data)
-        except BadInput:
-            lock = {}
-        entry = (lock.get("models") or {}).get(model_path)
-        if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
-            return dict(entry["metrics"])
+    entry = _recorded_entry(data, model_path) if data is not None else None
+    if entry is not None and entry.metrics is not None:
+        return dict(entry.metrics)
     if not metrics_file:
         return {}
     project = dvcfiles.read_project(snap)
     cfg = dvcconfig.read_config(root)
-    return manifest.read_metrics(snap, project, metrics_file, cfg, remote=False).figures or {}
+    return read_metrics(snap, project, metrics_file, cfg, remote=False).figures or {}
+
+
+def _recorded_entry(data: bytes, model_path: str) -> lockfile.ModelEntry | None:
+    """The model's entry in a gitml.lock; None without one, or in a lock that cannot be read
+    (the metrics file is read instead)."""
+    try:
+        return lockfile.parse(data).models.get(model_path)
+    except BadInput:
+        return None
 
 
 def baseline_for(

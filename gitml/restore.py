@@ -23,7 +23,7 @@ from gitml import dvcconfig, dvcfiles, git, manifest, objects, paths
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot

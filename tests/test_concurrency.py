@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from conftest import Example, dvc, git
 
-from gitml import manifest
+from gitml import lockfile
 
 pytestmark = pytest.mark.slow  # builds and rebuilds pipelines concurrently / at scale
 
@@ -52,13 +52,13 @@ def set_trees(root: Path, n: int) -> None:
 
 def assert_committed_correctly(root: Path) -> None:
     """HEAD's gitml.lock records HEAD's model, with passing tests; nothing left unstaged."""
-    lock = manifest.parse_lock(git("show", "HEAD:gitml.lock", cwd=root).stdout.encode())
+    lock = lockfile.parse(git("show", "HEAD:gitml.lock", cwd=root).stdout.encode())
     dvc_lock = yaml.safe_load(git("show", "HEAD:dvc.lock", cwd=root).stdout)
     [out] = dvc_lock["stages"]["train"]["outs"]
-    entry = lock["models"][MODEL]
-    assert entry["md5"] == out["md5"]
-    assert entry["tests"]["failed"] == 0 and entry["tests"]["passed"] > 0
-    assert all(g["passed"] for g in entry["gates"])
+    entry = lock.models[MODEL]
+    assert entry.md5 == out["md5"]
+    assert entry.tests is not None and entry.tests.failed == 0 and (entry.tests.passed or 0) > 0
+    assert entry.gates is not None and all(g.passed for g in entry.gates)
     assert git("status", "--porcelain", cwd=root).stdout == ""
 
 

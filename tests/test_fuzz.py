@@ -32,7 +32,7 @@ import pytest
 import yaml
 from conftest import Example, git, gitml
 
-from gitml import cli, manifest
+from gitml import cli, lockfile
 from gitml.error_handler import Exit, handled
 
 SEED = 82  # issue 8, item 2: every random choice below is drawn from it
@@ -757,7 +757,7 @@ def check_outcome(
     lock_after = lock_state(repo)
     if lock_after != lock_before:
         assert isinstance(lock_after, bytes), f"{where}\ngitml.lock became {lock_after!r}"
-        manifest.parse_lock(lock_after)  # raises if what was written is not a valid manifest
+        lockfile.parse(lock_after)  # raises if what was written is not a valid manifest
 
 
 def run_case(

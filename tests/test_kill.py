@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from conftest import Example
 
-from gitml import manifest
+from gitml import lockfile
 from gitml import state as state_mod
 
 LOCK = "gitml.lock"
@@ -141,7 +141,7 @@ def check_after(ex: Example, before: Before, what: str) -> bool:
     assert worktree_files(ex.root) == before.files, f"{what}: worktree changed"
     assert index_listing(ex) == before.index, f"{what}: index changed beyond {LOCK}"
     on_disk = (ex.root / LOCK).read_bytes()
-    manifest.parse_lock(on_disk)  # never half-written
+    lockfile.parse(on_disk)  # never half-written
     staged = ex.git("show", f":{LOCK}").stdout.encode()
     assert on_disk in (before.lock_bytes, staged), f"{what}: {LOCK} is neither old nor staged"
     landed = ex.head() != before.head

@@ -24,7 +24,7 @@ import yaml
 from conftest import PROJECT, Example
 from test_model_formats import need
 
-from gitml import dvcfiles, manifest
+from gitml import dvcfiles, lockfile, lockinputs, formatchoice
 
 # The user's training code: an XGBoost classifier saved as JSON (and as UBJSON under a name
 # with no suffix), a LightGBM booster as text, alone and in a directory beside its settings.
@@ -131,7 +131,7 @@ def test_a_lock_written_before_formats_were_read_stays_fresh(example: Example, s
     for path in SNIFFED:
         old["models"][path]["format"] = "unknown"
         del old["models"][path]["format_from"]
-    (example.root / "gitml.lock").write_bytes(manifest.serialize(old))
+    (example.root / "gitml.lock").write_bytes(lockfile.serialize(lockfile.from_dict(old)))
     example.git("commit", "-qam", "as an older gitml wrote it", env={"GITML_SKIP": "1"})
     fresh(example, "--rev", "HEAD")
     fresh(example)
@@ -177,7 +177,7 @@ def directory(cache: Path, members: dict[str, bytes], stored: bool = True) -> st
 def test_model_format_reads_only_the_cache_and_only_when_it_must(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     lgbm = put(cache, LIGHTGBM)
-    fmt = manifest.model_format
+    fmt = formatchoice.model_format
     assert fmt("models/m", "auto", out("models/m", lgbm), cache) == ("lightgbm", "bytes")
     assert fmt("models/m.txt", "xgboost", out("models/m.txt", lgbm), cache) == ("xgboost", None)
     # The suffix decides: the object is not read (it holds LightGBM text).
@@ -207,9 +207,9 @@ def test_model_format_needs_no_pytest(tmp_path: Path) -> None:
     md5 = put(cache, XGBOOST)
     call = (
         "from pathlib import Path\n"
-        "from gitml import dvcfiles, manifest\n"
+        "from gitml import dvcfiles, formatchoice\n"
         f"out = dvcfiles.Out('m', {md5!r}, 'md5', None, None, 'm.dvc')\n"
-        f"print(manifest.model_format('m', 'auto', out, Path({str(cache)!r}))[0])\n"
+        f"print(formatchoice.model_format('m', 'auto', out, Path({str(cache)!r}))[0])\n"
         "print('pytest' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
@@ -242,7 +242,7 @@ def test_a_format_read_from_bytes_is_compared_as_unknown() -> None:
         return {"config_sha256": "c", "models": {"m": e}, "data": {}}
 
     def compared(e: dict[str, Any]) -> dict[str, Any]:
-        return manifest.inputs_part(lock(e))
+        return lockinputs.inputs_part(lockfile.from_dict(lock(e)))
 
     assert compared(entry("xgboost", "bytes")) == compared(entry("unknown"))  # an older lock
     assert compared(entry("xgboost", "bytes")) != compared(entry("xgboost"))  # gitml.yaml names it
@@ -250,16 +250,19 @@ def test_a_format_read_from_bytes_is_compared_as_unknown() -> None:
     # Results are kept across the upgrade, and the format read is kept where this clone could
     # not read the bytes (a commit made without the object): no churn back to `unknown`.
     tests = {"passed": 1, "failed": 0}
-    merged = manifest.merge_results(
-        lock(entry("xgboost", "bytes")), lock(entry("unknown", None, tests=tests))
-    )
+    merged = lockinputs.merge_results(
+        lockfile.from_dict(lock(entry("xgboost", "bytes"))),
+        lockfile.from_dict(lock(entry("unknown", None, tests=tests))),
+    ).to_dict()
     assert merged["models"]["m"] == entry("xgboost", "bytes", tests=tests)
-    merged = manifest.merge_results(
-        lock(entry("unknown")), lock(entry("xgboost", "bytes", tests=tests))
-    )
+    merged = lockinputs.merge_results(
+        lockfile.from_dict(lock(entry("unknown"))),
+        lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests))),
+    ).to_dict()
     assert merged["models"]["m"] == entry("xgboost", "bytes", tests=tests)
     # A format gitml.yaml names replaces one read from the bytes, and drops the results.
-    merged = manifest.merge_results(
-        lock(entry("lightgbm")), lock(entry("xgboost", "bytes", tests=tests))
-    )
+    merged = lockinputs.merge_results(
+        lockfile.from_dict(lock(entry("lightgbm"))),
+        lockfile.from_dict(lock(entry("xgboost", "bytes", tests=tests))),
+    ).to_dict()
     assert merged["models"]["m"] == entry("lightgbm")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import Example
 
-from gitml import history
+from gitml import history, lockfile, plots, records, versiondiff
 from gitml.errors import BadInput
 
 _BUILT: dict[str, Example] = {}
@@ -107,7 +107,7 @@ def test_log_plot_sparkline_and_svg(hist: Example, tmp_path: Path) -> None:
     proc = hist.gitml("log", "--plot", "accuracy")
     assert proc.returncode == 0, proc.stderr
     assert "accuracy" in proc.stdout and "3 versions" in proc.stdout
-    assert any(ch in proc.stdout for ch in history.sparkline([0.0, 1.0]))
+    assert any(ch in proc.stdout for ch in plots.sparkline([0.0, 1.0]))
     svg = tmp_path / "acc.svg"
     assert hist.gitml("log", "--plot", "accuracy", "--out", str(svg)).returncode == 0
     assert svg.read_text().startswith("<svg") and "polyline" in svg.read_text()
@@ -147,6 +147,10 @@ def test_diff_defaults_to_head_against_the_staged_state(hist_copy: Example) -> N
     assert ex.gitml("diff", "no-such-rev").returncode == 2
 
 
+def profile(doc: dict[str, Any]) -> lockfile.Profile:
+    return records.read_record(lockfile.Profile, doc)
+
+
 def test_profile_diff_names_the_changed_column() -> None:
     old = {"rows": 178, "columns": {"alcohol": {"dtype": "float64", "nulls": 0, "mean": 13.0}}}
     new = {
@@ -156,7 +160,7 @@ def test_profile_diff_names_the_changed_column() -> None:
             "hue": {"dtype": "float64", "nulls": 0},
         },
     }
-    assert history.profile_diff(old, new) == {
+    assert versiondiff.profile_diff(profile(old), profile(new)).to_json() == {
         "rows": {"old": 178, "new": 180},
         "columns": {
             "alcohol": {"nulls": {"old": 0, "new": 2}},
@@ -166,12 +170,12 @@ def test_profile_diff_names_the_changed_column() -> None:
 
 
 def test_lock_parser_matches_the_full_parse(hist: Example) -> None:
-    from gitml import manifest
+    from gitml import lockfile
 
     data = (hist.root / "gitml.lock").read_bytes()
     parser = history.LockParser()
-    assert parser.parse(data, "x") == manifest.parse_lock(data)
-    assert parser.parse(data + b"# trailing\n", "x") == manifest.parse_lock(data)
+    assert parser.parse(data, "x") == lockfile.parse(data)
+    assert parser.parse(data + b"# trailing\n", "x") == lockfile.parse(data)
 
 
 def _reshaped(lock: dict[str, Any], how: str) -> dict[str, Any]:
@@ -192,15 +196,15 @@ def test_log_checks_the_shape_of_every_lock_it_reads(hist_copy: Example, how: st
     parse reads: log leaves that version out, saying so (exit 0: history cannot be rewritten,
     so it must not block the log for good), never a traceback nor a row made from it, whether
     it is the newest version or an older one; show of that commit refuses it (exit 2)."""
-    from gitml import manifest
+    from gitml import lockfile
 
     ex = hist_copy
     good = (ex.root / "gitml.lock").read_bytes()
-    bad = manifest.serialize(_reshaped(yaml.safe_load(good), how))
+    bad = lockfile.serialize(lockfile.from_dict(_reshaped(yaml.safe_load(good), how)))
     fast = history.LockParser()._split_parse(bad)
-    assert fast is not None and fast["schema"] == manifest.SCHEMA  # the fast path reads it
+    assert fast is not None and fast["schema"] == lockfile.SCHEMA  # the fast path reads it
     with pytest.raises(BadInput) as refused:
-        manifest.parse_lock(bad, "x")
+        lockfile.parse(bad, "x")
     problem = str(refused.value).removeprefix("x: ").split(";")[0]
     with pytest.raises(BadInput, match=re.escape(problem)):
         history.LockParser().parse(bad, "x")

@@ -6,26 +6,30 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml import history, params
+from gitml import history, modelhistory, params, plots
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
+from gitml.modelhistory import ModelVersion
 from gitml.output import aligned, console, printable, say, warn
 
 
-def rows_for(model: str | None, limit: int | None) -> list[dict[str, Any]]:
+def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     if limit is not None and limit < 1:
         raise BadInput("-n must be at least 1")
     if git_has_no_commits(repo.root):
         return []
-    versions = history.lock_history(repo.root)
-    refs = history.models_of(repo.root, versions[0].lock if versions else None, model)
+    found = history.lock_history(repo.root)
+    for line in found.left_out:
+        warn(line)
+    versions = found.versions
+    refs = modelhistory.models_of(repo.root, versions[0].lock if versions else None, model)
     tags = history.tags_by_commit(repo.root)
-    rows: list[dict[str, Any]] = []
+    rows: list[ModelVersion] = []
     for ref in refs:
-        rows.extend(history.model_history(versions, ref, tags)[:limit])
+        rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
     return rows
 
 
@@ -49,7 +53,8 @@ def log(
     if out is not None:
         raise BadInput("--out goes with --plot METRIC")
     if json_out:
-        print(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        doc = [r.to_json() for r in rows]
+        print(json.dumps(doc, indent=2, sort_keys=True, default=str))
         return 0
     if not rows:
         say("no recorded model versions yet (commit through the gitml hook to record one)")
@@ -62,26 +67,26 @@ def log(
     return 0
 
 
-def warn_unread(rows: list[dict[str, Any]]) -> None:
+def warn_unread(rows: list[ModelVersion]) -> None:
     """Versions without metrics because the metrics file could not be read: one line each."""
     for r in rows:
-        if r.get("metrics_unread"):
-            warn(f"model {r['model']} at {r['short']}: no metrics recorded: {r['metrics_unread']}")
+        if r.metrics_unread:
+            warn(f"model {r.model} at {r.short}: no metrics recorded: {r.metrics_unread}")
 
 
-def plain(rows: list[dict[str, Any]]) -> str:
+def plain(rows: list[ModelVersion]) -> str:
     """Piped: one line per version, columns aligned, nothing cut."""
-    several = len({r["model"] for r in rows}) > 1
+    several = len({r.model for r in rows}) > 1
     cells = [
         [
-            r["short"],
-            (r["date"] or "")[:10],
-            *([r["name"]] if several else []),
-            str(r["md5"] or "-")[:8],
-            _metrics_text(r["metrics"]),
-            history.checks_text(r["checks"]),
-            ", ".join(r["tags"]) or "-",
-            r["subject"] or "",
+            r.short,
+            (r.date or "")[:10],
+            *([r.name] if several else []),
+            str(r.md5 or "-")[:8],
+            _metrics_text(r.metrics),
+            r.checks.text(),
+            ", ".join(r.tags) or "-",
+            r.subject or "",
         ]
         for r in rows
     ]
@@ -92,56 +97,59 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.flatten(metrics).items()) or "-"
 
 
-def table(rows: list[dict[str, Any]]) -> Any:
-    from rich.markup import escape
+def table(rows: list[ModelVersion]) -> Any:
     from rich.table import Table
 
-    several = len({r["model"] for r in rows}) > 1
-    t = Table(title=None if several else f"{rows[0]['name']} ({rows[0]['model']})")
+    several = len({r.model for r in rows}) > 1
+    t = Table(title=None if several else f"{rows[0].name} ({rows[0].model})")
     for name in ["commit", "date", "subject", *(["model"] if several else []), "md5", "metrics"]:
         t.add_column(name, no_wrap=name in ("commit", "date", "md5"))
     t.add_column("checks")
     t.add_column("tags")
     t.add_column("changed")
     for r in rows:
-        ok = r["passed"]
-        style = "" if ok is None else "green" if ok else "red"
-        checks = history.checks_text(r["checks"])
-        cells = [
-            r["short"],
-            (r["date"] or "")[:16].replace("T", " "),
-            escape(r["subject"] or ""),
-            *([escape(r["name"])] if several else []),
-            str(r["md5"] or "-")[:8],
-            escape(_metrics_text(r["metrics"])),
-            f"[{style}]{escape(checks)}[/]" if style else escape(checks),
-            escape(", ".join(r["tags"]) or "-"),
-            escape(", ".join(r["changed"])),
-        ]
-        t.add_row(*cells)
+        t.add_row(*_cells(r, several))
     return t
 
 
-def plot_metric(rows: list[dict[str, Any]], metric: str, out: Path | None) -> int:
-    series = history.metric_series(rows, metric)
+def _cells(r: ModelVersion, several: bool) -> list[str]:
+    from rich.markup import escape
+
+    style = "" if r.passed is None else "green" if r.passed else "red"
+    checks = r.checks.text()
+    return [
+        r.short,
+        (r.date or "")[:16].replace("T", " "),
+        escape(r.subject or ""),
+        *([escape(r.name)] if several else []),
+        str(r.md5 or "-")[:8],
+        escape(_metrics_text(r.metrics)),
+        f"[{style}]{escape(checks)}[/]" if style else escape(checks),
+        escape(", ".join(r.tags) or "-"),
+        escape(", ".join(r.changed)),
+    ]
+
+
+def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
+    series = plots.metric_series(rows, metric)
     if not series:
-        known = sorted({k for r in rows for k in params.flatten(r["metrics"])})
+        known = sorted({k for r in rows for k in params.flatten(r.metrics)})
         raise BadInput(
             f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
         )
     if out is None:
         values = [v for _, v in series]
         print(
-            f"{printable(metric)}  {history.sparkline(values)}  "
+            f"{printable(metric)}  {plots.sparkline(values)}  "
             f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
             f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
         )
         return 0
     user_output_file(out)
     if out.suffix.lower() == ".svg":
-        data = history.svg_sparkline([v for _, v in series], title=metric).encode()
+        data = plots.svg_sparkline([v for _, v in series], title=metric).encode()
     else:
-        png = history.png_plot(series, metric)
+        png = plots.png_plot(series, metric)
         if png is None:
             raise BadInput(
                 "a PNG plot needs matplotlib: pip install 'gitml[plot]' "

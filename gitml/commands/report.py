@@ -13,11 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitml import baselines, dvcfiles, history, registry
+from gitml import history, modelhistory, plots
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
 from gitml.output import printable, say, warn
+from gitml.pullreport import RegistryRow, Report, Series, build
+from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
@@ -32,7 +34,7 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     base = history.version_at(repo, a or "HEAD")
     head = history.version_at(repo, b)
     doc = build(repo.root, base, head)
-    for line in doc["unread"]:
+    for line in doc.left_out + doc.unread:
         warn(line)
     text = markdown(doc) if fmt == "md" else to_html(doc)
     if out is None:
@@ -42,48 +44,7 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     return 0
 
 
-# --- the content, once, for both formats -----------------------------------------------------
-
-
-def build(root: Path, base: history.Version, head: history.Version) -> dict[str, Any]:
-    diff = history.diff_versions(base, head)
-    verdicts = {p: history.checks_passed(m["checks"]["new"]) for p, m in diff["models"].items()}
-    failed = [p for p, ok in verdicts.items() if ok is False]
-    unknown = [p for p, ok in verdicts.items() if ok is None]
-    doc: dict[str, Any] = {
-        "diff": diff,
-        "base": base.label,
-        "head": head.label,
-        "failed": failed,
-        "unchecked": unknown,
-        "lineage": mermaid(head, diff),
-        "series": series_for(root, head, diff),
-        "registry": registry_rows(root, head),
-        "unread": [
-            f"model {p} at {side.label}: no metrics recorded: {why}"
-            for p, m in diff["models"].items()
-            for side, key in ((base, "old"), (head, "new"))
-            if (why := m["metrics_unread"][key])
-        ],
-    }
-    return doc
-
-
-def registry_rows(root: Path, head: history.Version) -> list[list[str]]:
-    """Per model and registry stage: what the stage holds now, its metrics against this state's
-    (a pull request is judged against production, not only against its base branch)."""
-    tags = registry.read_tags(root)
-    rows = []
-    for ref in history.models_of(root, head.lock, None):
-        this = ((head.lock.get("models") or {}).get(ref.path) or {}).get("metrics") or {}
-        versions = registry.versions(tags, ref.name)
-        for stage, tag in registry.stages(tags, ref.name).items():
-            held = baselines.metrics_at(root, tag.commit, ref.path, None)
-            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
-            for metric, d in history.metric_deltas(held, this).items():
-                delta = "" if d["delta"] is None else f"{d['delta']:+g}"
-                rows.append([ref.name, stage, where, metric, _v(d["old"]), _v(d["new"]), delta])
-    return rows
+# --- the tables, once, for both formats ------------------------------------------------------
 
 
 def md_text(text: str) -> str:
@@ -104,19 +65,19 @@ def _html_literal(text: str) -> str:
     return printable(text).replace("`", "'").replace("*", "\u2217")
 
 
-def verdict(doc: dict[str, Any], literal: Callable[[str], str] = md_text) -> str:
-    diff = doc["diff"]
-    deltas = []
-    for m in diff["models"].values():
-        for name, d in m["metrics"].items():
-            if d["delta"] is not None:
-                deltas.append(f"{literal(name)} {_v(d['old'])} → {_v(d['new'])} ({d['delta']:+g})")
+def verdict(doc: Report, literal: Callable[[str], str] = md_text) -> str:
+    deltas = [
+        f"{literal(name)} {_v(d.old)} → {_v(d.new)} ({d.delta:+g})"
+        for m in doc.diff.models.values()
+        for name, d in m.metrics.items()
+        if d.delta is not None
+    ]
     tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
-    where = f"`{doc['head']}` vs base `{doc['base']}`"
-    if doc["failed"]:
-        failed = ", ".join(literal(f) for f in doc["failed"])
+    where = f"`{doc.head}` vs base `{doc.base}`"
+    if doc.failed:
+        failed = ", ".join(literal(f) for f in doc.failed)
         return f"❌ **checks failed** for {failed} ({where}){tail}"
-    if doc["unchecked"] and len(doc["unchecked"]) == len(diff["models"]):
+    if doc.unchecked and len(doc.unchecked) == len(doc.diff.models):
         return f"⚠️ **no checks recorded** ({where}){tail}"
     return f"✅ **all recorded checks passed** ({where}){tail}"
 
@@ -133,166 +94,124 @@ def _short(value: Any) -> str:
     return _v(value)[:12]
 
 
-def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+Table = tuple[str, list[str], list[list[str]]]  # title, header, rows
+
+
+def sections(doc: Report) -> list[Table]:
     """(title, header, rows) tables shared by the Markdown and HTML renderings."""
-    diff = doc["diff"]
-    metrics: list[list[str]] = []
-    checks: list[list[str]] = []
-    params: list[list[str]] = []
-    code: list[list[str]] = []
-    env: list[list[str]] = []
-    stale: list[list[str]] = []
-    for path, m in diff["models"].items():
-        for name, d in m["metrics"].items():
-            delta = "" if d["delta"] is None else f"{d['delta']:+g}"
-            metrics.append([path, name, _v(d["old"]), _v(d["new"]), delta])
-        checks.append(
-            [
-                path,
-                history.checks_text(m["checks"]["old"]),
-                history.checks_text(m["checks"]["new"]),
-                {True: "passed", False: "FAILED", None: "not recorded"}[
-                    history.checks_passed(m["checks"]["new"])
-                ],
-            ]
-        )
-        for reason in m["stale"]["new"] or []:
-            stale.append([path, reason])
-        if m["md5"]["old"] != m["md5"]["new"]:
-            code.append([path, "model", _short(m["md5"]["old"]), _short(m["md5"]["new"])])
-        params += [[path, k, _v(p["old"]), _v(p["new"])] for k, p in m["params"].items()]
-        if m["cmd"]["old"] != m["cmd"]["new"]:
-            old_cmd, new_cmd = (history.cmd_text(m["cmd"][k]) for k in ("old", "new"))
-            params.append([path, "cmd", old_cmd, new_cmd])
-        code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["code"].items()]
-        code += [[path, k, _short(p["old"]), _short(p["new"])] for k, p in m["data"].items()]
-        for key, d in m["environment"].items():
-            if key == "packages":
-                env += [[path, pkg, _v(p["old"]), _v(p["new"])] for pkg, p in d.items()]
-            elif "old" in d:
-                env.append([path, key, _v(d["old"]), _v(d["new"])])
-            else:
-                env += [[path, f"{key}.{s}", _v(p["old"]), _v(p["new"])] for s, p in d.items()]
-    data: list[list[str]] = []
-    for path, d in diff["data"].items():
-        for key in ("md5", "size", "nfiles", "validation"):
-            if key in d:
-                data.append([path, key, _short(d[key]["old"]), _short(d[key]["new"])])
-        prof = d.get("profile") or {}
-        if "rows" in prof:
-            data.append([path, "rows", _v(prof["rows"]["old"]), _v(prof["rows"]["new"])])
-        for col, c in (prof.get("columns") or {}).items():
-            if c.get("added") or c.get("removed"):
-                data.append(
-                    [
-                        path,
-                        f"column {col}",
-                        "–" if c.get("added") else "present",
-                        f"added ({c.get('dtype')})" if c.get("added") else "removed",
-                    ]
-                )
-            else:
-                data += [[path, f"{col}.{k}", _v(p["old"]), _v(p["new"])] for k, p in c.items()]
+    models = doc.diff.models
     return [
-        ("Metrics", ["model", "metric", "base", "this", "Δ"], metrics),
-        ("Checks", ["model", "base", "this", "verdict"], checks),
+        ("Metrics", ["model", "metric", "base", "this", "Δ"], _metric_rows(models)),
+        ("Checks", ["model", "base", "this", "verdict"], _check_rows(models)),
         (
             "Against the registry (what each stage holds now)",
             ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
-            doc.get("registry") or [],
+            [_registry_cells(r) for r in doc.registry],
         ),
-        ("Stale pipeline (dvc.lock not updated: run `dvc repro`)", ["model", "reason"], stale),
-        ("Params and stage commands changed", ["model", "param", "base", "this"], params),
-        ("Model, code and stage inputs changed", ["model", "file", "base", "this"], code),
-        ("Data changed", ["dataset", "what", "base", "this"], data),
-        ("Environment changed", ["model", "what", "base", "this"], env),
+        (
+            "Stale pipeline (dvc.lock not updated: run `dvc repro`)",
+            ["model", "reason"],
+            [[p, reason] for p, m in models.items() for reason in _reasons(m.stale.new)],
+        ),
+        (
+            "Params and stage commands changed",
+            ["model", "param", "base", "this"],
+            _param_rows(models),
+        ),
+        (
+            "Model, code and stage inputs changed",
+            ["model", "file", "base", "this"],
+            _code_rows(models),
+        ),
+        ("Data changed", ["dataset", "what", "base", "this"], _data_rows(doc.diff)),
+        ("Environment changed", ["model", "what", "base", "this"], _env_rows(models)),
     ]
 
 
-# --- lineage as a Mermaid graph --------------------------------------------------------------
+def _registry_cells(row: RegistryRow) -> list[str]:
+    d = row.delta
+    delta = "" if d.delta is None else f"{d.delta:+g}"
+    return [row.model, row.stage, row.version, row.metric, _v(d.old), _v(d.new), delta]
 
 
-def _label(text: str) -> str:
-    """A Mermaid label: quoted, with Mermaid's entity codes for what would end the quote, the
-    fence or start HTML."""
-    for ch, code in (("#", "#35;"), ('"', "#quot;"), ("`", "#96;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(ch, code)
-    return '"' + printable(text).replace("\n", " ") + '"'
+_VERDICTS = {True: "passed", False: "FAILED", None: "not recorded"}
 
 
-def mermaid(head: history.Version, diff: dict[str, Any]) -> str:
-    """The stages behind each model of `head`, inputs → stage → outputs; changed inputs marked."""
-    project = dvcfiles.read_project(head.snap) if head.snap is not None else dvcfiles.Project()
-    changed: set[str] = set()
-    for path, m in diff["models"].items():
-        changed.update(m["code"], m["data"])
-        changed.update(k.rsplit(".", 1)[0] for k in m["params"])
-        changed.update(k.split(".", 1)[0] for k in m["params"])
-        if m["md5"]["old"] != m["md5"]["new"]:
-            changed.add(path)
-    changed.update(diff["data"])
-    ids: dict[str, str] = {}
-    lines = ["graph LR", "  classDef changed fill:#fff3b0,stroke:#d4a72c,stroke-width:2px"]
-
-    def node(key: str, label: str, shape: str = "box") -> str:
-        if key not in ids:
-            ids[key] = f"n{len(ids)}"
-            text = _label(label)
-            body = {"box": f"[{text}]", "stage": f"([{text}])", "param": f"{{{{{text}}}}}"}[shape]
-            lines.append(f"  {ids[key]}{body}")
-            if key.removeprefix("file:").removeprefix("param:") in changed:
-                lines.append(f"  class {ids[key]} changed")
-        return ids[key]
-
-    edges: set[str] = set()
-    for path in head.lock.get("models") or {}:
-        out = project.outs.get(path)
-        model_id = node(f"file:{path}", f"model {path}")
-        if out is not None and out.stage is None:
-            edges.add(f"  {node('origin:' + out.origin, out.origin)} --> {model_id}")
-        seen = project.upstream([out.stage]) if out is not None and out.stage else []
-        wanted = {path} | {d.path for s in seen for d in project.stages[s].deps}
-        for name in seen:
-            stage = project.stages[name]
-            sid = node(f"stage:{name}", f"stage {name}", "stage")
-            for dep in stage.deps:
-                edges.add(f"  {node('file:' + dep.path, dep.path)} --> {sid}")
-            for pfile, values in stage.params.items():
-                for key in values:
-                    pid = node(f"param:{pfile}:{key}", f"{pfile}:{key}", "param")
-                    edges.add(f"  {pid} --> {sid}")
-            for o in stage.outs:
-                if o.path in wanted:
-                    edges.add(f"  {sid} --> {node('file:' + o.path, o.path)}")
-    lines += sorted(edges)
-    return "\n".join(lines)
+def _reasons(stale: bool | list[str]) -> list[str]:
+    """A stale entry's reasons (an older gitml recorded only `stale: true`)."""
+    return stale if isinstance(stale, list) else ["stale"] if stale else []
 
 
-# --- the metric over history -----------------------------------------------------------------
+def _metric_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
+    return [
+        [path, name, _v(d.old), _v(d.new), "" if d.delta is None else f"{d.delta:+g}"]
+        for path, m in models.items()
+        for name, d in m.metrics.items()
+    ]
 
 
-def series_for(root: Path, head: history.Version, diff: dict[str, Any]) -> dict[str, Any] | None:
-    """The first metric of the first model, over the versions up to `head` (oldest first)."""
-    for path, m in diff["models"].items():
-        if not m["metrics"]:
-            continue
-        metric = next(iter(m["metrics"]))
-        rev = head.commit.sha if head.commit else "HEAD"
-        versions = history.lock_history(root, rev) if _has_commits(root) else []
-        if head.commit is None:
-            versions.insert(0, head)
-        ref = history.ModelRef(path, path)
-        rows = history.model_history(versions, ref, {})
-        points = history.metric_series(rows, metric)
-        if points:
-            return {"model": path, "metric": metric, "points": points}
-    return None
+def _check_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
+    return [
+        [path, m.checks.old.text(), m.checks.new.text(), _VERDICTS[m.checks.new.passed]]
+        for path, m in models.items()
+    ]
 
 
-def _has_commits(root: Path) -> bool:
-    from gitml import git
+def _param_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
+    rows = []
+    for path, m in models.items():
+        rows += [[path, k, _v(p.old), _v(p.new)] for k, p in m.params.items()]
+        if m.cmd.changed:
+            rows.append(
+                [path, "cmd", modelhistory.cmd_text(m.cmd.old), modelhistory.cmd_text(m.cmd.new)]
+            )
+    return rows
 
-    return git.head_commit(root) is not None
+
+def _code_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
+    rows = []
+    for path, m in models.items():
+        if m.md5.changed:
+            rows.append([path, "model", _short(m.md5.old), _short(m.md5.new)])
+        for k, p in {**m.code, **m.data}.items():
+            rows.append([path, k, _short(p.old), _short(p.new)])
+    return rows
+
+
+def _env_rows(models: dict[str, ModelDiff]) -> list[list[str]]:
+    rows = []
+    for path, m in models.items():
+        for key, d in m.environment.items():
+            if isinstance(d, Pair):
+                rows.append([path, key, _v(d.old), _v(d.new)])
+            elif key == "packages":
+                rows += [[path, pkg, _v(p.old), _v(p.new)] for pkg, p in d.items()]
+            else:
+                rows += [[path, f"{key}.{s}", _v(p.old), _v(p.new)] for s, p in d.items()]
+    return rows
+
+
+def _data_rows(diff: VersionDiff) -> list[list[str]]:
+    rows = []
+    for path, d in diff.data.items():
+        for key in ("md5", "size", "nfiles", "validation"):
+            if key in d.fields:
+                rows.append([path, key, _short(d.fields[key].old), _short(d.fields[key].new)])
+        if d.profile.rows is not None:
+            rows.append([path, "rows", _v(d.profile.rows.old), _v(d.profile.rows.new)])
+        rows += [[path, *cells] for cells in _column_cells(d.profile)]
+    return rows
+
+
+def _column_cells(profile: ProfileDiff) -> list[list[str]]:
+    cells = []
+    for col, c in profile.columns.items():
+        if c.added or c.removed:
+            this = f"added ({c.dtype})" if c.added else "removed"
+            cells.append([f"column {col}", "–" if c.added else "present", this])
+        else:
+            cells += [[f"{col}.{k}", _v(p.old), _v(p.new)] for k, p in c.figures.items()]
+    return cells
 
 
 # --- Markdown --------------------------------------------------------------------------------
@@ -302,9 +221,9 @@ def _md_cell(text: str) -> str:
     return md_text(text)
 
 
-def markdown(doc: dict[str, Any]) -> str:
+def markdown(doc: Report) -> str:
     lines = [MARKER, "## gitml report", "", verdict(doc), ""]
-    lines += [f"> ⚠️ {_md_cell(line)}" for line in doc["unread"]] + ([""] if doc["unread"] else [])
+    lines += [f"> ⚠️ {_md_cell(line)}" for line in doc.unread] + ([""] if doc.unread else [])
     for title, header, rows in sections(doc):
         if not rows:
             continue
@@ -312,17 +231,17 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append("|" + "---|" * len(header))
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         lines.append("")
-    series = doc["series"]
+    series = doc.series
     if series:
-        values = [v for _, v in series["points"]]
+        values = [v for _, v in series.points]
         lines += [
             (
-                f"**{md_text(series['metric'])}** over {len(values)} versions: "
-                f"`{history.sparkline(values)}` (min {min(values):g}, max {max(values):g})"
+                f"**{md_text(series.metric)}** over {len(values)} versions: "
+                f"`{plots.sparkline(values)}` (min {min(values):g}, max {max(values):g})"
             ),
             "",
         ]
-    lines += ["### Lineage", "", "```mermaid", doc["lineage"], "```", ""]
+    lines += ["### Lineage", "", "```mermaid", doc.lineage, "```", ""]
     return "\n".join(lines)
 
 
@@ -353,16 +272,16 @@ def _inline_md(text: str) -> str:
     return "".join(out)
 
 
-def plot_html(series: dict[str, Any] | None) -> str:
+def plot_html(series: Series | None) -> str:
     if not series:
         return "<p>No metric recorded over the history yet.</p>"
-    png = history.png_plot(series["points"], series["metric"])
-    alt = html.escape(f"{series['metric']} over {len(series['points'])} versions")
+    png = plots.png_plot(series.points, series.metric)
+    alt = html.escape(f"{series.metric} over {len(series.points)} versions")
     if png is not None:
         data = base64.b64encode(png).decode()
         return f'<img class="plot" id="plot" alt="{alt}" src="data:image/png;base64,{data}">'
-    values = [v for _, v in series["points"]]
-    return f'<div id="plot">{history.svg_sparkline(values, title=series["metric"])}</div>'
+    values = [v for _, v in series.points]
+    return f'<div id="plot">{plots.svg_sparkline(values, title=series.metric)}</div>'
 
 
 def _text_glyphs(text: str) -> str:
@@ -370,13 +289,13 @@ def _text_glyphs(text: str) -> str:
     return text.replace("✅", "✔").replace("❌", "✘").replace("⚠️", "⚠")
 
 
-def to_html(doc: dict[str, Any]) -> str:
+def to_html(doc: Report) -> str:
     v = verdict(doc, _html_literal)
     cls = "fail" if v.startswith("❌") else "pass" if v.startswith("✅") else ""
     body = [
-        f"<h1>gitml report: {html.escape(doc['head'])} vs {html.escape(doc['base'])}</h1>",
+        f"<h1>gitml report: {html.escape(doc.head)} vs {html.escape(doc.base)}</h1>",
         f'<p class="verdict {cls}">{_inline_md(_text_glyphs(v))}</p>',
-        *(f"<p>⚠ {html.escape(line)}</p>" for line in doc["unread"]),
+        *(f"<p>⚠ {html.escape(line)}</p>" for line in doc.unread),
     ]
     for title, header, rows in sections(doc):
         if not rows:
@@ -386,12 +305,12 @@ def to_html(doc: dict[str, Any]) -> str:
         for row in rows:
             body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
         body.append("</table>")
-    series = doc["series"]
-    title = f"{series['metric']} over the history" if series else "Metric history"
+    series = doc.series
+    title = f"{series.metric} over the history" if series else "Metric history"
     body += [f"<h2>{html.escape(title)}</h2>", plot_html(series)]
     body += [
         "<h2>Lineage</h2><p>Mermaid source (renders on GitHub and GitLab):</p>",
-        f'<pre class="mermaid-source">{html.escape(doc["lineage"])}</pre>',
+        f'<pre class="mermaid-source">{html.escape(doc.lineage)}</pre>',
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
