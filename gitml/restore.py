@@ -178,17 +178,7 @@ def _plan(
     ws = dest.of(out.path)
     plan = _Planned(out, ws)
     if not out.is_dir:
-        state, current = judge.file(ws, out.md5, out.hash)
-        if state == "same":
-            report.up_to_date.append(out.path)
-            return None
-        if state == "edit":
-            if not force or current is None:
-                report.kept_modified.append(out.path)
-                return None
-            plan.edits.append((ws, out.path, current))
-        plan.files.append((ws, "", out.md5))
-        return plan
+        return _plan_file(judge, out, plan, report, force)
     listing = _listing(judge.cfg, out, fetch)
     if isinstance(listing, str):
         getattr(report, listing).append(out.path)
@@ -196,43 +186,87 @@ def _plan(
         return None
     if os.path.lexists(ws) and (ws.is_symlink() or not ws.is_dir()):
         state, current = judge.file(ws, None, out.hash)
-        if state == "edit":
-            if not force or current is None:
-                report.kept_modified.append(out.path)
-                return None
-            plan.edits.append((ws, out.path, current))
+        if _keeps_edit(plan, ws, out.path, state, current, force):
+            report.kept_modified.append(out.path)
+            return None
         plan.clear = True
-    wanted = {rel: md5 for rel, md5 in listing}
-    kept = []
-    for rel, md5 in listing:
-        path = dest.of(f"{out.path}/{rel}", out.path)
-        state, current = ("absent", None) if plan.clear else judge.file(path, md5, out.hash)
-        if state == "same":
-            continue
-        if state == "edit":
-            if not force or current is None:
-                kept.append(f"{out.path}/{rel}")
-                continue
-            plan.edits.append((path, f"{out.path}/{rel}", current))
-        plan.files.append((path, rel, md5))
+    kept = _plan_members(judge, out, dest, listing, plan, force)
     if not plan.clear and ws.is_dir():
-        for path in _files_below(ws):
-            rel = path.relative_to(ws).as_posix()
-            if rel in wanted:
-                continue
-            state, current = judge.file(path, None, out.hash)
-            if state == "edit" and (not force or current is None):
-                kept.append(f"{out.path}/{rel}")
-                continue
-            if state == "edit":
-                plan.edits.append((path, f"{out.path}/{rel}", current))
-            plan.extra.append((path, f"{out.path}/{rel}"))
+        kept += _plan_extras(judge, out, {rel for rel, _ in listing}, plan, force)
     report.kept_modified += kept
     if not (plan.files or plan.extra or plan.clear):
         if not kept:
             report.up_to_date.append(out.path)
         return None
     return plan
+
+
+def _keeps_edit(
+    plan: _Planned, path: Path, name: str, state: str, current: str | None, force: bool
+) -> bool:
+    """True when the user's edit at `path` is kept; with --force, the edit is planned to be
+    saved in the cache before it is replaced (a `current` object it can come back from)."""
+    if state != "edit":
+        return False
+    if not force or current is None:
+        return True
+    plan.edits.append((path, name, current))
+    return False
+
+
+def _plan_file(
+    judge: _Judge, out: Out, plan: _Planned, report: Report, force: bool
+) -> _Planned | None:
+    assert out.md5
+    state, current = judge.file(plan.ws, out.md5, out.hash)
+    if state == "same":
+        report.up_to_date.append(out.path)
+        return None
+    if _keeps_edit(plan, plan.ws, out.path, state, current, force):
+        report.kept_modified.append(out.path)
+        return None
+    plan.files.append((plan.ws, "", out.md5))
+    return plan
+
+
+def _plan_members(
+    judge: _Judge,
+    out: Out,
+    dest: Destinations,
+    listing: list[tuple[str, str]],
+    plan: _Planned,
+    force: bool,
+) -> list[str]:
+    """Plan the directory's members the listing names; return the edited ones kept."""
+    kept = []
+    for rel, md5 in listing:
+        path = dest.of(f"{out.path}/{rel}", out.path)
+        state, current = ("absent", None) if plan.clear else judge.file(path, md5, out.hash)
+        if state == "same":
+            continue
+        if _keeps_edit(plan, path, f"{out.path}/{rel}", state, current, force):
+            kept.append(f"{out.path}/{rel}")
+            continue
+        plan.files.append((path, rel, md5))
+    return kept
+
+
+def _plan_extras(
+    judge: _Judge, out: Out, wanted: set[str], plan: _Planned, force: bool
+) -> list[str]:
+    """Plan the removal of files in the directory the listing does not name; return the
+    edited ones kept."""
+    kept = []
+    for path in _files_below(plan.ws):
+        rel = path.relative_to(plan.ws).as_posix()
+        if rel in wanted:
+            continue
+        state, current = judge.file(path, None, out.hash)
+        if _keeps_edit(plan, path, f"{out.path}/{rel}", state, current, force):
+            kept.append(f"{out.path}/{rel}")
+            continue
+        plan.extra.append((path, f"{out.path}/{rel}"))
+    return kept
 
 
 def _place(

@@ -13,7 +13,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gitml"
 MAX_MODULE_LINES = 450
@@ -105,7 +104,6 @@ def test_commands_only_orchestrate() -> None:
     assert climbing == [], "only the CLI imports gitml.commands"
 
 
-@pytest.mark.xfail(reason="issue 16: the refactor is being merged")
 def test_modules_and_functions_stay_small() -> None:
     too_long = []
     for name, path in _modules().items():
