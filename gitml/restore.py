@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import dvcconfig, dvcfiles, git, manifest, objects, paths
+from gitml import dvcconfig, dvcfiles, manifest, objects, paths
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
@@ -92,7 +92,7 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-class _Judge:
+class Judge:
     """What a work-tree path holds, against the bytes it should hold."""
 
     def __init__(self, cfg: DvcConfig, md5s: Md5Cache):
@@ -151,7 +151,7 @@ class _Planned:
     clear: bool = False  # something not a directory is where the directory goes
 
 
-def _listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, str]] | str:
+def verified_listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, str]] | str:
     """A directory out's verified listing, or why there is none ("missing", "corrupt")."""
     assert out.md5
     obj = objects.locate(cfg, out.md5, out.hash)
@@ -166,7 +166,7 @@ def _listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, s
 
 
 def _plan(
-    judge: _Judge,
+    judge: Judge,
     out: Out,
     dest: Destinations,
     fetch: Fetch | None,
@@ -179,7 +179,7 @@ def _plan(
     plan = _Planned(out, ws)
     if not out.is_dir:
         return _plan_file(judge, out, plan, report, force)
-    listing = _listing(judge.cfg, out, fetch)
+    listing = verified_listing(judge.cfg, out, fetch)
     if isinstance(listing, str):
         getattr(report, listing).append(out.path)
         report.missing_md5[out.path] = out.md5
@@ -215,7 +215,7 @@ def _keeps_edit(
 
 
 def _plan_file(
-    judge: _Judge, out: Out, plan: _Planned, report: Report, force: bool
+    judge: Judge, out: Out, plan: _Planned, report: Report, force: bool
 ) -> _Planned | None:
     assert out.md5
     state, current = judge.file(plan.ws, out.md5, out.hash)
@@ -230,7 +230,7 @@ def _plan_file(
 
 
 def _plan_members(
-    judge: _Judge,
+    judge: Judge,
     out: Out,
     dest: Destinations,
     listing: list[tuple[str, str]],
@@ -252,7 +252,7 @@ def _plan_members(
 
 
 def _plan_extras(
-    judge: _Judge, out: Out, wanted: set[str], plan: _Planned, force: bool
+    judge: Judge, out: Out, wanted: set[str], plan: _Planned, force: bool
 ) -> list[str]:
     """Plan the removal of files in the directory the listing does not name; return the
     edited ones kept."""
@@ -357,7 +357,7 @@ def restore(
     tmp = tmp_dir(repo.common_dir)
     report = Report(rev=rev)
     dest = Destinations(repo.root)
-    judge = _Judge(cfg, md5s)
+    judge = Judge(cfg, md5s)
     plans: list[_Planned] = []
     for path, out in sorted(project.outs.items()):
         if snap.has(path) or not out.md5 or (paths and path not in paths):
@@ -375,94 +375,3 @@ def restore(
     for plan in plans:
         _write(cfg, plan, fetch, report, tmp)
     return report
-
-
-class _WorkTreeFiles(Snapshot):
-    """The git-tracked files as the work tree holds them (regular files only)."""
-
-    def read(self, path: str) -> bytes | None:
-        if path not in self.entries:
-            return None
-        where = self.root / path
-        if where.is_symlink() or not where.is_file():
-            return None
-        try:
-            return where.read_bytes()
-        except OSError:
-            return None
-
-    def prefetch(self, paths: list[str]) -> None:
-        pass
-
-
-def differences(repo: Repo, md5s: Md5Cache) -> list[tuple[str, bool]]:
-    """The DVC-tracked paths whose work-tree bytes are not those the work tree's dvc.lock and
-    .dvc files record, though the recorded bytes are in the local cache and what is there is
-    no user edit (absent, or another cached version): what a `git reset --hard` or
-    `git stash pop`, which run no hook, leave behind. Each path with whether HEAD records the
-    same bytes for it (else the work tree's DVC files are uncommitted edits)."""
-    snap = _WorkTreeFiles(repo.root)
-    project = dvcfiles.read_project(snap)
-    head = git.head_commit(repo.root)
-    at_head = dvcfiles.read_project(Snapshot(repo.root, head)).outs if head else {}
-    cfg = dvcconfig.read_config(repo.root)
-    judge = _Judge(cfg, md5s)
-    dest = Destinations(repo.root)
-    stale = []
-    for path, out in sorted(project.outs.items()):
-        if snap.has(path) or not out.md5 or out.listing is not None:
-            continue
-        with contextlib.suppress(BadInput):
-            ws = dest.of(path)
-            if out.is_dir:
-                listing = _listing(cfg, out, None)
-                if isinstance(listing, str):
-                    continue
-                for rel, md5 in listing:
-                    state, _ = judge.file(ws / rel, md5, out.hash)
-                    if state in ("absent", "cached") and judge.cached(md5, out.hash):
-                        stale.append((path, _same(at_head.get(path), out)))
-                        break
-            else:
-                state, _ = judge.file(ws, out.md5, out.hash)
-                if state in ("absent", "cached") and judge.cached(out.md5, out.hash):
-                    stale.append((path, _same(at_head.get(path), out)))
-    return stale
-
-
-def _same(a: Out | None, b: Out) -> bool:
-    return a is not None and (a.md5, a.hash) == (b.md5, b.hash)
-
-
-def work_tree_behind(repo: Repo) -> list[tuple[str, bool]]:
-    """The DVC-tracked paths the work tree holds other cached bytes of (or none) than its DVC
-    files record, each with whether HEAD records those; [] when that cannot be judged (the
-    reason is another check's to give)."""
-    md5s = Md5Cache(repo.common_dir)
-    try:
-        return differences(repo, md5s)
-    except BadInput:
-        return []
-    finally:
-        md5s.close()
-
-
-def behind_message(behind: list[tuple[str, bool]]) -> str:
-    """One message: HEAD's data missing (`gitml restore`), or data the work tree's own,
-    uncommitted, DVC files record (`dvc checkout`)."""
-    heads = [p for p, at_head in behind if at_head]
-    own = [p for p, at_head in behind if not at_head]
-    parts = []
-    if heads:
-        parts.append(
-            f"the work tree does not hold HEAD's data: {', '.join(heads)} "
-            f"{'differs' if len(heads) == 1 else 'differ'} from what dvc.lock and the .dvc files "
-            "record (`git reset --hard` and `git stash pop` run no hook); run `gitml restore`"
-        )
-    if own:
-        parts.append(
-            f"the work tree does not hold the data its uncommitted dvc.lock/.dvc files record "
-            f"for {', '.join(own)}: run `dvc checkout {' '.join(own)}` for those, or "
-            "`git checkout -- dvc.lock` and `gitml restore` for HEAD's"
-        )
-    return "; ".join(parts)

@@ -12,8 +12,8 @@ from gitml.commit_report import report_missing, report_outcome, say_unstaged
 from gitml.manifest import LOCK_FILE
 from gitml.output import say, warn
 from gitml.precommit import Outcome, evaluate
-from gitml.restore import behind_message, work_tree_behind
 from gitml.snapshot import Snapshot
+from gitml.worktree_behind import behind_message, work_tree_behind
 
 
 def check(json_out: bool = False) -> int:

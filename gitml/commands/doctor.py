@@ -24,7 +24,7 @@ from gitml.hook_install import LEGACY_SUFFIX, MARKER
 from gitml.manifest import LOCK_FILE
 from gitml.output import printable
 from gitml.precommit_hooks import FRAMEWORK_HOOKS, HOOK_TYPES
-from gitml.restore import behind_message, work_tree_behind
+from gitml.worktree_behind import behind_message, work_tree_behind
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 PRE_COMMIT_CONFIG = precommit_hooks.CONFIG
