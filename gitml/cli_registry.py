@@ -71,7 +71,7 @@ def promote(
     deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
     (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
     """
-    from gitml.commands.promote import Options
+    from gitml.promotion import Options
     from gitml.commands.promote import promote as run
     from gitml.errors import BadInput
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import baselines, datareaders, drift, git, manifest, registry
+from gitml import baselines, datareaders, drift, git, gtotags, manifest, registry
 from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
@@ -50,11 +50,11 @@ def _model_names(config: Config, model: str | None) -> list[str]:
     return [model]
 
 
-def _is_stage(spec: str, tags: list[registry.Tag]) -> bool:
+def _is_stage(spec: str, tags: list[gtotags.Tag]) -> bool:
     return spec in baselines.STAGES or any(t.stage == spec for t in tags)
 
 
-def _stage_commits(tags: list[registry.Tag], names: list[str], stage: str) -> set[str]:
+def _stage_commits(tags: list[gtotags.Tag], names: list[str], stage: str) -> set[str]:
     """The commits the models `names` are in at `stage`."""
     found = (registry.in_stage(tags, name, stage) for name in names)
     return {t.commit for t in found if t is not None}
