@@ -82,8 +82,17 @@ def require(dataset: str) -> None:
         raise BadInput(f"{dataset} has `engine: spark`, but {problem}")
 
 
-def doctor_checks(spark_datasets: list[str]) -> list[tuple[str, str, str]]:
-    """(name, ok | fail, detail) for `gitml doctor`: nothing when no dataset uses Spark."""
+def doctor_checks(root: Path) -> list[tuple[str, str, str]]:
+    """(name, ok | fail, detail) for `gitml doctor`: pyspark and Java, checked only when a
+    dataset of the repository's gitml.yaml uses `engine: spark` (nothing otherwise, nor when
+    gitml.yaml is unreadable: its own check says so)."""
+    from gitml import config
+
+    try:
+        cfg = config.parse((root / config.CONFIG_FILE).read_bytes())
+    except (OSError, BadInput):
+        return []
+    spark_datasets = [d.path for d in cfg.data if d.engine == "spark"]
     if not spark_datasets:
         return []
     which = f"for {', '.join(spark_datasets)} (engine: spark)"
