@@ -178,8 +178,24 @@ def _read_typed(
                 f"`read:` options for {fmt} with `engine: spark`: none (got "
                 f"{', '.join(sorted(options))})"
             )
-        return spark.read.option("multiLine", "true" if fmt == "json" else "false").json(locations)
+        df = spark.read.option("multiLine", "true" if fmt == "json" else "false").json(locations)
+        return _in_file_order(spark, df, locations[0]) if fmt == "jsonl" else df
     raise BadInput(f"{name}: unknown format {fmt!r}")
+
+
+def _in_file_order(spark: Any, df: Any, first_file: str) -> Any:
+    """Spark orders the fields of JSON it infers by name; pandas keeps the order of the keys of
+    the first record (a table-columns expectation compares that order)."""
+    import json
+
+    line = spark.read.text(first_file).where("trim(value) != ''").limit(1).collect()
+    try:
+        keys = list(json.loads(line[0][0])) if line else []
+    except (ValueError, TypeError):
+        return df
+    ordered = [k for k in keys if k in df.columns]
+    ordered += [c for c in df.columns if c not in ordered]
+    return df.select(*(quoted(c) for c in ordered))
 
 
 def _as_pandas_types(df: Any) -> Any:
