@@ -247,9 +247,7 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
     )
 
 
-def _engine(
-    doc: _Doc, items: dict[str, yaml.Node], key: str
-) -> tuple[str, SparkOptions | None]:
+def _engine(doc: _Doc, items: dict[str, yaml.Node], key: str) -> tuple[str, SparkOptions | None]:
     """`engine:` and its `spark:` block; the pandas engine's size limit and sample are refused
     with Spark, which reads the data whole wherever it is."""
     engine = _scalar(doc, items.get("engine"), f"{key}.engine", str, "pandas")

@@ -180,9 +180,7 @@ def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list
     return _counted(res, [str(c) for c in frame.df.columns], frame.where)
 
 
-def run_gx_spark(
-    name: str, doc: dict[str, Any], df: Any
-) -> tuple[int, int, list[dict[str, Any]]]:
+def run_gx_spark(name: str, doc: dict[str, Any], df: Any) -> tuple[int, int, list[dict[str, Any]]]:
     """(evaluated, failed, table rows) of the suite on a Spark DataFrame, through GX's Spark
     datasource (bad values are shown without their rows: Spark's rows have no order)."""
     return _counted(_validate(name, doc, "spark", df), list(df.columns), None)

@@ -17,7 +17,7 @@ from typing import Any
 from gitml.fileio import json_safe
 from gitml.manifest import rounded
 from gitml.profile import NUMBER_VALUES, POINT_SHARE, QUANTILES, TOP_VALUES, edges_of, number_key
-from gitml.sparkread import FRACTIONAL, INTEGRAL, quoted, pandas_dtype
+from gitml.sparkread import FRACTIONAL, INTEGRAL, pandas_dtype, quoted
 
 QUANTILE_ERROR = 0.001
 # Levels at which point candidates are looked for: a value held by 1/POINT_SHARE of the values
@@ -188,10 +188,7 @@ def _edges(
 
     with_points = [c for c in columns if points[c] and c in levels]
     rest_df = df.select(
-        *(
-            F.when(~F.col(quoted(c)).isin(points[c]), finite(c)).alias(c)
-            for c in with_points
-        )
+        *(F.when(~F.col(quoted(c)).isin(points[c]), finite(c)).alias(c) for c in with_points)
     )
     rest = rest_df.approxQuantile(with_points, DECILE_LEVELS, QUANTILE_ERROR) if with_points else []
     deciles = dict(zip(with_points, rest, strict=True))
@@ -223,7 +220,9 @@ def bin_counts(
         exprs.append(F.count(F.when(rest < F.lit(edges[0]), 1)))
         for j in range(k):
             low = rest >= F.lit(edges[0]) if j == 0 else rest > F.lit(edges[j])
-            exprs.append(F.count(F.when(low & (rest <= F.lit(edges[min(j + 1, len(edges) - 1)])), 1)))
+            exprs.append(
+                F.count(F.when(low & (rest <= F.lit(edges[min(j + 1, len(edges) - 1)])), 1))
+            )
         exprs.append(F.count(F.when(rest > F.lit(edges[-1]), 1)))
         layout.append((c, len(points), k + 2))
     row = df.agg(*exprs).first() if exprs else []

@@ -129,7 +129,9 @@ def _streamed_md5(cfg: DvcConfig, root: Path, obj: RemoteObject) -> str:
             try:
                 handle = odb.fs.open(odb.oid_to_path(obj.md5), "rb")
             except FileNotFoundError:
-                raise BadInput(f"{obj.name}: its object {obj.md5} is not on the DVC remote") from None
+                raise BadInput(
+                    f"{obj.name}: its object {obj.md5} is not on the DVC remote"
+                ) from None
             digest = hashlib.md5()
             with handle:
                 while chunk := handle.read(1 << 20):

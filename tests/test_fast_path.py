@@ -36,7 +36,9 @@ def test_spark_is_not_imported_by_the_no_op_hook_show_or_log(example: Example) -
     """A dataset with `engine: spark` (and no suite: nothing to validate) costs no JVM."""
     cfg = example.root / "gitml.yaml"
     cfg.write_text(
-        cfg.read_text().replace("  - path: data/wine.csv\n", "  - path: data/wine.csv\n    engine: spark\n")
+        cfg.read_text().replace(
+            "  - path: data/wine.csv\n", "  - path: data/wine.csv\n    engine: spark\n"
+        )
     )
     example.git("add", "gitml.yaml")
     example.git("commit", "-qm", "spark engine")

@@ -117,7 +117,9 @@ def _both(sources: list[Source], fmt: str, suite: dict[str, Any], tmp_path: Path
     """The pandas engine's and the Spark engine's results on the same files and suite."""
     results = []
     for engine in ("pandas", "spark"):
-        d = Dataset("data", "s.json", engine=engine, spark=TEST_SPARK if engine == "spark" else None)
+        d = Dataset(
+            "data", "s.json", engine=engine, spark=TEST_SPARK if engine == "spark" else None
+        )
         target = validation.Target(
             d, "s.json", json.dumps(suite).encode(), None, sources, [fmt] * len(sources), 1
         )
@@ -140,7 +142,9 @@ def _close(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=2e-5, abs_tol=1e-9)
 
 
-def _same_profile_within_error(by_pandas: dict[str, Any], by_spark: dict[str, Any], frame: Any) -> None:
+def _same_profile_within_error(
+    by_pandas: dict[str, Any], by_spark: dict[str, Any], frame: Any
+) -> None:
     """Counts exact, means and stds to gitml.lock's 6 digits, quantiles within the recorded
     rank error, histograms: the same points, counts exact for their own edges."""
     import numpy as np
@@ -184,7 +188,9 @@ def _compared(sources: list[Source], fmt: str, suite: dict[str, Any], tmp_path: 
     ), (fmt, by_pandas.rows, by_spark.rows)
     failed = [(r["column"], r["expectation"]) for r in by_spark.rows]
     assert failed == [(r["column"], r["expectation"]) for r in by_pandas.rows], fmt
-    now = datareaders.read_frame(sources, [fmt] * len(sources), {})
+    # the values as written (pandas' JSON reader parses floats to within an ulp by default)
+    exact = {"precise_float": True} if fmt == "jsonl" else {}
+    now = datareaders.read_frame(sources, [fmt] * len(sources), exact)
     _same_profile_within_error(by_pandas.profile, by_spark.profile, now)
     return by_spark
 
@@ -200,13 +206,18 @@ def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: 
     assert recorded.success and recorded.evaluated > 20
     broken = _broken(then)
     for fmt, parts in FORMATS:
-        found = _compared(_sources(tmp_path / f"now{parts}", broken, fmt, parts), fmt, suite, tmp_path)
+        found = _compared(
+            _sources(tmp_path / f"now{parts}", broken, fmt, parts), fmt, suite, tmp_path
+        )
         assert not found.success and found.failed >= 3, fmt
     # drift: a profile one engine recorded, the same data measured by the other: PSI 0
     from gitml import sparkdrift
 
     spark_now = sparkdrift.table_now(
-        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(clean[0].file)], "csv",
+        Dataset("data", engine="spark", spark=TEST_SPARK),
+        "data",
+        [str(clean[0].file)],
+        "csv",
         profile_of(frame),
     )
     for found in (
@@ -221,7 +232,9 @@ def _spark_dataset(ex: Example, remote: bool = False) -> None:
     assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
     cfg = ex.root / "gitml.yaml"
     block = SPARK_YAML + ("      read_from_remote: true\n" if remote else "")
-    text = cfg.read_text().replace("    suite: .gitml/suites/wine.json\n", "    suite: .gitml/suites/wine.json\n" + block)
+    text = cfg.read_text().replace(
+        "    suite: .gitml/suites/wine.json\n", "    suite: .gitml/suites/wine.json\n" + block
+    )
     assert "engine: spark" in text
     cfg.write_text(text)
 
@@ -250,6 +263,7 @@ def test_the_commit_hook_validates_with_spark_and_drift_reads_through_it(example
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert {c["psi"] for c in report["columns"]} == {0.0}
+
     # a value out of range: blocked, the failed expectation named
     def out_of_range(lines: list[str]) -> list[str]:
         first = lines[1].split(",")
@@ -286,9 +300,15 @@ def test_read_from_remote_reads_and_verifies_the_remotes_objects(example: Exampl
     on_remote = example.remote / "files" / "md5" / md5[:2] / md5[2:]
     os.chmod(on_remote, 0o644)
     on_remote.write_text(on_remote.read_text().replace("1", "2", 1))
+    # `gitml validate` reads the remote's object: refused, naming its URL
+    proc = example.gitml("validate", "data/wine.csv")
+    assert proc.returncode == 2, proc.stderr
+    assert "its object on the DVC remote (file://" in proc.stderr and "tampered" in proc.stderr
+    # the commit hook refuses it before any check reads it (a local-path remote is checked
+    # as a place of objects)
+    example.git("add", "-A")
     proc = example.git("commit", "-qm", "tampered remote", check=False)
-    assert proc.returncode != 0
-    assert "on the DVC remote (file://" in proc.stderr and "tampered" in proc.stderr
+    assert proc.returncode != 0 and "do not match their hash" in proc.stderr
 
 
 def test_a_dataset_over_the_pandas_limit_points_to_the_spark_engine(example: Example) -> None:

@@ -22,8 +22,12 @@ def _fake_java(tmp_path: Path, says: str) -> Path:
 
 @pytest.mark.parametrize(
     ("says", "major"),
-    [('openjdk version "17.0.15" 2025-04-15', 17), ('java version "1.8.0_202"', 8),
-     ('openjdk version "21" 2023-09-19', 21), ("no version here", None)],
+    [
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('java version "1.8.0_202"', 8),
+        ('openjdk version "21" 2023-09-19', 21),
+        ("no version here", None),
+    ],
 )
 def test_the_major_version_java_reports(tmp_path: Path, says: str, major: int | None) -> None:
     java = _fake_java(tmp_path, says) / "bin" / "java"
@@ -52,5 +56,7 @@ def test_doctor_checks_java_only_for_a_spark_dataset(
     (tmp_path / "gitml.yaml").write_text("version: 1\ndata:\n  - path: d.csv\n    engine: spark\n")
     monkeypatch.setenv("JAVA_HOME", str(_fake_java(tmp_path, 'openjdk version "11.0.2"')))
     found = {name: (status, detail) for name, status, detail in sparkenv.doctor_checks(tmp_path)}
-    assert found["Java for Spark"][0] == "fail" and sparkenv.JAVA_INSTALL in found["Java for Spark"][1]
+    assert (
+        found["Java for Spark"][0] == "fail" and sparkenv.JAVA_INSTALL in found["Java for Spark"][1]
+    )
     assert set(found) == {"pyspark", "Java for Spark"}
