@@ -14,7 +14,7 @@ from typing import Any
 
 from gitml.dvcconfig import DvcConfig
 from gitml.manifest import Lineage
-from gitml.output import warn
+from gitml.output import say_on_terminal, warn
 from gitml.repo import Repo
 
 
@@ -33,6 +33,8 @@ class CheckContext:
     dvc_config: DvcConfig | None = None  # .dvc/config as read for this run (None: read it)
     # Where a check's warnings go (a line each): the hook's stderr unless the caller says.
     report: Callable[[str], None] = warn
+    # Where a check says what is about to take long (a JVM starting): the terminal, if any.
+    progress: Callable[[str], None] = say_on_terminal
 
 
 @dataclass(frozen=True)

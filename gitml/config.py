@@ -29,10 +29,20 @@ MODEL_FORMATS = (
     "lightgbm",
     "keras",
 )
+ENGINES = ("pandas", "spark")
 # pandas reader options that return an iterator of chunks instead of one table
 STREAMING_READ_OPTIONS = ("chunksize", "iterator")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """A dataset's `spark:` block: where Spark runs and how it reads."""
+
+    master: str = "local[*]"  # local[N], spark://HOST:PORT, yarn, k8s://...
+    conf: tuple[tuple[str, str], ...] = ()  # SparkSession settings, in the order given
+    read_from_remote: bool = False  # read the DVC remote's objects instead of the local cache
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,8 @@ class Dataset:
     read: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] | None = None
     max_bytes: int | None = None  # size limit (default: GITML_VALIDATE_MAX_BYTES, 512 MiB)
+    engine: str = "pandas"  # pandas | spark
+    spark: SparkOptions | None = None  # set exactly when engine is spark
 
 
 @dataclass(frozen=True)
@@ -204,9 +216,8 @@ def _positive_int(doc: _Doc, node: yaml.Node | None, key: str) -> int | None:
 
 def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
     items = _mapping(doc, node, key)
-    _check_keys(
-        doc, items, {"path", "suite", "format", "read", "sample", "max_bytes"}, f"{key}.", node
-    )
+    allowed = {"path", "suite", "format", "read", "sample", "max_bytes", "engine", "spark"}
+    _check_keys(doc, items, allowed, f"{key}.", node)
     if "path" not in items:
         raise doc.fail(node, f"{key}.path", "is required")
     fmt = _scalar(doc, items.get("format"), f"{key}.format", str, "auto")
@@ -223,6 +234,7 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
                 "is not allowed: gitml reads the whole table (use `sample: {rows: N}` for "
                 "part of it)",
             )
+    engine, spark = _engine(doc, items, key)
     return Dataset(
         path=_path(doc, items["path"], f"{key}.path", required=True) or "",
         suite=_path(doc, items.get("suite"), f"{key}.suite"),
@@ -230,7 +242,44 @@ def _dataset(doc: _Doc, node: yaml.Node, key: str) -> Dataset:
         read=read,
         sample=_scalar(doc, items.get("sample"), f"{key}.sample", dict, None),
         max_bytes=_positive_int(doc, items.get("max_bytes"), f"{key}.max_bytes"),
+        engine=engine,
+        spark=spark,
     )
+
+
+def _engine(doc: _Doc, items: dict[str, yaml.Node], key: str) -> tuple[str, SparkOptions | None]:
+    """`engine:` and its `spark:` block; the pandas engine's size limit and sample are refused
+    with Spark, which reads the data whole wherever it is."""
+    engine = _scalar(doc, items.get("engine"), f"{key}.engine", str, "pandas")
+    if engine not in ENGINES:
+        raise doc.fail(items["engine"], f"{key}.engine", f"must be one of {', '.join(ENGINES)}")
+    if engine == "pandas":
+        if "spark" in items:
+            raise doc.fail(items["spark"], f"{key}.spark", "applies only with `engine: spark`")
+        return engine, None
+    for option in ("max_bytes", "sample"):
+        if option in items:
+            raise doc.fail(
+                items[option],
+                f"{key}.{option}",
+                "is the pandas engine's; with `engine: spark` the data is validated whole "
+                "(remove it)",
+            )
+    return engine, _spark_options(doc, items.get("spark"), f"{key}.spark")
+
+
+def _spark_options(doc: _Doc, node: yaml.Node | None, key: str) -> SparkOptions:
+    items = _mapping(doc, node, key)
+    _check_keys(doc, items, {"master", "conf", "read_from_remote"}, f"{key}.", node)
+    master = _scalar(doc, items.get("master"), f"{key}.master", str, "local[*]")
+    if not master.strip():
+        raise doc.fail(items["master"], f"{key}.master", "must not be empty")
+    conf = []
+    for name, value_node in _mapping(doc, items.get("conf"), f"{key}.conf").items():
+        value = _scalar(doc, value_node, f"{key}.conf.{name}", (str, int, float, bool))
+        conf.append((name, str(value).lower() if isinstance(value, bool) else str(value)))
+    remote = _scalar(doc, items.get("read_from_remote"), f"{key}.read_from_remote", bool, False)
+    return SparkOptions(master=master, conf=tuple(conf), read_from_remote=remote)
 
 
 # {model path: the name dvc.yaml `artifacts:` give it}, asked for only when a model has no `name:`

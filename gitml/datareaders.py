@@ -108,7 +108,8 @@ def check_size(
             "uniqueness and quantiles would be wrong). Add an explicit sample to its entry in "
             "gitml.yaml, e.g. `sample: {rows: 1000000}` (the first N rows) or `sample: {rows: "
             "1000000, method: random, seed: 0}` (N rows drawn at random, the same for the same "
-            "seed); it is recorded in gitml.lock. Or raise its `max_bytes`"
+            "seed); it is recorded in gitml.lock. Or raise its `max_bytes`, or give it "
+            "`engine: spark` (Spark validates it whole, without holding it in memory)"
         )
 
 
@@ -259,11 +260,12 @@ def _table(src: Source, df: Any) -> Any:
     return df
 
 
-def _check_formats(sources: list[Source], formats: list[str]) -> None:
+def check_formats(sources: list[Source], formats: list[str]) -> None:
     if len(set(formats)) > 1:
         mixed = ", ".join(sorted(set(formats)))
+        where = posixpath.dirname(sources[0].name) if sources else "the dataset"
         raise BadInput(
-            f"{posixpath.dirname(sources[0].name)}: a directory is validated as the union of "
+            f"{where}: a directory is validated as the union of "
             f"files of one format, and it mixes {mixed}; set `format:` in gitml.yaml"
         )
 
@@ -276,7 +278,7 @@ def read_frame(
 ) -> Frame:
     """All `sources` (one file, or the files of a directory) as one frame: all their rows, or
     the explicit sample."""
-    _check_formats(sources, formats)
+    check_formats(sources, formats)
     if sample is not None and sample.method == "random":
         return _random_sample(sources, formats, options, sample)
     return _first_rows(sources, formats, options, sample.rows if sample is not None else None)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gitml.errors import BadInput
 from gitml.profile import checked, histogram_counts, number_key, number_values
@@ -57,6 +57,80 @@ class ColumnDrift:
             "detail": self.detail,
             "coarse": self.coarse,
         }
+
+
+class ColumnNow(Protocol):
+    """One column of the data now, as drift measures it (pandas here; Spark in
+    gitml.sparkdrift): what it counts is counted by the rules of gitml.profile."""
+
+    rows: int
+
+    def nulls(self) -> int: ...
+    def mean(self) -> float: ...
+    def is_number(self) -> bool: ...
+    def bins(self, edges: list[float], points: list[float]) -> tuple[list[int], list[int]]: ...
+    def keyed_counts(self, numbers: bool) -> dict[str, int]: ...
+    def quartile_shares(self, edges: list[float], tied: list[bool]) -> list[float]: ...
+
+
+class TableNow(Protocol):
+    rows: int
+    columns: list[str]
+
+    def dtype(self, column: str) -> str | None: ...
+    def column(self, column: str) -> ColumnNow: ...
+
+
+class PandasColumn:
+    """A pandas Series (nulls included) as drift reads it."""
+
+    def __init__(self, s: Any) -> None:
+        self.s = s
+        self.rows = len(s)
+
+    def nulls(self) -> int:
+        return int(self.s.isna().sum())
+
+    def mean(self) -> float:
+        import numpy as np
+
+        values = number_values(self.s)
+        with np.errstate(all="ignore"):  # inf - inf, overflow: shown as they are
+            return float(values.mean()) if len(values) else float("nan")
+
+    def is_number(self) -> bool:
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        return bool(is_numeric_dtype(self.s) and not is_bool_dtype(self.s))
+
+    def bins(self, edges: list[float], points: list[float]) -> tuple[list[int], list[int]]:
+        return histogram_counts(number_values(self.s), edges, points)
+
+    def keyed_counts(self, numbers: bool) -> dict[str, int]:
+        """The count of each value, keyed as the profile keys it. Counted first, keyed after:
+        one key per distinct value, not one Python call per row."""
+        counts: dict[str, int] = {}
+        values = self.s.dropna()
+        for v, n in (values if numbers else values.astype(str)).value_counts().items():
+            key = number_key(v) if numbers else str(v)
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+    def quartile_shares(self, edges: list[float], tied: list[bool]) -> list[float]:
+        return number_shares(self.s, self.rows, edges, tied)
+
+
+class PandasTable:
+    def __init__(self, df: Any, dtypes: dict[str, str]) -> None:
+        self.df, self.dtypes = df, dtypes
+        self.rows = len(df)
+        self.columns = [str(c) for c in df.columns]
+
+    def dtype(self, column: str) -> str | None:
+        return self.dtypes.get(column)
+
+    def column(self, column: str) -> ColumnNow:
+        return PandasColumn(self.df[column])
 
 
 def psi(expected: list[float], actual: list[float]) -> float:
@@ -160,15 +234,13 @@ def number_shares(values: Any, rows: int, edges: list[float], tied: list[bool]) 
 
 
 def _number(
-    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
     edges, tied, expected = number_bins(entry, rows_then)
-    actual = number_shares(s, len(s), edges, tied)
+    actual = now.quartile_shares(edges, tied)
     value = psi(expected, actual)
-    values = s.dropna()
-    mean_now = float(values.mean()) if len(values) else float("nan")
     detail = (
-        f"mean {_g(entry.get('mean'))} -> {_g(mean_now)}, nulls {expected[0]:.1%} -> "
+        f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
         f"{actual[0]:.1%}, outside the recorded range {actual[1] + actual[-1]:.1%} (coarse: "
         "quartile bins)"
     )
@@ -177,48 +249,41 @@ def _number(
 
 
 def _histogram_number(
-    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
-    import numpy as np
-
     hist = entry["histogram"]
     keys = list(hist["points"])
-    values = number_values(s)
-    counts, at_points = histogram_counts(
-        values, [float(e) for e in hist["edges"]], [float(k) for k in keys]
-    )
+    counts, at_points = now.bins([float(e) for e in hist["edges"]], [float(k) for k in keys])
     then = [int(entry.get("nulls") or 0), *hist["counts"], *(hist["points"][k] for k in keys)]
-    now = [len(s) - len(values), *counts, *at_points]
-    expected, actual = shares(then, rows_then), shares(now, len(s))
+    found = [now.nulls(), *counts, *at_points]
+    expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
-    outside = (now[1] + now[len(counts)]) / len(s)
-    with np.errstate(all="ignore"):  # inf - inf, overflow: shown as they are
-        mean_now = float(values.mean()) if len(values) else float("nan")
+    outside = (found[1] + found[len(counts)]) / now.rows
     detail = (
-        f"mean {_g(entry.get('mean'))} -> {_g(mean_now)}, nulls {expected[0]:.1%} -> "
+        f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
         f"{actual[0]:.1%}, outside the recorded range {outside:.1%}"
     )
     return ColumnDrift(col, "number", value, verdict(value, threshold), detail)
 
 
 def _category(
-    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
     """PSI over [null, each recorded top value, the rest] of a text (or other) column."""
-    return _over_values(col, s, entry["top"] or {}, entry, rows_then, threshold, numbers=False)
+    return _over_values(col, now, entry["top"] or {}, entry, rows_then, threshold, numbers=False)
 
 
 def _few_numbers(
-    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
     """PSI over [null, each recorded value, the rest] of a number column that had few values
     (keyed as the profile keys them)."""
-    return _over_values(col, s, entry["values"], entry, rows_then, threshold, numbers=True)
+    return _over_values(col, now, entry["values"], entry, rows_then, threshold, numbers=True)
 
 
 def _over_values(
     col: str,
-    s: Any,
+    now: ColumnNow,
     recorded: dict[str, Any],
     entry: dict[str, Any],
     rows_then: int,
@@ -227,13 +292,13 @@ def _over_values(
 ) -> ColumnDrift:
     top = {str(k): int(v) for k, v in recorded.items()}
     nulls_then = int(entry.get("nulls") or 0)
-    values = s.dropna()
-    counts = _keyed_counts(values, numbers)
+    nulls_now = now.nulls()
+    counts = now.keyed_counts(numbers)
     seen = [counts.get(k, 0) for k in top]
     # Whole counts, the rest too: the same data gives the same shares to the last bit.
     then = [nulls_then, *top.values(), max(0, rows_then - nulls_then - sum(top.values()))]
-    now = [len(s) - len(values), *seen, len(values) - sum(seen)]
-    expected, actual = shares(then, rows_then), shares(now, len(s))
+    found = [nulls_now, *seen, now.rows - nulls_now - sum(seen)]
+    expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
     new = [k for k in sorted(counts, key=lambda k: -counts[k]) if k not in top][:3]
     detail = f"other values {expected[-1]:.1%} -> {actual[-1]:.1%}" + (
@@ -243,24 +308,14 @@ def _over_values(
     return ColumnDrift(col, kind, value, verdict(value, threshold), detail)
 
 
-def _keyed_counts(values: Any, numbers: bool) -> dict[str, int]:
-    """The count of each value, keyed as the profile keys it. Counted first, keyed after: one
-    key per distinct value, not one Python call per row."""
-    counts: dict[str, int] = {}
-    for v, n in (values if numbers else values.astype(str)).value_counts().items():
-        key = number_key(v) if numbers else str(v)
-        counts[key] = counts.get(key, 0) + int(n)
-    return counts
-
-
 def _nulls(
-    col: str, s: Any, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
 ) -> ColumnDrift:
     """A column all null when recorded: only the share of nulls can be compared."""
     then = int(entry.get("nulls") or 0)
-    now = int(s.isna().sum())
+    nulls = now.nulls()
     expected = shares([then, rows_then - then], rows_then)
-    actual = shares([now, len(s) - now], len(s))
+    actual = shares([nulls, now.rows - nulls], now.rows)
     value = psi(expected, actual)
     detail = f"nulls {expected[0]:.1%} -> {actual[0]:.1%}"
     return ColumnDrift(col, "nulls", value, verdict(value, threshold), detail)
@@ -270,7 +325,7 @@ def _g(value: Any) -> str:
     return f"{float(value):.6g}" if isinstance(value, (int, float)) else "-"
 
 
-Measure = Callable[[str, Any, dict[str, Any], int, float], ColumnDrift]
+Measure = Callable[[str, ColumnNow, dict[str, Any], int, float], ColumnDrift]
 
 
 def _measure(entry: dict[str, Any]) -> Measure:
@@ -289,39 +344,41 @@ def _measure(entry: dict[str, Any]) -> Measure:
 def compare(
     df: Any, dtypes: dict[str, str], profile: dict[str, Any], threshold: float = DRIFT
 ) -> list[ColumnDrift]:
-    """Each column of the recorded profile against `df` (the data now), then the new columns."""
+    """Each column of the recorded profile against `df` (a pandas frame: the data now), then
+    the new columns."""
+    return compare_table(PandasTable(df, dtypes), profile, threshold)
+
+
+def compare_table(
+    now: TableNow, profile: dict[str, Any], threshold: float = DRIFT
+) -> list[ColumnDrift]:
+    """Each column of the recorded profile against the data now, then the new columns."""
     recorded = checked(profile)
     rows_then = int(profile.get("rows") or 0)
-    if len(df) == 0 or rows_then == 0:
-        raise BadInput("no rows to compare: " + ("the data now" if len(df) == 0 else "recorded"))
+    if now.rows == 0 or rows_then == 0:
+        raise BadInput("no rows to compare: " + ("the data now" if now.rows == 0 else "recorded"))
     found = [
-        _compare_column(col, entry, df, dtypes.get(col), rows_then, threshold)
-        for col, entry in recorded.items()
+        _compare_column(col, entry, now, rows_then, threshold) for col, entry in recorded.items()
     ]
     found += [
-        ColumnDrift(str(col), "new", None, "drift", "not in the recorded data")
-        for col in df.columns
-        if str(col) not in recorded
+        ColumnDrift(col, "new", None, "drift", "not in the recorded data")
+        for col in now.columns
+        if col not in recorded
     ]
     return found
 
 
 def _compare_column(
-    col: str, entry: dict[str, Any], df: Any, dtype: str | None, rows_then: int, threshold: float
+    col: str, entry: dict[str, Any], now: TableNow, rows_then: int, threshold: float
 ) -> ColumnDrift:
-    if col not in df.columns:
+    if col not in now.columns:
         return ColumnDrift(col, "missing", None, "drift", "the column is gone")
-    if entry.get("dtype") != dtype and not _both_numbers(entry, df[col]):
+    column, dtype = now.column(col), now.dtype(col)
+    # int64 then, float64 now (a null appeared) is no change of kind: PSI judges it
+    recorded_number = bool(entry.get("quantiles")) or "histogram" in entry
+    if entry.get("dtype") != dtype and not (recorded_number and column.is_number()):
         return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.get('dtype')} -> {dtype}")
-    return _measure(entry)(col, df[col], entry, rows_then, threshold)
-
-
-def _both_numbers(entry: dict[str, Any], s: Any) -> bool:
-    """int64 then, float64 now (a null appeared) is no change of kind: PSI judges it."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    number = bool(entry.get("quantiles")) or "histogram" in entry
-    return number and is_numeric_dtype(s) and not is_bool_dtype(s)
+    return _measure(entry)(col, column, entry, rows_then, threshold)
 
 
 def coarse(profile: dict[str, Any]) -> bool:

@@ -176,6 +176,18 @@ def gx_suite(name: str, doc: dict[str, Any]) -> Any:
 
 def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list[dict[str, Any]]]:
     """(evaluated, failed, table rows) of the suite on the frame."""
+    res = _validate(name, doc, "pandas", frame.df)
+    return _counted(res, [str(c) for c in frame.df.columns], frame.where)
+
+
+def run_gx_spark(name: str, doc: dict[str, Any], df: Any) -> tuple[int, int, list[dict[str, Any]]]:
+    """(evaluated, failed, table rows) of the suite on a Spark DataFrame, through GX's Spark
+    datasource (bad values are shown without their rows: Spark's rows have no order)."""
+    return _counted(_validate(name, doc, "spark", df), list(df.columns), None)
+
+
+def _validate(name: str, doc: dict[str, Any], engine: str, dataframe: Any) -> Any:
+    """GX's validation result of the suite on a whole-dataframe batch of `engine`."""
     with quiet_gx():
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -183,19 +195,22 @@ def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list
         suite = gx_suite(name, doc)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-        batch_def = (
-            ctx.data_sources.add_pandas("gitml")
-            .add_dataframe_asset("data")
-            .add_batch_definition_whole_dataframe("all")
-        )
+        sources = ctx.data_sources
+        source = sources.add_spark("gitml") if engine == "spark" else sources.add_pandas("gitml")
+        batch_def = source.add_dataframe_asset("data").add_batch_definition_whole_dataframe("all")
         with _no_fingerprint():
-            batch = batch_def.get_batch(batch_parameters={"dataframe": frame.df})
-            res = batch.validate(
+            batch = batch_def.get_batch(batch_parameters={"dataframe": dataframe})
+            return batch.validate(
                 suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}
             )
+
+
+def _counted(
+    res: Any, columns: list[str], where: Callable[[int], str] | None
+) -> tuple[int, int, list[dict[str, Any]]]:
     stats = res.statistics
-    rows = [_row(r, frame) for r in res.results if not r.success]
-    order = {c: i for i, c in enumerate(frame.df.columns)}
+    rows = [_row(r, columns, where) for r in res.results if not r.success]
+    order = {c: i for i, c in enumerate(columns)}
     rows.sort(key=lambda r: (order.get(r["column"], -1), r["expectation"], r["expected"]))
     return int(stats["evaluated_expectations"]), int(stats["unsuccessful_expectations"]), rows
 
@@ -286,7 +301,7 @@ def _columns_changed(want: list[str], observed: list[Any]) -> str:
     return "; ".join(parts) or f"order {_short(observed)}"
 
 
-def _row(r: Any, frame: Frame) -> dict[str, Any]:
+def _row(r: Any, columns: list[str], where: Callable[[int], str] | None) -> dict[str, Any]:
     """One failed expectation as the table of failures shows it."""
     conf = r.expectation_config
     kw = {k: v for k, v in conf.kwargs.items() if k != "batch_id"}
@@ -294,7 +309,7 @@ def _row(r: Any, frame: Frame) -> dict[str, Any]:
     column = kw.get("column") or kw.get("column_A") or "(table)"
     result = dict(r.result or {})
     error = _exception_message(r.exception_info)
-    if error and column != "(table)" and column not in frame.df.columns:
+    if error and column != "(table)" and column not in columns:
         observed = "column missing"
     elif error:
         observed = f"error: {error.splitlines()[0][:200]}"
@@ -306,18 +321,18 @@ def _row(r: Any, frame: Frame) -> dict[str, Any]:
         "expected": _expected(kind, kw),
         "observed": observed,
         "failed_rows": json_safe(result.get("unexpected_count")),
-        "sample": _bad_values(result, frame),
+        "sample": _bad_values(result, where),
     }
 
 
-def _bad_values(result: dict[str, Any], frame: Frame) -> list[str]:
+def _bad_values(result: dict[str, Any], where: Callable[[int], str] | None) -> list[str]:
     """The first SAMPLE_VALUES unexpected values, each with the row it is in when GX says."""
     values = result.get("partial_unexpected_list") or []
-    where = result.get("partial_unexpected_index_list") or []
+    rows = result.get("partial_unexpected_index_list") or []
     sample = []
     for i, value in enumerate(values[:SAMPLE_VALUES]):
         shown = _short(json_safe(value), 30)
-        if i < len(where) and isinstance(where[i], int):
-            shown += f" ({frame.where(where[i])})"
+        if where is not None and i < len(rows) and isinstance(rows[i], int):
+            shown += f" ({where(rows[i])})"
         sample.append(shown)
     return sample

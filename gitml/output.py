@@ -30,6 +30,12 @@ def say(message: str) -> None:
     print(f"gitml: {printable(message)}", file=sys.stderr)
 
 
+def say_on_terminal(message: str) -> None:
+    """A line about work that takes a while, for a person watching: nothing in a pipe."""
+    if sys.stderr.isatty():
+        say(message)
+
+
 def warn(message: str) -> None:
     print(f"gitml: warning: {printable(message)}", file=sys.stderr)
 

@@ -148,7 +148,12 @@ def _heavy_values(ordered: Any) -> list[float]:
 
 def _decile_edges(ordered: Any) -> list[float]:
     m = len(ordered)
-    raw = [float(ordered[(i * (m - 1)) // DECILES]) for i in range(DECILES + 1)]
+    return edges_of([float(ordered[(i * (m - 1)) // DECILES]) for i in range(DECILES + 1)])
+
+
+def edges_of(raw: list[float]) -> list[float]:
+    """A histogram's edges from the values at the deciles (min and max first and last): inner
+    ones rounded to 6 significant digits, the outer ones outward, duplicates dropped."""
     inner = {round_sig(v) for v in raw[1:-1]}
     return sorted({_outward(raw[0], down=True), *inner, _outward(raw[-1], down=False)})
 

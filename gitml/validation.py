@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ class Target:
     sources: list[Source]
     formats: list[str]
     size: int
+    # `engine: spark` with `read_from_remote`: the URLs Spark reads (instead of `sources`), and
+    # what checks their bytes before they are validated
+    urls: list[str] = field(default_factory=list)
+    verify_remote: Callable[[], None] | None = None
 
 
 @dataclass
@@ -103,21 +108,31 @@ def verify_sources(sources: list[Source]) -> None:
             )
 
 
-def validate_target(target: Target, common_dir: Path) -> Result:
+def validate_target(
+    target: Target, common_dir: Path, progress: Callable[[str], None] | None = None
+) -> Result:
     """The suite's verdict on the target's bytes: from the cache when they were validated
-    before, else from GX (and cached)."""
+    before, else from GX (and cached). `progress` hears what is about to take long."""
     d = target.dataset
-    # The limit first, before the cache: a pass cached under a higher limit must not answer
-    # for data the configured limit now refuses.
-    sample = datareaders.check_sample(d.path, d.sample)
-    datareaders.check_size(d.path, target.size, sample, d.max_bytes)
+    sample = None
+    if d.engine == "pandas":
+        # The limit first, before the cache: a pass cached under a higher limit must not answer
+        # for data the configured limit now refuses.
+        sample = datareaders.check_sample(d.path, d.sample)
+        datareaders.check_size(d.path, target.size, sample, d.max_bytes)
     inputs = _cache_inputs(target)
     path = validation_cache.entry_path(common_dir, inputs) if inputs else None
     if path is not None:
         hit = validation_cache.read(path)
         if hit is not None:
             return Result(path=d.path, suite=target.suite_path, cached=True, **hit)
-    result = _run_suite(target, sample)
+    if d.engine == "spark":
+        if progress is not None:
+            master = d.spark.master if d.spark else "local[*]"
+            progress(f"validating {d.path} with Spark ({master}); a JVM takes seconds to start")
+        result = _run_spark(target)
+    else:
+        result = _run_suite(target, sample)
     if path is not None and inputs is not None:
         validation_cache.write(path, inputs, result.cache_body())
     return result
@@ -153,6 +168,50 @@ def _run_suite(target: Target, sample: Sample | None) -> Result:
     )
 
 
+def _run_spark(target: Target) -> Result:
+    """The suite's verdict and the profile, computed in Spark (gitml.sparkvalidation, which
+    imports pyspark and starts the session)."""
+    from gitml import sparkvalidation
+
+    d = target.dataset
+    if target.verify_remote is not None:
+        target.verify_remote()
+    else:
+        verify_sources(target.sources)
+    doc = expectations.load_suite(target.suite_path, target.suite_bytes)
+    datareaders.check_formats(target.sources, target.formats)
+    locations = target.urls or [str(s.file) for s in target.sources]
+    run = sparkvalidation.run_suite(target.suite_path, doc, d, locations, target.formats[0])
+    return Result(
+        path=d.path,
+        suite=target.suite_path,
+        success=run.failed == 0,
+        evaluated=run.evaluated,
+        failed=run.failed,
+        rows=run.rows,
+        profile=run.profile,
+    )
+
+
+def dvc_target(cfg: DvcConfig, root: Path, d: Dataset, suite_bytes: bytes, out: Out) -> Target:
+    """A DVC-tracked dataset as `out` names it: its objects in the DVC cache, or with the
+    Spark engine's `read_from_remote`, on the default remote."""
+    assert d.suite and out.md5
+    if d.spark is not None and d.spark.read_from_remote:
+        from gitml import sparksources
+
+        found = sparksources.remote_objects(cfg, root, d.path, out)
+        formats = [datareaders.format_of(o.name, d.format) for o in found]
+        target = Target(d, d.suite, suite_bytes, out.md5, [], formats, out.size or 0)
+        target.urls = [o.url for o in found]
+        target.verify_remote = lambda: sparksources.verify(cfg, root, found)
+        return target
+    sources = _cache_sources(cfg, d.path, out, out.md5)
+    formats = [datareaders.format_of(s.name, d.format) for s in sources]
+    size = sum(s.file.stat().st_size for s in sources)
+    return Target(d, d.suite, suite_bytes, out.md5, sources, formats, size)
+
+
 def _staged_target(ctx: CheckContext, cfg: DvcConfig, d: Dataset) -> Target:
     """The dataset as the commit names it: its objects in the DVC cache (never the workspace)."""
     assert d.suite
@@ -161,6 +220,8 @@ def _staged_target(ctx: CheckContext, cfg: DvcConfig, d: Dataset) -> Target:
         raise BadInput(f"suite {d.suite} of {d.path} is not in the commit (git add it)")
     out = ctx.lineage.out(d.path)
     if out is None or not out.md5:  # git-tracked: the staged blob
+        if d.engine == "spark":
+            raise BadInput(f"{d.path}: `engine: spark` reads DVC-tracked data; this is in git")
         data = ctx.lineage.snap.read(d.path)
         if data is None:
             raise BadInput(f"{d.path}: git-tracked directories are not validated; use DVC")
@@ -168,10 +229,7 @@ def _staged_target(ctx: CheckContext, cfg: DvcConfig, d: Dataset) -> Target:
         fmt = datareaders.format_of(d.path, d.format)
         md5 = str(ctx.lock["data"][d.path]["md5"])
         return Target(d, d.suite, suite_bytes, md5, [src], [fmt], len(data))
-    sources = _cache_sources(cfg, d.path, out, out.md5)
-    formats = [datareaders.format_of(s.name, d.format) for s in sources]
-    size = sum(s.file.stat().st_size for s in sources)
-    return Target(d, d.suite, suite_bytes, out.md5, sources, formats, size)
+    return dvc_target(cfg, ctx.repo.root, d, suite_bytes, out)
 
 
 def _cache_sources(cfg: DvcConfig, path: str, out: Out, md5: str) -> list[Source]:
@@ -217,7 +275,7 @@ def check(ctx: CheckContext) -> list[Failure]:
     cfg = ctx.dvc_config or dvcconfig.read_config(ctx.repo.root)
     failures = []
     for d in todo:
-        res = validate_target(_staged_target(ctx, cfg, d), ctx.repo.common_dir)
+        res = validate_target(_staged_target(ctx, cfg, d), ctx.repo.common_dir, ctx.progress)
         entry = ctx.lock["data"][d.path]
         entry["validation"] = res.summary()
         entry["profile"] = res.profile

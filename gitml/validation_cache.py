@@ -63,8 +63,10 @@ def _metadata_version(dist: str) -> str | None:
 
 
 def key_inputs(md5: str, suite_sha256: str, d: Dataset) -> dict[str, Any]:
-    """What a cached result depends on (stored beside it, for diagnostics)."""
-    return {
+    """What a cached result depends on (stored beside it, for diagnostics). The Spark engine's
+    results are its own (approximate quantiles): keyed by it and by pyspark's version; the
+    pandas engine's keys are as they were before there was another engine."""
+    inputs = {
         "md5": md5,
         "suite_sha256": suite_sha256,
         "format": d.format,
@@ -74,6 +76,9 @@ def key_inputs(md5: str, suite_sha256: str, d: Dataset) -> dict[str, Any]:
         "pandas": _version("pandas"),
         "version": CACHE_VERSION,
     }
+    if d.engine != "pandas":
+        inputs.update(engine=d.engine, pyspark=_version("pyspark"))
+    return inputs
 
 
 def entry_path(common_dir: Path, inputs: dict[str, Any]) -> Path:

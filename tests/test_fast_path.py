@@ -9,12 +9,12 @@ import pytest
 from conftest import Example, run
 
 HEAVY = ("typer", "rich", "dvc", "great_expectations", "pandas", "git", "yaml", "sklearn")
+SPARK = {"pyspark", "py4j"}
 
 
-def imported_modules(ex: Example) -> set[str]:
-    proc = run(
-        sys.executable, "-X", "importtime", "-m", "gitml.hookfast", "pre-commit", cwd=ex.root
-    )
+def imported_modules(ex: Example, *command: str) -> set[str]:
+    command = command or ("gitml.hookfast", "pre-commit")
+    proc = run(sys.executable, "-X", "importtime", "-m", *command, cwd=ex.root)
     assert proc.returncode == 0, proc.stderr
     names = set()
     for line in proc.stderr.splitlines():
@@ -30,6 +30,23 @@ def test_unrelated_change_imports_nothing_heavy(example: Example) -> None:
     modules = imported_modules(example)
     assert "gitml" in modules
     assert not modules & set(HEAVY), modules & set(HEAVY)
+
+
+def test_spark_is_not_imported_by_the_no_op_hook_show_or_log(example: Example) -> None:
+    """A dataset with `engine: spark` (and no suite: nothing to validate) costs no JVM."""
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "  - path: data/wine.csv\n", "  - path: data/wine.csv\n    engine: spark\n"
+        )
+    )
+    example.git("add", "gitml.yaml")
+    example.git("commit", "-qm", "spark engine")
+    (example.root / "README.md").write_text("docs only\n")
+    example.git("add", "README.md")
+    for command in [(), ("gitml", "show"), ("gitml", "log")]:
+        modules = imported_modules(example, *command)
+        assert "gitml" in modules and not modules & SPARK, (command, modules & SPARK)
 
 
 def test_a_watched_change_takes_the_slow_path(example: Example) -> None:

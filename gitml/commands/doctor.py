@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gitml import dvcconfig, freshness, git, hook_install, precommit_hooks
+from gitml import dvcconfig, freshness, git, hook_install, precommit_hooks, sparkenv
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE
@@ -70,6 +70,7 @@ def run_checks() -> list[Check]:
     else:
         checks.append(Check("DVC initialised", OK, ".dvc/ present"))
     checks.append(_guard(CONFIG_FILE, lambda: config_check(repo.root)))
+    checks.extend(Check(*found) for found in sparkenv.doctor_checks(repo.root))
     checks.extend(hook_checks(repo.root))
     if repo.has_dvc:
         checks.extend(dvc_checks(repo.root))

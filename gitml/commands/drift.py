@@ -14,9 +14,8 @@ from gitml import baselines, datareaders, drift, git, gtotags, manifest, registr
 from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
-from gitml.frame import Frame
 from gitml.manifest import LOCK_FILE
-from gitml.output import aligned, console, say, warn
+from gitml.output import aligned, console, say, say_on_terminal, warn
 from gitml.paths import normalize
 from gitml.profile import checked
 
@@ -103,9 +102,9 @@ def drift_command(
     )
     commit = against_commit(repo, config, against, model)
     profile = recorded_profile(repo, commit, dataset.path)
-    frame = _read_now(repo, dataset, target)
-    columns = drift.compare(frame.df, frame.dtypes, profile, threshold)
-    compared = _Compared(dataset.path, target.shown, against, commit, profile.get("rows"), frame)
+    now = _read_now(repo, dataset, target, profile)
+    columns = drift.compare_table(now, profile, threshold)
+    compared = _Compared(dataset.path, target.shown, against, commit, profile.get("rows"), now.rows)
     if json_out:
         print(json.dumps(compared.as_json(columns, threshold), indent=2, sort_keys=True))
     else:
@@ -138,7 +137,7 @@ class _Compared:
     against: str
     commit: str
     rows_then: Any
-    now: Frame
+    rows_now: int
 
     def as_json(self, columns: list[drift.ColumnDrift], threshold: float) -> dict[str, Any]:
         return {
@@ -147,7 +146,7 @@ class _Compared:
             "against": self.against,
             "rev": self.commit,
             "threshold": threshold,
-            "rows": {"then": self.rows_then, "now": len(self.now.df)},
+            "rows": {"then": self.rows_then, "now": self.rows_now},
             "drift": any(c.verdict == "drift" for c in columns),
             "coarse": any(c.coarse for c in columns),
             "columns": [c.as_json() for c in columns],
@@ -156,7 +155,7 @@ class _Compared:
     def head(self) -> str:
         other = f"{self.dataset} at " if self.shown != self.dataset else ""
         return (
-            f"{self.shown} now ({len(self.now.df)} rows) vs {other}{self.against} "
+            f"{self.shown} now ({self.rows_now} rows) vs {other}{self.against} "
             f"({self.commit[:12]}, {self.rows_then} rows)"
         )
 
@@ -187,15 +186,27 @@ class _Target:
         return cls(rel if name is None else name, rel)
 
 
-def _read_now(repo: repo_mod.Repo, d: Dataset, target: _Target) -> Frame:
+def _read_now(
+    repo: repo_mod.Repo, d: Dataset, target: _Target, profile: dict[str, Any]
+) -> drift.TableNow:
+    """The data now, read by the dataset's engine: pandas (within its size limit, or its
+    sample), or Spark, whole."""
     if target.outside is None:
         sources, formats = datareaders.workspace_sources(repo.root, target.shown, d.format)
     else:
         sources, formats = datareaders.outside_sources(target.shown, target.outside, d.format)
+    if d.engine == "spark":
+        from gitml import sparkdrift
+
+        datareaders.check_formats(sources, formats)
+        say_on_terminal(f"reading {target.shown} with Spark; a JVM takes seconds to start")
+        locations = [str(s.file) for s in sources]
+        return sparkdrift.table_now(d, target.shown, locations, formats[0], profile)
     sample = datareaders.check_sample(d.path, d.sample)
     size = sum(s.file.stat().st_size for s in sources)
     datareaders.check_size(target.shown, size, sample, d.max_bytes)
-    return datareaders.read_frame(sources, formats, d.read, sample)
+    frame = datareaders.read_frame(sources, formats, d.read, sample)
+    return drift.PandasTable(frame.df, frame.dtypes)
 
 
 def _print(columns: list[drift.ColumnDrift], compared: _Compared) -> None:

@@ -10,7 +10,7 @@ from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
-from gitml.output import printable, say, warn
+from gitml.output import printable, say, say_on_terminal, warn
 from gitml.validation import Result, Target
 
 
@@ -22,12 +22,27 @@ def _target(repo: repo_mod.Repo, d: Dataset, md5s: state_mod.Md5Cache) -> Target
         raise BadInput(f"{CONFIG_FILE}: the suite of {d.path}: {exc}") from None
     if not suite_file.is_file():
         raise BadInput(f"suite {d.suite} of {d.path} does not exist (`gitml suite init {d.path}`)")
+    if d.spark is not None and d.spark.read_from_remote:
+        return _remote_target(repo, d, suite_file.read_bytes())
     sources, formats = datareaders.workspace_sources(repo.root, d.path, d.format)
     size = sum(s.file.stat().st_size for s in sources)
-    # Refused before hashing: a refusal of a 1 GB file must not first read it all.
-    datareaders.check_size(d.path, size, datareaders.check_sample(d.path, d.sample), d.max_bytes)
+    if d.engine == "pandas":
+        # Refused before hashing: a refusal of a 1 GB file must not first read it all.
+        sample = datareaders.check_sample(d.path, d.sample)
+        datareaders.check_size(d.path, size, sample, d.max_bytes)
     md5 = md5s.hash_path(repo.root / d.path)
     return Target(d, d.suite, suite_file.read_bytes(), md5, sources, formats, size)
+
+
+def _remote_target(repo: repo_mod.Repo, d: Dataset, suite_bytes: bytes) -> Target:
+    """`read_from_remote`: the objects the work tree's DVC files name, on the DVC remote."""
+    from gitml import dvcconfig, dvcfiles
+    from gitml.snapshot import Snapshot
+
+    out = dvcfiles.read_project(Snapshot(repo.root)).outs.get(d.path)
+    if out is None or not out.md5:
+        raise BadInput(f"{d.path}: no DVC file records its hash, so no remote object is named")
+    return validation.dvc_target(dvcconfig.read_config(repo.root), repo.root, d, suite_bytes, out)
 
 
 def _selected(repo: repo_mod.Repo, paths: list[str]) -> list[Dataset]:
@@ -85,7 +100,8 @@ def _validated(repo: repo_mod.Repo, datasets: list[Dataset]) -> list[tuple[Resul
     try:
         for d in datasets:
             target = _target(repo, d, md5s)
-            done.append((validation.validate_target(target, repo.common_dir), target))
+            result = validation.validate_target(target, repo.common_dir, say_on_terminal)
+            done.append((result, target))
     finally:
         md5s.close()
     return done

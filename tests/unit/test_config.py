@@ -174,3 +174,70 @@ def test_a_hostile_value_is_named_not_printed_whole() -> None:
 def test_nesting_past_the_bound_is_bad_input_not_a_crash() -> None:
     with pytest.raises(BadInput, match="nested deeper than 100 levels"):
         config.parse("version: 1\nx: " + "[" * 150 + "]" * 150 + "\n")
+
+
+# --- engine: spark -----------------------------------------------------------------------------
+
+SPARK = """\
+version: 1
+data:
+  - path: data/big.csv
+    suite: s.json
+    engine: spark
+    spark:
+      master: spark://head:7077
+      conf: {spark.executor.memory: 4g, spark.sql.shuffle.partitions: 8, spark.x: true}
+      read_from_remote: true
+  - path: data/small.csv
+    engine: spark
+"""
+
+
+def test_engine_spark_and_its_block() -> None:
+    big, small = config.parse(SPARK).data
+    assert big.engine == "spark" and big.spark is not None
+    assert big.spark.master == "spark://head:7077"
+    assert big.spark.conf == (
+        ("spark.executor.memory", "4g"),
+        ("spark.sql.shuffle.partitions", "8"),
+        ("spark.x", "true"),
+    )
+    assert big.spark.read_from_remote is True
+    assert small.spark == config.SparkOptions()  # defaults: local[*], no conf, the local cache
+    assert small.spark.master == "local[*]" and not small.spark.read_from_remote
+    plain = config.parse("version: 1\ndata:\n  - path: d.csv\n").data[0]
+    assert plain.engine == "pandas" and plain.spark is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "line", "key", "says"),
+    [
+        ("    engine: dask\n", 4, "data[0].engine", "must be one of pandas, spark"),
+        ("    engine: spark\n    max_bytes: 100\n", 5, "data[0].max_bytes", "validated whole"),
+        ("    engine: spark\n    sample: {rows: 5}\n", 5, "data[0].sample", "validated whole"),
+        ("    spark: {master: local}\n", 4, "data[0].spark", "only with `engine: spark`"),
+        ("    engine: spark\n    spark: {masters: x}\n", 5, "data[0].spark.masters", "unknown"),
+        ("    engine: spark\n    spark: {master: ''}\n", 5, "data[0].spark.master", "empty"),
+        ("    engine: spark\n    spark: {master: 3}\n", 5, "data[0].spark.master", "a string"),
+        ("    engine: spark\n    spark: {conf: [a]}\n", 5, "data[0].spark.conf", "a mapping"),
+        (
+            "    engine: spark\n    spark:\n      conf: {a: [1]}\n",
+            6,
+            "data[0].spark.conf.a",
+            "must be a string",
+        ),
+        (
+            "    engine: spark\n    spark: {read_from_remote: 'yes'}\n",
+            5,
+            "data[0].spark.read_from_remote",
+            "true or false",
+        ),
+    ],
+)
+def test_bad_spark_settings_name_line_and_key(entry: str, line: int, key: str, says: str) -> None:
+    text = "version: 1\ndata:\n  - path: d.csv\n" + entry
+    with pytest.raises(BadInput) as err:
+        config.parse(text)
+    message = str(err.value)
+    assert f"gitml.yaml: line {line}, key {key!r}" in message, message
+    assert says in message, message

@@ -1,0 +1,205 @@
+"""`gitml validate` with the pandas engine and the Spark engine, side by side. A script, not a
+test:
+
+    .venv/bin/python benchmarks/spark.py                     # 1, 2 and 5 GB; about an hour
+    .venv/bin/python benchmarks/spark.py --sizes 0.1,0.2     # a quick run
+    .venv/bin/python benchmarks/spark.py --pandas-max-gb 2   # pandas only up to 2 GB (default)
+
+For each size it generates a CSV of about that many GB (10 columns: whole numbers, decimals, two
+zero-inflated columns, one with a dominant value, few-valued numbers, labels, booleans, integers
+with nulls, ids), scaffolds a suite from its first 100,000 rows (row count unbounded), and runs
+`gitml validate` once per engine on a cold validation cache, measuring the wall time and the peak
+resident memory of the whole process tree (gitml, and for Spark the JVM that holds the driver and
+the executors in local mode), sampled every 0.1 s from /proc. It prints a table and the fitted
+slope of time against size (seconds per GB, least squares) per engine. Linux only (/proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "tests"))
+
+import conftest  # tests/conftest.py: isolate_environment, git, dvc  # noqa: E402
+
+CHUNK_ROWS = 500_000
+GB = 1e9
+
+
+def write_csv(path: Path, size_gb: float, seed: int = 0) -> int:
+    """A CSV of about `size_gb` GB; returns its rows."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = 0
+    with open(path, "w", newline="") as f:
+        while f.tell() < size_gb * GB:
+            n = CHUNK_ROWS
+            nulls = rng.random(n) < 0.05
+            df = pd.DataFrame(
+                {
+                    "count": rng.integers(0, 100_000, n),
+                    "price": rng.normal(50, 12, n).round(3),
+                    "rain": np.where(rng.random(n) < 0.65, 0.0, rng.exponential(4, n).round(1)),
+                    "claims": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 50, n)),
+                    "level": np.where(rng.random(n) < 0.8, 7.5, rng.normal(7, 2, n).round(2)),
+                    "stars": rng.integers(1, 6, n),
+                    "colour": rng.choice(["red", "green", "blue", "teal"], n),
+                    "flag": rng.random(n) < 0.3,
+                    "visits": pd.array(np.where(nulls, None, rng.integers(0, 9, n)), dtype="Int64"),
+                    "id": np.char.add("u", (rows + np.arange(n)).astype(str)),
+                }
+            )
+            df.to_csv(f, index=False, header=rows == 0, lineterminator="\n")
+            rows += n
+    return rows
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of `pid` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def measured(cmd: list[str], cwd: Path) -> tuple[int, float, int]:
+    """(exit code, seconds, peak RSS of the process tree in bytes)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.1)
+    took = time.perf_counter() - start
+    if proc.returncode:
+        print(proc.stderr.read().decode()[-2000:] if proc.stderr else "", file=sys.stderr)
+    if proc.stderr:
+        proc.stderr.close()
+    return proc.returncode, took, peak
+
+
+def setup_repo(root: Path) -> None:
+    root.mkdir(parents=True)
+    conftest.git("init", "-q", cwd=root)
+    conftest.dvc("init", "-q", cwd=root)
+    (root / "data").mkdir()
+
+
+def write_suite(root: Path) -> None:
+    from gitml import datareaders, suites
+    from gitml.datareaders import Source
+    from gitml.sampling import Sample
+
+    csv = root / "data" / "big.csv"
+    frame = datareaders.read_frame([Source("data/big.csv", csv)], ["csv"], {}, Sample(100_000))
+    doc = suites.scaffold(frame, "data/big.csv")
+    for e in doc["expectations"]:
+        if e["type"] == "expect_table_row_count_to_be_between":
+            e["kwargs"] = {"min_value": 1, "max_value": None}
+    suite = root / ".gitml" / "suites" / "big.json"
+    suite.parent.mkdir(parents=True, exist_ok=True)
+    suite.write_text(json.dumps(doc, indent=2))
+
+
+def write_config(root: Path, engine: str, size: int) -> None:
+    extra = (
+        f"    max_bytes: {size * 2}\n"
+        if engine == "pandas"
+        else "    engine: spark\n    spark:\n      master: local[2]\n"
+    )
+    (root / "gitml.yaml").write_text(
+        "version: 1\ndata:\n  - path: data/big.csv\n    suite: .gitml/suites/big.json\n" + extra
+    )
+
+
+def slope(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares seconds per GB."""
+    if len(points) < 2:
+        return None
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
+
+
+def run_size(root: Path, gb: float, pandas_max: float) -> list[tuple[str, float, int, float, int]]:
+    csv = root / "data" / "big.csv"
+    rows = write_csv(csv, gb)
+    size = csv.stat().st_size
+    write_suite(root)
+    found = []
+    for engine in ("pandas", "spark"):
+        if engine == "pandas" and size / GB > pandas_max:
+            print(f"  {size / GB:.2f} GB: pandas skipped (--pandas-max-gb {pandas_max})")
+            continue
+        write_config(root, engine, size)
+        shutil.rmtree(root / ".git" / "gitml" / "validation", ignore_errors=True)
+        cmd = [sys.executable, "-m", "gitml", "validate", "data/big.csv"]
+        code, took, peak = measured(cmd, root)
+        print(
+            f"  {size / GB:.2f} GB ({rows} rows) {engine:6} exit {code}  {took:7.1f} s  "
+            f"peak RSS {peak / 2**30:.2f} GiB",
+            flush=True,
+        )
+        found.append((engine, size / GB, rows, took, peak))
+    return found
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1,2,5", help="GB, comma-separated")
+    ap.add_argument("--pandas-max-gb", type=float, default=2.0)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="gitml-bench-spark-"))
+    conftest.isolate_environment(base / "home", "gitml bench")
+    os.environ["PYTHONPATH"] = str(PROJECT)
+    results = []
+    try:
+        for gb in (float(s) for s in args.sizes.split(",")):
+            root = base / f"repo-{gb}"
+            setup_repo(root)
+            results += run_size(root, gb, args.pandas_max_gb)
+            if not args.keep:
+                shutil.rmtree(root / "data", ignore_errors=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print("\n| size | rows | engine | time | peak RSS (tree) |\n|---:|---:|---|---:|---:|")
+    for engine, gb, rows, took, peak in results:
+        print(f"| {gb:.2f} GB | {rows} | {engine} | {took:.1f} s | {peak / 2**30:.2f} GiB |")
+    for engine in ("pandas", "spark"):
+        fitted = slope([(gb, t) for e, gb, _, t, _ in results if e == engine])
+        if fitted is not None:
+            print(f"{engine}: time grows by {fitted:.1f} s per GB (least squares)")
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

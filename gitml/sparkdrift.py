@@ -1,0 +1,115 @@
+"""The data now, read through Spark, as gitml.drift measures it (its TableNow): nulls, means and
+the count in every recorded histogram bin of all columns in one pass, the values of a column
+counted when drift asks for them. Counting follows gitml.profile's rules (the bins of
+`histogram_counts`, the keys of `number_key`), so data identical to what was profiled gives
+PSI 0 whichever engine recorded the profile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitml import sparkread, sparksession
+from gitml.config import Dataset, SparkOptions
+from gitml.errors import BadInput
+from gitml.profile import number_key
+from gitml.sparkprofile import bin_counts, is_number
+from gitml.sparkread import quoted
+
+
+class SparkColumn:
+    def __init__(self, table: SparkTable, name: str) -> None:
+        self.table, self.name = table, name
+        self.rows = table.rows
+
+    def nulls(self) -> int:
+        return int(self.table.stats[self.name]["nulls"])
+
+    def mean(self) -> float:
+        mean = self.table.stats[self.name].get("mean")
+        return float("nan") if mean is None else float(mean)
+
+    def is_number(self) -> bool:
+        return is_number(self.table.df.schema[self.name].dataType)
+
+    def bins(self, edges: list[float], points: list[float]) -> tuple[list[int], list[int]]:
+        found = self.table.binned.get(self.name)
+        if found is None:  # not asked for up front: counted now
+            found = bin_counts(self.table.df, {self.name: (edges, points)})[self.name]
+        return found
+
+    def keyed_counts(self, numbers: bool) -> dict[str, int]:
+        from pyspark.sql import functions as F
+
+        col = F.col(quoted(self.name))
+        if not numbers and type(self.table.df.schema[self.name].dataType).__name__ == "BooleanType":
+            col = F.when(col, F.lit("True")).otherwise(F.lit("False"))
+        elif not numbers:
+            col = col.cast("string")
+        counts: dict[str, int] = {}
+        grouped = self.table.df.where(col.isNotNull()).groupBy(col.alias("v")).count()
+        for row in grouped.collect():
+            key = number_key(row[0]) if numbers else str(row[0])
+            counts[key] = counts.get(key, 0) + int(row[1])
+        return counts
+
+    def quartile_shares(self, edges: list[float], tied: list[bool]) -> list[float]:
+        raise BadInput(
+            f"column {self.name!r}: its profile was recorded before histograms (quartiles "
+            "only), which the Spark engine does not compare; commit the data again to record "
+            "a histogram, or compare with `engine: pandas`"
+        )
+
+
+class SparkTable:
+    """A Spark DataFrame and, counted in one pass, what the recorded profile's bins need."""
+
+    def __init__(self, df: Any, profile: dict[str, Any]) -> None:
+        from pyspark.sql import functions as F
+
+        self.df = df
+        self.columns = list(df.columns)
+        numbers = [f.name for f in df.schema.fields if is_number(f.dataType)]
+        exprs = [F.count(F.lit(1))]
+        exprs += [F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in self.columns]
+        exprs += [F.avg(F.col(quoted(c))) for c in numbers]
+        row = df.agg(*exprs).first()
+        self.rows = int(row[0])
+        self.stats: dict[str, dict[str, Any]] = {
+            c: {"nulls": int(row[1 + i])} for i, c in enumerate(self.columns)
+        }
+        for j, c in enumerate(numbers):
+            self.stats[c]["mean"] = row[1 + len(self.columns) + j]
+        self.binned = bin_counts(df, _recorded_bins(profile, numbers))
+
+    def dtype(self, column: str) -> str | None:
+        return sparkread.pandas_dtype(self.df.schema[column].dataType)
+
+    def column(self, column: str) -> SparkColumn:
+        return SparkColumn(self, column)
+
+
+def _recorded_bins(
+    profile: dict[str, Any], numbers: list[str]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """(edges, points) of each recorded histogram whose column is a number column now."""
+    found = {}
+    for c, entry in (profile.get("columns") or {}).items():
+        hist = entry.get("histogram") if isinstance(entry, dict) else None
+        if c in numbers and isinstance(hist, dict):
+            edges = [float(e) for e in hist["edges"]]
+            found[c] = (edges, [float(k) for k in hist["points"]])
+    return found
+
+
+def table_now(
+    dataset: Dataset, shown: str, locations: list[str], fmt: str, profile: dict[str, Any]
+) -> SparkTable:
+    """The files at `locations` (`shown` in messages), read with the dataset's reader options."""
+    from pyspark import StorageLevel
+
+    spark = sparksession.session(dataset.spark or SparkOptions(), shown)
+    df = sparkread.read(spark, locations, fmt, dataset.read, shown)
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)  # read once, counted in several passes
+    with sparkread.spark_errors(shown):
+        return SparkTable(df, profile)

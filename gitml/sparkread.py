@@ -1,0 +1,246 @@
+"""Reading a dataset into one Spark DataFrame, typed as the pandas engine types it.
+
+The two engines must give the same verdict on the same bytes and suite, so Spark's reading
+follows pandas' rules rather than its own: a CSV or TSV is read as text, pandas' missing-value
+markers (`NA`, `null`, `nan`, ...) become nulls, and each column takes the type pandas would give
+it (int64 when every value is a whole number, float64 when every value is a number, bool for
+True/False, else text); an integer column with nulls is float64, as in pandas; a float NaN is a
+null. Parquet and JSON keep their own types, under the same two rules. `read:` options are
+pandas' names, mapped to Spark's; one that has no Spark equivalent is refused (exit 2).
+
+pyspark is imported inside the functions (gitml.sparksession).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from gitml.errors import BadInput
+
+# pandas.read_csv's default missing-value markers (pandas._libs.parsers.STR_NA_VALUES)
+PANDAS_NA = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
+PANDAS_TRUE = ("True", "TRUE", "true")
+PANDAS_FALSE = ("False", "FALSE", "false")
+# pandas.read_csv options -> Spark CSV options of the same meaning
+CSV_OPTIONS = {
+    "sep": "sep",
+    "delimiter": "sep",
+    "encoding": "encoding",
+    "quotechar": "quote",
+    "escapechar": "escape",
+    "comment": "comment",
+}
+CSV_SPECIAL = ("header", "na_values", "keep_default_na")
+INTEGRAL = ("LongType", "IntegerType", "ShortType", "ByteType")
+FRACTIONAL = ("DoubleType", "FloatType")
+
+
+@contextlib.contextmanager
+def spark_errors(name: str) -> Iterator[None]:
+    """Spark's reading and analysis errors as one BadInput naming the dataset."""
+    try:
+        yield
+    except BadInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyspark's, py4j's and the JVM's errors alike
+        kind = type(exc).__name__
+        if kind not in ("AnalysisException", "Py4JJavaError", "SparkException") and not (
+            type(exc).__module__ or ""
+        ).startswith(("pyspark", "py4j")):
+            raise
+        text = " ".join(str(exc).split())
+        raise BadInput(f"{name}: Spark cannot read it ({text[:300]})") from None
+
+
+def read(spark: Any, locations: list[str], fmt: str, options: dict[str, Any], name: str) -> Any:
+    """The files at `locations` (paths or URLs, all of format `fmt`) as one DataFrame, typed as
+    pandas would type them."""
+    with spark_errors(name):
+        if fmt in ("csv", "tsv"):
+            return _typed_text(_read_text_table(spark, locations, fmt, options), options)
+        return _as_pandas_types(_read_typed(spark, locations, fmt, options, name))
+
+
+def _read_text_table(spark: Any, locations: list[str], fmt: str, options: dict[str, Any]) -> Any:
+    unknown = sorted(set(options) - set(CSV_OPTIONS) - set(CSV_SPECIAL))
+    if unknown:
+        raise BadInput(
+            f"`read:` option(s) {', '.join(unknown)} have no Spark equivalent in gitml (with "
+            f"`engine: spark`: {', '.join(sorted([*CSV_OPTIONS, *CSV_SPECIAL]))})"
+        )
+    header = options.get("header", 0)
+    if header not in (0, None, "infer"):
+        raise BadInput("`read: {header: N}` with `engine: spark`: only 0 (the first line) or null")
+    spark_opts = {
+        "sep": "," if fmt == "csv" else "\t",
+        "header": "false" if header is None else "true",
+        "quote": '"',
+        "escape": '"',  # a quote inside a quoted field is doubled, as pandas reads it
+        "mode": "FAILFAST",  # a row pandas would refuse is refused, not made null
+        "nullValue": "",
+        "inferSchema": "false",
+    }
+    for key, value in options.items():
+        if key in CSV_OPTIONS:
+            spark_opts[CSV_OPTIONS[key]] = str(value)
+    df = spark.read.options(**spark_opts).csv(locations)
+    if header is None:  # pandas names the columns 0, 1, ...
+        df = df.toDF(*(str(i) for i in range(len(df.columns))))
+    return df
+
+
+def _na_strings(options: dict[str, Any]) -> set[str]:
+    extra = options.get("na_values") or []
+    extra = [extra] if isinstance(extra, str) else list(extra)
+    base = set(PANDAS_NA) if options.get("keep_default_na", True) else set()
+    return base | {str(v) for v in extra}
+
+
+def _typed_text(df: Any, options: dict[str, Any]) -> Any:
+    """Text columns as pandas types them: missing markers null, then each column int64,
+    float64 (also integers with nulls, and all-null columns), bool or text."""
+    from pyspark.sql import functions as F
+
+    na = sorted(_na_strings(options))
+    cols = [F.col(quoted(c)) for c in df.columns]
+    if na:
+        cols = [F.when(c.isin(na), F.lit(None)).otherwise(c) for c in cols]
+    df = df.select(*(c.alias(n) for c, n in zip(cols, df.columns, strict=True)))
+    bools = [*PANDAS_TRUE, *PANDAS_FALSE]
+    checks = []
+    for c in df.columns:
+        col = F.col(quoted(c))
+        checks += [
+            F.count(col),
+            F.count(col.try_cast("bigint")),
+            F.count(col.try_cast("double")),
+            F.count(F.when(col.isin(bools), 1)),
+        ]
+    counts = df.agg(F.count(F.lit(1)), *checks).first()
+    rows = counts[0]
+    typed = []
+    for i, c in enumerate(df.columns):
+        present, whole, number, boolean = counts[1 + 4 * i : 5 + 4 * i]
+        typed.append(_text_column(F.col(quoted(c)), present, whole, number, boolean, rows).alias(c))
+    return df.select(*typed)
+
+
+def _text_column(col: Any, present: int, whole: int, number: int, boolean: int, rows: int) -> Any:
+    from pyspark.sql import functions as F
+
+    if present == 0 or (number == present and (whole < present or present < rows)):
+        return F.nanvl(col.try_cast("double"), F.lit(None).cast("double"))
+    if whole == present:
+        return col.try_cast("bigint")
+    if boolean == present == rows:
+        return col.isin(list(PANDAS_TRUE))
+    return col
+
+
+def _read_typed(
+    spark: Any, locations: list[str], fmt: str, options: dict[str, Any], name: str
+) -> Any:
+    if fmt == "parquet":
+        if set(options) - {"columns"}:
+            raise BadInput(
+                "`read:` options for Parquet with `engine: spark`: only `columns` (got "
+                f"{', '.join(sorted(options))})"
+            )
+        df = spark.read.parquet(*locations)
+        return df.select(*options["columns"]) if options.get("columns") else df
+    if fmt in ("jsonl", "json"):
+        if options:
+            raise BadInput(
+                f"`read:` options for {fmt} with `engine: spark`: none (got "
+                f"{', '.join(sorted(options))})"
+            )
+        df = spark.read.option("multiLine", "true" if fmt == "json" else "false").json(locations)
+        return _in_file_order(spark, df, locations[0]) if fmt == "jsonl" else df
+    raise BadInput(f"{name}: unknown format {fmt!r}")
+
+
+def _in_file_order(spark: Any, df: Any, first_file: str) -> Any:
+    """Spark orders the fields of JSON it infers by name; pandas keeps the order of the keys of
+    the first record (a table-columns expectation compares that order)."""
+    import json
+
+    line = spark.read.text(first_file).where("trim(value) != ''").limit(1).collect()
+    try:
+        keys = list(json.loads(line[0][0])) if line else []
+    except (ValueError, TypeError):
+        return df
+    ordered = [k for k in keys if k in df.columns]
+    ordered += [c for c in df.columns if c not in ordered]
+    return df.select(*(quoted(c) for c in ordered))
+
+
+def _as_pandas_types(df: Any) -> Any:
+    """Float NaN as null; integer columns with nulls as float64 (pandas' rule)."""
+    from pyspark.sql import functions as F
+
+    kinds = {f.name: type(f.dataType).__name__ for f in df.schema.fields}
+    integral = [c for c in df.columns if kinds[c] in INTEGRAL]
+    nulls = df.agg(*(F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in integral)).first()
+    with_nulls = {c for c, n in zip(integral, nulls or [], strict=False) if n}
+    cols = []
+    for c in df.columns:
+        col = F.col(quoted(c))
+        if kinds[c] in FRACTIONAL:
+            col = F.nanvl(col, F.lit(None).cast(df.schema[c].dataType))
+        elif c in with_nulls:
+            col = col.cast("double")
+        cols.append(col.alias(c))
+    return df.select(*cols)
+
+
+def quoted(column: str) -> str:
+    """A column name as Spark's `col()` takes it literally (a dot is no struct field)."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def pandas_dtype(data_type: Any) -> str:
+    """The dtype pandas gives a column of this Spark type (what a profile records)."""
+    names = {
+        "LongType": "int64",
+        "IntegerType": "int32",
+        "ShortType": "int16",
+        "ByteType": "int8",
+        "DoubleType": "float64",
+        "FloatType": "float32",
+        "BooleanType": "bool",
+        "StringType": text_dtype(),
+        "TimestampType": "datetime64[ns]",
+        "TimestampNTZType": "datetime64[ns]",
+    }
+    return names.get(type(data_type).__name__, "object")
+
+
+def text_dtype() -> str:
+    """pandas' name of a text column as read: `str` from pandas 3, `object` before."""
+    import pandas as pd
+
+    return "str" if int(pd.__version__.split(".")[0]) >= 3 else "object"

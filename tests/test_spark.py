@@ -1,0 +1,319 @@
+"""The Spark engine (`engine: spark`): the same verdicts as the pandas engine on the same data and
+suite, profiles within the recorded quantile error, drift through Spark, the commit hook reading
+the DVC cache or the remote's objects. Real pyspark, real Java, real GX on both engines.
+
+Every test here starts Spark (seconds for the JVM, tens of seconds for GX's Spark jobs on this
+2-core machine): all are `slow`. One SparkSession (`local[2]`) serves the in-process tests of a
+run; the end-to-end ones run gitml as a subprocess, which starts its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Example
+
+from gitml import datareaders, drift, sparkenv, sparksession, suites, validation
+from gitml.config import Dataset, SparkOptions
+from gitml.datareaders import Source
+from gitml.profile import histogram_counts, number_values, profile_of
+
+pytestmark = [
+    pytest.mark.slow,
+    # py4j's gateway sockets are closed by the garbage collector (ResourceWarning, unraisable)
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+TEST_SPARK = SparkOptions(master="local[2]", conf=(("spark.sql.shuffle.partitions", "2"),))
+SPARK_YAML = """\
+    engine: spark
+    spark:
+      master: local[2]
+      conf: {spark.sql.shuffle.partitions: 2}
+"""
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    problem = sparkenv.pyspark_problem() or sparkenv.java_problem()
+    if problem:
+        message = f"the Spark engine's tests need pyspark and Java 17+: {problem}"
+        if os.environ.get("CI"):  # .ci/run installs both: missing there is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    session = sparksession.session(TEST_SPARK, "tests")
+    yield session
+    session.stop()
+
+
+def _table(rows: int, seed: int) -> Any:
+    """10 columns of mixed types: whole numbers, decimals, zero-inflated, a dominant value,
+    few-valued numbers, labels, booleans, integers with nulls, decimals with NA markers, ids."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    nulls = rng.random(rows) < 0.1
+    return pd.DataFrame(
+        {
+            "count": rng.integers(0, 1000, rows),
+            "price": rng.normal(50, 12, rows).round(3),
+            "rain": np.where(rng.random(rows) < 0.65, 0.0, rng.exponential(4, rows).round(1)),
+            "level": np.where(rng.random(rows) < 0.8, 7.5, rng.normal(7, 2, rows).round(2)),
+            "stars": rng.integers(1, 6, rows),
+            "colour": rng.choice(["red", "green", "blue", "teal"], rows, p=[0.5, 0.3, 0.15, 0.05]),
+            "flag": rng.random(rows) < 0.3,
+            "visits": pd.array(np.where(nulls, None, rng.integers(0, 9, rows)), dtype="Int64"),
+            "ratio": np.where(rng.random(rows) < 0.05, np.nan, rng.random(rows).round(4)),
+            "id": [f"u{i:06d}" for i in range(rows)],
+        }
+    )
+
+
+def _broken(df: Any) -> Any:
+    """The same table with what suites catch: a value out of range, a new label, a null in a
+    column without nulls, and more rows of one label."""
+    df = df.copy()
+    df.loc[3, "price"] = 10_000.0
+    df.loc[5, "colour"] = "purple"
+    df.loc[7, "stars"] = None
+    df.loc[: len(df) // 3, "colour"] = "red"
+    return df
+
+
+def _write(df: Any, path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    elif fmt == "tsv":
+        df.to_csv(path, index=False, sep="\t")
+    elif fmt == "parquet":
+        # as most writers store an integer column with nulls (pandas' own metadata would make
+        # pandas read it back as its nullable Int64, which the Spark engine reads as float64)
+        df.astype({"visits": "float64"}).to_parquet(path, index=False)
+    else:
+        df.to_json(path, orient="records", lines=True)
+
+
+def _sources(tmp_path: Path, df: Any, fmt: str, parts: int) -> list[Source]:
+    """The table as one file, or split into `parts` member files of a directory."""
+    base = tmp_path / fmt
+    base.mkdir(parents=True)
+    size = -(-len(df) // parts)
+    found = []
+    for i in range(parts):
+        name = f"part-{i}.{fmt}" if parts > 1 else f"data.{fmt}"
+        _write(df.iloc[i * size : (i + 1) * size], base / name, fmt)
+        found.append(Source(f"data/{name}", base / name))
+    return found
+
+
+def _both(sources: list[Source], fmt: str, suite: dict[str, Any], tmp_path: Path) -> list[Any]:
+    """The pandas engine's and the Spark engine's results on the same files and suite."""
+    results = []
+    for engine in ("pandas", "spark"):
+        d = Dataset(
+            "data", "s.json", engine=engine, spark=TEST_SPARK if engine == "spark" else None
+        )
+        target = validation.Target(
+            d, "s.json", json.dumps(suite).encode(), None, sources, [fmt] * len(sources), 1
+        )
+        results.append(validation.validate_target(target, tmp_path))
+    return results
+
+
+def _rank_bounds(ordered: Any, level: float, error: float) -> tuple[float, float]:
+    """The values at ranks (level -/+ error) of the sorted values: where an approximate
+    quantile with that rank error must lie."""
+    n = len(ordered) - 1
+    lo = ordered[max(math.floor((level - error) * n), 0)]
+    hi = ordered[min(math.ceil((level + error) * n), n)]
+    return float(lo), float(hi)
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(float(a), float(b), rel_tol=2e-5, abs_tol=1e-9)
+
+
+def _same_profile_within_error(
+    by_pandas: dict[str, Any], by_spark: dict[str, Any], frame: Any
+) -> None:
+    """Counts exact, means and stds to gitml.lock's 6 digits, quantiles within the recorded
+    rank error, histograms: the same points, counts exact for their own edges."""
+    import numpy as np
+
+    error = by_spark["quantile_error"]
+    assert 0 < error <= 0.01
+    assert by_spark["rows"] == by_pandas["rows"]
+    for col, want in by_pandas["columns"].items():
+        got = by_spark["columns"][col]
+        assert (got["dtype"], got["nulls"]) == (want["dtype"], want["nulls"]), col
+        for key in ("values", "top"):
+            assert got.get(key) == want.get(key), (col, key)
+        assert _close(got.get("mean"), want.get("mean")) and _close(got.get("std"), want.get("std"))
+        if "quantiles" not in want:
+            continue
+        values = number_values(frame.df[col])
+        ordered = np.sort(values[np.isfinite(values)])
+        for level, q in zip((0, 0.25, 0.5, 0.75, 1), got["quantiles"], strict=True):
+            lo, hi = _rank_bounds(ordered, level, error)
+            assert lo - abs(lo) * 1e-5 <= q <= hi + abs(hi) * 1e-5, (col, level, q, lo, hi)
+        if "histogram" in want:
+            hist = got["histogram"]
+            assert hist["points"] == want["histogram"]["points"], col
+            points = [float(p) for p in hist["points"]]
+            counts, _ = histogram_counts(values, hist["edges"], points)
+            assert hist["counts"] == counts, col
+            assert counts[0] == counts[-1] == 0, col  # min and max are exact: nothing outside
+
+
+FORMATS = [("csv", 1), ("tsv", 1), ("parquet", 1), ("jsonl", 1), ("csv", 3)]
+
+
+def _compared(sources: list[Source], fmt: str, suite: dict[str, Any], tmp_path: Path) -> Any:
+    """Both engines on the same files: the same verdict and counts, the same failed
+    expectations, profiles within the recorded error; the Spark engine's result."""
+    by_pandas, by_spark = _both(sources, fmt, suite, tmp_path)
+    assert (by_spark.success, by_spark.evaluated, by_spark.failed) == (
+        by_pandas.success,
+        by_pandas.evaluated,
+        by_pandas.failed,
+    ), (fmt, by_pandas.rows, by_spark.rows)
+    failed = [(r["column"], r["expectation"]) for r in by_spark.rows]
+    assert failed == [(r["column"], r["expectation"]) for r in by_pandas.rows], fmt
+    # the values as written (pandas' JSON reader parses floats to within an ulp by default)
+    exact = {"precise_float": True} if fmt == "jsonl" else {}
+    now = datareaders.read_frame(sources, [fmt] * len(sources), exact)
+    _same_profile_within_error(by_pandas.profile, by_spark.profile, now)
+    return by_spark
+
+
+def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: Path) -> None:
+    """A suite scaffolded from the data passes on both; the same suite on broken data (CSV,
+    TSV, Parquet, JSON Lines, a directory of CSV members) fails the same expectations."""
+    then = _table(3000, seed=1)
+    clean = _sources(tmp_path / "then", then, "csv", 1)
+    frame = datareaders.read_frame(clean, ["csv"], {})
+    suite = suites.scaffold(frame, "data")
+    recorded = _compared(clean, "csv", suite, tmp_path)
+    assert recorded.success and recorded.evaluated > 20
+    broken = _broken(then)
+    for fmt, parts in FORMATS:
+        found = _compared(
+            _sources(tmp_path / f"now{parts}", broken, fmt, parts), fmt, suite, tmp_path
+        )
+        assert not found.success and found.failed >= 3, fmt
+    # drift: a profile one engine recorded, the same data measured by the other: PSI 0
+    from gitml import sparkdrift
+
+    spark_now = sparkdrift.table_now(
+        Dataset("data", engine="spark", spark=TEST_SPARK),
+        "data",
+        [str(clean[0].file)],
+        "csv",
+        profile_of(frame),
+    )
+    for found in (
+        drift.compare(frame.df, frame.dtypes, recorded.profile),
+        drift.compare_table(spark_now, profile_of(frame)),
+    ):
+        assert [(c.column, c.psi) for c in found if c.psi != 0 or c.verdict != "stable"] == []
+
+
+def _spark_dataset(ex: Example, remote: bool = False) -> None:
+    """data/wine.csv with a suite and `engine: spark` (reading the remote with `remote`)."""
+    assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
+    cfg = ex.root / "gitml.yaml"
+    block = SPARK_YAML + ("      read_from_remote: true\n" if remote else "")
+    text = cfg.read_text().replace(
+        "    suite: .gitml/suites/wine.json\n", "    suite: .gitml/suites/wine.json\n" + block
+    )
+    assert "engine: spark" in text
+    cfg.write_text(text)
+
+
+def _rewrite_data(ex: Example, edit: Any) -> None:
+    path = ex.root / "data" / "wine.csv"
+    os.chmod(path, 0o644)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+    ex.dvc("add", "-q", "data/wine.csv")
+    ex.git("add", "data/wine.csv.dvc")
+
+
+def test_the_commit_hook_validates_with_spark_and_drift_reads_through_it(example: Example) -> None:
+    example.without_model_checks()
+    _spark_dataset(example)
+    example.git("add", "-A")
+    proc = example.git("commit", "-qm", "spark engine", check=False)
+    assert proc.returncode == 0, proc.stderr
+    entry = example.lock()["data"]["data/wine.csv"]
+    assert entry["validation"]["success"] is True and entry["validation"]["failed"] == 0
+    assert entry["profile"]["quantile_error"] == 0.001
+    assert "histogram" in entry["profile"]["columns"]["proline"]
+    # drift through Spark on the same bytes: every column stable, PSI exactly 0
+    proc = example.gitml("drift", "data/wine.csv", "--against", "HEAD", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert {c["psi"] for c in report["columns"]} == {0.0}
+
+    # a value out of range: blocked, the failed expectation named
+    def out_of_range(lines: list[str]) -> list[str]:
+        first = lines[1].split(",")
+        first[-2] = "99999"  # proline
+        return [lines[0], ",".join(first), *lines[2:]]
+
+    assert (example.root / "data/wine.csv").read_text().splitlines()[0].split(",")[-2] == "proline"
+    _rewrite_data(example, out_of_range)
+    proc = example.git("commit", "-qm", "bad data", check=False)
+    assert proc.returncode != 0
+    assert "expectations failed" in proc.stderr and "column_values_to_be_between" in proc.stderr
+
+
+def test_read_from_remote_reads_and_verifies_the_remotes_objects(example: Example) -> None:
+    example.without_model_checks()
+    _spark_dataset(example, remote=True)
+    _rewrite_data(example, lambda lines: lines[:-5])  # new bytes: validated now
+    example.dvc("push", "-q")
+    md5 = (example.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
+    cached = example.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    on_remote = example.remote / "files" / "md5" / md5[:2] / md5[2:]
+    assert on_remote.is_file()
+    cached.unlink()  # the bytes are on the remote only
+    example.git("add", "-A")
+    proc = example.git("commit", "-qm", "spark reads the remote", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert example.lock()["data"]["data/wine.csv"]["validation"]["success"] is True
+    assert not cached.exists()  # nothing was copied into the cache
+    # a remote object that does not hash to its name is refused, naming the remote's URL
+    _rewrite_data(example, lambda lines: lines[:-1])
+    example.dvc("push", "-q")
+    md5 = (example.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
+    (example.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    on_remote = example.remote / "files" / "md5" / md5[:2] / md5[2:]
+    os.chmod(on_remote, 0o644)
+    on_remote.write_text(on_remote.read_text().replace("1", "2", 1))
+    # `gitml validate` reads the remote's object: refused, naming its URL
+    proc = example.gitml("validate", "data/wine.csv")
+    assert proc.returncode == 2, proc.stderr
+    assert "its object on the DVC remote (file://" in proc.stderr and "tampered" in proc.stderr
+    # the commit hook refuses it before any check reads it (a local-path remote is checked
+    # as a place of objects)
+    example.git("add", "-A")
+    proc = example.git("commit", "-qm", "tampered remote", check=False)
+    assert proc.returncode != 0 and "do not match their hash" in proc.stderr
+
+
+def test_a_dataset_over_the_pandas_limit_points_to_the_spark_engine(example: Example) -> None:
+    example.without_model_checks()
+    assert example.gitml("suite", "init", "data/wine.csv").returncode == 0
+    proc = example.gitml("validate", env={"GITML_VALIDATE_MAX_BYTES": "100"})
+    assert proc.returncode == 2 and "`engine: spark` (Spark validates it whole" in proc.stderr
+    shutil.rmtree(example.root / ".git" / "gitml" / "validation", ignore_errors=True)
