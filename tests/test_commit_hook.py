@@ -115,6 +115,7 @@ def test_commit_with_pathspec_leaves_status_clean(example: Example) -> None:
     assert example.git("status", "--porcelain").stdout == ""
 
 
+@pytest.mark.slow
 def test_commit_all_leaves_status_clean(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 4")
     assert example.gitml("repro").returncode == 0
@@ -123,6 +124,7 @@ def test_commit_all_leaves_status_clean(example: Example) -> None:
     assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
 
 
+@pytest.mark.slow
 def test_workspace_change_is_a_warning_and_the_staged_bytes_are_recorded(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 6")
     assert example.gitml("repro").returncode == 0

@@ -775,14 +775,19 @@ def run_case(
     assert sorted(os.listdir(tmp_path.parent)) == around
 
 
+FAST_SHARE = 4  # one case in FAST_SHARE runs in the fast part; all of them in the slow part
+
+
 def cases() -> Iterator[Any]:
     seen: set[str] = set()
     for index, m in enumerate(catalogue()):
         for command in commands_for(m, index):
             case_id = f"{m.file}-{m.name}-{command}"
             assert case_id not in seen, case_id
+            # every kind of file and command keeps cases in the fast part (test_enough_cases)
+            marks = () if len(seen) % FAST_SHARE == 0 else (pytest.mark.slow,)
             seen.add(case_id)
-            yield pytest.param(m, command, id=case_id)
+            yield pytest.param(m, command, id=case_id, marks=marks)
 
 
 CASES = list(cases())
@@ -794,6 +799,9 @@ def test_enough_cases() -> None:
     pairs = {(p.values[0].file, p.values[1]) for p in CASES}  # type: ignore[union-attr]
     assert {f for f, _ in pairs} == set(FILES)
     assert {c for _, c in pairs} == set(COMMANDS)
+    fast = [p for p in CASES if not p.marks]  # type: ignore[union-attr]
+    assert {p.values[0].file for p in fast} == set(FILES)  # type: ignore[union-attr]
+    assert {p.values[1] for p in fast} == set(COMMANDS)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("m", "command"), CASES)

@@ -15,6 +15,7 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_both_sides_changed_the_lock_merge_regenerates_it(example: Example) -> None:
     example.git("checkout", "-q", "-b", "feature")
     example.set_param("n_estimators: 3", "n_estimators: 8")

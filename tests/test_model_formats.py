@@ -265,6 +265,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_a_keras_hdf5_file_loads_whatever_its_name(made: Path, tmp_path: Path) -> None:
     """Keras tells HDF5 from its zip format by the file name: HDF5 bytes named otherwise load
     all the same; bytes Keras cannot read are the plugin's refusal, not a traceback. In a

@@ -217,6 +217,7 @@ def test_fixtures_found_from_the_file_and_through_a_symlink():
 """
 
 
+@pytest.mark.slow
 def test_model_tests_run_in_place_as_the_project_lays_them_out(example: Example) -> None:
     """Tests in a package (tests/__init__.py: `from tests.helpers import ...`), a root
     conftest.py that puts src/ on sys.path, fixtures found from `__file__`, one that git stores

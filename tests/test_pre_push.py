@@ -230,6 +230,7 @@ def test_push_false_outs_and_commits_from_before_gitml(ex: Example) -> None:
     assert not remote_object(ex, gone).exists()
 
 
+@pytest.mark.slow
 def test_a_history_that_deleted_gitml_lock_is_not_before_gitml(ex: Example) -> None:
     """Finding 11: "before gitml" means no ancestor ever had a gitml.lock. Commits after a
     `git rm gitml.lock` made around the hook have their missing objects refused, and a tip

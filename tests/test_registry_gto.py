@@ -377,6 +377,7 @@ def run_sequence(ex: Example, ops: list[tuple[Any, ...]], history_each_step: boo
         ("approve", "dev", "alice"),
     ]
 )
+@pytest.mark.slow
 def test_gitml_reads_the_registry_as_gto_does(repo: Example, ops: list[tuple[Any, ...]]) -> None:
     run_sequence(repo, ops, history_each_step=False)
 
@@ -393,6 +394,7 @@ def test_gitml_reads_long_histories_as_gto_does(repo: Example, ops: list[tuple[A
     run_sequence(repo, ops, history_each_step=True)
 
 
+@pytest.mark.slow
 def test_lookups_and_promote_options_a_gto_user_expects(repo: Example) -> None:
     ex = repo
     commits = _reset(ex)

@@ -40,6 +40,7 @@ def test_checkout_of_an_older_commit_restores_its_model(example: Example) -> Non
     assert md5(model) == recorded(example, "main")
 
 
+@pytest.mark.slow
 def test_modified_file_is_never_overwritten(example: Example) -> None:
     first = example.head()
     second_commit(example)
@@ -104,6 +105,7 @@ def test_restore_fetches_from_the_remote_into_a_fresh_clone(example: Example, tm
     )
 
 
+@pytest.mark.slow
 def test_restore_reports_a_corrupt_cache_object(example: Example) -> None:
     first = example.head()
     second_commit(example)

@@ -281,6 +281,7 @@ def test_the_report_shows_repository_names_literally(example: Example) -> None:
     assert "x\\|!\\[p\\](http://e.invalid/p.png)&lt;b&gt;#&lt;/b&gt;\\*\\*All" in r.stdout
 
 
+@pytest.mark.slow
 def test_a_gitml_lock_symlink_is_neither_written_through_nor_replaced(example: Example) -> None:
     """A clone whose gitml.lock links elsewhere: the commit is refused, the index and the link
     as they were, the target untouched."""
@@ -311,6 +312,7 @@ class _Tripwire:
         return (os.system, (f"touch '{self.marker}'",))
 
 
+@pytest.mark.slow
 def test_reading_commands_run_no_repository_code(example: Example, tmp_path: Path) -> None:
     """A commit whose model unpickles into a command and whose conftest.py files run one at
     import: checkout and merge with the hooks, restore, show, log, diff, report, registry,

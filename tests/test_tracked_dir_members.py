@@ -149,6 +149,7 @@ def test_files_and_folders_inside_a_tracked_directory(example: Example) -> None:
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_a_model_inside_a_tracked_directory_is_recorded_and_tested(example: Example) -> None:
     ex = example
     models = ex.root / "models"
