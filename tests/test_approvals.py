@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import Example, copy_example
 
+# builds its own template repository; the rule it checks has fast unit tests (tests/unit)
+pytestmark = pytest.mark.slow
+
 MODEL = "wine-classifier"
 SIGNERS = ".gitml/allowed_signers"
 AUTHOR = "tests@gitml.invalid"  # conftest's git identity: the author of every commit here
@@ -114,7 +117,6 @@ def test_production_waits_for_two_signed_approvals(ex: Example) -> None:
     assert doc["approved_by"] == ["alice@x.org", "bob@x.org"]
 
 
-@pytest.mark.slow
 def test_gto_does_not_read_approval_tags(ex: Example) -> None:
     gto = [str(Path(sys.executable).with_name("gto")), "show", "--json"]
     before = subprocess.run(gto, cwd=ex.root, capture_output=True, text=True, check=True)
@@ -125,7 +127,6 @@ def test_gto_does_not_read_approval_tags(ex: Example) -> None:
     assert "gitml-approval" not in after.stderr
 
 
-@pytest.mark.slow
 def test_approvals_that_do_not_count_are_named(ex: Example) -> None:
     head = ex.head()
     prefix = f"gitml-approval/production/{MODEL}/v0.0.1"
@@ -153,7 +154,6 @@ def test_approvals_that_do_not_count_are_named(ex: Example) -> None:
     assert r.returncode == 1 and "has nothing in production" in r.stderr
 
 
-@pytest.mark.slow
 def test_the_promoters_own_approval_does_not_count_alone(ex: Example) -> None:
     text = (ex.root / "gitml.yaml").read_text()
     (ex.root / "gitml.yaml").write_text(text.replace("{required: 2,", "{required: 1,"))
@@ -185,7 +185,6 @@ def test_a_policy_with_a_bad_value_is_bad_input(ex: Example) -> None:
     assert "registry.approvals.production.required" in r.stderr and "at least 1" in r.stderr
 
 
-@pytest.mark.slow
 def test_the_registry_shows_each_versions_verified_approvals(ex: Example) -> None:
     r = ex.gitml("registry", "--json")
     assert r.returncode == 0, r.stderr

@@ -14,6 +14,9 @@ import pytest
 import yaml
 from conftest import Example, copy_example, dvc, git, run
 
+# builds its own template repository; the rule it checks has fast unit tests (tests/unit)
+pytestmark = pytest.mark.slow
+
 MAKE_DATA = """\
 import sys
 from sklearn.datasets import make_classification
@@ -152,7 +155,6 @@ def test_a_lock_from_before_cmd_was_recorded_is_stale_naming_it(cmdex: Example) 
     assert f"    cmd: {CMD_200}\n" in lock.read_text()
 
 
-@pytest.mark.slow
 def test_the_whole_flow_with_the_command_retrained(cmdex: Example) -> None:
     ex = cmdex
     first = ex.head()

@@ -17,6 +17,9 @@ import pytest
 import yaml
 from conftest import Example, copy_example, dvc, git, run
 
+# builds its own template repository; the rule it checks has fast unit tests (tests/unit)
+pytestmark = pytest.mark.slow
+
 from gitml import dvcfiles
 
 MAKE_DATA = """\
@@ -235,7 +238,6 @@ def test_a_member_whose_bytes_do_not_match_its_hash_is_not_read(ev: Example) -> 
     assert "0.01" not in r.stderr
 
 
-@pytest.mark.slow
 def test_the_whole_flow(ev: Example) -> None:
     ex = ev
     first = ex.head()

@@ -409,6 +409,7 @@ def write_holdout(ex: Example, relabel: bool) -> None:
     ex.git("add", "data/holdout.csv.dvc", "data/.gitignore")
 
 
+@pytest.mark.slow
 def test_tests_run_again_when_only_the_data_they_read_changes(example: Example) -> None:
     """Finding 8: the data a test looks up in `gitml_data` is recorded with its md5, and a
     change of those bytes alone (the model, its inputs and the test files as they were) runs

@@ -22,6 +22,9 @@ from pathlib import Path
 import yaml
 from conftest import Example
 
+# builds its own template repository; the rule it checks has fast unit tests (tests/unit)
+pytestmark = pytest.mark.slow
+
 MODEL = "model/model.pkl"
 EDIT = b"my local experiment"
 
@@ -192,7 +195,6 @@ def test_an_edit_that_keeps_size_and_mtime_is_seen(ex: Example) -> None:
 # --- finding 6: a corrupt md5.sqlite is rebuilt -------------------------------------------------
 
 
-@pytest.mark.slow
 def test_a_corrupt_hash_cache_is_rebuilt_with_a_warning(ex: Example) -> None:
     db = ex.root / ".git" / "gitml" / "md5.sqlite"
     ex.gitml("restore")
