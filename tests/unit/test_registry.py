@@ -6,24 +6,15 @@ orders events by that date, not by counter or name.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from gitml import registry
+from unit.dated_git import dated_git
 
-DAY = "2026-01-01T"
-
-
-def _git(root: Path, *args: str, date: str = "09:00:00") -> str:
-    env = {**os.environ, "GIT_COMMITTER_DATE": DAY + date, "GIT_AUTHOR_DATE": DAY + date}
-    proc = subprocess.run(
-        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
+_git = dated_git
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,14 @@ the end result is compared with `gto history --json` itself, once.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from gitml import registryhistory
+from unit.dated_git import dated_git
 
-DAY = "2026-01-01T"
-
-
-def _git(root: Path, *args: str, date: str = "09:00:00") -> str:
-    env = {**os.environ, "GIT_COMMITTER_DATE": DAY + date, "GIT_AUTHOR_DATE": DAY + date}
-    proc = subprocess.run(
-        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
+_git = dated_git
 
 
 def test_events_in_gtos_order_with_gtos_fields(tmp_path: Path) -> None:
