@@ -9,8 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitml import baselines, dvcfiles, git, history, modelhistory, plots, registry, versiondiff
+from gitml import (
+    baselines,
+    dvcfiles,
+    git,
+    history,
+    hypotheses,
+    modelhistory,
+    plots,
+    registry,
+    versiondiff,
+)
 from gitml.history import Version
+from gitml.hypotheses import Judged
 from gitml.lockfile import ModelEntry
 from gitml.output import printable
 from gitml.versiondiff import MetricDelta, VersionDiff
@@ -37,6 +48,7 @@ class Report:
     registry: list[RegistryRow]
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
+    hypotheses: list[Judged]  # of the commits between base and head
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -62,7 +74,16 @@ def build(root: Path, base: Version, head: Version) -> Report:
             if why
         ],
         left_out=left_out,
+        hypotheses=_hypotheses(root, base, head),
     )
+
+
+def _hypotheses(root: Path, base: Version, head: Version) -> list[Judged]:
+    """Those of the commits after `base` up to `head` (HEAD when `head` is the staged state)."""
+    if not _has_commits(root):
+        return []
+    tip = head.commit.sha if head.commit else "HEAD"
+    return hypotheses.in_range(root, base.commit.sha if base.commit else None, tip)
 
 
 @dataclass(frozen=True)

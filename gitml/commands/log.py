@@ -30,6 +30,8 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     rows: list[ModelVersion] = []
     for ref in refs:
         rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
+    claims = {v.commit.sha: v.commit.claim for v in versions if v.commit and v.commit.claim}
+    modelhistory.judge_hypotheses(repo.root, rows, claims)
     return rows
 
 
@@ -87,6 +89,7 @@ def plain(rows: list[ModelVersion]) -> str:
             r.checks.text(),
             ", ".join(r.tags) or "-",
             r.subject or "",
+            *([f"hypothesis: {r.hypothesis.summary()}"] if r.hypothesis else []),
         ]
         for r in rows
     ]
@@ -107,9 +110,21 @@ def table(rows: list[ModelVersion]) -> Any:
     t.add_column("checks")
     t.add_column("tags")
     t.add_column("changed")
+    hypothesised = any(r.hypothesis for r in rows)
+    if hypothesised:
+        t.add_column("hypothesis")
     for r in rows:
-        t.add_row(*_cells(r, several))
+        t.add_row(*_cells(r, several), *([_hypothesis_cell(r)] if hypothesised else []))
     return t
+
+
+def _hypothesis_cell(r: ModelVersion) -> str:
+    from rich.markup import escape
+
+    if r.hypothesis is None:
+        return ""
+    style = {"confirmed": "green", "refuted": "red"}.get(r.hypothesis.verdict or "", "yellow")
+    return f"[{style}]{escape(r.hypothesis.summary())}[/]"
 
 
 def _cells(r: ModelVersion, several: bool) -> list[str]:

@@ -18,6 +18,7 @@ from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
 from gitml.output import printable, say, warn
+from gitml.hypotheses import Judged
 from gitml.pullreport import RegistryRow, Report, Series, build
 from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 
@@ -125,6 +126,27 @@ def sections(doc: Report) -> list[Table]:
         ),
         ("Data changed", ["dataset", "what", "base", "this"], _data_rows(doc.diff)),
         ("Environment changed", ["model", "what", "base", "this"], _env_rows(models)),
+        (
+            "Hypotheses (commit trailers, judged against each commit's parent)",
+            ["commit", "model", "hypothesis", "expected", "verdict", "Δ metrics"],
+            [_hypothesis_cells(j) for j in doc.hypotheses],
+        ),
+    ]
+
+
+def _hypothesis_cells(judged: Judged) -> list[str]:
+    h = judged.hypothesis
+    verdict = h.verdict or "no expectation stated"
+    if h.reason:
+        verdict += f": {h.reason}"
+    deltas = ", ".join(f"{k} {v:+g}" for k, v in h.deltas.items())
+    return [
+        judged.commit,
+        judged.model or "–",
+        h.text or "–",
+        "; ".join(h.expected) or "–",
+        verdict,
+        deltas or "–",
     ]
 
 
