@@ -54,8 +54,8 @@ def label_text(label: str) -> str:
     """One line, what a terminal would run escaped, cut in the middle when long."""
     text = printable(label).replace("\n", " ")
     if len(text) > MAX_LABEL:
-        half = (MAX_LABEL - 1) // 2
-        text = text[:half] + "…" + text[-half:]
+        head = (MAX_LABEL - 1) // 2
+        text = text[:head] + "…" + text[len(text) - (MAX_LABEL - 1 - head) :]
     return text
 
 
