@@ -93,4 +93,3 @@ def test_svg_chart_draws_a_line_per_model_on_the_time_axis_with_a_legend() -> No
     assert len(colours) == 3
     legend = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
     assert {"rf (3 versions)", "lr (2 versions)", "<b>&x (1 version)"} <= set(legend)
-
