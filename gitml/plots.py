@@ -155,7 +155,8 @@ def svg_chart(series: list[Series], metric: str, width: int = 560, height: int =
     total = height + legend_h
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="{width}" height="{total}" '
-        f'viewBox="0 0 {width} {total}" role="img" aria-label="{title} over the history">'
+        f'viewBox="0 0 {width} {total}" role="img" aria-label="{title} over the history" '
+        'font-family="sans-serif">'
         f'<rect width="{width}" height="{height}" fill="#ffffff" stroke="#d0d7de"/>{lines}'
         f'<text x="4" y="14" font-size="11" fill="#57606a">{title} max {hi:g}</text>'
         f'<text x="4" y="{height - 6}" font-size="11" fill="#57606a">min {lo:g}</text>'
