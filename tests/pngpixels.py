@@ -18,7 +18,8 @@ def colour_counts(path: Path) -> Counter[RGB]:
     except ImportError:
         return _decoded(path.read_bytes())
     with Image.open(path) as img:
-        return Counter({rgb: n for n, rgb in img.convert("RGB").getcolors(maxcolors=1 << 24)})
+        found = img.convert("RGB").getcolors(maxcolors=1 << 24) or []
+    return Counter({(rgb[0], rgb[1], rgb[2]): n for n, rgb in found if isinstance(rgb, tuple)})
 
 
 def _decoded(data: bytes) -> Counter[RGB]:
