@@ -120,7 +120,7 @@ def test_html_report_draws_the_lineage_in_headless_chromium(hist: Example, tmp_p
     dom = subprocess.run(
         [
             browser,
-            *("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,2000"),
+            *("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,2800"),
             f"--screenshot={shot}",
             "--dump-dom",
             page.as_uri(),
