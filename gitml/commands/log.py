@@ -146,23 +146,18 @@ def _cells(r: ModelVersion, several: bool) -> list[str]:
 
 
 def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
-    series = plots.metric_series(rows, metric)
+    series = plots.by_model(rows, metric)
     if not series:
         known = sorted({k for r in rows for k in params.flatten(r.metrics)})
         raise BadInput(
             f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
         )
     if out is None:
-        values = [v for _, v in series]
-        print(
-            f"{printable(metric)}  {plots.sparkline(values)}  "
-            f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
-            f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
-        )
+        print("\n".join(plots.text_lines(series)))
         return 0
     user_output_file(out)
     if out.suffix.lower() == ".svg":
-        data = plots.svg_sparkline([v for _, v in series], title=metric).encode()
+        data = plots.svg_chart(series, metric).encode()
     else:
         png = plots.png_plot(series, metric)
         if png is None:
@@ -171,5 +166,5 @@ def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
                 "(or give --out FILE.svg, or no --out for a sparkline)"
             )
         data = png
-    say(f"wrote {write_user_output(out, data)} ({len(series)} versions of {metric})")
+    say(f"wrote {write_user_output(out, data)} ({metric}: {plots.counts(series)})")
     return 0
