@@ -109,6 +109,7 @@ class _LineageNodes(HTMLParser):
             self._node = self._text = None
 
 
+@pytest.mark.slow  # a browser start: 5-20 s; the SVG's shape has fast unit tests (tests/unit/test_svggraph.py)
 def test_html_report_draws_the_lineage_in_headless_chromium(hist: Example, tmp_path: Path) -> None:
     """Offline (the page has no script and no external resource): the browser draws the SVG,
     a box per node of the Mermaid graph, the changed ones in the highlight colour."""
