@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 
-from gitml.cli_options import JsonOpt, done
+from gitml.cli_options import JsonOpt, OldRevOpt, done, revision
 
-ModelArg = Annotated[str, typer.Argument(help="The model: its gitml.yaml name or path.")]
+ModelArg = Annotated[
+    str, typer.Argument(metavar="MODEL", help="The model: its gitml.yaml name or path.")
+]
 PushOpt = Annotated[
     bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
 ]
@@ -22,10 +24,14 @@ RemoteOpt = Annotated[str, typer.Option("--remote", help="The git remote --push 
 
 def promote(
     model: ModelArg,
-    to: Annotated[str, typer.Option("--to", help="The stage, e.g. production or staging.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="STAGE", help="The stage, e.g. production or staging.")
+    ],
     rev: Annotated[
-        str | None, typer.Option("--rev", help="The commit to promote (default: HEAD).")
+        str | None,
+        typer.Argument(metavar="REV", help="The commit to promote (default: HEAD)."),
     ] = None,
+    old_rev: OldRevOpt = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -79,6 +85,7 @@ def promote(
         raise BadInput("give one of --bump-minor and --bump-major, not both")
     bump = "major" if bump_major else "minor" if bump_minor else "patch"
     opts = Options(version, bump, message, simple, force)
+    rev = revision(rev, old_rev, "gitml promote MODEL REV --to STAGE")
     done(run(model, to, rev, opts, push, remote, json_out))
 
 

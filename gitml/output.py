@@ -24,6 +24,7 @@ def set_level(level: Level) -> None:
 def level() -> Level:
     return _level
 
+
 # What a terminal would act on rather than show: C0 controls but tab and newline, DEL, C1
 # controls (U+009B is a CSI on some terminals), and the bidirectional overrides that reorder
 # what is shown. Names, paths, metric names, tags and subjects come from repositories.
