@@ -16,6 +16,9 @@ from gitml.cli_options import JsonOpt, OldRevOpt, done, revision
 ModelArg = Annotated[
     str, typer.Argument(metavar="MODEL", help="The model: its gitml.yaml name or path.")
 ]
+PromotedRevArg = Annotated[
+    str | None, typer.Argument(metavar="REV", help="The commit to promote (default: HEAD).")
+]
 PushOpt = Annotated[
     bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
 ]
@@ -27,10 +30,7 @@ def promote(
     to: Annotated[
         str, typer.Option("--to", metavar="STAGE", help="The stage, e.g. production or staging.")
     ],
-    rev: Annotated[
-        str | None,
-        typer.Argument(metavar="REV", help="The commit to promote (default: HEAD)."),
-    ] = None,
+    rev: PromotedRevArg = None,
     old_rev: OldRevOpt = None,
     version: Annotated[
         str | None,
