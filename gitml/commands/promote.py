@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from gitml import git, gtofiles, promotable, promotion, registry
+from gitml import git, gtofiles, paths, promotable, promotion, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.freshness import lock_is_fresh
@@ -56,6 +56,7 @@ def promote(
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     if push:
         promotion.fetch_tags(repo, remote)
+    model = paths.model_from_cli(repo.root, model)
     p = promotion.move(repo, model, to, commit, opts, is_fresh=lock_is_fresh)
     if push and not p.problems:
         promotion.push_tags(repo, remote, p.created)
@@ -68,7 +69,7 @@ def rollback(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     gtofiles.gto_config(repo.root).check_stage(stage)
-    name = promotable.find(Source(repo.root), model).model.name
+    name = promotable.find(Source(repo.root), paths.model_from_cli(repo.root, model)).model.name
     if push:
         promotion.fetch_tags(repo, remote)
     current, before = promotion.previous_in_stage(registry.read_tags(repo.root), name, stage)

@@ -19,9 +19,9 @@ def restore_command(rev: str | None, paths: list[str] | None = None, force: bool
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     wanted = None
     if paths:
-        from gitml.paths import normalize
+        from gitml.paths import from_cli
 
-        wanted = [normalize(p, what="path") for p in paths]
+        wanted = [from_cli(repo.root, p, what="--path") for p in paths]
     with state_mod.locked(repo.common_dir):
         md5s = state_mod.Md5Cache(repo.common_dir)
         try:

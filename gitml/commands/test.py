@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gitml import gates, git, modeltests
+from gitml import gates, git, modeltests, paths
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
@@ -23,6 +23,7 @@ from gitml.snapshot import Snapshot
 def test(models: list[str], json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
+    models = [paths.model_from_cli(repo.root, m) for m in models]
     head = git.head_commit(repo.root)
     with state_mod.locked(repo.common_dir):
         outcome = evaluate(repo, Snapshot(repo.root), head, run_checks=False)
