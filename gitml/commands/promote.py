@@ -12,7 +12,7 @@ from gitml import git, gtofiles, paths, promotable, promotion, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.freshness import lock_is_fresh
-from gitml.output import say, warn
+from gitml.output import say, verdict, warn
 from gitml.promotion import Options, Promotion
 from gitml.registrysource import Source
 
@@ -21,16 +21,16 @@ def _report(p: Promotion, push: bool, remote: str, json_out: bool, verb: str) ->
     if json_out:
         print(json.dumps({**p.as_json(), "pushed": push and bool(p.created)}, indent=2))
     if p.problems:
-        say(
+        verdict(
             f"{p.model.name} at {p.commit[:12]} not {verb} to {p.stage}:\n  "
             + "\n  ".join(p.problems)
         )
         return 1
     what = f"{p.model.name} {p.version or p.commit[:12]} ({p.commit[:12]})"
     if p.already:
-        say(f"{what} is in {p.stage} already; no tag made")
+        verdict(f"{what} is in {p.stage} already; no tag made")
         return 0
-    say(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
+    verdict(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
     if p.note:
         (say if p.checked else warn)(p.note)
     if not push:

@@ -10,7 +10,7 @@ from gitml import repo as repo_mod
 from gitml import restore as restore_mod
 from gitml import state as state_mod
 from gitml.errors import BadInput, CheckFailed
-from gitml.output import say
+from gitml.output import verdict
 
 
 def restore_command(rev: str | None, paths: list[str] | None = None, force: bool = False) -> int:
@@ -41,5 +41,5 @@ def restore_command(rev: str | None, paths: list[str] | None = None, force: bool
             + ", ".join(report.not_at_target)
         )
     if not report.restored and not report.removed:
-        say(f"workspace already holds the data and models of {commit[:8]}")
+        verdict(f"workspace already holds the data and models of {commit[:8]}")
     return 0

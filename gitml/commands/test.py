@@ -15,7 +15,7 @@ from gitml import state as state_mod
 from gitml.checks import CheckContext
 from gitml.commit_report import report_missing, say_unstaged
 from gitml.dvcconfig import read_config
-from gitml.output import say, warn
+from gitml.output import say, verdict, warn
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot
 
@@ -65,4 +65,4 @@ def _report(r: modeltests.ModelResult) -> None:
     if r.tests is not None:
         cached = " (cached result)" if r.cached else ""
         lines.append("  tests: " + modeltests.tests_summary(r.tests).replace("\n", "\n  ") + cached)
-    say("\n".join(lines))
+    verdict("\n".join(lines))

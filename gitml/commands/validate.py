@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from gitml import datareaders, paths, validation
+from gitml import datareaders, output, paths, validation
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
-from gitml.output import printable, say, say_on_terminal, warn
+from gitml.output import printable, say_on_terminal, warn
 from gitml.paths import from_cli
 from gitml.validation import Result, Target
 
@@ -129,5 +129,5 @@ def validate(paths: list[str], json_out: bool = False) -> int:
     passed = all(r.success for r in results)
     _print_results(results, passed, json_out)
     if not passed:
-        say("validation failed")
+        output.verdict("validation failed")
     return 0 if passed else 1
