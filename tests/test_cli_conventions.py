@@ -12,12 +12,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from conftest import Example
+from conftest import gitml as run_gitml
 from typer.testing import CliRunner
 
 import gitml
 from gitml import output
 from gitml.cli import app, main
-from tests.conftest import Example, gitml as run_gitml
 
 MODEL = "wine-classifier"
 COMMANDS = [
