@@ -49,22 +49,25 @@ def reflowed(text: str) -> str:
     return "\n\n".join(re.sub(r"\n(?!- )", " ", p.strip()) for p in paragraphs)
 
 
-def _plain_flags(params: list[Any]) -> list[Any]:
-    """A flag takes no value: its help shows no type (`<bool>`), as git's and DVC's do."""
+def _as_git_shows(params: list[Any]) -> list[Any]:
+    """Help as git's and DVC's: a flag shows no type (`<bool>`), an argument its name in
+    capitals (`REV`, `PATH`), as the docstrings name them."""
     for param in params:
         if getattr(param, "is_flag", False) and not getattr(param, "count", False):
             param.metavar = ""
+        elif param.param_type_name == "argument" and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
     return params
 
 
 class Command(TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_flags(super().get_params(ctx))
+        return _as_git_shows(super().get_params(ctx))
 
 
 class Group(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_flags(super().get_params(ctx))
+        return _as_git_shows(super().get_params(ctx))
 
 
 class Typer(typer.Typer):
