@@ -63,6 +63,10 @@ def _edge(
 
         raise BadInput("give -q/--quiet or -v/--verbose, not both")
     output.set_level("quiet" if quiet else "verbose" if verbose else "normal")
+    if verbose:
+        from gitml import git
+
+        git.trace = output.debug
     notes.tell_with(output)
 
 

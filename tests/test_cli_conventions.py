@@ -71,12 +71,15 @@ def test_quiet_and_verbose_together_are_bad_input(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == "gitml: give -q/--quiet or -v/--verbose, not both\n"
 
 
-def test_quiet_keeps_the_verdict_and_drops_the_rest(example: Example) -> None:
+def test_quiet_keeps_the_verdict_verbose_adds_detail(example: Example) -> None:
     quiet_init = example.gitml("-q", "init")
     assert quiet_init.returncode == 0 and quiet_init.stderr == ""
     check = example.gitml("-q", "lock", "--check")
     assert check.returncode == 0
     assert check.stderr == "gitml: gitml.lock is fresh for the staged state\n"
+    verbose = example.gitml("-v", "lock", "--check", "HEAD")
+    assert verbose.returncode == 0 and "gitml.lock is fresh for HEAD" in verbose.stderr
+    assert "gitml: debug: git rev-parse --show-toplevel" in verbose.stderr
 
 
 def test_a_revision_is_an_argument_and_the_old_option_still_works(example: Example) -> None:
