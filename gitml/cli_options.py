@@ -20,7 +20,9 @@ RevArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 # Before revisions were spelled as git's (`gitml lock --check REV`, `gitml promote MODEL REV`)
 # lock and promote took `--rev REV`: still read, hidden from help, with a notice.
-OldRevOpt = Annotated[str | None, typer.Option("--rev", hidden=True)]
+OldRevOpt = Annotated[
+    str | None, typer.Option("--rev", hidden=True, help="Deprecated: give REV as an argument.")
+]
 
 
 def revision(rev: str | None, old_option: str | None, usage: str) -> str | None:
