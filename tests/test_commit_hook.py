@@ -121,7 +121,7 @@ def test_commit_all_leaves_status_clean(example: Example) -> None:
     assert example.gitml("repro").returncode == 0
     example.git("commit", "-qam", "all")
     assert example.git("status", "--porcelain").stdout == ""
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
 
 
 @pytest.mark.slow
@@ -170,7 +170,7 @@ def test_gitml_skip_bypasses(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 9")
     proc = example.git("commit", "-qam", "skip", env={"GITML_SKIP": "1"})
     assert proc.stderr == ""
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 1
+    assert example.gitml("lock", "--check", "HEAD").returncode == 1
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from gitml.commit_report import report_missing, report_outcome
 from gitml.errors import CheckFailed
 from gitml.freshness import lock_is_fresh
 from gitml.manifest import LOCK_FILE
-from gitml.output import say
+from gitml.output import verdict
 from gitml.precommit import evaluate, stage_lock, write_watch
 from gitml.snapshot import Snapshot
 
@@ -27,7 +27,7 @@ def lock(check: bool = False, rev: str | None = None) -> int:
                 + "\n  ".join(diffs)
                 + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it"
             )
-        say(f"{LOCK_FILE} is fresh for {where}")
+        verdict(f"{LOCK_FILE} is fresh for {where}")
         return 0
     with state_mod.locked(repo.common_dir):
         # The checks run too (cache hits are free): a lock written without them would drop
@@ -41,8 +41,8 @@ def lock(check: bool = False, rev: str | None = None) -> int:
             raise CheckFailed(f"checks failed: {LOCK_FILE} not written")
         if outcome.lock_changed:
             stage_lock(repo, outcome)
-            say(f"{LOCK_FILE} written and staged")
+            verdict(f"{LOCK_FILE} written and staged")
         else:
-            say(f"{LOCK_FILE} is already up to date")
+            verdict(f"{LOCK_FILE} is already up to date")
         write_watch(repo, outcome)
     return 0

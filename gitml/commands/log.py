@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml import history, modelhistory, params, plots
+from gitml import history, modelhistory, params, paths, plots
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
@@ -25,6 +25,7 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     for line in found.left_out:
         warn(line)
     versions = found.versions
+    model = model and paths.model_from_cli(repo.root, model)
     refs = modelhistory.models_of(repo.root, versions[0].lock if versions else None, model)
     tags = history.tags_by_commit(repo.root)
     rows: list[ModelVersion] = []

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from gitml import git, gtofiles, promotable, promotion, registry
+from gitml import git, gtofiles, paths, promotable, promotion, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.freshness import lock_is_fresh
-from gitml.output import say, warn
+from gitml.output import say, verdict, warn
 from gitml.promotion import Options, Promotion
 from gitml.registrysource import Source
 
@@ -21,16 +21,16 @@ def _report(p: Promotion, push: bool, remote: str, json_out: bool, verb: str) ->
     if json_out:
         print(json.dumps({**p.as_json(), "pushed": push and bool(p.created)}, indent=2))
     if p.problems:
-        say(
+        verdict(
             f"{p.model.name} at {p.commit[:12]} not {verb} to {p.stage}:\n  "
             + "\n  ".join(p.problems)
         )
         return 1
     what = f"{p.model.name} {p.version or p.commit[:12]} ({p.commit[:12]})"
     if p.already:
-        say(f"{what} is in {p.stage} already; no tag made")
+        verdict(f"{what} is in {p.stage} already; no tag made")
         return 0
-    say(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
+    verdict(f"{verb} {what} to {p.stage}: tag(s) {', '.join(p.created)}")
     if p.note:
         (say if p.checked else warn)(p.note)
     if not push:
@@ -56,6 +56,7 @@ def promote(
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     if push:
         promotion.fetch_tags(repo, remote)
+    model = paths.model_from_cli(repo.root, model)
     p = promotion.move(repo, model, to, commit, opts, is_fresh=lock_is_fresh)
     if push and not p.problems:
         promotion.push_tags(repo, remote, p.created)
@@ -68,7 +69,7 @@ def rollback(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     gtofiles.gto_config(repo.root).check_stage(stage)
-    name = promotable.find(Source(repo.root), model).model.name
+    name = promotable.find(Source(repo.root), paths.model_from_cli(repo.root, model)).model.name
     if push:
         promotion.fetch_tags(repo, remote)
     current, before = promotion.previous_in_stage(registry.read_tags(repo.root), name, stage)

@@ -10,7 +10,7 @@ from gitml import repo as repo_mod
 from gitml import restore as restore_mod
 from gitml import state as state_mod
 from gitml.errors import BadInput, CheckFailed
-from gitml.output import say
+from gitml.output import verdict
 
 
 def restore_command(rev: str | None, paths: list[str] | None = None, force: bool = False) -> int:
@@ -19,9 +19,9 @@ def restore_command(rev: str | None, paths: list[str] | None = None, force: bool
     commit = git.resolve_commit(repo.root, rev or "HEAD")
     wanted = None
     if paths:
-        from gitml.paths import normalize
+        from gitml.paths import from_cli
 
-        wanted = [normalize(p, what="path") for p in paths]
+        wanted = [from_cli(repo.root, p, what="--path") for p in paths]
     with state_mod.locked(repo.common_dir):
         md5s = state_mod.Md5Cache(repo.common_dir)
         try:
@@ -41,5 +41,5 @@ def restore_command(rev: str | None, paths: list[str] | None = None, force: bool
             + ", ".join(report.not_at_target)
         )
     if not report.restored and not report.removed:
-        say(f"workspace already holds the data and models of {commit[:8]}")
+        verdict(f"workspace already holds the data and models of {commit[:8]}")
     return 0
