@@ -103,11 +103,12 @@ def lock(
         str | None,
         typer.Option(help="With --check: judge this commit instead of the staged state."),
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
     from gitml.commands.lock import lock as run
 
-    done(run(check=check, rev=rev))
+    done(run(check=check, rev=rev, json_out=json_out))
 
 
 @app.command()
@@ -133,6 +134,7 @@ def restore(
             "(it prints how to get them back).",
         ),
     ] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
 
@@ -141,7 +143,7 @@ def restore(
     """
     from gitml.commands.restore import restore_command
 
-    done(restore_command(rev, paths, force=force))
+    done(restore_command(rev, paths, force=force, json_out=json_out))
 
 
 @app.command()
@@ -262,11 +264,12 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the report to FILE (default: stdout).")
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """A pull-request report: verdict, metric deltas vs the base, checks, changes, lineage graph."""
     from gitml.commands.report import report as run
 
-    done(run(a, b, fmt=fmt, out=out))
+    done(run(a, b, fmt=fmt, out=out, json_out=json_out))
 
 
 @app.command()

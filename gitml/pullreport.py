@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitml import baselines, dvcfiles, git, history, modelhistory, plots, registry, versiondiff
 from gitml.history import Version
@@ -37,6 +38,40 @@ class Report:
     registry: list[RegistryRow]
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
+
+    @property
+    def status(self) -> str:
+        """`failed` (a model's recorded checks failed), `unchecked` (no model has checks
+        recorded) or `passed`."""
+        if self.failed:
+            return "failed"
+        if self.unchecked and len(self.unchecked) == len(self.diff.models):
+            return "unchecked"
+        return "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        """`gitml report --json` (a stable format): what the Markdown and HTML reports show,
+        numbers as numbers."""
+        series = self.series
+        return {
+            "base": self.base,
+            "head": self.head,
+            "verdict": self.status,
+            "failed": self.failed,
+            "unchecked": self.unchecked,
+            "diff": self.diff.to_json(),
+            "registry": [r.to_json() for r in self.registry],
+            "series": None
+            if series is None
+            else {
+                "model": series.model,
+                "metric": series.metric,
+                "points": [{"commit": c, "value": v} for c, v in series.points],
+            },
+            "lineage": self.lineage,
+            "unread": self.unread,
+            "left_out": self.left_out,
+        }
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -74,6 +109,18 @@ class RegistryRow:
     version: str  # `v1.2.0 (1a2b3c4d)`: the version tag, if any, and the commit
     metric: str
     delta: MetricDelta
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.delta
+        return {
+            "model": self.model,
+            "stage": self.stage,
+            "version": self.version,
+            "metric": self.metric,
+            "stage_value": d.old,
+            "value": d.new,
+            "delta": d.delta,
+        }
 
 
 def registry_rows(root: Path, head: Version) -> list[RegistryRow]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,13 @@ from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
 
-def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = None) -> int:
+def report(
+    a: str | None,
+    b: str | None,
+    fmt: str = "md",
+    out: Path | None = None,
+    json_out: bool = False,
+) -> int:
     if fmt not in ("md", "html"):
         raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
     if out is not None:
@@ -36,7 +43,10 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     doc = build(repo.root, base, head)
     for line in doc.left_out + doc.unread:
         warn(line)
-    text = markdown(doc) if fmt == "md" else to_html(doc)
+    if json_out:
+        text = json.dumps(doc.to_json(), indent=2, sort_keys=True, default=str) + "\n"
+    else:
+        text = markdown(doc) if fmt == "md" else to_html(doc)
     if out is None:
         print(text, end="")
     else:
@@ -74,10 +84,10 @@ def verdict(doc: Report, literal: Callable[[str], str] = md_text) -> str:
     ]
     tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
     where = f"`{doc.head}` vs base `{doc.base}`"
-    if doc.failed:
+    if doc.status == "failed":
         failed = ", ".join(literal(f) for f in doc.failed)
         return f"❌ **checks failed** for {failed} ({where}){tail}"
-    if doc.unchecked and len(doc.unchecked) == len(doc.diff.models):
+    if doc.status == "unchecked":
         return f"⚠️ **no checks recorded** ({where}){tail}"
     return f"✅ **all recorded checks passed** ({where}){tail}"
 
