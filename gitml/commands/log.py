@@ -26,7 +26,7 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
         warn(line)
     versions = found.versions
     refs = modelhistory.models_of(repo.root, versions[0].lock if versions else None, model)
-    tags = history.tags_by_commit(repo.root)
+    tags = modelhistory.tags_in_force(repo.root)
     rows: list[ModelVersion] = []
     for ref in refs:
         rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
@@ -75,9 +75,10 @@ def warn_unread(rows: list[ModelVersion]) -> None:
 
 
 def plain(rows: list[ModelVersion]) -> str:
-    """Piped: one line per version, columns aligned, nothing cut."""
+    """Piped: a header, then one line per version, columns aligned, nothing cut."""
     several = len({r.model for r in rows}) > 1
-    cells = [
+    header = ["commit", "date", *(["model"] if several else []), "md5", "metrics", "checks"]
+    cells = [[*header, "tags", "subject"]] + [
         [
             r.short,
             (r.date or "")[:10],
