@@ -140,7 +140,7 @@ def reproduce(
         Interruptible(_INTERRUPTED) as signals,
         isolated_worktree(repo, recorded.commit, signals, keep=keep, note=report.note) as wt,
     ):  # 2, and 7 when the block ends
-        report.step("configuring its DVC: your cache read-only, your remotes")
+        report.step("giving it a DVC cache of its own, fed from yours, and your DVC remotes")
         user_config = write_local_config(repo.root, wt.path, wt.cache_dir)
         project = worktree_project(wt.path)
         environment = rebuild_environment(repo, wt.path, recorded, env_mode, report)  # 4
