@@ -176,7 +176,7 @@ def test_gitml_skip_bypasses(example: Example) -> None:
     doc = json.loads(check.stdout)
     assert doc["rev"] == example.head() and doc["fresh"] is False
     assert doc["stale"] and all(isinstance(line, str) for line in doc["stale"])
-    assert any("n_estimators" in line for line in doc["stale"]), doc
+    assert any("params.yaml:train" in line for line in doc["stale"]), doc
     bad = example.gitml("lock", "--json")
     assert bad.returncode == 2 and "--json goes with --check" in bad.stderr
 

@@ -336,11 +336,9 @@ def _absent_local_remote(name: str, path: Path, where: str) -> Check:
     parent = path.parent
     if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
         return Check("DVC remote", OK, f"{name} = {path} (empty: the first push creates it){where}")
+    why = f"{name} = {path} does not exist and cannot be created ({parent} is not a writable "
     return Check(
-        "DVC remote",
-        FAIL,
-        f"{name} = {path} does not exist and cannot be created ({parent} is not a writable "
-        "directory): pushes and restores will fail (a disk not mounted?)",
+        "DVC remote", FAIL, why + "directory): pushes and restores fail (disk not mounted?)"
     )
 
 
