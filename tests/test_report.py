@@ -142,3 +142,5 @@ def test_report_json_gives_the_same_figures_as_numbers(hist: Example) -> None:
     assert series["model"] == "model/model.pkl" and len(series["points"]) == 3
     assert all(isinstance(p["value"], float) for p in series["points"])
     assert doc["lineage"].startswith("graph LR")
+    both = hist.gitml("report", "--json", "--format", "html")
+    assert both.returncode == 2 and "--json or --format html" in both.stderr

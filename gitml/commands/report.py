@@ -34,6 +34,8 @@ def report(
 ) -> int:
     if fmt not in ("md", "html"):
         raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
+    if json_out and fmt != "md":
+        raise BadInput(f"give --json or --format {fmt}, not both")
     if out is not None:
         user_output_file(out)  # refused before the work, not after it
     repo = repo_mod.find()
