@@ -79,8 +79,9 @@ def run_streamed(
     cmd: list[str], cwd: Path, env: dict[str, str], stream: OutputStream, label: str
 ) -> tuple[int, list[str]]:
     """Run `cmd` in a session of its own, its output handed to `stream` under `label`; its exit
-        code and the last lines of its output. DVC's advice for the repository it ran in is left out
-    of what `stream` gets (not of the tail). Whatever interrupts this ends the process group."""
+    code and the last lines of its output. DVC's advice for the repository it ran in is left
+    out of what `stream` gets (not of the tail). Whatever interrupts this ends the process
+    group."""
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(
         cmd,

@@ -106,9 +106,15 @@ class RegistryRow:
 
     model: str  # its registry name
     stage: str
-    version: str  # `v1.2.0 (1a2b3c4d)`: the version tag, if any, and the commit
+    version: str | None  # the version registered for the commit, if any
+    commit: str
     metric: str
     delta: MetricDelta
+
+    @property
+    def held(self) -> str:
+        """`v1.2.0 (1a2b3c4d)`: the version, if any, and the commit."""
+        return f"{self.version or '-'} ({self.commit[:8]})"
 
     def to_json(self) -> dict[str, Any]:
         d = self.delta
@@ -116,6 +122,7 @@ class RegistryRow:
             "model": self.model,
             "stage": self.stage,
             "version": self.version,
+            "rev": self.commit,
             "metric": self.metric,
             "stage_value": d.old,
             "value": d.new,
@@ -133,9 +140,9 @@ def registry_rows(root: Path, head: Version) -> list[RegistryRow]:
         versions = registry.versions(tags, ref.name)
         for stage, tag in registry.stages(tags, ref.name).items():
             held = baselines.metrics_at(root, tag.commit, ref.path, None)
-            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
+            version = versions.get(tag.commit)
             for metric, d in versiondiff.metric_deltas(held, this).items():
-                rows.append(RegistryRow(ref.name, stage, where, metric, d))
+                rows.append(RegistryRow(ref.name, stage, version, tag.commit, metric, d))
     return rows
 
 

@@ -136,6 +136,7 @@ def test_report_json_gives_the_same_figures_as_numbers(hist: Example) -> None:
     assert model["params"]["params.yaml:train.max_depth"] == {"old": 2, "new": 3}
     [row] = [r for r in doc["registry"] if r["metric"] == "accuracy"]
     assert row["model"] == "wine-classifier" and row["stage"] == "production"
+    assert row["rev"] == hist.git("rev-parse", "HEAD~2").stdout.strip() and row["version"] is None
     assert (row["stage_value"], row["value"]) == (acc["HEAD~2"], acc["HEAD"])
     assert row["delta"] == pytest.approx(acc["HEAD"] - acc["HEAD~2"])
     series = doc["series"]

@@ -143,7 +143,7 @@ def sections(doc: Report) -> list[Table]:
 def _registry_cells(row: RegistryRow) -> list[str]:
     d = row.delta
     delta = "" if d.delta is None else f"{d.delta:+g}"
-    return [row.model, row.stage, row.version, row.metric, _v(d.old), _v(d.new), delta]
+    return [row.model, row.stage, row.held, row.metric, _v(d.old), _v(d.new), delta]
 
 
 _VERDICTS = {True: "passed", False: "FAILED", None: "not recorded"}
