@@ -106,6 +106,7 @@ def test_head_reproduces_identical_and_touches_nothing(example: Example, tmp_pat
     assert "temporary worktree" not in res.stderr
 
 
+@pytest.mark.slow  # a second rebuild (test_head_reproduces... is the fast one)
 def test_a_terminal_sees_each_step_and_the_stage_running(example: Example) -> None:
     code, seen = run_in_terminal(reproduce_cmd(), example.root)
     assert code == 0, seen
