@@ -147,6 +147,7 @@ def lock(
         typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale)."),
     ] = False,
     old_rev: OldRevOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
     from gitml.commands.lock import lock as run
@@ -158,7 +159,7 @@ def lock(
             f"a REV goes with --check (`gitml lock --check {rev}`): `gitml lock` "
             "writes gitml.lock for the staged state"
         )
-    done(run(check=check, rev=rev))
+    done(run(check=check, rev=rev, json_out=json_out))
 
 
 @app.command()
@@ -184,6 +185,7 @@ def restore(
             "(it prints how to get them back).",
         ),
     ] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
 
@@ -192,7 +194,7 @@ def restore(
     """
     from gitml.commands.restore import restore_command
 
-    done(restore_command(rev, paths, force=force))
+    done(restore_command(rev, paths, force=force, json_out=json_out))
 
 
 @app.command()
@@ -313,11 +315,12 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the report to FILE (default: stdout).")
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """A pull-request report: verdict, metric deltas vs the base, checks, changes, lineage graph."""
     from gitml.commands.report import report as run
 
-    done(run(a, b, fmt=fmt, out=out))
+    done(run(a, b, fmt=fmt, out=out, json_out=json_out))
 
 
 @app.command()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import gtotags, hypotheses
+from gitml import gtotags, history, hypotheses, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.history import Version
@@ -50,6 +50,19 @@ def _configured_names(root: Path) -> dict[str, str]:
     except BadInput:
         return {}
     return {m.path: m.name for m in config.models}
+
+
+def tags_in_force(root: Path) -> dict[str, list[str]]:
+    """{commit: tag names} as the history lists them: a stage tag only while it holds (as GTO
+    reads the registry), every other tag as it is."""
+    in_force = registry.stage_tags_in_force(registry.read_tags(root))
+
+    def holds(name: str) -> bool:
+        parsed = gtotags.parse_tag(name, "")
+        return parsed is None or parsed.stage is None or name in in_force
+
+    by_commit = history.tags_by_commit(root)
+    return {commit: [n for n in names if holds(n)] for commit, names in by_commit.items()}
 
 
 def registry_tags(names: list[str], model_name: str) -> list[str]:

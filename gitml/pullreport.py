@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitml import (
     baselines,
@@ -41,6 +42,46 @@ class Report:
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
     hypotheses: list[Judged]  # of the commits between base and head
+
+    @property
+    def status(self) -> str:
+        """`failed` (a model's recorded checks failed), `unchecked` (no model has checks
+        recorded) or `passed`."""
+        if self.failed:
+            return "failed"
+        if self.unchecked and len(self.unchecked) == len(self.diff.models):
+            return "unchecked"
+        return "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        """`gitml report --json` (a stable format): what the Markdown and HTML reports show,
+        numbers as numbers."""
+        return {
+            "base": self.base,
+            "head": self.head,
+            "verdict": self.status,
+            "failed": self.failed,
+            "unchecked": self.unchecked,
+            "diff": self.diff.to_json(),
+            "registry": [r.to_json() for r in self.registry],
+            "series": [
+                {
+                    "model": s.model,
+                    "metric": s.metric,
+                    "points": [
+                        {"commit": p.commit, "date": p.date, "value": p.value} for p in s.points
+                    ],
+                }
+                for s in self.series
+            ],
+            "lineage": self.lineage.mermaid(),
+            "hypotheses": [
+                {"commit": j.commit, "model": j.model, **j.hypothesis.to_json()}
+                for j in self.hypotheses
+            ],
+            "unread": self.unread,
+            "left_out": self.left_out,
+        }
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -84,9 +125,28 @@ class RegistryRow:
 
     model: str  # its registry name
     stage: str
-    version: str  # `v1.2.0 (1a2b3c4d)`: the version tag, if any, and the commit
+    version: str | None  # the version registered for the commit, if any
+    commit: str
     metric: str
     delta: MetricDelta
+
+    @property
+    def held(self) -> str:
+        """`v1.2.0 (1a2b3c4d)`: the version, if any, and the commit."""
+        return f"{self.version or '-'} ({self.commit[:8]})"
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.delta
+        return {
+            "model": self.model,
+            "stage": self.stage,
+            "version": self.version,
+            "rev": self.commit,
+            "metric": self.metric,
+            "stage_value": d.old,
+            "value": d.new,
+            "delta": d.delta,
+        }
 
 
 def registry_rows(root: Path, head: Version) -> list[RegistryRow]:
@@ -99,9 +159,9 @@ def registry_rows(root: Path, head: Version) -> list[RegistryRow]:
         versions = registry.versions(tags, ref.name)
         for stage, tag in registry.stages(tags, ref.name).items():
             held = baselines.metrics_at(root, tag.commit, ref.path, None)
-            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
+            version = versions.get(tag.commit)
             for metric, d in versiondiff.metric_deltas(held, this).items():
-                rows.append(RegistryRow(ref.name, stage, where, metric, d))
+                rows.append(RegistryRow(ref.name, stage, version, tag.commit, metric, d))
     return rows
 
 

@@ -162,6 +162,7 @@ def run_tests(
             )
         return PytestRun(record["result"], True)
     testfiles.refuse_unstaged(ctx.repo.root, ctx.lineage.snap, m.path, m.tests, plan.files)
+    ctx.progress(f"testing {m.path} (pytest {m.tests})")
     result = _run_pytest(ctx, m, entry, base, plan)
     # A crash or an interruption is not cached, nor a run whose model object was refused (its
     # bytes did not match the md5: the verdict is about that file, not the model).

@@ -107,7 +107,10 @@ def test_rollback_gives_the_stage_its_previous_version(example: Example) -> None
         env={"GIT_COMMITTER_DATE": "2026-01-01T10:00:03"},
     )
     assert r.returncode == 0, r.stderr
-    assert "rolled back wine-classifier v0.0.1" in r.stderr
+    assert (
+        f"rolled back production of wine-classifier: it holds v0.0.1 ({first[:12]}) again, "
+        f"v0.0.2 ({second[:12]}) retired from it" in r.stderr
+    )
     assert registry.stage_commit(ex.root, MODEL, "production") == first
     assert _gto_stage(ex, "production") == "v0.0.1"
     assert f"{MODEL}#production#3" in _tags(ex)

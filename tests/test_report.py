@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pngpixels
 import pytest
+import yaml
 from conftest import Example
 from test_log_diff import build_history
 
@@ -160,3 +162,31 @@ def test_report_compares_with_what_production_holds(hist: Example) -> None:
         f"{acc_head:g} | {acc_head - acc_prod:+g} |"
     )
     assert row in md, md
+
+
+def test_report_json_gives_the_same_figures_as_numbers(hist: Example) -> None:
+    proc = hist.gitml("report", "HEAD~1", "HEAD", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {
+        *("base", "head", "verdict", "failed", "unchecked", "diff"),
+        *("registry", "series", "lineage", "hypotheses", "unread", "left_out"),
+    }
+    short = [hist.git("rev-parse", "--short=8", r).stdout.strip() for r in ("HEAD~1", "HEAD")]
+    assert [doc["base"], doc["head"]] == short
+    assert doc["verdict"] == "passed" and doc["failed"] == doc["unchecked"] == []
+    lock = {r: yaml.safe_load(hist.show_file(r, "gitml.lock")) for r in ("HEAD~2", "HEAD")}
+    acc = {r: lock[r]["models"]["model/model.pkl"]["metrics"]["accuracy"] for r in lock}
+    model = doc["diff"]["models"]["model/model.pkl"]
+    assert model["params"]["params.yaml:train.max_depth"] == {"old": 2, "new": 3}
+    [row] = [r for r in doc["registry"] if r["metric"] == "accuracy"]
+    assert row["model"] == "wine-classifier" and row["stage"] == "production"
+    assert row["rev"] == hist.git("rev-parse", "HEAD~2").stdout.strip() and row["version"] is None
+    assert (row["stage_value"], row["value"]) == (acc["HEAD~2"], acc["HEAD"])
+    assert row["delta"] == pytest.approx(acc["HEAD"] - acc["HEAD~2"])
+    [series] = doc["series"]
+    assert series["metric"] == "accuracy" and len(series["points"]) == 3
+    assert all(isinstance(p["value"], float) for p in series["points"])
+    assert doc["lineage"].startswith("graph LR")
+    both = hist.gitml("report", "--json", "--format", "html")
+    assert both.returncode == 2 and "--json or --format html" in both.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from gitml import git
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.commit_report import report_missing, report_outcome
-from gitml.errors import CheckFailed
+from gitml.errors import BadInput, CheckFailed
 from gitml.freshness import lock_is_fresh
 from gitml.manifest import LOCK_FILE
 from gitml.output import verdict
@@ -14,13 +16,18 @@ from gitml.precommit import evaluate, stage_lock, write_watch
 from gitml.snapshot import Snapshot
 
 
-def lock(check: bool = False, rev: str | None = None) -> int:
+def lock(check: bool = False, rev: str | None = None, json_out: bool = False) -> int:
+    if json_out and not check:
+        raise BadInput("--json goes with --check (`gitml lock --check --json`)")
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     if check:
-        snap = Snapshot(repo.root, git.resolve_commit(repo.root, rev) if rev else None)
-        fresh, diffs = lock_is_fresh(repo, snap)
+        commit = git.resolve_commit(repo.root, rev) if rev else None
+        fresh, diffs = lock_is_fresh(repo, Snapshot(repo.root, commit))
         where = rev or "the staged state"
+        if json_out:  # stdout: the verdict; stderr: the same message as without --json
+            doc = {"rev": commit, "fresh": fresh, "stale": diffs}
+            print(json.dumps(doc, indent=2, sort_keys=True))
         if not fresh:
             raise CheckFailed(
                 f"{LOCK_FILE} is stale for {where}:\n  "

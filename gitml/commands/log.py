@@ -27,7 +27,7 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     versions = found.versions
     model = model and paths.model_from_cli(repo.root, model)
     refs = modelhistory.models_of(repo.root, versions[0].lock if versions else None, model)
-    tags = history.tags_by_commit(repo.root)
+    tags = modelhistory.tags_in_force(repo.root)
     rows: list[ModelVersion] = []
     for ref in refs:
         rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
@@ -78,9 +78,11 @@ def warn_unread(rows: list[ModelVersion]) -> None:
 
 
 def plain(rows: list[ModelVersion]) -> str:
-    """Piped: one line per version, columns aligned, nothing cut."""
+    """Piped: a header, then one line per version, columns aligned, nothing cut."""
     several = len({r.model for r in rows}) > 1
-    cells = [
+    hypothesised = any(r.hypothesis for r in rows)  # then a column for each row, aligned
+    header = ["commit", "date", *(["model"] if several else []), "md5", "metrics", "checks"]
+    cells = [[*header, "tags", "subject", *(["hypothesis"] if hypothesised else [])]] + [
         [
             r.short,
             (r.date or "")[:10],
@@ -90,11 +92,15 @@ def plain(rows: list[ModelVersion]) -> str:
             r.checks.text(),
             ", ".join(r.tags) or "-",
             r.subject or "",
-            *([f"hypothesis: {r.hypothesis.summary()}"] if r.hypothesis else []),
+            *([_hypothesis_text(r)] if hypothesised else []),
         ]
         for r in rows
     ]
     return aligned(cells)
+
+
+def _hypothesis_text(r: ModelVersion) -> str:
+    return f"hypothesis: {r.hypothesis.summary()}" if r.hypothesis else ""
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +28,17 @@ from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
 
-def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = None) -> int:
+def report(
+    a: str | None,
+    b: str | None,
+    fmt: str = "md",
+    out: Path | None = None,
+    json_out: bool = False,
+) -> int:
     if fmt not in ("md", "html"):
         raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
+    if json_out and fmt != "md":
+        raise BadInput(f"give --json or --format {fmt}, not both")
     if out is not None:
         user_output_file(out)  # refused before the work, not after it
     repo = repo_mod.find()
@@ -39,7 +48,10 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     doc = build(repo.root, base, head)
     for line in doc.left_out + doc.unread:
         warn(line)
-    text = markdown(doc) if fmt == "md" else to_html(doc)
+    if json_out:
+        text = json.dumps(doc.to_json(), indent=2, sort_keys=True, default=str) + "\n"
+    else:
+        text = markdown(doc) if fmt == "md" else to_html(doc)
     if out is None:
         print(text, end="")
     else:
@@ -77,10 +89,10 @@ def verdict(doc: Report, literal: Callable[[str], str] = md_text) -> str:
     ]
     tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
     where = f"`{doc.head}` vs base `{doc.base}`"
-    if doc.failed:
+    if doc.status == "failed":
         failed = ", ".join(literal(f) for f in doc.failed)
         return f"❌ **checks failed** for {failed} ({where}){tail}"
-    if doc.unchecked and len(doc.unchecked) == len(doc.diff.models):
+    if doc.status == "unchecked":
         return f"⚠️ **no checks recorded** ({where}){tail}"
     return f"✅ **all recorded checks passed** ({where}){tail}"
 
@@ -155,7 +167,7 @@ def _hypothesis_cells(judged: Judged) -> list[str]:
 def _registry_cells(row: RegistryRow) -> list[str]:
     d = row.delta
     delta = "" if d.delta is None else f"{d.delta:+g}"
-    return [row.model, row.stage, row.version, row.metric, _v(d.old), _v(d.new), delta]
+    return [row.model, row.stage, row.held, row.metric, _v(d.old), _v(d.new), delta]
 
 
 _VERDICTS = {True: "passed", False: "FAILED", None: "not recorded"}
