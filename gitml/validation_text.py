@@ -17,6 +17,8 @@ from gitml.fileio import json_safe
 from gitml.frame import row_label
 
 SHOWN_VALUES = 5  # unexpected values shown per expectation
+_FIRST_KWARGS = ("column_A", "column_B", "min_value", "max_value")
+_LAST_KWARGS = ("mostly", "row_condition", "condition_parser")
 _TABLE_COLUMN_KWARGS = {
     "expect_table_columns_to_match_ordered_list": "column_list",
     "expect_table_columns_to_match_set": "column_set",
@@ -30,17 +32,22 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def _block(r: dict[str, Any]) -> str:
     column = "(table)" if r["column"] is None else _name(r["column"])
-    kwargs = ", ".join(
-        f"{k}={_short(v, 60)}"
-        for k, v in r["kwargs"].items()
-        if k != "column" or r["column"] is None
-    )
+    shown = sorted((k for k in r["kwargs"] if k != "column"), key=_kwarg_order)
+    kwargs = ", ".join(f"{k}={_short(r['kwargs'][k], 60)}" for k in shown)
     lines = [f"  {column}: {r['expectation']}" + (f"  {kwargs}" if kwargs else "")]
     lines.append("      " + measured(r))
     values = unexpected_values(r)
     if values:
         lines.append("      unexpected values: " + values)
     return "\n".join(lines)
+
+
+def _kwarg_order(key: str) -> tuple[int, str]:
+    """Bounds first, what qualifies the expectation (mostly, row_condition) last: one order,
+    whether the row came from GX or from the cache (which keeps JSON keys sorted)."""
+    if key in _FIRST_KWARGS:
+        return (0, str(_FIRST_KWARGS.index(key)))
+    return (2, str(_LAST_KWARGS.index(key))) if key in _LAST_KWARGS else (1, key)
 
 
 def _name(text: str) -> str:
