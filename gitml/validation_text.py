@@ -80,6 +80,8 @@ def measured(r: dict[str, Any]) -> str:
 
 
 def _observed(kind: str, kwargs: dict[str, Any], observed: Any) -> str:
+    if isinstance(observed, float):
+        return f"{observed:.10g}"  # as GX's data docs give it (10 significant digits)
     key = _TABLE_COLUMN_KWARGS.get(kind)
     if key is None or not isinstance(observed, list):
         return _short(observed, 200)

@@ -328,7 +328,7 @@ def test_a_failed_expectation_shows_mostly_row_condition_and_what_gx_measured(
     assert 'row_condition="g == 1", condition_parser="pandas"' in out
     assert "11 of 99 non-missing values unexpected (11.11%); 100 rows matching row_condition" in out
     assert (
-        "  x: expect_column_mean_to_be_between  min_value=0, max_value=10\n      observed 41.54"
+        "  x: expect_column_mean_to_be_between  min_value=0, max_value=10\n      observed 41.54362416\n"
         in out
     )
     assert 'unexpected values: "bad\\u001b[31m" (row 150)' in out and "\x1b" not in out
