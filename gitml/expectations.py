@@ -1,7 +1,8 @@
 """great-expectations (GX 1.x) on one frame: the suite file checked before GX sees it, built
 into a GX suite one expectation at a time (so a bad one is named), run on an ephemeral context,
-and each failed expectation turned into a plain row (column, expected, observed, failed rows,
-sample bad values) that gitml.lock's caller, the cache and the table of failures share.
+and each failed expectation turned into a plain JSON row (its type and kwargs as the suite
+writes them, GX's figures under GX's names, the rows of its unexpected values) that the cache,
+`--json` and the text of failures (gitml.validation_text) share, whichever engine ran it.
 
 GX is imported only here, inside the functions that run it: GX alone costs seconds. It runs
 with progress bars off, analytics off, and its logger kept off the user's screen.
