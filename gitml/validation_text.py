@@ -110,8 +110,8 @@ def _unexpected(r: dict[str, Any]) -> str:
     elif r["short_of_mostly"] is False:
         text += f", within the {percent(100 * (1 - mostly))} mostly={mostly} allows"
     where = " matching row_condition" if kwargs.get("row_condition") else ""
-    if missing is not None:
-        text += f"; {rows} rows{where}, {missing or 'none'} missing"
+    if missing:
+        text += f"; {rows} rows{where}, {missing} missing"
     elif where:
         text += f"; {rows} rows{where}"
     return text
