@@ -41,7 +41,10 @@ class CheckContext:
 class Failure:
     check: str  # "validation", "tests", "gates", ...
     path: str
-    detail: str
+    detail: str  # as printed
+    # What the check found, as data (`gitml check --json`): validation's result with each failed
+    # expectation's kwargs and great-expectations' numbers; None where only `detail` is given.
+    result: dict[str, Any] | None = field(default=None, compare=False)
 
 
 Check = Callable[[CheckContext], list[Failure]]

@@ -9,7 +9,7 @@ and a `profile` of the data (gitml.profile; what drift detection compares later)
 in gitml.expectations, imported only when a dataset has to be validated.
 
 Nothing here prints: results and failures are returned, and the hook and `gitml validate` show
-them (the table of failed expectations is made here, as plain text).
+them (gitml.validation_text writes the failed expectations as plain text).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.profile import profile_of
 from gitml.sampling import Sample
+from gitml.validation_text import table as table  # what the hook and `validate` print
 
 
 @dataclass
@@ -282,33 +283,5 @@ def check(ctx: CheckContext) -> list[Failure]:
         entry["validation"] = res.summary()
         entry["profile"] = res.profile
         if not res.success:
-            failures.append(Failure("validation", d.path, failure_detail(res)))
+            failures.append(Failure("validation", d.path, failure_detail(res), res.as_json()))
     return failures
-
-
-# --- the table of failed expectations --------------------------------------------------------
-
-HEADERS = ("column", "expectation", "expected", "observed", "failed rows", "sample bad values")
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    """Plain fixed-width text (the hook prints it; no rich on that path)."""
-    cells = [
-        [
-            r["column"],
-            r["expectation"].removeprefix("expect_"),
-            r["expected"],
-            r["observed"],
-            "" if r["failed_rows"] is None else str(r["failed_rows"]),
-            ", ".join(r["sample"]),
-        ]
-        for r in rows
-    ]
-    cells = [[c if len(c) <= 70 else c[:67] + "..." for c in row] for row in cells]
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(HEADERS)]
-
-    def line(values: list[str] | tuple[str, ...]) -> str:
-        return "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    sep = "  " + "  ".join("-" * w for w in widths)
-    return "\n".join([line(HEADERS), sep, *(line(row) for row in cells)])
