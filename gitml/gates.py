@@ -18,6 +18,8 @@ from typing import Any
 from gitml import params
 from gitml.errors import BadInput
 from gitml.fileio import round_sig
+from gitml.lockfile import Gate as Verdict
+from gitml.records import read_record
 
 _NAME = r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -165,28 +167,30 @@ def table(records: list[dict[str, Any]]) -> str:
     )
 
 
-def _records(recorded: Any) -> list[dict[str, Any]]:
-    return [g for g in recorded or [] if isinstance(g, dict)]
+def verdicts(records: list[dict[str, Any]]) -> list[Verdict]:
+    """The verdicts `evaluate` gives, as gitml.lock's records of them."""
+    return [read_record(Verdict, g) for g in records]
 
 
-def recorded_pass(rules: Sequence[str], recorded: Any) -> bool:
+def recorded_pass(rules: Sequence[str], recorded: Sequence[Verdict] | None) -> bool:
     """Whether recorded verdicts are of exactly these rules, and all passed."""
-    records = _records(recorded)
-    if [g.get("rule") for g in records] != list(rules):
+    records = recorded or []
+    if [g.rule for g in records] != list(rules):
         return False
-    return all(isinstance(g, dict) and g.get("passed") for g in recorded or [])
+    return all(g.passed for g in records)
 
 
-def recorded_problems(model: str, rules: Sequence[str], recorded: Any) -> list[str]:
+def recorded_problems(
+    model: str, rules: Sequence[str], recorded: Sequence[Verdict] | None
+) -> list[str]:
     """Why recorded verdicts do not let the model's gates pass (empty: they do)."""
-    records = _records(recorded)
+    records = recorded or []
     problems = []
-    if rules and [g.get("rule") for g in records] != list(rules):
+    if rules and [g.rule for g in records] != list(rules):
         problems.append(f"{model}: no recorded results for its gates")
     problems.extend(
-        f"{model}: gate `{g.get('rule')}` failed (value {g.get('value')}, "
-        f"threshold {g.get('threshold')})"
+        f"{model}: gate `{g.rule}` failed (value {g.value}, threshold {g.threshold})"
         for g in records
-        if not g.get("passed")
+        if not g.passed
     )
     return problems

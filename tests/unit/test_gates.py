@@ -140,13 +140,14 @@ def test_table_lines_up_each_verdict() -> None:
 
 
 def test_recorded_verdicts_hold_only_for_the_same_rules_all_passed() -> None:
-    passed = [{"rule": "a >= 1", "passed": True}]
+    passed = gates.verdicts([{"rule": "a >= 1", "passed": True}])
     assert gates.recorded_pass(["a >= 1"], passed)
     assert not gates.recorded_pass(["a >= 2"], passed)  # the rule changed
-    assert not gates.recorded_pass(["a >= 1"], [{"rule": "a >= 1", "passed": False}])
+    failing = gates.verdicts([{"rule": "a >= 1", "passed": False}])
+    assert not gates.recorded_pass(["a >= 1"], failing)
     assert not gates.recorded_pass(["a >= 1"], None)
     assert gates.recorded_pass([], None)
-    failed = [{"rule": "a >= 1", "passed": False, "value": 0.5, "threshold": 1.0}]
+    failed = gates.verdicts([{"rule": "a >= 1", "passed": False, "value": 0.5, "threshold": 1.0}])
     assert gates.recorded_problems("m.pkl", ["a >= 1"], failed) == [
         "m.pkl: gate `a >= 1` failed (value 0.5, threshold 1.0)"
     ]
