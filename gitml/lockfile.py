@@ -263,7 +263,7 @@ class Lock(Record):
 
     def to_dict(self) -> dict[str, Any]:
         """The lock as the plain mapping gitml.lock holds, schema included, a copy of its own:
-        for the modules that still read it by key (converted in the second pass of issue 16)."""
+        what `gitml show --json` prints. Nothing reads lock data from it: read the records."""
         return copy.deepcopy({"schema": SCHEMA, **plain(self)})
 
 
