@@ -19,7 +19,6 @@ from gitml import params
 from gitml.errors import BadInput
 from gitml.fileio import round_sig
 from gitml.lockfile import Gate as Verdict
-from gitml.records import read_record
 
 _NAME = r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -123,7 +122,7 @@ def evaluate(
     model: str,
     metrics_file: str | None,
     unread: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Verdict]:
     """Each gate's verdict, as gitml.lock records it. `model`, `metrics_file`: the gitml.yaml
     names messages use; `unread`: why the metrics file could not be read, if so."""
     if not metrics_file:
@@ -135,29 +134,29 @@ def evaluate(
         threshold = _threshold(gate, baseline_rev, baseline_metrics)
         passed = threshold is None or _OPS[gate.op](value, round_sig(threshold))
         records.append(
-            {
-                "rule": gate.rule,
-                "value": value,
-                "baseline": baseline_rev if gate.baseline_metric is not None else None,
-                "threshold": threshold,
-                "passed": bool(passed),
-            }
+            Verdict(
+                rule=gate.rule,
+                value=value,
+                baseline=baseline_rev if gate.baseline_metric is not None else None,
+                threshold=threshold,
+                passed=bool(passed),
+            )
         )
     return records
 
 
-def table(records: list[dict[str, Any]]) -> str:
+def table(records: Sequence[Verdict]) -> str:
     """The verdicts as a plain fixed-width table (the hook prints it; no rich there)."""
     rows = [("gate", "value", "baseline", "threshold", "result")]
     for g in records:
-        threshold = g["threshold"]
+        threshold = g.threshold
         rows.append(
             (
-                str(g["rule"]),
-                f"{g['value']:g}",
-                str(g["baseline"])[:12] if g["baseline"] else "-",
+                str(g.rule),
+                f"{g.value:g}",
+                str(g.baseline)[:12] if g.baseline else "-",
                 "no baseline (skipped)" if threshold is None else f"{threshold:g}",
-                "pass" if g["passed"] else "FAIL",
+                "pass" if g.passed else "FAIL",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
@@ -165,11 +164,6 @@ def table(records: list[dict[str, Any]]) -> str:
         "  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
         for r in rows
     )
-
-
-def verdicts(records: list[dict[str, Any]]) -> list[Verdict]:
-    """The verdicts `evaluate` gives, as gitml.lock's records of them."""
-    return [read_record(Verdict, g) for g in records]
 
 
 def recorded_pass(rules: Sequence[str], recorded: Sequence[Verdict] | None) -> bool:

@@ -22,8 +22,9 @@ from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
 from gitml.lineage import Lineage
+from gitml.lockfile import Gate as Verdict
 from gitml.lockfile import Lock, ModelEntry, ModelTests
-from gitml.records import JsonObject, updated, without
+from gitml.records import JsonObject, plain, updated, without
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ModelResult:
     path: str
     name: str
     tests: dict[str, Any] | None = None  # {passed, failed, skipped, errors, failures, hash}
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[Verdict] = field(default_factory=list)
     cached: bool = False
     failures: list[Failure] = field(default_factory=list)
 
@@ -42,7 +43,7 @@ class ModelResult:
             "passed": not self.failures,
             "cached": self.cached,
             "tests": self.tests,
-            "gates": self.gates,
+            "gates": [plain(g) for g in self.gates],
         }
 
 
@@ -131,9 +132,9 @@ def run_model(
             metrics_file=m.metrics,
             unread=ctx.lineage.unread_metrics.get(m.path),
         )
-        entry = updated(entry, gates=gates.verdicts(result.gates))
+        entry = updated(entry, gates=result.gates)
         ctx.lock = ctx.lock.with_model(m.path, entry)
-        if not all(g["passed"] for g in result.gates):
+        if not all(g.passed for g in result.gates):
             result.failures.append(Failure("gates", m.path, "\n" + gates.table(result.gates)))
     if m.tests:
         _test(ctx, m, entry, thash or "", base, result)

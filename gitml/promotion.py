@@ -145,10 +145,10 @@ def stage_gate_problems(repo: repo_mod.Repo, commit: str, lock: Lock, m: Model) 
         unread=entry.metrics_unread,
     )
     return [
-        f"{m.path}: gate `{g['rule']}` fails against {m.baseline} now ({base.rev[:12]}): "
-        f"value {g['value']}, threshold {g['threshold']}"
+        f"{m.path}: gate `{g.rule}` fails against {m.baseline} now ({base.rev[:12]}): "
+        f"value {g.value}, threshold {g.threshold}"
         for g in verdicts
-        if not g["passed"]
+        if not g.passed
     ]
 
 

@@ -355,8 +355,8 @@ def test_a_parent_baseline_reads_the_head_lock_the_hook_parsed(example: Example)
         ctx = CheckContext(repo, outcome.lineage, outcome.lock, repo.root / ".dvc" / "cache",
                            head=head, head_lock=head_lock)  # fmt: skip
         [gate] = modeltests.run_model(ctx, gated, entry, None, head).gates
-        assert gate["baseline"] == head
-        return float(gate["threshold"])
+        assert gate.baseline == head and gate.threshold is not None
+        return gate.threshold
 
     assert threshold(parsed) == 0.49
     assert threshold(None) == 0.967778  # HEAD's gitml.lock, read from git
