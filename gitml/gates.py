@@ -18,6 +18,7 @@ from typing import Any
 from gitml import params
 from gitml.errors import BadInput
 from gitml.fileio import round_sig
+from gitml.lockfile import Gate as Verdict
 
 _NAME = r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -126,7 +127,7 @@ def evaluate(
     model: str,
     metrics_file: str | None,
     unread: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Verdict]:
     """Each gate's verdict, as gitml.lock records it. `model`, `metrics_file`: the gitml.yaml
     names messages use; `unread`: why the metrics file could not be read, if so."""
     if not metrics_file:
@@ -138,29 +139,29 @@ def evaluate(
         threshold = _threshold(gate, baseline_rev, baseline_metrics)
         passed = threshold is None or holds(gate.op, value, round_sig(threshold))
         records.append(
-            {
-                "rule": gate.rule,
-                "value": value,
-                "baseline": baseline_rev if gate.baseline_metric is not None else None,
-                "threshold": threshold,
-                "passed": bool(passed),
-            }
+            Verdict(
+                rule=gate.rule,
+                value=value,
+                baseline=baseline_rev if gate.baseline_metric is not None else None,
+                threshold=threshold,
+                passed=bool(passed),
+            )
         )
     return records
 
 
-def table(records: list[dict[str, Any]]) -> str:
+def table(records: Sequence[Verdict]) -> str:
     """The verdicts as a plain fixed-width table (the hook prints it; no rich there)."""
     rows = [("gate", "value", "baseline", "threshold", "result")]
     for g in records:
-        threshold = g["threshold"]
+        threshold = g.threshold
         rows.append(
             (
-                str(g["rule"]),
-                f"{g['value']:g}",
-                str(g["baseline"])[:12] if g["baseline"] else "-",
+                str(g.rule),
+                f"{g.value:g}",
+                str(g.baseline)[:12] if g.baseline else "-",
                 "no baseline (skipped)" if threshold is None else f"{threshold:g}",
-                "pass" if g["passed"] else "FAIL",
+                "pass" if g.passed else "FAIL",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
@@ -170,28 +171,25 @@ def table(records: list[dict[str, Any]]) -> str:
     )
 
 
-def _records(recorded: Any) -> list[dict[str, Any]]:
-    return [g for g in recorded or [] if isinstance(g, dict)]
-
-
-def recorded_pass(rules: Sequence[str], recorded: Any) -> bool:
+def recorded_pass(rules: Sequence[str], recorded: Sequence[Verdict] | None) -> bool:
     """Whether recorded verdicts are of exactly these rules, and all passed."""
-    records = _records(recorded)
-    if [g.get("rule") for g in records] != list(rules):
+    records = recorded or []
+    if [g.rule for g in records] != list(rules):
         return False
-    return all(isinstance(g, dict) and g.get("passed") for g in recorded or [])
+    return all(g.passed for g in records)
 
 
-def recorded_problems(model: str, rules: Sequence[str], recorded: Any) -> list[str]:
+def recorded_problems(
+    model: str, rules: Sequence[str], recorded: Sequence[Verdict] | None
+) -> list[str]:
     """Why recorded verdicts do not let the model's gates pass (empty: they do)."""
-    records = _records(recorded)
+    records = recorded or []
     problems = []
-    if rules and [g.get("rule") for g in records] != list(rules):
+    if rules and [g.rule for g in records] != list(rules):
         problems.append(f"{model}: no recorded results for its gates")
     problems.extend(
-        f"{model}: gate `{g.get('rule')}` failed (value {g.get('value')}, "
-        f"threshold {g.get('threshold')})"
+        f"{model}: gate `{g.rule}` failed (value {g.value}, threshold {g.threshold})"
         for g in records
-        if not g.get("passed")
+        if not g.passed
     )
     return problems

@@ -24,7 +24,6 @@ from gitml.errors import BadInput
 from gitml.fileio import load_yaml
 from gitml.hypotheses import TRAILER_FORMAT, Stated, stated
 from gitml.lockfile import LOCK_FILE, Lock
-from gitml.records import read_record
 from gitml.snapshot import Snapshot
 
 STAGED = "staged"
@@ -249,9 +248,3 @@ def staged_version(repo: repo_mod.Repo) -> Version:
     )
     environments = dict(previous.environments) if previous is not None else {}
     return Version(None, dataclasses.replace(lock, environments=environments), snap)
-
-
-def metrics_unread(entry: dict[str, Any]) -> str | None:
-    """TRANSITIONAL, for commands/promote, which holds lock entries as dicts until the second
-    pass of issue 16 (then: `ModelEntry.metrics_unread`)."""
-    return read_record(lockfile.ModelEntry, entry).metrics_unread

@@ -20,6 +20,7 @@ The one exception: a part (`models`, `data`, `environments`) written as null com
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,12 @@ class ModelTests(Record):
     hash: str | None = key(str)
     data: JsonObject | None = key(dict)
     ALWAYS = frozenset({"passed", "failed", "hash", "data"})
+
+    @property
+    def failed_as_written(self) -> Json:
+        """`failed` as the file holds it: a count, or what a hand edit left there (not a count,
+        kept in `extra`), so that a truthy one still says the run failed."""
+        return self.extra.get("failed", self.failed)
 
 
 @dataclass(frozen=True)
@@ -278,9 +285,17 @@ class Lock(Record):
         """The environment block the model's entry names (None: none, or not recorded)."""
         return self.environments.get(entry.environment) if entry.environment else None
 
+    def with_model(self, path: str, entry: ModelEntry) -> Lock:
+        """The lock with `entry` as the model at `path` (its place in the order kept)."""
+        return dataclasses.replace(self, models={**self.models, path: entry})
+
+    def with_data(self, path: str, entry: DataEntry) -> Lock:
+        """The lock with `entry` as the dataset at `path` (its place in the order kept)."""
+        return dataclasses.replace(self, data={**self.data, path: entry})
+
     def to_dict(self) -> dict[str, Any]:
         """The lock as the plain mapping gitml.lock holds, schema included, a copy of its own:
-        for the modules that still read it by key (converted in the second pass of issue 16)."""
+        what `gitml show --json` prints. Nothing reads lock data from it: read the records."""
         return copy.deepcopy({"schema": SCHEMA, **plain(self)})
 
 

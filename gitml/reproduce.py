@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gitml import diagnosis, dvcfiles, git, manifest, rebuild_inputs, rebuild_stages
+from gitml import diagnosis, dvcfiles, git, lockfile, rebuild_inputs, rebuild_stages
 from gitml import environment as environment_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
@@ -25,10 +25,7 @@ from gitml.dvc_process import OutputStream
 from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.locked_env import LockedEnv, venv_for_models
-from gitml.lockfile import Environment
-from gitml.records import read_record
-from gitml.snapshot import Snapshot
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry
 from gitml.model_comparison import (
     DIFFERENT,
     EQUIVALENT,
@@ -44,6 +41,9 @@ from gitml.rebuild_worktree import (
     worktree_project,
     write_local_config,
 )
+from gitml.records import read_record
+from gitml.snapshot import Snapshot
+from gitml.staleness import Pipeline, frozen_stages
 
 _INTERRUPTED = (
     "the rebuild was stopped (DVC and the stages' processes ended) and its temporary worktree "
@@ -87,13 +87,13 @@ class Result:
 
 @dataclass(frozen=True)
 class RecordedModels:
-    """What gitml.lock at the commit records (read as a dict: see manifest.committed_lock)."""
+    """What gitml.lock at the commit records."""
 
     commit: str
-    lock: dict[str, Any]
+    lock: Lock
     config: Config  # gitml.yaml at the commit
-    models: dict[str, Any]  # path -> record, every model
-    rebuildable: dict[str, Any]  # those a stage produces that `dvc repro` runs (not frozen)
+    models: dict[str, ModelEntry]  # path -> record, every model
+    rebuildable: dict[str, ModelEntry]  # those a stage produces that `dvc repro` runs (not frozen)
     frozen: frozenset[str]  # the frozen stages (`dvc freeze`)
 
 
@@ -112,7 +112,7 @@ class Rebuild:
     targets: list[str]
     environment: RebuildEnvironment
     stream: OutputStream
-    rebuildable: dict[str, Any]
+    rebuildable: dict[str, ModelEntry]
 
     def run(self) -> dict[str, str | None]:
         """Rebuild; the hash of each rebuilt model."""
@@ -183,24 +183,24 @@ def read_recorded_models(repo: repo_mod.Repo, rev: str | None) -> RecordedModels
     """Step 1: gitml.lock at REV, and which of its models a stage can rebuild; bad input when
     REV has none, or none can be rebuilt."""
     commit = git.resolve_commit(repo.root, rev or "HEAD")
-    snap, lock = manifest.committed_lock(repo.root, commit, "nothing to reproduce against")
+    snap, lock = lockfile.committed_lock(repo.root, commit, "nothing to reproduce against")
     config = repo_mod.config_at(snap) or Config()
-    models: dict[str, Any] = lock.get("models") or {}
+    models = lock.models
     if not models:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
     # `dvc repro` runs no frozen stage (`dvc freeze`): it checks their outputs are there
-    frozen = manifest.frozen_stages(manifest.Lineage(snap, config, dvcfiles.read_project(snap)))
-    rebuildable = {p: m for p, m in models.items() if m.get("stage") and m["stage"] not in frozen}
+    frozen = frozen_stages(Pipeline(snap, dvcfiles.read_project(snap)))
+    rebuildable = {p: m for p, m in models.items() if m.stage and m.stage not in frozen}
     if not rebuildable:
         raise _not_rebuildable(rev, commit, models, frozen)
     return RecordedModels(commit, lock, config, models, rebuildable, frozen)
 
 
 def _not_rebuildable(
-    rev: str | None, commit: str, models: dict[str, Any], frozen: frozenset[str]
+    rev: str | None, commit: str, models: dict[str, ModelEntry], frozen: frozenset[str]
 ) -> BadInput:
     names = ", ".join(sorted(models))
-    if any(m.get("stage") in frozen for m in models.values()):
+    if any(m.stage in frozen for m in models.values()):
         return BadInput(
             f"the stages of {names} at {commit[:12]} are frozen "
             f"(`dvc freeze`), so `dvc repro` does not rebuild them; their bytes can be restored "
@@ -229,7 +229,7 @@ def rebuild_environment(
         locked = venv_for_models(
             repo.common_dir,
             python,
-            recorded.lock.get("environments") or {},
+            recorded.lock.environments,
             recorded.rebuildable,
             note=report.note,
             warn=report.warn,
@@ -278,7 +278,7 @@ def diagnose(
         not_identical = [m.path for m in models if m.verdict not in (IDENTICAL, NOT_REBUILT)]
         found = diagnosis.diagnose(
             {p: recorded.rebuildable[p] for p in not_identical},
-            recorded.lock.get("environments") or {},
+            recorded.lock.environments,
             worktree_project(rebuild.wt),
             now,
             recorded.config,
@@ -303,11 +303,9 @@ def rebuild_environment_record(rebuild: Rebuild, recorded: RecordedModels) -> di
 
 def infrastructure_differences(recorded: RecordedModels, now: dict[str, Any]) -> list[Difference]:
     """Whatever the verdict: each rebuilt model's recorded infrastructure against the rebuild's."""
-    environments = recorded.lock.get("environments") or {}
-    blocks: dict[str, Environment | None] = {}
-    for path, entry in recorded.rebuildable.items():
-        block = environments.get(str(entry.get("environment")))
-        blocks[path] = read_record(Environment, block) if isinstance(block, dict) else None
+    blocks = {
+        path: recorded.lock.environment_of(entry) for path, entry in recorded.rebuildable.items()
+    }
     return diagnosis.infrastructure_differences(blocks, read_record(Environment, now))
 
 

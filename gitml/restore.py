@@ -17,13 +17,12 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gitml import dvcconfig, dvcfiles, manifest, objects, paths
+from gitml import dvcconfig, dvcfiles, lockfile, objects, paths
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
-from gitml.lockfile import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Lock
 from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot
@@ -56,12 +55,11 @@ class Report:
         return sorted({*self.kept_modified, *self.missing, *self.corrupt, *self.mismatched})
 
 
-def _expected(lock: dict[str, Any], out: Out) -> str | None:
-    for part in ("models", "data"):
-        entry = (lock.get(part) or {}).get(out.path)
-        if isinstance(entry, dict):
-            return str(entry.get("md5"))
-    return None
+def _expected(lock: Lock, out: Out) -> str | None:
+    """The md5 gitml.lock records for the out (`None` as text when its entry has none: no
+    bytes match it), None when it records no entry there."""
+    entry = lock.models.get(out.path) or lock.data.get(out.path)
+    return str(entry.md5) if entry is not None else None
 
 
 class Destinations:
@@ -384,7 +382,7 @@ def restore(
         raise BadInput(
             f"commit {rev[:12]} has no {LOCK_FILE} (it was made before gitml was set up)"
         )
-    lock = manifest.parse_lock(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
+    lock = lockfile.parse(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
     project = dvcfiles.read_project(snap)
     cfg = dvcconfig.read_config(repo.root)
     sweep_temporaries(repo.common_dir)  # what a killed run left

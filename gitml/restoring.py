@@ -18,7 +18,7 @@ from gitml import dvcconfig, dvcfiles, git, objects
 from gitml import restore as restore_mod
 from gitml import state as state_mod
 from gitml.dvcfiles import Out
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.notes import EDGE, Teller
 from gitml.repo import Repo
 

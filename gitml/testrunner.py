@@ -33,7 +33,8 @@ from gitml.dvcconfig import DvcConfig, read_config
 from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import ModelEntry
 
 CACHE_DIR = "modeltests"
 RUNS_DIR = "pytest-runs"
@@ -104,7 +105,7 @@ def _plan(ctx: CheckContext, m: Model) -> _Plan:
 def _cache_key(
     ctx: CheckContext,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     thash: str,
     base: baselines.Baseline,
     plan: _Plan,
@@ -112,8 +113,8 @@ def _cache_key(
     lin = ctx.lineage
     parts = {
         "record": _RECORD_VERSION,
-        "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
-        "inputs": entry.get("inputs"),
+        "model": [entry.md5, entry.hash, entry.format],
+        "inputs": entry.inputs,
         # every dataset the tests may look up: a superset of those a run reads
         "data": {p: getattr(lin.out(p), "md5", None) for p in plan.data_paths},
         "tests": [m.tests, thash],
@@ -122,9 +123,9 @@ def _cache_key(
         "files": {p: lin.snap.blob_sha(p) for p in plan.files},
         "pytest_config": testfiles.config_id(ctx.repo.root, plan.config),
         "params": lin.snap.blob_sha(DEFAULT_PARAMS),
-        "metrics": entry.get("metrics"),
+        "metrics": entry.metrics,
         "baseline": base.metrics,
-        "environment": entry.get("environment"),
+        "environment": entry.environment,
         "python": plan.python,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -133,7 +134,7 @@ def _cache_key(
 def run_tests(
     ctx: CheckContext,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     thash: str,
     base: baselines.Baseline,
     report: Callable[[str], None],
@@ -247,21 +248,21 @@ def _inputs(
     ctx: CheckContext,
     cfg: DvcConfig,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     base: baselines.Baseline,
     obj: Path,
     plan: _Plan,
     tmp: Path,
 ) -> dict[str, Any]:
     """The plugin's inputs (its module docstring says what each is)."""
-    md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
-    model = {
+    md5, hash_name = str(entry.md5), entry.hash or "md5"
+    model: dict[str, str | dict[str, str]] = {
         "path": m.path,
         "name": m.name,
         "file": str(obj),
         "md5": md5,
         "hash": hash_name,
-        "format": entry.get("format") or m.format,
+        "format": entry.format or m.format,
     }
     if md5.endswith(".dir"):
         model["members"] = _member_objects(cfg, obj, hash_name)
@@ -269,7 +270,7 @@ def _inputs(
     return {
         "model": model,
         "data": data,
-        "metrics": entry.get("metrics") or {},
+        "metrics": entry.metrics or {},
         "params": _params(ctx),
         "baseline": {"rev": base.rev, "metrics": base.metrics} if base.rev else None,
         "results": str(tmp / "results.json"),
@@ -289,11 +290,11 @@ def _pytest_command(python: str, tests: str, config: Path | None) -> list[str]:
 
 
 def _run_pytest(
-    ctx: CheckContext, m: Model, entry: dict[str, Any], base: baselines.Baseline, plan: _Plan
+    ctx: CheckContext, m: Model, entry: ModelEntry, base: baselines.Baseline, plan: _Plan
 ) -> dict[str, Any]:
     assert m.tests
     cfg = ctx.dvc_config or read_config(ctx.repo.root)
-    md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
+    md5, hash_name = str(entry.md5), entry.hash or "md5"
     obj = objects.locate(cfg, md5, hash_name)
     if obj is None:
         raise BadInput(f"{m.path}: its DVC object {md5} is not in the cache: `dvc pull` it")

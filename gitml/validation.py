@@ -29,7 +29,9 @@ from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
+from gitml.lockfile import Profile, Validation
 from gitml.profile import profile_of
+from gitml.records import read_record, updated
 from gitml.sampling import Sample
 from gitml.validation_text import table as table  # what the hook and `validate` print
 
@@ -230,7 +232,7 @@ def _staged_target(ctx: CheckContext, cfg: DvcConfig, d: Dataset) -> Target:
             raise BadInput(f"{d.path}: git-tracked directories are not validated; use DVC")
         src = Source(d.path, io.BytesIO(data))  # type: ignore[arg-type]
         fmt = datareaders.format_of(d.path, d.format)
-        md5 = str(ctx.lock["data"][d.path]["md5"])
+        md5 = str(ctx.lock.data[d.path].md5)
         return Target(d, d.suite, suite_bytes, md5, [src], [fmt], len(data))
     return dvc_target(cfg, ctx.repo.root, d, suite_bytes, out)
 
@@ -260,10 +262,9 @@ def _cache_sources(cfg: DvcConfig, path: str, out: Out, md5: str) -> list[Source
 def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
     if not d.suite:
         return False
-    recorded = (ctx.lock.get("data") or {}).get(d.path, {}).get("validation")
-    return d.path in ctx.changed_data or not (
-        isinstance(recorded, dict) and recorded.get("success")
-    )
+    entry = ctx.lock.data.get(d.path)
+    recorded = entry.validation if entry is not None else None
+    return d.path in ctx.changed_data or not (recorded is not None and recorded.success)
 
 
 def failure_detail(res: Result) -> str:
@@ -279,9 +280,12 @@ def check(ctx: CheckContext) -> list[Failure]:
     failures = []
     for d in todo:
         res = validate_target(_staged_target(ctx, cfg, d), ctx.repo.common_dir, ctx.progress)
-        entry = ctx.lock["data"][d.path]
-        entry["validation"] = res.summary()
-        entry["profile"] = res.profile
+        entry = updated(
+            ctx.lock.data[d.path],
+            validation=read_record(Validation, res.summary()),
+            profile=read_record(Profile, res.profile) if res.profile is not None else None,
+        )
+        ctx.lock = ctx.lock.with_data(d.path, entry)
         if not res.success:
             failures.append(Failure("validation", d.path, failure_detail(res), res.as_json()))
     return failures

@@ -6,7 +6,6 @@ predicted, accuracy above 0.8) and the gate `accuracy >= 0.9`.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -25,6 +24,7 @@ from conftest import Example, git
 from gitml import modelformats, modelloading, modeltests, precommit, testrunner
 from gitml import repo as repo_mod
 from gitml.checks import CheckContext
+from gitml.lockfile import Lock
 from gitml.snapshot import Snapshot
 
 MODEL = "model/model.pkl"
@@ -344,18 +344,19 @@ def test_a_parent_baseline_reads_the_head_lock_the_hook_parsed(example: Example)
     head = example.head()
     outcome = precommit.evaluate(repo, Snapshot(repo.root), head, run_checks=False)
     assert outcome.lineage is not None and outcome.lock is not None and outcome.head_lock
-    parsed = copy.deepcopy(outcome.head_lock)
-    parsed["models"][MODEL]["metrics"]["accuracy"] = 0.5  # tells the two sources apart
+    head_entry = outcome.head_lock.models[MODEL]
+    metrics = {**(head_entry.metrics or {}), "accuracy": 0.5}  # tells the two sources apart
+    parsed = outcome.head_lock.with_model(MODEL, dataclasses.replace(head_entry, metrics=metrics))
     [m] = outcome.lineage.config.models
     gated = dataclasses.replace(m, tests=None, gates=("accuracy >= baseline.accuracy - 0.01",))
-    entry = outcome.lock["models"][MODEL]
+    entry = outcome.lock.models[MODEL]
 
-    def threshold(head_lock: dict | None) -> float:
+    def threshold(head_lock: Lock | None) -> float:
         ctx = CheckContext(repo, outcome.lineage, outcome.lock, repo.root / ".dvc" / "cache",
                            head=head, head_lock=head_lock)  # fmt: skip
         [gate] = modeltests.run_model(ctx, gated, entry, None, head).gates
-        assert gate["baseline"] == head
-        return float(gate["threshold"])
+        assert gate.baseline == head and gate.threshold is not None
+        return gate.threshold
 
     assert threshold(parsed) == 0.49
     assert threshold(None) == 0.967778  # HEAD's gitml.lock, read from git

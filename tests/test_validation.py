@@ -18,6 +18,7 @@ from gitml import repo as repo_mod
 from gitml.config import Dataset
 from gitml.datareaders import Source, format_of
 from gitml.errors import BadInput
+from gitml.lockfile import Validation
 from gitml.profile import profile_of
 from gitml.snapshot import Snapshot
 
@@ -192,15 +193,16 @@ def test_a_dvc_tracked_parquet_dataset_is_validated_from_the_cache(example: Exam
 
     outcome = evaluate(good)
     assert outcome.failures == [] and outcome.lock is not None
-    entry = outcome.lock["data"]["data/t.parquet"]
-    assert entry["validation"] == {"success": True, "evaluated": 3, "failed": 0}
-    assert entry["profile"]["rows"] == 3
-    assert entry["profile"]["columns"]["a"]["dtype"] == "int64"
-    assert entry["profile"]["columns"]["b"]["top"] == {"x": 2, "y": 1}
+    entry = outcome.lock.data["data/t.parquet"]
+    assert entry.validation == Validation(success=True, evaluated=3, failed=0)
+    assert entry.profile is not None and entry.profile.rows == 3
+    assert (entry.profile.columns or {})["a"]["dtype"] == "int64"
+    assert (entry.profile.columns or {})["b"]["top"] == {"x": 2, "y": 1}
 
     outcome = evaluate(good.assign(a=[1, 2, 42]))  # staged: 42 out of range
     assert outcome.lock is not None
-    assert outcome.lock["data"]["data/t.parquet"]["validation"]["success"] is False
+    validation = outcome.lock.data["data/t.parquet"].validation
+    assert validation is not None and validation.success is False
     [failure] = outcome.failures
     assert failure.path == "data/t.parquet" and "42 (row 3)" in failure.detail
 

@@ -9,7 +9,7 @@ from typing import Any
 from gitml import git
 from gitml import repo as repo_mod
 from gitml.commit_report import report_missing, report_outcome, say_unstaged
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import verdict, warn
 from gitml.precommit import Outcome, evaluate
 from gitml.snapshot import Snapshot

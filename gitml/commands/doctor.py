@@ -21,7 +21,7 @@ from gitml.config import CONFIG_FILE
 from gitml.errors import GitmlError
 from gitml.githooks import GIT_HOOKS
 from gitml.hook_install import LEGACY_SUFFIX, MARKER
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import printable
 from gitml.precommit_hooks import FRAMEWORK_HOOKS, HOOK_TYPES
 from gitml.worktree_behind import behind_message, work_tree_behind

@@ -11,7 +11,7 @@ from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml, regular_file_text
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 
 ATTRIBUTES_LINE = f"{LOCK_FILE} merge=gitml"

@@ -10,7 +10,7 @@ from gitml import state as state_mod
 from gitml.commit_report import report_missing, report_outcome
 from gitml.errors import BadInput, CheckFailed
 from gitml.freshness import lock_is_fresh
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import verdict
 from gitml.precommit import evaluate, stage_lock, write_watch
 from gitml.snapshot import Snapshot
