@@ -190,3 +190,46 @@ def recorded_problems(model: str, rules: Sequence[str], recorded: Any) -> list[s
         if not g.get("passed")
     )
     return problems
+
+
+def recorded_mismatches(model: str, rules: Sequence[str], recorded: Any, metrics: Any) -> list[str]:
+    """Where recorded verdicts are not about the lock they are in: other rules than gitml.yaml's,
+    a value other than the recorded metrics', a verdict its own value and threshold contradict.
+    Each verdict is written with its model's inputs, but a merge made without gitml's merge
+    driver (a host's merge button) can take the rules from one side and the metrics from the
+    other. Empty for a lock gitml wrote; nothing is said about a model without recorded gates
+    (recorded_problems tells that)."""
+    records = _records(recorded)
+    if not records:
+        return []
+    where = f"models.{model}.gates"
+    found = [g.get("rule") for g in records]
+    if found != list(rules):
+        return [f"{where}: recorded for {found}, gitml.yaml has {list(rules)}"]
+    problems = []
+    for g in records:
+        problem = _contradiction(g, metrics)
+        if problem:
+            problems.append(f"{where}[{g.get('rule')}]: {problem}")
+    return problems
+
+
+def _contradiction(record: dict[str, Any], metrics: Any) -> str | None:
+    """What in one recorded verdict disagrees with the metrics beside it, or with itself."""
+    try:
+        gate = parse(str(record.get("rule")))
+    except BadInput:
+        return "the rule does not parse"
+    value, threshold = record.get("value"), record.get("threshold")
+    figure_now = figure(metrics or {}, gate.metric)
+    if figure_now is None:
+        return f"the recorded metrics have no {gate.metric}"
+    if isinstance(value, (int, float)) and round_sig(float(value)) != round_sig(figure_now):
+        return f"value {value}, but the recorded metrics say {gate.metric} {figure_now:g}"
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return None  # a relative gate without a baseline figure passes (and older locks)
+    holds = _OPS[gate.op](round_sig(figure_now), round_sig(float(threshold)))
+    if bool(record.get("passed")) != holds:
+        verdict = "passed" if record.get("passed") else "failed"
+        return f"recorded as {verdict}, but {gate.metric} {figure_now:g} {gate.op} {threshold:g} is {holds}"
+    return None

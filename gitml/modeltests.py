@@ -214,7 +214,8 @@ def _tests_key_mismatches(lin: Lineage, m: Model, recorded: dict[str, Any]) -> l
 
 
 def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Where a gitml.lock's recorded test results are not about what its snapshot holds:
+    """Where a gitml.lock's recorded test results are not about what its snapshot holds, or its
+    recorded gate verdicts not about its own rules and metrics (gates.recorded_mismatches):
     (mismatches, notes). The results' key is recomputed from the snapshot: the tests hash from
     its test, conftest and package files, and the md5 of each dataset the tests read from its
     DVC files. A mismatch means the result was reached on other files (a commit made around
@@ -223,7 +224,11 @@ def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[st
     mismatches: list[str] = []
     notes: list[str] = []
     for m in lin.config.models:
-        recorded = ((lock.get("models") or {}).get(m.path) or {}).get("tests")
+        entry = (lock.get("models") or {}).get(m.path) or {}
+        mismatches.extend(
+            gates.recorded_mismatches(m.path, m.gates, entry.get("gates"), entry.get("metrics"))
+        )
+        recorded = entry.get("tests")
         if not m.tests or not isinstance(recorded, dict):
             continue
         mismatches.extend(_tests_key_mismatches(lin, m, recorded))
