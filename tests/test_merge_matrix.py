@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Example, copy_example, git, run
+from conftest import Example, copy_example, git, gitml, run
 from layouts import MAKE_DATA
 
 pytestmark = pytest.mark.slow
@@ -144,18 +144,37 @@ def retrained(ex: Example) -> None:
     assert ex.gitml("repro").returncode == 0
 
 
+# model a: accuracy 0.84 at C 1.0, 0.80 at C 0.003, 0.78 at C 0.001; model b: 0.92, 0.90
 def param_a(ex: Example) -> None:
-    edit(ex, "params.yaml", "train_a:\n  C: 1.0", "train_a:\n  C: 0.05")
+    edit(ex, "params.yaml", "train_a:\n  C: 1.0", "train_a:\n  C: 0.003")
+    retrained(ex)
+
+
+def param_a_lower(ex: Example) -> None:
+    edit(ex, "params.yaml", "train_a:\n  C: 1.0", "train_a:\n  C: 0.001")
     retrained(ex)
 
 
 def param_b(ex: Example) -> None:
-    edit(ex, "params.yaml", "train_b:\n  C: 1.0", "train_b:\n  C: 0.05")
+    edit(ex, "params.yaml", "train_b:\n  C: 1.0", "train_b:\n  C: 0.003")
     retrained(ex)
 
 
 def gate_a(ex: Example) -> None:
     edit(ex, "gitml.yaml", "accuracy >= 0.5", "accuracy >= 0.6")
+
+
+def gate_a_higher(ex: Example) -> None:
+    """A gate the base model (0.84) passes and param_a_lower's (0.78) does not."""
+    edit(ex, "gitml.yaml", "accuracy >= 0.5", "accuracy >= 0.82")
+
+
+def gate_b(ex: Example) -> None:
+    text = (ex.root / "gitml.yaml").read_text()
+    at = text.index("models/b.pkl")
+    (ex.root / "gitml.yaml").write_text(
+        text[:at] + text[at:].replace("accuracy >= 0.5", "accuracy >= 0.7", 1)
+    )
 
 
 def data_a(ex: Example) -> None:
@@ -188,11 +207,17 @@ Change = Callable[[Example], None]
 # name: (the pull request's change, main's change)
 PAIRS: dict[str, tuple[Change, Change]] = {
     "param vs gate": (param_a, gate_a),
+    "param vs gate, fails": (param_a_lower, gate_a_higher),
     "two models retrained": (param_a, param_b),
     "data vs code": (data_a, code),
     "two datasets": (data_a, data_b),
     "two suites": (suite_a, suite_b),
+    "two gates": (gate_a, gate_b),
 }
+# merged cleanly, but the two sides' results do not add up: the merge's lock is stale
+STALE = {"param vs gate, fails": "models.models/a.pkl.gates[accuracy >= 0.82]: recorded as passed"}
+# config_sha256 hashes all of gitml.yaml: two edits of it that git merges change that one line
+KNOWN = {"two gates": "config_sha256 is one hash of all of gitml.yaml"}
 FILES = ("gitml.lock", "dvc.lock", "gitml.yaml", "params.yaml")
 
 
@@ -227,7 +252,13 @@ def host_merge(ex: Example, tmp: Path) -> tuple[Path, dict[str, int]]:
     return clone, counts
 
 
-@pytest.mark.parametrize("pair", PAIRS)
+@pytest.mark.parametrize(
+    "pair",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN[p], strict=True)) if p in KNOWN else p
+        for p in PAIRS
+    ],
+)
 def test_gitml_lock_conflicts_only_where_its_sources_do(
     pair: str, project: Example, table: dict[str, dict[str, int]], tmp_path: Path
 ) -> None:
@@ -243,3 +274,12 @@ def test_gitml_lock_conflicts_only_where_its_sources_do(
     table[pair] = counts
     sources = counts["dvc.lock"] + counts["gitml.yaml"] + counts["params.yaml"]
     assert counts["gitml.lock"] <= sources, (pair, counts)
+    if sources:
+        return
+    git("-c", "core.hooksPath=/dev/null", "commit", "-q", "--no-edit", cwd=clone)
+    check = gitml("lock", "--check", "--rev", "HEAD", cwd=clone)
+    if pair in STALE:  # said, with the fix
+        assert check.returncode == 1, check.stdout + check.stderr
+        assert STALE[pair] in check.stderr and "run `gitml lock` and commit" in check.stderr
+    else:  # the merged lock says what the merged files say
+        assert check.returncode == 0, check.stdout + check.stderr
