@@ -107,7 +107,10 @@ def needs_run(ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | N
         return True
     if m.tests and not _tests_hold(ctx.lineage, entry.get("tests"), thash):
         return True
-    return not gates.recorded_pass(m.gates, entry.get("gates") or [])
+    recorded = entry.get("gates") or []
+    # verdicts a merge made without gitml's driver combined from two sides are judged again
+    mismatched = gates.recorded_mismatches(m.path, m.gates, recorded, entry.get("metrics"))
+    return bool(mismatched) or not gates.recorded_pass(m.gates, recorded)
 
 
 def run_model(

@@ -58,7 +58,7 @@ def expanded(value: str, variables: dict[str, str]) -> str:
 def shims(tmp: Path) -> tuple[Path, Path]:
     """A `python` that records `python -m pip ...` instead of installing, and the record."""
     folder, pip_log = tmp / "shims", tmp / "pip.log"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "python").write_text(
         f'#!/bin/sh\nif [ "$1" = -m ] && [ "$2" = pip ]; then echo "$@" >> {pip_log}; exit 0; fi\n'
         f'exec {sys.executable} "$@"\n'
@@ -187,6 +187,7 @@ def test_a_project_merge_request_pulls_and_reproduces(example: Example, tmp_path
     assert "skipped" not in (job["workspace"] / "gitml-report.md").read_text()
 
 
+@pytest.mark.slow  # a retrain and its model tests on a branch
 def test_the_default_branch_after_a_button_merge_says_the_lock_is_stale(
     example: Example, tmp_path: Path
 ) -> None:
