@@ -174,6 +174,5 @@ def test_recorded_verdicts_that_contradict_their_lock_are_named() -> None:
         "accuracy 0.9"
     ]
     assert gates.recorded_mismatches("m.pkl", ["accuracy >= 0.5"], [verdict], {}) == [
-        "models.m.pkl.gates: recorded for ['accuracy >= 0.82'], gitml.yaml has "
-        "['accuracy >= 0.5']"
+        "models.m.pkl.gates: recorded for ['accuracy >= 0.82'], gitml.yaml has ['accuracy >= 0.5']"
     ]
