@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import gtotags
+from gitml import gtotags, hypotheses
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.history import Version
+from gitml.hypotheses import Hypothesis, Stated
 from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry, ModelTests
 from gitml.records import Json, JsonObject
 
@@ -185,6 +186,8 @@ class ModelVersion:
     tags: list[str]
     environment: Environment | None
     changed: list[str]
+    # the building commit's Hypothesis:/Expected: trailers, judged (judge_hypotheses)
+    hypothesis: Hypothesis | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -199,6 +202,7 @@ class ModelVersion:
             "checks": self.checks.to_json(),
             "passed": self.passed,
             "environment": {"python": env.python, "platform": env.platform},
+            "hypothesis": self.hypothesis.to_json() if self.hypothesis else None,
         }
 
 
@@ -250,6 +254,17 @@ def version_row(
         environment=version.lock.environment_of(entry),
         changed=changed,
     )
+
+
+def judge_hypotheses(root: Path, rows: list[ModelVersion], claims: dict[str, Stated]) -> None:
+    """Each row whose commit states a hypothesis (`claims`: sha -> trailers) gets it, judged
+    against the model's metrics at the commit's parent."""
+    for i, row in enumerate(rows):
+        claim = claims.get(row.commit or "")
+        if claim:
+            parent = hypotheses.parent_metrics(root, row.commit or "", row.model)
+            judged = hypotheses.judge(claim, dict(row.metrics), parent)
+            rows[i] = dataclasses.replace(row, hypothesis=judged)
 
 
 def what_changed(old: ModelEntry, new: ModelEntry) -> list[str]:

@@ -24,6 +24,9 @@ from gitml.dvc_process import OutputStream
 from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.locked_env import LockedEnv, venv_for_models
+from gitml.lockfile import Environment
+from gitml.records import read_record
+from gitml.snapshot import Snapshot
 from gitml.manifest import LOCK_FILE
 from gitml.model_comparison import (
     DIFFERENT,
@@ -257,19 +260,41 @@ def diagnose(
     environment, most likely first; with `twice`, whether a second rebuild here differs from
     the first. Models no stage produces are named last, whatever the verdict."""
     found: list[Difference] = []
+    now = rebuild_environment_record(rebuild, recorded)
     if verdict != IDENTICAL:
         not_identical = [m.path for m in models if m.verdict not in (IDENTICAL, NOT_REBUILT)]
         found = diagnosis.diagnose(
             {p: recorded.rebuildable[p] for p in not_identical},
             recorded.lock.get("environments") or {},
             worktree_project(rebuild.wt),
-            environment_mod.capture(rebuild.environment.python, rebuild.wt),
+            now,
             recorded.config,
         )
         if twice:
             found = diagnosis.with_determinism(found, varying_models(rebuild, rebuilt))
     unbuilt = [p for p in recorded.models if p not in recorded.rebuildable]
-    return found + diagnosis.not_rebuilt(unbuilt)
+    return found + infrastructure_differences(recorded, now) + diagnosis.not_rebuilt(unbuilt)
+
+
+def rebuild_environment_record(rebuild: Rebuild, recorded: RecordedModels) -> dict[str, Any]:
+    """The environment block of the rebuild: its interpreter's, with the commit's
+    infrastructure files and the image it runs in."""
+    snap = Snapshot(rebuild.wt, recorded.commit)
+    files = environment_mod.infrastructure_files(
+        snap.entries, snap.read, recorded.config.environment_files
+    )
+    block = environment_mod.capture(rebuild.environment.python, rebuild.wt)
+    return environment_mod.with_infrastructure(block, files)
+
+
+def infrastructure_differences(recorded: RecordedModels, now: dict[str, Any]) -> list[Difference]:
+    """Whatever the verdict: each rebuilt model's recorded infrastructure against the rebuild's."""
+    environments = recorded.lock.get("environments") or {}
+    blocks: dict[str, Environment | None] = {}
+    for path, entry in recorded.rebuildable.items():
+        block = environments.get(str(entry.get("environment")))
+        blocks[path] = read_record(Environment, block) if isinstance(block, dict) else None
+    return diagnosis.infrastructure_differences(blocks, read_record(Environment, now))
 
 
 def varying_models(rebuild: Rebuild, rebuilt: dict[str, str | None]) -> list[str]:

@@ -30,6 +30,8 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     rows: list[ModelVersion] = []
     for ref in refs:
         rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
+    claims = {v.commit.sha: v.commit.claim for v in versions if v.commit and v.commit.claim}
+    modelhistory.judge_hypotheses(repo.root, rows, claims)
     return rows
 
 
@@ -87,6 +89,7 @@ def plain(rows: list[ModelVersion]) -> str:
             r.checks.text(),
             ", ".join(r.tags) or "-",
             r.subject or "",
+            *([f"hypothesis: {r.hypothesis.summary()}"] if r.hypothesis else []),
         ]
         for r in rows
     ]
@@ -107,9 +110,21 @@ def table(rows: list[ModelVersion]) -> Any:
     t.add_column("checks")
     t.add_column("tags")
     t.add_column("changed")
+    hypothesised = any(r.hypothesis for r in rows)
+    if hypothesised:
+        t.add_column("hypothesis")
     for r in rows:
-        t.add_row(*_cells(r, several))
+        t.add_row(*_cells(r, several), *([_hypothesis_cell(r)] if hypothesised else []))
     return t
+
+
+def _hypothesis_cell(r: ModelVersion) -> str:
+    from rich.markup import escape
+
+    if r.hypothesis is None:
+        return ""
+    style = {"confirmed": "green", "refuted": "red"}.get(r.hypothesis.verdict or "", "yellow")
+    return f"[{style}]{escape(r.hypothesis.summary())}[/]"
 
 
 def _cells(r: ModelVersion, several: bool) -> list[str]:
@@ -131,23 +146,18 @@ def _cells(r: ModelVersion, several: bool) -> list[str]:
 
 
 def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
-    series = plots.metric_series(rows, metric)
+    series = plots.by_model(rows, metric)
     if not series:
         known = sorted({k for r in rows for k in params.flatten(r.metrics)})
         raise BadInput(
             f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
         )
     if out is None:
-        values = [v for _, v in series]
-        print(
-            f"{printable(metric)}  {plots.sparkline(values)}  "
-            f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
-            f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
-        )
+        print("\n".join(plots.text_lines(series)))
         return 0
     user_output_file(out)
     if out.suffix.lower() == ".svg":
-        data = plots.svg_sparkline([v for _, v in series], title=metric).encode()
+        data = plots.svg_chart(series, metric).encode()
     else:
         png = plots.png_plot(series, metric)
         if png is None:
@@ -156,5 +166,5 @@ def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
                 "(or give --out FILE.svg, or no --out for a sparkline)"
             )
         data = png
-    say(f"wrote {write_user_output(out, data)} ({len(series)} versions of {metric})")
+    say(f"wrote {write_user_output(out, data)} ({metric}: {plots.counts(series)})")
     return 0
