@@ -233,8 +233,9 @@ def _contradiction(record: dict[str, Any], metrics: Any) -> str | None:
         return f"value {value}, but the recorded metrics say {gate.metric} {figure_now:g}"
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
         return None  # a relative gate without a baseline figure passes (and older locks)
-    holds = _OPS[gate.op](round_sig(figure_now), round_sig(float(threshold)))
-    if bool(record.get("passed")) != holds:
+    held = holds(gate.op, round_sig(figure_now), round_sig(float(threshold)))
+    if bool(record.get("passed")) != held:
         verdict = "passed" if record.get("passed") else "failed"
-        return f"recorded as {verdict}, but {gate.metric} {figure_now:g} {gate.op} {threshold:g} is {holds}"
+        judged = f"{gate.metric} {figure_now:g} {gate.op} {threshold:g}"
+        return f"recorded as {verdict}, but {judged} is {held}"
     return None
