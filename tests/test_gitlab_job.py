@@ -103,8 +103,8 @@ def run_pipeline(origin: Path, variables: dict[str, str], tmp: Path) -> dict[str
             if not in_pipeline(job, variables):
                 results[name] = {"status": "not in the pipeline"}
                 continue
-            workspace = tmp / name / origin.name  # beside the DVC remote's relative path
-            workspace.parent.mkdir(parents=True)
+            # beside the origin, where the DVC remote's relative path (../dvc-remote) holds
+            workspace = origin.parent / f"job-{name}-{tmp.name}"
             git("clone", "-q", origin, workspace, cwd=tmp)
             git("checkout", "-q", "--detach", variables["CI_COMMIT_SHA"], cwd=workspace)
             here = {**variables, "CI_PROJECT_DIR": str(workspace)}
