@@ -193,3 +193,49 @@ def recorded_problems(
         if not g.passed
     )
     return problems
+
+
+def recorded_mismatches(
+    model: str, rules: Sequence[str], recorded: Sequence[Verdict] | None, metrics: Any
+) -> list[str]:
+    """Where recorded verdicts are not about the lock they are in: other rules than gitml.yaml's,
+    a value other than the recorded metrics', a verdict its own value and threshold contradict.
+    Each verdict is written with its model's inputs, but a merge made without gitml's merge
+    driver (a host's merge button) can take the rules from one side and the metrics from the
+    other. Empty for a lock gitml wrote; nothing is said about a model without recorded gates
+    (recorded_problems tells that)."""
+    records = list(recorded or [])
+    if not records:
+        return []
+    where = f"models.{model}.gates"
+    found = [g.rule for g in records]
+    if found != list(rules):
+        return [f"{where}: recorded for {found}, gitml.yaml has {list(rules)}"]
+    problems = []
+    for g in records:
+        problem = _contradiction(g, metrics)
+        if problem:
+            problems.append(f"{where}[{g.rule}]: {problem}")
+    return problems
+
+
+def _contradiction(record: Verdict, metrics: Any) -> str | None:
+    """What in one recorded verdict disagrees with the metrics beside it, or with itself."""
+    try:
+        gate = parse(str(record.rule))
+    except BadInput:
+        return "the rule does not parse"
+    value, threshold = record.value, record.threshold
+    figure_now = figure(metrics or {}, gate.metric)
+    if figure_now is None:
+        return f"the recorded metrics have no {gate.metric}"
+    if isinstance(value, (int, float)) and round_sig(float(value)) != round_sig(figure_now):
+        return f"value {value}, but the recorded metrics say {gate.metric} {figure_now:g}"
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return None  # a relative gate without a baseline figure passes (and older locks)
+    held = holds(gate.op, round_sig(figure_now), round_sig(float(threshold)))
+    if bool(record.passed) != held:
+        verdict = "passed" if record.passed else "failed"
+        judged = f"{gate.metric} {figure_now:g} {gate.op} {threshold:g}"
+        return f"recorded as {verdict}, but {judged} is {held}"
+    return None

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from gitml import dvcfiles, paths
+from gitml import dvcfiles, locklayout, paths
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, round_sig
 from gitml.records import Json, JsonObject, Record, key, nested, plain, read_record
@@ -422,5 +422,6 @@ def _clean_path(path: str) -> bool:
 
 
 def serialize(lock: Lock) -> bytes:
-    """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded."""
-    return (f"schema: {SCHEMA}\n" + dump_yaml(rounded(plain(lock)))).encode()
+    """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded, the
+    fields that change independently kept apart by blank lines (gitml/locklayout.py)."""
+    return (f"schema: {SCHEMA}\n" + locklayout.spaced(dump_yaml(rounded(plain(lock))))).encode()

@@ -113,7 +113,9 @@ def needs_run(ctx: CheckContext, m: Model, entry: ModelEntry, thash: str | None)
         return True
     if m.tests and not _tests_hold(ctx.lineage, entry.tests, thash):
         return True
-    return not gates.recorded_pass(m.gates, entry.gates)
+    # verdicts a merge made without gitml's driver combined from two sides are judged again
+    mismatched = gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
+    return bool(mismatched) or not gates.recorded_pass(m.gates, entry.gates)
 
 
 def run_model(
@@ -222,7 +224,8 @@ def _tests_key_mismatches(lin: Lineage, m: Model, recorded: ModelTests) -> list[
 
 
 def recorded_key_mismatches(lin: Lineage, lock: Lock) -> tuple[list[str], list[str]]:
-    """Where a gitml.lock's recorded test results are not about what its snapshot holds:
+    """Where a gitml.lock's recorded test results are not about what its snapshot holds, or its
+    recorded gate verdicts not about its own rules and metrics (gates.recorded_mismatches):
     (mismatches, notes). The results' key is recomputed from the snapshot: the tests hash from
     its test, conftest and package files, and the md5 of each dataset the tests read from its
     DVC files. A mismatch means the result was reached on other files (a commit made around
@@ -232,6 +235,10 @@ def recorded_key_mismatches(lin: Lineage, lock: Lock) -> tuple[list[str], list[s
     notes: list[str] = []
     for m in lin.config.models:
         entry = lock.models.get(m.path)
+        if entry is not None:
+            mismatches.extend(
+                gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
+            )
         recorded = entry.tests if entry is not None else None
         if not m.tests or recorded is None:
             continue

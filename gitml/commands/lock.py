@@ -32,7 +32,8 @@ def lock(check: bool = False, rev: str | None = None, json_out: bool = False) ->
             raise CheckFailed(
                 f"{LOCK_FILE} is stale for {where}:\n  "
                 + "\n  ".join(diffs)
-                + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it"
+                + f"\nrun `gitml lock` and commit {LOCK_FILE} (or commit through the gitml hook) to "
+                "refresh it"
             )
         verdict(f"{LOCK_FILE} is fresh for {where}")
         return 0

@@ -151,3 +151,25 @@ def test_recorded_verdicts_hold_only_for_the_same_rules_all_passed() -> None:
         "m.pkl: no recorded results for its gates"
     ]
     assert gates.recorded_problems("m.pkl", ["a >= 1"], passed) == []
+
+
+def test_recorded_verdicts_that_contradict_their_lock_are_named() -> None:
+    """A merge without gitml's driver can take the rule from one side and the metrics from the
+    other: the verdict is then not about the lock it is in."""
+    rule = "accuracy >= 0.82"
+    verdict = judge(rule, {"accuracy": 0.84}, rev=None)
+    assert gates.recorded_mismatches("m.pkl", [rule], [verdict], {"accuracy": 0.84}) == []
+    assert gates.recorded_mismatches("m.pkl", [rule], None, {"accuracy": 0.84}) == []
+    # the other side retrained: its metrics merged in, the rule's verdict from this side
+    merged = Verdict(rule=rule, value=None, baseline=None, threshold=0.82, passed=True)
+    assert gates.recorded_mismatches("m.pkl", [rule], [merged], {"accuracy": 0.78}) == [
+        "models.m.pkl.gates[accuracy >= 0.82]: recorded as passed, but accuracy 0.78 >= 0.82 "
+        "is False"
+    ]
+    assert gates.recorded_mismatches("m.pkl", [rule], [verdict], {"accuracy": 0.9}) == [
+        "models.m.pkl.gates[accuracy >= 0.82]: value 0.84, but the recorded metrics say "
+        "accuracy 0.9"
+    ]
+    assert gates.recorded_mismatches("m.pkl", ["accuracy >= 0.5"], [verdict], {}) == [
+        "models.m.pkl.gates: recorded for ['accuracy >= 0.82'], gitml.yaml has ['accuracy >= 0.5']"
+    ]
