@@ -73,8 +73,8 @@ def _commit(doc: ProvDocument, lin: CommitLineage) -> None:
                 "gitml:cmd": cmd_text(stage.cmd) if stage.cmd else "",
             },
         )
-        doc.wasAssociatedWith(run, author, attributes={"prov:role": "gitml:author"})
-        doc.wasAssociatedWith(run, committer, attributes={"prov:role": "gitml:committer"})
+        doc.wasAssociatedWith(run, author, other_attributes={"prov:role": "gitml:author"})
+        doc.wasAssociatedWith(run, committer, other_attributes={"prov:role": "gitml:committer"})
         inputs = [_file(doc, lin, d.path, d.md5) for d in stage.deps]
         inputs += [
             _param(doc, f"{pfile}:{key}", value)
