@@ -201,7 +201,11 @@ def _metrics(
     for name, col in (profile.columns or {}).items():
         q = col.get("quantiles") if isinstance(col, dict) else None
         quantiles = (
-            {str(p): float(v) for p, v in zip(QUANTILES, q, strict=True) if _number(v)}
+            {
+                str(p): float(v)
+                for p, v in zip(QUANTILES, q, strict=True)
+                if isinstance(v, float | int)
+            }
             if isinstance(q, list) and len(q) == len(QUANTILES)
             else {}
         )
@@ -219,10 +223,6 @@ def _metrics(
         fileCount=entry.nfiles,
         producer=PRODUCER,
     )
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _environment_facet(lin: CommitLineage, outs: list[str]) -> GitmlEnvironmentRunFacet | None:

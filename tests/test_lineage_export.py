@@ -27,7 +27,9 @@ CLEAN_REMOTE = "https://git.example.com/org/wine.git"
 
 
 @pytest.fixture(scope="module")
-def lineage_template(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
+def lineage_template(
+    example_template: Example, tmp_path_factory: pytest.TempPathFactory
+) -> Example:
     ex = copy_example(example_template, tmp_path_factory.mktemp("lineage") / "ex")
     ex.without_model_checks()
     assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0

@@ -15,9 +15,7 @@ from gitml.output import say, warn
 FORMATS = ("openlineage", "prov")
 
 
-def lineage(
-    rev: str | None, fmt: str, out: Path | None, emit: str | None, history: bool
-) -> int:
+def lineage(rev: str | None, fmt: str, out: Path | None, emit: str | None, history: bool) -> int:
     if fmt not in FORMATS:
         raise BadInput(f"--format must be `openlineage` or `prov`, not {fmt!r}")
     if emit is not None and fmt != "openlineage":
