@@ -13,6 +13,7 @@ import yaml
 
 from gitml import gates as gates_mod
 from gitml import paths
+from gitml import slices as slices_mod
 from gitml.errors import BadInput
 from gitml.fileio import check_yaml_bounds
 
@@ -66,6 +67,7 @@ class Model:
     tests: str | None = None
     gates: tuple[str, ...] = ()
     baseline: str = "parent"
+    slices: slices_mod.Slices | None = None  # what `gitml_slices` gives the tests
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ DvcNames = Callable[[], Mapping[str, str]]
 
 def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> Model:
     items = _mapping(doc, node, key)
-    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline"}
+    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline", "slices"}
     _check_keys(doc, items, allowed, f"{key}.", node)
     if "path" not in items:
         raise doc.fail(node, f"{key}.path", "is required")
@@ -317,7 +319,15 @@ def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> 
         tests=_path(doc, items.get("tests"), f"{key}.tests"),
         gates=tuple(rules),
         baseline=str(_scalar(doc, items.get("baseline"), f"{key}.baseline", str, "parent")),
+        slices=_slices(doc, items.get("slices"), f"{key}.slices"),
     )
+
+
+def _slices(doc: _Doc, node: yaml.Node | None, key: str) -> slices_mod.Slices | None:
+    try:
+        return slices_mod.parse(doc.value(node)) if node is not None else None
+    except BadInput as exc:
+        raise doc.fail(node, key, str(exc)) from None
 
 
 def _once(names: DvcNames | None) -> DvcNames | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, gates, git, testfiles, testrunner
+from gitml import baselines, gates, git, slices, testfiles, testrunner
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
@@ -116,10 +116,14 @@ def run_model(
     """Gate and test one model, recording the verdicts in its gitml.lock `entry`."""
     result = ModelResult(m.path, m.name)
     base = _baseline(ctx, m, head)
+    tests_failed: list[Failure] = []
+    if m.tests:  # first: gates may name the figures the tests record (`tests.NAME`)
+        _test(ctx, m, entry, thash or "", base, result)
+        tests_failed, result.failures = result.failures, []
     if m.gates:
         result.gates = gates.evaluate(
             m.gates,
-            entry.get("metrics") or {},
+            slices.with_test_metrics(entry.get("metrics"), entry.get("tests")),
             base.rev,
             base.metrics,
             model=m.path,
@@ -129,8 +133,7 @@ def run_model(
         entry["gates"] = result.gates
         if not all(g["passed"] for g in result.gates):
             result.failures.append(Failure("gates", m.path, "\n" + gates.table(result.gates)))
-    if m.tests:
-        _test(ctx, m, entry, thash or "", base, result)
+    result.failures.extend(tests_failed)
     return result
 
 
@@ -152,6 +155,8 @@ def _test(
         "hash": thash,
         "data": data_read(ctx.lineage, tests, testrunner.data_paths(ctx.lineage, m)),
     }
+    if tests.get("metrics"):
+        entry["tests"]["metrics"] = slices.nested(tests["metrics"])
     if tests.get("exitstatus") == 5:
         ctx.report(f"{m.tests}: pytest collected no tests for {m.path}")
     if failed:
@@ -165,7 +170,8 @@ def _baseline(ctx: CheckContext, m: Model, head: str | None) -> baselines.Baseli
     if m.baseline == "parent" and head is not None and head == ctx.head and ctx.head_lock:
         entry = (ctx.head_lock.get("models") or {}).get(m.path)
         if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
-            return baselines.Baseline(m.baseline, head, dict(entry["metrics"]))
+            figures = slices.with_test_metrics(entry["metrics"], entry.get("tests"))
+            return baselines.Baseline(m.baseline, head, figures)
     return baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
 
 
