@@ -33,6 +33,7 @@ from gitml.gtotags import Tag
 from gitml.manifest import LOCK_FILE
 from gitml.registrysource import Source
 from gitml.snapshot import Snapshot
+from gitml.slices import with_test_metrics
 
 # Whether a snapshot's gitml.lock is what its files say now: (fresh, the differences).
 Freshness = Callable[[repo_mod.Repo, Snapshot], tuple[bool, list[str]]]
@@ -144,7 +145,7 @@ def stage_gate_problems(
     entry = (lock.get("models") or {}).get(m.path) or {}
     verdicts = gates.evaluate(
         m.gates,
-        _metrics(entry),
+        with_test_metrics(_metrics(entry), entry.get("tests")),
         base.rev,
         base.metrics,
         model=m.path,
