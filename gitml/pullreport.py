@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitml import baselines, dvcfiles, git, history, modelhistory, plots, registry, versiondiff
+from gitml import (
+    baselines,
+    dvcfiles,
+    git,
+    history,
+    modelhistory,
+    plots,
+    registry,
+    slices,
+    versiondiff,
+)
 from gitml.history import Version
 from gitml.lockfile import ModelEntry
 from gitml.output import printable
@@ -37,6 +47,7 @@ class Report:
     registry: list[RegistryRow]
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
+    slices: list[list[str]] = field(default_factory=list)  # gitml.slices.report_rows
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -62,6 +73,7 @@ def build(root: Path, base: Version, head: Version) -> Report:
             if why
         ],
         left_out=left_out,
+        slices=slices.report_rows(base.lock, head.lock),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from gitml import paths
 from gitml.errors import BadInput
+from gitml.lockfile import Lock
 
 TESTS_KEY = "tests"  # the figures of the tests, among the model's metrics
 SLICES_KEY = "slices"  # a slice's figures, among the tests'
@@ -88,3 +89,24 @@ def slice_figures(tests_metrics: Any) -> dict[str, dict[str, float]]:
         for name, figures in by_slice.items()
         if isinstance(figures, dict)
     }
+
+
+def report_rows(base: Lock, head: Lock) -> list[list[str]]:
+    """[model, slice, figure, base, this, delta] for each figure the tests recorded per slice
+    (`tests.metrics.slices`) at either side: what `gitml report` shows."""
+    rows = []
+    for path, entry in head.models.items():
+        was = base.models.get(path)
+        new = slice_figures(entry.tests.metrics if entry.tests else None)
+        old = slice_figures(was.tests.metrics if was is not None and was.tests else None)
+        for name in sorted(set(new) | set(old)):
+            after, before = new.get(name, {}), old.get(name, {})
+            for figure in sorted(set(after) | set(before)):
+                a, b = before.get(figure), after.get(figure)
+                delta = "" if a is None or b is None else f"{b - a:+g}"
+                rows.append([path, name, figure, _number(a), _number(b), delta])
+    return rows
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"

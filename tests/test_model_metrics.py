@@ -9,13 +9,13 @@ import pytest
 
 from conftest import Example
 
-SLICE_TEST = '''
+SLICE_TEST = """
 def test_accuracy_per_slice(gitml_model, gitml_slices, gitml_metric):
     for name, rows in gitml_slices:
         predicted = gitml_model.predict(rows.drop(columns=["target"]))
         gitml_metric("accuracy", float((predicted == rows["target"]).mean()), slice=name)
     gitml_metric("slice_count", len(gitml_slices))
-'''
+"""
 
 CONFIG = """version: 1
 data:
@@ -74,7 +74,9 @@ def test_slice_figures_gate_commits_and_show_in_the_report(example: Example) -> 
     head = example.head()
     _configure(example, extra="    # stricter\n", cut="13")
     text = (example.root / "gitml.yaml").read_text()
-    text = text.replace("      - tests.slice_count >= 2\n", "      - tests.slices.light.accuracy > 1\n")
+    text = text.replace(
+        "      - tests.slice_count >= 2\n", "      - tests.slices.light.accuracy > 1\n"
+    )
     (example.root / "gitml.yaml").write_text(text)
     example.git("add", "gitml.yaml")
     blocked = example.git("commit", "-q", "-m", "stricter", check=False)

@@ -104,6 +104,11 @@ def sections(doc: Report) -> list[Table]:
         ("Metrics", ["model", "metric", "base", "this", "Δ"], _metric_rows(models)),
         ("Checks", ["model", "base", "this", "verdict"], _check_rows(models)),
         (
+            "Slices (figures the model tests recorded per slice)",
+            ["model", "slice", "metric", "base", "this", "Δ"],
+            doc.slices,
+        ),
+        (
             "Against the registry (what each stage holds now)",
             ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
             [_registry_cells(r) for r in doc.registry],
