@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitml import paths
 from gitml.errors import BadInput
-from gitml.lockfile import Lock
+
+if TYPE_CHECKING:  # gitml.yaml's parser imports this module: it stays light
+    from gitml.lockfile import Lock
 
 TESTS_KEY = "tests"  # the figures of the tests, among the model's metrics
 SLICES_KEY = "slices"  # a slice's figures, among the tests'
