@@ -14,6 +14,8 @@ tests looked up) and `gates: [{rule, value, baseline, threshold, passed}]` (gitm
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
 from gitml.manifest import Lineage
+from gitml.snapshot import Snapshot
 
 
 @dataclass
@@ -84,10 +87,21 @@ def run_models(
             entry.pop("gates", None)
         if not (m.tests or m.gates):
             continue
-        thash = testfiles.tests_hash(ctx.lineage.snap, m.tests) if m.tests else None
+        thash = tests_key(ctx.lineage.snap, m) if m.tests else None
         if force or needs_run(ctx, m, entry, thash):
             results.append(run_model(ctx, m, entry, thash, head))
     return results
+
+
+def tests_key(snap: Snapshot, m: Model) -> str:
+    """What gitml.lock records as `tests.hash`: the hash of the model's test files, and of its
+    gitml.yaml `slices:` when it has some (another query measures other rows)."""
+    assert m.tests
+    files = testfiles.tests_hash(snap, m.tests)
+    if m.slices is None:  # as before slices existed: recorded results stay valid
+        return files
+    spec = json.dumps([m.slices.data, m.slices.by])
+    return hashlib.sha256(f"{files}\0{spec}".encode()).hexdigest()
 
 
 def _tests_hold(lin: Lineage, recorded: Any, thash: str | None) -> bool:
@@ -210,12 +224,12 @@ def data_changes(lin: Lineage, recorded: dict[str, Any]) -> list[str]:
 
 def _tests_key_mismatches(lin: Lineage, m: Model, recorded: dict[str, Any]) -> list[str]:
     assert m.tests
-    now = testfiles.tests_hash(lin.snap, m.tests)
+    now = tests_key(lin.snap, m)
     if recorded.get("hash") == now:
         return []
     return [
         f"models.{m.path}.tests.hash: {str(recorded.get('hash'))[:12]} -> {now[:12]} "
-        f"(the files of {m.tests} are not those its tests ran on)"
+        f"(the files of {m.tests}, or its slices, are not those its tests ran on)"
     ]
 
 

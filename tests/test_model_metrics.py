@@ -14,6 +14,7 @@ def test_accuracy_per_slice(gitml_model, gitml_slices, gitml_metric):
     for name, rows in gitml_slices:
         predicted = gitml_model.predict(rows.drop(columns=["target"]))
         gitml_metric("accuracy", float((predicted == rows["target"]).mean()), slice=name)
+        gitml_metric("rows", len(rows), slice=name)
     gitml_metric("slice_count", len(gitml_slices))
 """
 
@@ -93,6 +94,8 @@ def test_slice_figures_gate_commits_and_show_in_the_report(example: Example) -> 
     assert "Slices" in report.stdout
     before = example.lock("HEAD~1")["models"]["model/model.pkl"]["tests"]["metrics"]
     after = example.lock()["models"]["model/model.pkl"]["tests"]["metrics"]
-    row = next(line for line in report.stdout.splitlines() if "| light |" in line)
-    assert f"{before['slices']['light']['accuracy']:g}" in row
-    assert f"{after['slices']['light']['accuracy']:g}" in row
+    # a new query alone runs the tests again: `alcohol <= 12.5` holds fewer wines
+    assert after["slices"]["light"]["rows"] < before["slices"]["light"]["rows"]
+    row = next(line for line in report.stdout.splitlines() if "| light | rows |" in line)
+    was, now = before["slices"]["light"]["rows"], after["slices"]["light"]["rows"]
+    assert f"| {was:g} | {now:g} | {now - was:+g} |" in row
