@@ -16,6 +16,7 @@ commit's committer date: exporting twice gives the same events.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import attr
@@ -36,7 +37,7 @@ from openlineage.client.serde import Serde
 
 from gitml import __version__
 from gitml.errors import BadInput
-from gitml.lineage_export import CommitLineage, Origin, run_id
+from gitml.lineage_export import CommitLineage, Origin, run_id, without_credentials
 from gitml.lockfile import DataEntry, Environment
 from gitml.modelhistory import cmd_text
 from gitml.profile import QUANTILES
@@ -256,20 +257,33 @@ def as_json(found: list[RunEvent]) -> list[dict[str, Any]]:
     return [Serde.to_dict(e) for e in found]
 
 
-def emit(found: list[RunEvent], url: str) -> None:
+def emit(found: list[RunEvent], url: str) -> str:
     """Send the events to an OpenLineage HTTP endpoint (Marquez, DataHub, ...): POSTed to
-    URL/api/v1/lineage by the client's HTTP transport; BadInput naming the URL on failure."""
-    from openlineage.client.transport.http import HttpConfig, HttpTransport
+    URL/api/v1/lineage by the client's HTTP transport, with `Authorization: Bearer
+    $OPENLINEAGE_API_KEY` when that is set. Returns the URL as messages show it (without
+    credentials); BadInput naming it on failure."""
+    from openlineage.client.transport.http import (
+        ApiKeyTokenProvider,
+        HttpConfig,
+        HttpTransport,
+        TokenProvider,
+    )
 
+    shown = without_credentials(url)
+    key = os.environ.get("OPENLINEAGE_API_KEY")
+    auth = ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({})
     try:
-        transport = HttpTransport(HttpConfig(url=url, timeout=10.0, retry={"total": 1}))
-    except ValueError as exc:
-        raise BadInput(f"--emit {url!r}: not an HTTP URL ({exc})") from None
+        config = HttpConfig(url=url, timeout=10.0, retry={"total": 1}, auth=auth)
+        transport = HttpTransport(config)
+    except ValueError:
+        raise BadInput(f"--emit {shown!r}: not an HTTP URL") from None
     for i, event in enumerate(found):
         try:
             transport.emit(event)
         except Exception as exc:  # requests' errors: refused, timeout, HTTP status
+            why = str(exc).replace(url, shown).splitlines()[0][:300]
             raise BadInput(
-                f"--emit {url}: sending event {i + 1} of {len(found)} (job {event.job.name}) "
-                f"failed: {str(exc).splitlines()[0][:300]}"
+                f"--emit {shown}: sending event {i + 1} of {len(found)} (job {event.job.name}) "
+                f"failed: {why}"
             ) from None
+    return shown

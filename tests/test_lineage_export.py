@@ -132,10 +132,12 @@ def test_exporting_twice_gives_the_same_events_and_history_is_in_order(lin: Exam
 
 class _Endpoint(BaseHTTPRequestHandler):
     received: list[tuple[str, Any]] = []
+    auth: list[str | None] = []
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((self.path, json.loads(body)))
+        self.auth.append(self.headers.get("Authorization"))
         self.send_response(201)
         self.end_headers()
 
@@ -145,12 +147,12 @@ class _Endpoint(BaseHTTPRequestHandler):
 
 def test_emit_sends_the_events_to_an_http_endpoint(lin: Example) -> None:
     server = HTTPServer(("127.0.0.1", 0), _Endpoint)
-    _Endpoint.received = []
+    _Endpoint.received, _Endpoint.auth = [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}"
-        proc = lin.gitml("lineage", "--emit", url)
+        proc = lin.gitml("lineage", "--emit", url, env={"OPENLINEAGE_API_KEY": "k3y"})
     finally:
         server.shutdown()
         server.server_close()
@@ -159,6 +161,7 @@ def test_emit_sends_the_events_to_an_http_endpoint(lin: Example) -> None:
     assert "sent 3 OpenLineage event(s)" in proc.stderr
     assert [p for p, _ in _Endpoint.received] == ["/api/v1/lineage"] * 3
     assert [e for _, e in _Endpoint.received] == _export(lin)
+    assert _Endpoint.auth == ["Bearer k3y"] * 3
     closed = lin.gitml("lineage", "--emit", url)  # nothing listens there now
     assert closed.returncode == 2
     assert f"--emit {url}: sending event 1 of 3" in closed.stderr

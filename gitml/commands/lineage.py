@@ -47,8 +47,8 @@ def _openlineage(
 
     events = [e for lin in found for e in openlineage_events.events(lin, where)]
     if emit is not None:
-        openlineage_events.emit(events, emit)
-        say(f"sent {len(events)} OpenLineage event(s) to {emit}")
+        shown = openlineage_events.emit(events, emit)
+        say(f"sent {len(events)} OpenLineage event(s) to {shown}")
     return json.dumps(openlineage_events.as_json(events), indent=2, sort_keys=True) + "\n"
 
 
