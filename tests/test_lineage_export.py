@@ -116,6 +116,7 @@ def test_openlineage_events_carry_hashes_checks_and_environment(lin: Example) ->
     assert model["facets"]["version"]["datasetVersion"] == lock["models"]["model/model.pkl"]["md5"]
 
 
+@pytest.mark.slow  # five exports
 def test_exporting_twice_gives_the_same_events_and_history_is_in_order(lin: Example) -> None:
     once = lin.gitml("lineage").stdout
     assert once == lin.gitml("lineage").stdout
@@ -145,6 +146,7 @@ class _Endpoint(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # three exports
 def test_emit_sends_the_events_to_an_http_endpoint(lin: Example) -> None:
     server = HTTPServer(("127.0.0.1", 0), _Endpoint)
     _Endpoint.received, _Endpoint.auth = [], []

@@ -33,24 +33,25 @@ models:
 {extra}    slices:
       data: data/prepared/test.csv
       by:
-        strong: "alcohol > {cut}"
+        strong: "alcohol > {strong}"
         light: "alcohol <= {cut}"
 """
 
 
-def _configure(ex: Example, cut: str = "13", extra: str = "") -> None:
-    (ex.root / "gitml.yaml").write_text(CONFIG.format(cut=cut, extra=extra))
+def _configure(ex: Example, cut: str = "13", extra: str = "", strong: str = "13") -> None:
+    (ex.root / "gitml.yaml").write_text(CONFIG.format(cut=cut, extra=extra, strong=strong))
     (ex.root / "tests" / "model" / "test_slices.py").write_text(SLICE_TEST)
     ex.git("add", "-A")
 
 
+@pytest.mark.slow  # two runs of the model tests
 def test_bad_slices_exit_2_naming_the_slice(example: Example) -> None:
-    _configure(example, cut="1000")  # `alcohol > 1000`: no wine is that strong
+    _configure(example, strong="1000")  # `alcohol > 1000`: no wine is that strong
     proc = example.gitml("test")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "slice 'strong' of model model/model.pkl" in proc.stderr
     assert "selects no rows" in proc.stderr and "Traceback" not in proc.stderr
-    _configure(example, cut="13 +")  # a query that does not parse
+    _configure(example, strong="13 +")  # a query that does not parse
     proc = example.gitml("test")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "slice 'strong' of model model/model.pkl" in proc.stderr
@@ -85,7 +86,8 @@ def test_slice_figures_gate_commits_and_show_in_the_report(example: Example) -> 
     assert "tests.slices.light.accuracy > 1" in blocked.stderr and "FAIL" in blocked.stderr
     assert example.head() == head
 
-    # other slices: the report shows each slice's figures against the base
+    # another light slice: the report shows each slice's figures against the base (the
+    # strong slice is as it was: its gate against the parent holds)
     _configure(example, cut="12.5")
     commit = example.git("commit", "-q", "-m", "other slices", check=False)
     assert commit.returncode == 0, commit.stdout + commit.stderr
