@@ -92,7 +92,7 @@ def _log_args(root: Path, rev: str | None, history: bool) -> list[str]:
         if history:
             raise BadInput("give a revision range or --all, not both")
         start, end = rev.split("..", 1)
-        if start.startswith("."):  # A...B: a symmetric difference is no history
+        if end.startswith("."):  # A...B: a symmetric difference is no history
             raise BadInput(f"{rev!r}: give a range as A..B")
         ends = [git.resolve_commit(root, r) for r in (start or "HEAD", end or "HEAD")]
         return ["--reverse", "--topo-order", f"{ends[0]}..{ends[1]}"]
@@ -103,7 +103,8 @@ def _log_args(root: Path, rev: str | None, history: bool) -> list[str]:
 def commits(root: Path, rev: str | None, history: bool) -> list[CommitLineage]:
     """The commits asked for, oldest first, each read from git (nothing is checked out)."""
     args = _log_args(root, rev, history)
-    text = git.out(["log", "--format=" + "%x1f".join(_FIELDS) + "%x1e", *args], root)
+    fmt = "--format=" + "%x1f".join(_FIELDS) + "%x1e"
+    text = git.run(["log", fmt, *args], root).stdout.decode(errors="replace")  # names: any bytes
     found = []
     for record in text.split("\x1e"):
         fields = record.strip("\n").split("\x1f")

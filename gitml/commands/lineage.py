@@ -61,5 +61,7 @@ def _warn_unrecorded(found: list[lineage_export.CommitLineage]) -> None:
             f"{len(bare)} commit(s) have no gitml.lock ({shown}): their stages are exported "
             "without validation, profile or environment"
         )
-    if not any(lin.project.stages for lin in found):
+    if not found:
+        warn("no commit in that range: nothing to export")
+    elif not any(lin.project.stages for lin in found):
         warn("no DVC stage in the commit(s) exported (dvc.lock records none): nothing to export")
