@@ -12,9 +12,15 @@ from typing import Annotated
 
 import typer
 
-from gitml.cli_options import JsonOpt, done
+from gitml.cli_options import JsonOpt, OldRevOpt, done, revision
+from gitml.errors import BadInput
 
-ModelArg = Annotated[str, typer.Argument(help="The model: its gitml.yaml name or path.")]
+ModelArg = Annotated[
+    str, typer.Argument(metavar="MODEL", help="The model: its gitml.yaml name or path.")
+]
+PromotedRevArg = Annotated[
+    str | None, typer.Argument(metavar="REV", help="The commit to promote (default: HEAD).")
+]
 PushOpt = Annotated[
     bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
 ]
@@ -23,10 +29,11 @@ RemoteOpt = Annotated[str, typer.Option("--remote", help="The git remote --push 
 
 def promote(
     model: ModelArg,
-    to: Annotated[str, typer.Option("--to", help="The stage, e.g. production or staging.")],
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="The commit to promote (default: HEAD).")
-    ] = None,
+    to: Annotated[
+        str, typer.Option("--to", metavar="STAGE", help="The stage, e.g. production or staging.")
+    ],
+    rev: PromotedRevArg = None,
+    old_rev: OldRevOpt = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -72,15 +79,18 @@ def promote(
     deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
     (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
     """
-    from gitml.promotion import Options
     from gitml.commands.promote import promote as run
-    from gitml.errors import BadInput
+    from gitml.promotion import Options
 
-    if bump_minor and bump_major:
-        raise BadInput("give one of --bump-minor and --bump-major, not both")
-    bump = "major" if bump_major else "minor" if bump_minor else "patch"
-    opts = Options(version, bump, message, simple, force)
+    opts = Options(version, _bump(bump_minor, bump_major), message, simple, force)
+    rev = revision(rev, old_rev, "gitml promote MODEL REV --to STAGE")
     done(run(model, to, rev, opts, push, remote, json_out))
+
+
+def _bump(minor: bool, major: bool) -> str:
+    if minor and major:
+        raise BadInput("give one of --bump-minor and --bump-major, not both")
+    return "major" if major else "minor" if minor else "patch"
 
 
 def rollback(
@@ -134,7 +144,6 @@ def registry(
     repository, and its files are read as its HEAD commit has them.
     """
     from gitml.commands.registry import show_history, show_lookup, show_registry
-    from gitml.errors import BadInput
 
     if history:
         if version or ref:

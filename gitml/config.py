@@ -78,6 +78,9 @@ class StageApprovals:
     signers: str  # repo path of a file in git's allowed-signers format
 
 
+TOP_KEYS = {"version", "python", "data", "models", "reproduce", "hooks", "registry", "environment"}
+
+
 @dataclass(frozen=True)
 class Config:
     version: int = 1
@@ -88,6 +91,8 @@ class Config:
     seeds: tuple[str, ...] = ()
     block_stale: bool = False
     approvals: dict[str, StageApprovals] = field(default_factory=dict)
+    # `environment: {files: [...]}`: infrastructure files recorded besides the known ones
+    environment_files: tuple[str, ...] = ()
 
     def watched_paths(self) -> set[str]:
         """Paths whose staged change means the hook has work to do."""
@@ -351,8 +356,7 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
     if doc.node is None:
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
     top = _mapping(doc, doc.node, "(top level)")
-    allowed = {"version", "python", "data", "models", "reproduce", "hooks", "registry"}
-    _check_keys(doc, top, allowed, "", doc.node)
+    _check_keys(doc, top, TOP_KEYS, "", doc.node)
     version = _scalar(doc, top.get("version"), "version", int)
     if version != 1:
         raise doc.fail(top.get("version", doc.node), "version", "must be 1 (the only version)")
@@ -378,6 +382,17 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         seeds=seeds,
         block_stale=bool(_scalar(doc, hooks.get("block_stale"), "hooks.block_stale", bool, False)),
         approvals=_approvals(doc, top.get("registry")),
+        environment_files=_environment_files(doc, top.get("environment")),
+    )
+
+
+def _environment_files(doc: _Doc, node: yaml.Node | None) -> tuple[str, ...]:
+    """`environment: {files: [PATH, ...]}`, each a repository path."""
+    fields = _mapping(doc, node, "environment")
+    _check_keys(doc, fields, {"files"}, "environment.", node)
+    listed = _list(doc, fields.get("files"), "environment.files")
+    return tuple(
+        _path(doc, n, f"environment.files[{i}]", required=True) or "" for i, n in enumerate(listed)
     )
 
 

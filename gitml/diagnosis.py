@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 from gitml import dvcfiles, manifest
 from gitml.config import Config
 from gitml.environment import NOT_BUILD_PACKAGES
+from gitml.lockfile import Environment
 
 _CODE_SUFFIXES = (".py", ".R", ".sh", ".ipynb", ".jl", ".scala")
 
@@ -189,6 +190,41 @@ def _platform_difference(recorded: dict[str, Any], now: dict[str, Any]) -> list[
 def _hardware_differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[Difference]:
     return [
         _difference("hardware", f"{key} {recorded.get(key)} recorded, {now.get(key)} now")
-        for key in ("cpu", "gpu")
+        for key in ("cpu", "gpu", "gpu_driver", "cuda", "cudnn")
         if recorded.get(key) != now.get(key)
     ]
+
+
+def infrastructure_differences(
+    recorded: dict[str, Environment | None], now: Environment
+) -> list[Difference]:
+    """The infrastructure of the rebuild (`now`: its files at the commit, its image) against
+    each model's recorded one (path -> block): a file changed, added or gone, another image."""
+    found: list[Difference] = []
+    for path, block in recorded.items():
+        if block is None:
+            continue
+        was, is_ = block.infrastructure_files(), now.infrastructure_files()
+        # a block written before `infrastructure` named one lockfile and the Dockerfile only
+        looked_at = set(was) | set(is_) if block.infrastructure is not None else set(was)
+        changed = sorted(f for f in looked_at if was.get(f) != is_.get(f))
+        if changed:
+            detail = ", ".join(_file_change(f, was.get(f), is_.get(f)) for f in changed)
+            found.append(_difference("infrastructure", f"{path}: built with other files: {detail}"))
+        if block.image() != now.image() and (block.image() or now.image()):
+            found.append(
+                _difference(
+                    "infrastructure",
+                    f"{path}: image {block.image() or 'not recorded'} recorded, "
+                    f"{now.image() or 'none given (GITML_IMAGE_DIGEST)'} now",
+                )
+            )
+    return _each_once(found)
+
+
+def _file_change(path: str, was: str | None, is_: str | None) -> str:
+    if was is None:
+        return f"{path} (not recorded at the build)"
+    if is_ is None:
+        return f"{path} (recorded, absent now)"
+    return f"{path} (sha256 {was[:12]} recorded, {is_[:12]} now)"

@@ -117,6 +117,11 @@ def _threshold(
     return None if was is None else round_sig(was + gate.delta)
 
 
+def holds(op: str, value: float, threshold: float) -> bool:
+    """Whether `value OP threshold` (op one of the gate grammar's)."""
+    return _OPS[op](value, threshold)
+
+
 def evaluate(
     rules: Sequence[str],
     metrics: dict[str, Any],
@@ -136,7 +141,7 @@ def evaluate(
     for gate in parsed:
         value = round_sig(_value(gate, metrics, model, metrics_file, unread))
         threshold = _threshold(gate, baseline_rev, baseline_metrics)
-        passed = threshold is None or _OPS[gate.op](value, round_sig(threshold))
+        passed = threshold is None or holds(gate.op, value, round_sig(threshold))
         records.append(
             {
                 "rule": gate.rule,

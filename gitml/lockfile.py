@@ -131,6 +131,10 @@ class Profile(Record):
 class Hardware(Record):
     cpu: str | None = key(str)
     gpu: str | None = key(str)
+    # on a machine with an NVIDIA GPU: the driver, CUDA (nvidia-smi) and cuDNN (torch) versions
+    gpu_driver: str | None = key(str)
+    cuda: str | None = key(str)
+    cudnn: str | None = key(str)
     ALWAYS = frozenset({"cpu", "gpu"})
 
 
@@ -151,6 +155,17 @@ class Container(Record):
 
 
 @dataclass(frozen=True)
+class Infrastructure(Record):
+    """The repository's infrastructure files the model was built with (`files`: path ->
+    sha256, null for one gitml.yaml names that the commit lacks)."""
+
+    files: JsonObject | None = key(dict)
+
+    def file_hashes(self) -> dict[str, str | None]:
+        return {str(k): v if isinstance(v, str) else None for k, v in (self.files or {}).items()}
+
+
+@dataclass(frozen=True)
 class Environment(Record):
     """An environment block (`environments.<key>`): what built a model (`captured: build`),
     else the committer's (`captured: commit`)."""
@@ -161,9 +176,26 @@ class Environment(Record):
     packages: JsonObject | None = key(dict)
     hardware: Hardware | None = nested(Hardware)
     seeds: JsonObject | None = key(dict)
+    # the first dependency lockfile; the Dockerfile and the image (GITML_IMAGE_DIGEST) built in
     lockfile: LockfileRef | None = nested(LockfileRef)
     container: Container | None = nested(Container)
+    infrastructure: Infrastructure | None = nested(Infrastructure)
     ALWAYS = frozenset({"captured", "python", "platform", "packages", "hardware", "seeds"})
+
+    def infrastructure_files(self) -> dict[str, str | None]:
+        """{path: sha256} of the infrastructure files, from the old `lockfile`/`container`
+        fields for a block written before `infrastructure`, so the two compare."""
+        if self.infrastructure is not None:
+            return self.infrastructure.file_hashes()
+        files: dict[str, str | None] = {}
+        if self.lockfile is not None and self.lockfile.path:
+            files[self.lockfile.path] = self.lockfile.sha256
+        if self.container is not None and self.container.dockerfile_sha256:
+            files["Dockerfile"] = self.container.dockerfile_sha256
+        return files
+
+    def image(self) -> str | None:
+        return self.container.image if self.container is not None else None
 
 
 # A stage's reasons to be rebuilt, or whether it is stale (older locks): `stale`.

@@ -163,7 +163,9 @@ def _environments(
     build-time record `gitml repro` left for that md5, else the committer's (captured: commit)."""
     envs: dict[str, Any] = {}
     prev_envs = (previous or {}).get("environments") or {}
-    extra = environment.repo_files(repo.root, lin.snap.read)
+    infra = environment.infrastructure_files(
+        lin.snap.entries, lin.snap.read, lin.config.environment_files
+    )
     seeds = _seeds(lin.snap, lin.config)
     committer: dict[str, Any] | None = None
     for path, entry in lock["models"].items():
@@ -181,7 +183,7 @@ def _environments(
                 python = environment.project_python(repo.root, lin.config.python)
                 committer = environment.capture(python, repo.root)
             block = {**committer, "captured": "commit"}
-        block.update(extra)
+        block = environment.with_infrastructure(block, infra)
         block["seeds"] = manifest.rounded(seeds)
         new_key = environment.block_key(block)
         envs[new_key] = block

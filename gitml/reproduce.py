@@ -11,6 +11,7 @@ never touched. Nothing here prints: progress goes to the caller's `ReproduceRepo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +25,9 @@ from gitml.dvc_process import OutputStream
 from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.locked_env import LockedEnv, venv_for_models
+from gitml.lockfile import Environment
+from gitml.records import read_record
+from gitml.snapshot import Snapshot
 from gitml.manifest import LOCK_FILE
 from gitml.model_comparison import (
     DIFFERENT,
@@ -48,8 +52,10 @@ _INTERRUPTED = (
 
 
 class ReproduceReport(OutputStream, Protocol):
-    """What the command shows while a reproduce runs: notes, warnings, and (`streaming`, from
-    OutputStream) the output of each DVC run."""
+    """What the command shows while a reproduce runs: each step as it starts, notes, warnings,
+    and (`streaming`, from OutputStream) the output of each DVC run."""
+
+    def step(self, message: str) -> None: ...
 
     def note(self, message: str) -> None: ...
 
@@ -132,16 +138,19 @@ def reproduce(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     recorded = read_recorded_models(repo, rev)  # 1
+    report.step(f"checking out {recorded.commit[:12]} into a temporary worktree")
     with (
         Interruptible(_INTERRUPTED) as signals,
         isolated_worktree(repo, recorded.commit, signals, keep=keep, note=report.note) as wt,
     ):  # 2, and 7 when the block ends
+        report.step("giving it a DVC cache of its own, fed from yours, and your DVC remotes")
         user_config = write_local_config(repo.root, wt.path, wt.cache_dir)
         project = worktree_project(wt.path)
         environment = rebuild_environment(repo, wt.path, recorded, env_mode, report)  # 4
         targets = rebuild_stages.rebuild_targets(
             recorded.rebuildable, recorded.config, project, recorded.commit
         )
+        report.step("fetching the pipeline's inputs from the DVC cache or remote")
         rebuild_inputs.fetch_root_inputs(  # 3, with the stages' PATH
             repo.root,
             recorded.commit,
@@ -155,14 +164,18 @@ def reproduce(
             stream=report,
         )
         rebuild = Rebuild(wt.path, targets, environment, report, recorded.rebuildable)
+        report.step(f"rebuilding {', '.join(targets)} (dvc repro)")
         rebuilt = rebuild.run()  # 5
+        report.step(f"comparing the rebuilt models with {LOCK_FILE}")
         models = compare(wt.path, recorded, rebuilt)  # 6
         verdict = run_verdict(models)
         if out is not None:
             copy_rebuilt(wt.path, list(recorded.rebuildable), out)
-        found = diagnose(rebuild, recorded, models, verdict, rebuilt, twice=twice)
+        found = diagnose(rebuild, recorded, models, verdict, rebuilt, twice=twice, step=report.step)
         seconds = time.monotonic() - started
         kept = wt.path if wt.kept else None
+        if not kept:
+            report.step("removing the temporary worktree")
         return Result(recorded.commit, verdict, models, found, seconds, kept, environment.locked)
 
 
@@ -212,6 +225,7 @@ def rebuild_environment(
     python = environment_mod.project_python(wt, recorded.config.python)
     locked = None
     if env_mode == "locked":
+        report.step("preparing a venv of the recorded packages (--env locked)")
         locked = venv_for_models(
             repo.common_dir,
             python,
@@ -252,24 +266,49 @@ def diagnose(
     rebuilt: dict[str, str | None],
     *,
     twice: bool,
+    step: Callable[[str], None] = lambda message: None,
 ) -> list[Difference]:
     """Step 6, when not identical: the differences between the recorded and actual inputs and
     environment, most likely first; with `twice`, whether a second rebuild here differs from
     the first. Models no stage produces are named last, whatever the verdict."""
     found: list[Difference] = []
+    now = rebuild_environment_record(rebuild, recorded)
     if verdict != IDENTICAL:
+        step(f"{verdict}: looking for why (inputs, environment, seeds)")
         not_identical = [m.path for m in models if m.verdict not in (IDENTICAL, NOT_REBUILT)]
         found = diagnosis.diagnose(
             {p: recorded.rebuildable[p] for p in not_identical},
             recorded.lock.get("environments") or {},
             worktree_project(rebuild.wt),
-            environment_mod.capture(rebuild.environment.python, rebuild.wt),
+            now,
             recorded.config,
         )
         if twice:
+            step(f"rebuilding {', '.join(rebuild.targets)} again (--twice)")
             found = diagnosis.with_determinism(found, varying_models(rebuild, rebuilt))
     unbuilt = [p for p in recorded.models if p not in recorded.rebuildable]
-    return found + diagnosis.not_rebuilt(unbuilt)
+    return found + infrastructure_differences(recorded, now) + diagnosis.not_rebuilt(unbuilt)
+
+
+def rebuild_environment_record(rebuild: Rebuild, recorded: RecordedModels) -> dict[str, Any]:
+    """The environment block of the rebuild: its interpreter's, with the commit's
+    infrastructure files and the image it runs in."""
+    snap = Snapshot(rebuild.wt, recorded.commit)
+    files = environment_mod.infrastructure_files(
+        snap.entries, snap.read, recorded.config.environment_files
+    )
+    block = environment_mod.capture(rebuild.environment.python, rebuild.wt)
+    return environment_mod.with_infrastructure(block, files)
+
+
+def infrastructure_differences(recorded: RecordedModels, now: dict[str, Any]) -> list[Difference]:
+    """Whatever the verdict: each rebuilt model's recorded infrastructure against the rebuild's."""
+    environments = recorded.lock.get("environments") or {}
+    blocks: dict[str, Environment | None] = {}
+    for path, entry in recorded.rebuildable.items():
+        block = environments.get(str(entry.get("environment")))
+        blocks[path] = read_record(Environment, block) if isinstance(block, dict) else None
+    return diagnosis.infrastructure_differences(blocks, read_record(Environment, now))
 
 
 def varying_models(rebuild: Rebuild, rebuilt: dict[str, str | None]) -> list[str]:

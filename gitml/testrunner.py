@@ -164,6 +164,7 @@ def run_tests(
             )
         return PytestRun(record["result"], True)
     testfiles.refuse_unstaged(ctx.repo.root, ctx.lineage.snap, m.path, m.tests, plan.files)
+    ctx.progress(f"testing {m.path} (pytest {m.tests})")
     result = _run_pytest(ctx, m, entry, base, plan)
     if result.get("slice_error"):  # gitml.yaml's slices are wrong, not the model
         raise BadInput(f"gitml.yaml: {result['slice_error']}")

@@ -132,6 +132,8 @@ def validate_target(
             progress(f"validating {d.path} with Spark ({master}); a JVM takes seconds to start")
         result = _run_spark(target)
     else:
+        if progress is not None:
+            progress(f"validating {d.path} against {target.suite_path} (great-expectations)")
         result = _run_suite(target, sample)
     if path is not None and inputs is not None:
         validation_cache.write(path, inputs, result.cache_body())

@@ -375,7 +375,7 @@ def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_p
     )
     (example.root / "gitml.lock").write_text(text)
     example.git("commit", "-q", "-am", "untested", env={"GITML_SKIP": "1"})
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     res = example.git("push", "-q", "origin", "main", check=False)
     assert res.returncode != 0
     assert "did not pass" in res.stderr and "no recorded model test results" in res.stderr
@@ -443,7 +443,7 @@ def test_tests_run_again_when_only_the_data_they_read_changes(example: Example) 
 
     skipped = example.git("commit", "-q", "--no-verify", "-m", "around the hook", check=False)
     assert skipped.returncode == 0, skipped.stderr
-    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    check = example.gitml("lock", "--check", "HEAD")
     assert check.returncode == 1, check.stderr
     assert "tests.data.data/holdout.csv" in check.stderr and "other data" in check.stderr
     promoted = example.gitml("promote", "wine-classifier", "--to", "production")
@@ -461,7 +461,7 @@ def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     extra.write_text("def test_fails():\n    assert False\n")
     example.git("add", "-A")
     example.git("commit", "-q", "--no-verify", "-m", "a failing test, hook skipped")
-    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    check = example.gitml("lock", "--check", "HEAD")
     assert check.returncode == 1, check.stderr
     assert "models.model/model.pkl.tests.hash" in check.stderr
     assert "not those its tests ran on" in check.stderr
@@ -475,7 +475,7 @@ def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     extra.write_text("def test_passes():\n    assert True\n")
     example.git("add", "-A")
     assert commit(example, "a passing test").returncode == 0
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     promoted = example.gitml("promote", "wine-classifier", "--to", "production")
     assert promoted.returncode == 0, promoted.stderr
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Example, dvc, git
+from conftest import Example, dvc, git, run_in_terminal
 
 from gitml import environment
 from gitml.diagnosis import environment_differences
@@ -98,6 +98,30 @@ def test_head_reproduces_identical_and_touches_nothing(example: Example, tmp_pat
     assert model["metrics"]["accuracy"]["within"] is True
     assert md5(out / "model" / "model.pkl") == recorded["md5"]
     assert state(example) == before  # worktree bytes, index, HEAD, worktrees, cache files
+    # DVC's output passes, but not its advice for the temporary worktree (wrong for the
+    # user's repository); with --json, no step lines either
+    assert "Running stage 'train'" in res.stderr
+    for advice in ("git add", "To track the changes", "autostage", "dvc push"):
+        assert advice not in res.stderr, res.stderr
+    assert "temporary worktree" not in res.stderr
+
+
+@pytest.mark.slow  # a second rebuild (test_head_reproduces... is the fast one)
+def test_a_terminal_sees_each_step_and_the_stage_running(example: Example) -> None:
+    code, seen = run_in_terminal(reproduce_cmd(), example.root)
+    assert code == 0, seen
+    steps = [
+        f"gitml: checking out {example.head()[:12]} into a temporary worktree",
+        "gitml: giving it a DVC cache of its own, fed from yours, and your DVC remotes",
+        "gitml: fetching the pipeline's inputs from the DVC cache or remote",
+        "gitml: rebuilding train, evaluate (dvc repro)",
+        "gitml: comparing the rebuilt models with gitml.lock",
+        "gitml: removing the temporary worktree",
+    ]
+    at = [seen.find(step) for step in steps]
+    assert -1 not in at and at == sorted(at), seen  # each step, in order
+    assert "stage train running" in seen  # the status names the stage DVC runs
+    assert "git add" not in seen and "dvc push" not in seen
 
 
 def test_a_commit_without_gitml_lock_is_refused(example: Example) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Example
+from conftest import Example, run_in_terminal
 
 from gitml import config, expectations, precommit, suites, validation
 from gitml import repo as repo_mod
@@ -86,6 +86,7 @@ def test_suite_init_validate_and_the_commit_hook(
     example.git("add", "gitml.yaml", SUITE)
     r = example.git("commit", "-q", "-m", "suite", check=False)
     assert r.returncode == 0, r.stderr
+    assert "validating" not in r.stderr  # what it validates is said on a terminal only
     lock = example.show_file("HEAD", "gitml.lock")
     import yaml
 
@@ -128,8 +129,9 @@ def test_suite_init_validate_and_the_commit_hook(
     # the fixed data (other bytes: one row fewer) passes
     fixed = "".join(original.splitlines(keepends=True)[:-1])
     _write_data(example, fixed)
-    r = example.git("commit", "-q", "-m", "fixed data", check=False)
-    assert r.returncode == 0, r.stderr
+    code, seen = run_in_terminal(["git", "commit", "-q", "-m", "fixed data"], example.root)
+    assert code == 0, seen
+    assert f"gitml: validating data/wine.csv against {SUITE} (great-expectations)" in seen, seen
     entry = yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["data"]["data/wine.csv"]
     assert entry["validation"]["success"] is True and entry["profile"]["rows"] == 177
 

@@ -16,7 +16,7 @@ from gitml.config import Config, Dataset
 from gitml.errors import BadInput
 from gitml.manifest import LOCK_FILE
 from gitml.output import aligned, console, say, say_on_terminal, warn
-from gitml.paths import normalize
+from gitml.paths import normalize, repo_relative
 from gitml.profile import checked
 
 
@@ -172,17 +172,15 @@ class _Target:
 
     @classmethod
     def of(cls, repo: repo_mod.Repo, path: str, dataset: str | None) -> _Target:
-        full = (Path.cwd() / path).resolve()
         name = None if dataset is None else normalize(dataset, what="--dataset").rstrip("/")
-        try:
-            rel = full.relative_to(repo.root.resolve()).as_posix().rstrip("/")
-        except ValueError:
+        rel = repo_relative(repo.root, path)
+        if rel is None:
             if name is None:
                 raise BadInput(
                     f"{path}: outside the repository {repo.root}; to compare it with a recorded "
                     "dataset, name that dataset as gitml.yaml does: --dataset data/NAME.csv"
-                ) from None
-            return cls(name, path, full)
+                )
+            return cls(name, path, (Path.cwd() / path).resolve())
         return cls(rel if name is None else name, rel)
 
 
