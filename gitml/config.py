@@ -324,15 +324,8 @@ def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> 
         tests=_path(doc, items.get("tests"), f"{key}.tests"),
         gates=tuple(rules),
         baseline=str(_scalar(doc, items.get("baseline"), f"{key}.baseline", str, "parent")),
-        slices=_slices(doc, items.get("slices"), f"{key}.slices"),
+        slices=slices_mod.from_node(doc, items.get("slices"), f"{key}.slices"),
     )
-
-
-def _slices(doc: _Doc, node: yaml.Node | None, key: str) -> slices_mod.Slices | None:
-    try:
-        return slices_mod.parse(doc.value(node)) if node is not None else None
-    except BadInput as exc:
-        raise doc.fail(node, key, str(exc)) from None
 
 
 def _once(names: DvcNames | None) -> DvcNames | None:

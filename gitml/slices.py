@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gitml import paths
 from gitml.errors import BadInput
@@ -49,6 +49,24 @@ def parse(value: Any) -> Slices:
             raise BadInput(f"slice {name!r}: its query must be a non-empty string")
         found.append((name, query))
     return Slices(paths.normalize(data, what="path"), tuple(found))
+
+
+class _Document(Protocol):
+    """gitml.yaml as gitml/config.py reads it: values by node, errors naming file and line."""
+
+    def value(self, node: Any) -> Any: ...
+
+    def fail(self, node: Any, key: str, msg: str) -> BadInput: ...
+
+
+def from_node(doc: _Document, node: Any, key: str) -> Slices | None:
+    """A model's `slices:` node of gitml.yaml (None: absent); errors name the file and line."""
+    if node is None:
+        return None
+    try:
+        return parse(doc.value(node))
+    except BadInput as exc:
+        raise doc.fail(node, key, str(exc)) from None
 
 
 def with_test_metrics(metrics: dict[str, Any] | None, tests: Any) -> dict[str, Any]:
