@@ -27,6 +27,7 @@ from gitml.hypotheses import Judged
 from gitml.lineagegraph import Graph
 from gitml.lockfile import ModelEntry
 from gitml.plots import Series
+from gitml.slices import SliceRow
 from gitml.versiondiff import MetricDelta, VersionDiff
 
 
@@ -43,7 +44,7 @@ class Report:
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
     hypotheses: list[Judged]  # of the commits between base and head
-    slices: list[list[str]] = field(default_factory=list)  # gitml.slices.report_rows
+    slices: list[SliceRow] = field(default_factory=list)  # per-slice figures of the tests
 
     @property
     def status(self) -> str:
@@ -82,12 +83,23 @@ class Report:
                 for j in self.hypotheses
             ],
             "slices": [
-                dict(zip(("model", "slice", "metric", "base", "this", "delta"), row, strict=True))
-                for row in self.slices
+                {
+                    "model": m,
+                    "slice": name,
+                    "metric": f,
+                    "base": a,
+                    "this": b,
+                    "delta": _delta(a, b),
+                }
+                for m, name, f, a, b in self.slices
             ],
             "unread": self.unread,
             "left_out": self.left_out,
         }
+
+
+def _delta(old: float | None, new: float | None) -> float | None:
+    return None if old is None or new is None else new - old
 
 
 def build(root: Path, base: Version, head: Version) -> Report:

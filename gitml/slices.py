@@ -111,10 +111,13 @@ def slice_figures(tests_metrics: Any) -> dict[str, dict[str, float]]:
     }
 
 
-def report_rows(base: Lock, head: Lock) -> list[list[str]]:
-    """[model, slice, figure, base, this, delta] for each figure the tests recorded per slice
-    (`tests.metrics.slices`) at either side: what `gitml report` shows."""
-    rows = []
+# (model, slice, figure, base's value, this value): a row of `gitml report`'s Slices table
+SliceRow = tuple[str, str, str, float | None, float | None]
+
+
+def report_rows(base: Lock, head: Lock) -> list[SliceRow]:
+    """Each figure the tests recorded per slice (`tests.metrics.slices`) at either side."""
+    rows: list[SliceRow] = []
     for path, entry in head.models.items():
         was = base.models.get(path)
         new = slice_figures(entry.tests.metrics if entry.tests else None)
@@ -122,11 +125,5 @@ def report_rows(base: Lock, head: Lock) -> list[list[str]]:
         for name in sorted(set(new) | set(old)):
             after, before = new.get(name, {}), old.get(name, {})
             for figure in sorted(set(after) | set(before)):
-                a, b = before.get(figure), after.get(figure)
-                delta = "" if a is None or b is None else f"{b - a:+g}"
-                rows.append([path, name, figure, _number(a), _number(b), delta])
+                rows.append((path, name, figure, before.get(figure), after.get(figure)))
     return rows
-
-
-def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:g}"

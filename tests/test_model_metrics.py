@@ -5,6 +5,8 @@ commit, a slice that selects nothing or whose query fails is bad input (exit 2) 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import Example
@@ -101,3 +103,6 @@ def test_slice_figures_gate_commits_and_show_in_the_report(example: Example) -> 
     row = next(line for line in report.stdout.splitlines() if "| light | rows |" in line)
     was, now = before["slices"]["light"]["rows"], after["slices"]["light"]["rows"]
     assert f"| {was:g} | {now:g} | {now - was:+g} |" in row
+    doc = json.loads(example.gitml("report", "HEAD~1", "HEAD", "--json").stdout)
+    [light] = [r for r in doc["slices"] if (r["slice"], r["metric"]) == ("light", "rows")]
+    assert (light["base"], light["this"], light["delta"]) == (was, now, now - was)

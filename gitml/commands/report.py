@@ -121,7 +121,7 @@ def sections(doc: Report) -> list[Table]:
         (
             "Slices (figures the model tests recorded per slice)",
             ["model", "slice", "metric", "base", "this", "Δ"],
-            doc.slices,
+            [_slice_cells(*row) for row in doc.slices],
         ),
         (
             "Against the registry (what each stage holds now)",
@@ -167,6 +167,11 @@ def _hypothesis_cells(judged: Judged) -> list[str]:
         verdict,
         deltas or "–",
     ]
+
+
+def _slice_cells(model: str, name: str, metric: str, a: float | None, b: float | None) -> list[str]:
+    delta = "" if a is None or b is None else f"{b - a:+g}"
+    return [model, name, metric, _v(a), _v(b), delta]
 
 
 def _registry_cells(row: RegistryRow) -> list[str]:
