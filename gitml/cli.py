@@ -13,7 +13,7 @@ import typer
 
 from gitml import notes, output
 from gitml.cli_options import JsonOpt, OldRevOpt, RevArg, Typer, done, revision
-from gitml.cli_registry import approve, promote, registry, rollback, verify
+from gitml.cli_registry import approve, lineage, promote, registry, rollback, verify
 from gitml.error_handler import Exit, handled
 
 app = Typer(
@@ -361,6 +361,7 @@ app.command()(rollback)
 app.command()(registry)
 app.command()(approve)
 app.command()(verify)
+app.command()(lineage)
 
 
 @app.command()

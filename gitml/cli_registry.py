@@ -1,5 +1,5 @@
 """The registry commands of the command line: promote, rollback, registry (GTO tags), approve
-and verify (signed approvals).
+and verify (signed approvals); and lineage, the export of a commit's lineage for auditors.
 
 Parsed here, registered on the app by gitml/cli.py in their place; each calls
 gitml/commands/promote.py or gitml/commands/registry.py.
@@ -7,6 +7,7 @@ gitml/commands/promote.py or gitml/commands/registry.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -197,3 +198,40 @@ def verify(
     from gitml.commands.approve import verify as run
 
     done(run(model, stage, json_out))
+
+
+def lineage(
+    rev: Annotated[
+        str | None,
+        typer.Argument(help="A commit, or a range A..B (default: HEAD)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="`openlineage` (a JSON array of RunEvents) or `prov`."),
+    ] = "openlineage",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the export to FILE (default: stdout).")
+    ] = None,
+    emit: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            help="Send the OpenLineage events to this HTTP endpoint (POST URL/api/v1/lineage, "
+            "as Marquez takes them).",
+        ),
+    ] = None,
+    all_commits: Annotated[
+        bool, typer.Option("--all", help="Every commit of REV's history, oldest first.")
+    ] = False,
+) -> None:
+    """A commit's lineage in a standard format: OpenLineage RunEvents or W3C PROV-JSON.
+
+    One COMPLETE RunEvent per DVC stage of the commit (run id derived from commit and stage: an
+    export is the same every time), its deps and outs with their md5, the data validation and
+    profile gitml.lock recorded, the environment as the `gitml_environment` facet. PROV: the
+    datasets, models, code and params as entities, the stage runs as activities, the author
+    and committer as agents. With `--emit`, nothing is printed unless `--out` is given.
+    """
+    from gitml.commands.lineage import lineage as run
+
+    done(run(rev, fmt, out, emit, all_commits))

@@ -13,6 +13,7 @@ import yaml
 
 from gitml import gates as gates_mod
 from gitml import paths
+from gitml import slices as slices_mod
 from gitml.errors import BadInput
 from gitml.fileio import check_yaml_bounds
 
@@ -66,6 +67,7 @@ class Model:
     tests: str | None = None
     gates: tuple[str, ...] = ()
     baseline: str = "parent"
+    slices: slices_mod.Slices | None = None  # what `gitml_slices` gives the tests
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,7 @@ DvcNames = Callable[[], Mapping[str, str]]
 
 def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> Model:
     items = _mapping(doc, node, key)
-    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline"}
+    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline", "slices"}
     _check_keys(doc, items, allowed, f"{key}.", node)
     if "path" not in items:
         raise doc.fail(node, f"{key}.path", "is required")
@@ -322,6 +324,7 @@ def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> 
         tests=_path(doc, items.get("tests"), f"{key}.tests"),
         gates=tuple(rules),
         baseline=str(_scalar(doc, items.get("baseline"), f"{key}.baseline", str, "parent")),
+        slices=slices_mod.from_node(doc, items.get("slices"), f"{key}.slices"),
     )
 
 

@@ -86,7 +86,7 @@ def figure(metrics: Any, name: str) -> float | None:
 
 
 def _value(
-    gate: Gate, metrics: dict[str, Any], model: str, metrics_file: str, unread: str | None
+    gate: Gate, metrics: dict[str, Any], model: str, metrics_file: str | None, unread: str | None
 ) -> float:
     """The gate's figure of the metrics; bad input when they lack a figure the gate names (the
     baseline's side too: both sides are figures of one metrics file)."""
@@ -96,6 +96,11 @@ def _value(
         if unread and name == gate.metric:
             raise BadInput(f"gate {gate.rule!r} of model {model!r} cannot be evaluated: {unread}")
         existing = ", ".join(metric_names(metrics)) or "none"
+        if name.startswith("tests."):  # a figure of the tests: `gitml_metric`, not the file
+            raise BadInput(
+                f"gate {gate.rule!r} of model {model!r} names {name!r}, which its model tests "
+                f"did not record (`gitml_metric({name[6:]!r}, value)`; recorded: {existing})"
+            )
         raise BadInput(
             f"gitml.yaml: gate {gate.rule!r} of model {model!r} names metric {name!r}, "
             f"which {metrics_file} does not have (its metrics: {existing})"
@@ -130,11 +135,11 @@ def evaluate(
 ) -> list[Verdict]:
     """Each gate's verdict, as gitml.lock records it. `model`, `metrics_file`: the gitml.yaml
     names messages use; `unread`: why the metrics file could not be read, if so."""
-    if not metrics_file:
+    parsed = [parse(rule) for rule in rules]
+    if not metrics_file and any(not g.metric.startswith("tests.") for g in parsed):
         raise BadInput(f"gitml.yaml: model {model!r} has gates but no `metrics:` file to read")
     records = []
-    for rule in rules:
-        gate = parse(rule)
+    for gate in parsed:
         value = round_sig(_value(gate, metrics, model, metrics_file, unread))
         threshold = _threshold(gate, baseline_rev, baseline_metrics)
         passed = threshold is None or holds(gate.op, value, round_sig(threshold))

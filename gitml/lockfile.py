@@ -84,12 +84,15 @@ class ImportSource(Record):
 
 @dataclass(frozen=True)
 class ModelTests(Record):
-    """`tests`: the model's pytest run, by the hash of its test files, and the data it read."""
+    """`tests`: the model's pytest run, by the hash of its test files, and the data it read;
+    `metrics`: the figures the tests recorded (`gitml_metric`), which gates name `tests.NAME`
+    (a result, so outside the inputs part `lock --check` compares; absent when none)."""
 
     passed: int | None = key(int)
     failed: int | None = key(int)
     hash: str | None = key(str)
     data: JsonObject | None = key(dict)
+    metrics: JsonObject | None = key(dict)
     ALWAYS = frozenset({"passed", "failed", "hash", "data"})
 
     @property

@@ -14,10 +14,12 @@ tests looked up) and `gates: [{rule, value, baseline, threshold, passed}]` (gitm
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, gates, git, testfiles, testrunner
+from gitml import baselines, gates, git, slices, testfiles, testrunner
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
@@ -25,6 +27,7 @@ from gitml.lineage import Lineage
 from gitml.lockfile import Gate as Verdict
 from gitml.lockfile import Lock, ModelEntry, ModelTests
 from gitml.records import JsonObject, plain, updated, without
+from gitml.snapshot import Snapshot
 
 
 @dataclass
@@ -84,7 +87,7 @@ def run_models(
         ctx.lock = ctx.lock.with_model(m.path, entry)
         if not (m.tests or m.gates):
             continue
-        thash = testfiles.tests_hash(ctx.lineage.snap, m.tests) if m.tests else None
+        thash = tests_key(ctx.lineage.snap, m) if m.tests else None
         if force or needs_run(ctx, m, entry, thash):
             results.append(run_model(ctx, m, entry, thash, head))
     return results
@@ -94,6 +97,17 @@ def _unchecked_dropped(entry: ModelEntry, m: Model) -> ModelEntry:
     """The entry without the results of checks gitml.yaml no longer asks of the model."""
     dropped = [name for name, asked in (("tests", m.tests), ("gates", m.gates)) if not asked]
     return without(entry, *dropped) if dropped else entry
+
+
+def tests_key(snap: Snapshot, m: Model) -> str:
+    """What gitml.lock records as `tests.hash`: the hash of the model's test files, and of its
+    gitml.yaml `slices:` when it has some (another query measures other rows)."""
+    assert m.tests
+    files = testfiles.tests_hash(snap, m.tests)
+    if m.slices is None:  # as before slices existed: recorded results stay valid
+        return files
+    spec = json.dumps([m.slices.data, m.slices.by])
+    return hashlib.sha256(f"{files}\0{spec}".encode()).hexdigest()
 
 
 def _tests_hold(lin: Lineage, recorded: ModelTests | None, thash: str | None) -> bool:
@@ -124,10 +138,14 @@ def run_model(
     """Gate and test one model (its gitml.lock `entry`), recording the verdicts in ctx.lock."""
     result = ModelResult(m.path, m.name)
     base = _baseline(ctx, m, head)
+    tests_failed: list[Failure] = []
+    if m.tests:  # first: gates may name the figures the tests record (`tests.NAME`)
+        _test(ctx, m, entry, thash or "", base, result)
+        tests_failed, result.failures = result.failures, []
     if m.gates:
         result.gates = gates.evaluate(
             m.gates,
-            entry.metrics or {},
+            slices.with_test_metrics(entry.metrics, entry.tests),
             base.rev,
             base.metrics,
             model=m.path,
@@ -138,8 +156,7 @@ def run_model(
         ctx.lock = ctx.lock.with_model(m.path, entry)
         if not all(g.passed for g in result.gates):
             result.failures.append(Failure("gates", m.path, "\n" + gates.table(result.gates)))
-    if m.tests:
-        _test(ctx, m, entry, thash or "", base, result)
+    result.failures.extend(tests_failed)
     return result
 
 
@@ -160,6 +177,7 @@ def _test(
         failed=failed,
         hash=thash,
         data=data_read(ctx.lineage, tests, testrunner.data_paths(ctx.lineage, m)),
+        metrics=slices.nested(tests["metrics"]) if tests.get("metrics") else None,
     )
     ctx.lock = ctx.lock.with_model(m.path, updated(entry, tests=recorded))
     if tests.get("exitstatus") == 5:
@@ -175,7 +193,8 @@ def _baseline(ctx: CheckContext, m: Model, head: str | None) -> baselines.Baseli
     if m.baseline == "parent" and head is not None and head == ctx.head and ctx.head_lock:
         entry = ctx.head_lock.models.get(m.path)
         if entry is not None and entry.metrics is not None:
-            return baselines.Baseline(m.baseline, head, dict(entry.metrics))
+            figures = slices.with_test_metrics(entry.metrics, entry.tests)
+            return baselines.Baseline(m.baseline, head, figures)
     return baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
 
 
@@ -214,12 +233,12 @@ def data_changes(lin: Lineage, recorded: JsonObject) -> list[str]:
 
 def _tests_key_mismatches(lin: Lineage, m: Model, recorded: ModelTests) -> list[str]:
     assert m.tests
-    now = testfiles.tests_hash(lin.snap, m.tests)
+    now = tests_key(lin.snap, m)
     if recorded.hash == now:
         return []
     return [
         f"models.{m.path}.tests.hash: {str(recorded.hash)[:12]} -> {now[:12]} "
-        f"(the files of {m.tests} are not those its tests ran on)"
+        f"(the files of {m.tests}, or its slices, are not those its tests ran on)"
     ]
 
 

@@ -32,6 +32,7 @@ from gitml.gtotags import Tag
 from gitml.lockfile import LOCK_FILE, Lock, ModelEntry
 from gitml.registrysource import Source
 from gitml.snapshot import Snapshot
+from gitml.slices import with_test_metrics
 
 # Whether a snapshot's gitml.lock is what its files say now: (fresh, the differences).
 Freshness = Callable[[repo_mod.Repo, Snapshot], tuple[bool, list[str]]]
@@ -137,7 +138,7 @@ def stage_gate_problems(repo: repo_mod.Repo, commit: str, lock: Lock, m: Model) 
     entry = lock.models.get(m.path) or ModelEntry()
     verdicts = gates.evaluate(
         m.gates,
-        entry.metrics or {},
+        with_test_metrics(entry.metrics, entry.tests),
         base.rev,
         base.metrics,
         model=m.path,

@@ -6,7 +6,7 @@ gitml/commands/report.py renders it as Markdown or HTML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from gitml import (
     modelhistory,
     plots,
     registry,
+    slices,
     versiondiff,
 )
 from gitml.history import Version
@@ -26,6 +27,7 @@ from gitml.hypotheses import Judged
 from gitml.lineagegraph import Graph
 from gitml.lockfile import ModelEntry
 from gitml.plots import Series
+from gitml.slices import SliceRow
 from gitml.versiondiff import MetricDelta, VersionDiff
 
 
@@ -42,6 +44,7 @@ class Report:
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
     hypotheses: list[Judged]  # of the commits between base and head
+    slices: list[SliceRow] = field(default_factory=list)  # per-slice figures of the tests
 
     @property
     def status(self) -> str:
@@ -79,9 +82,24 @@ class Report:
                 {"commit": j.commit, "model": j.model, **j.hypothesis.to_json()}
                 for j in self.hypotheses
             ],
+            "slices": [
+                {
+                    "model": m,
+                    "slice": name,
+                    "metric": f,
+                    "base": a,
+                    "this": b,
+                    "delta": _delta(a, b),
+                }
+                for m, name, f, a, b in self.slices
+            ],
             "unread": self.unread,
             "left_out": self.left_out,
         }
+
+
+def _delta(old: float | None, new: float | None) -> float | None:
+    return None if old is None or new is None else new - old
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -108,6 +126,7 @@ def build(root: Path, base: Version, head: Version) -> Report:
         ],
         left_out=left_out,
         hypotheses=_hypotheses(root, base, head),
+        slices=slices.report_rows(base.lock, head.lock),
     )
 
 

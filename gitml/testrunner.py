@@ -42,7 +42,8 @@ ENV_INPUTS = "GITML_INPUTS"
 # gitml's modules the plugin is made of (standard library and pytest only, importing no others)
 PLUGIN_MODULES = ("pytest_plugin.py", "modelloading.py", "modelformats.py")
 # 2: results record the data paths the tests looked up (`data_read`)
-_RECORD_VERSION = 2
+# 3: and the figures they recorded (`metrics`: gitml_metric), with gitml.yaml's slices
+_RECORD_VERSION = 3
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -118,6 +119,7 @@ def _cache_key(
         # every dataset the tests may look up: a superset of those a run reads
         "data": {p: getattr(lin.out(p), "md5", None) for p in plan.data_paths},
         "tests": [m.tests, thash],
+        "slices": [m.slices.data, m.slices.by] if m.slices else None,
         # what else the run reads: the tests' package (staged: a run needs the workspace to
         # match it) and the workspace's pytest config (addopts, pythonpath, ...)
         "files": {p: lin.snap.blob_sha(p) for p in plan.files},
@@ -165,6 +167,8 @@ def run_tests(
     testfiles.refuse_unstaged(ctx.repo.root, ctx.lineage.snap, m.path, m.tests, plan.files)
     ctx.progress(f"testing {m.path} (pytest {m.tests})")
     result = _run_pytest(ctx, m, entry, base, plan)
+    if result.get("slice_error"):  # gitml.yaml's slices are wrong, not the model
+        raise BadInput(f"gitml.yaml: {result['slice_error']}")
     # A crash or an interruption is not cached, nor a run whose model object was refused (its
     # bytes did not match the md5: the verdict is about that file, not the model).
     if result.get("exitstatus") in (0, 1, 5) and not result.get("model_refused"):
@@ -270,10 +274,31 @@ def _inputs(
     return {
         "model": model,
         "data": data,
+        "slices": _slices(ctx, m, data),
         "metrics": entry.metrics or {},
         "params": _params(ctx),
         "baseline": {"rev": base.rev, "metrics": base.metrics} if base.rev else None,
         "results": str(tmp / "results.json"),
+    }
+
+
+def _slices(ctx: CheckContext, m: Model, data: dict[str, str]) -> dict[str, Any] | None:
+    """What `gitml_slices` reads: the sliced dataset's verified local file, how to read it."""
+    if m.slices is None:
+        return None
+    path = m.slices.data
+    if path not in data:
+        raise BadInput(
+            f"gitml.yaml: model {m.path}: slices.data {path!r} is not a DVC-tracked dataset its "
+            "tests can read (gitml.yaml `data:`, or a dep or out of the model's pipeline)"
+        )
+    dataset = next((d for d in ctx.lineage.config.data if d.path == path), None)
+    return {
+        "data": path,
+        "file": data[path],
+        "format": dataset.format if dataset else "auto",
+        "read": dataset.read if dataset else {},
+        "by": [list(pair) for pair in m.slices.by],
     }
 
 

@@ -170,7 +170,7 @@ def test_report_json_gives_the_same_figures_as_numbers(hist: Example) -> None:
     doc = json.loads(proc.stdout)
     assert set(doc) == {
         *("base", "head", "verdict", "failed", "unchecked", "diff"),
-        *("registry", "series", "lineage", "hypotheses", "unread", "left_out"),
+        *("registry", "series", "lineage", "hypotheses", "slices", "unread", "left_out"),
     }
     short = [hist.git("rev-parse", "--short=8", r).stdout.strip() for r in ("HEAD~1", "HEAD")]
     assert [doc["base"], doc["head"]] == short

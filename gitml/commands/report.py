@@ -119,6 +119,11 @@ def sections(doc: Report) -> list[Table]:
         ("Metrics", ["model", "metric", "base", "this", "Δ"], _metric_rows(models)),
         ("Checks", ["model", "base", "this", "verdict"], _check_rows(models)),
         (
+            "Slices (figures the model tests recorded per slice)",
+            ["model", "slice", "metric", "base", "this", "Δ"],
+            [_slice_cells(*row) for row in doc.slices],
+        ),
+        (
             "Against the registry (what each stage holds now)",
             ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
             [_registry_cells(r) for r in doc.registry],
@@ -162,6 +167,11 @@ def _hypothesis_cells(judged: Judged) -> list[str]:
         verdict,
         deltas or "–",
     ]
+
+
+def _slice_cells(model: str, name: str, metric: str, a: float | None, b: float | None) -> list[str]:
+    delta = "" if a is None or b is None else f"{b - a:+g}"
+    return [model, name, metric, _v(a), _v(b), delta]
 
 
 def _registry_cells(row: RegistryRow) -> list[str]:
