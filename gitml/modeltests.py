@@ -128,7 +128,8 @@ def needs_run(ctx: CheckContext, m: Model, entry: ModelEntry, thash: str | None)
     if m.tests and not _tests_hold(ctx.lineage, entry.tests, thash):
         return True
     # verdicts a merge made without gitml's driver combined from two sides are judged again
-    mismatched = gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
+    figures = slices.with_test_metrics(entry.metrics, entry.tests)  # gates name `tests.X` too
+    mismatched = gates.recorded_mismatches(m.path, m.gates, entry.gates, figures)
     return bool(mismatched) or not gates.recorded_pass(m.gates, entry.gates)
 
 
@@ -256,9 +257,8 @@ def recorded_key_mismatches(lin: Lineage, lock: Lock) -> tuple[list[str], list[s
     for m in lin.config.models:
         entry = lock.models.get(m.path)
         if entry is not None:
-            mismatches.extend(
-                gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
-            )
+            figures = slices.with_test_metrics(entry.metrics, entry.tests)
+            mismatches.extend(gates.recorded_mismatches(m.path, m.gates, entry.gates, figures))
         recorded = entry.tests if entry is not None else None
         if not m.tests or recorded is None:
             continue
