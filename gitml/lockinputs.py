@@ -68,9 +68,10 @@ def compared_inputs(entry: ModelEntry | DataEntry) -> JsonObject:
 
 def inputs_part(lock: Lock) -> JsonObject:
     """The inputs part of a gitml.lock (what freshness compares)."""
+    settings: JsonObject | None = dict(lock.settings) if lock.settings is not None else None
     return {
         "config_sha256": lock.extra.get("config_sha256", lock.config_sha256),
-        "settings": lock.extra["settings"] if "settings" in lock.extra else lock.settings,
+        "settings": lock.extra["settings"] if "settings" in lock.extra else settings,
         "models": {p: compared_inputs(e) for p, e in lock.models.items()},
         "data": {p: compared_inputs(e) for p, e in lock.data.items()},
     }
