@@ -285,7 +285,7 @@ class Lock(Record):
     data: dict[str, DataEntry] = nested(DataEntry, "map")
     environments: dict[str, Environment] = nested(Environment, "map")
     settings: dict[str, str] | None = key(dict)  # gitml.yaml key: sha256 (gitml/confighash.py)
-    ALWAYS = frozenset({"models", "data", "environments", "settings"})
+    ALWAYS = frozenset({"models", "data", "environments"})
 
     def environment_of(self, entry: ModelEntry) -> Environment | None:
         """The environment block the model's entry names (None: none, or not recorded)."""
