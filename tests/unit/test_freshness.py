@@ -189,3 +189,28 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
     told = Notes()
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), told) == (True, [])
     assert any("name no data they read" in t for t in told.texts), told.texts
+
+
+def test_an_old_lock_is_upgraded_by_the_gitml_yaml_it_hashed(repo: Repo) -> None:
+    """The first rewrite after upgrading gitml: an old lock gets each entry's block hash from
+    the state whose gitml.yaml it hashed (the index's, else HEAD's), so only what changed there
+    is checked again; a gitml.yaml it did not hash leaves it as it is."""
+    old = old_layout(lock_for(repo, Snapshot(repo.root)), CONFIG.encode())
+    write_lock(repo, old)
+    git("commit", "-qm", "old layout", cwd=repo.root)
+    head = Snapshot(repo.root, git("rev-parse", "HEAD", cwd=repo.root).stdout.strip())
+    now = lock_for(repo, Snapshot(repo.root))
+    up = lineage.in_current_layout(old, Snapshot(repo.root))
+    assert up is not None and not lockinputs.old_layout(up) and up.settings == now.settings
+    assert lockinputs.inputs_part(up) == lockinputs.inputs_part(now)
+    stage_config(repo, CONFIG + "    gates: [accuracy >= 0.5]\n")
+    staged = Snapshot(repo.root)
+    assert lineage.in_current_layout(old, staged) is old  # not the file it hashed
+    up = lineage.in_current_layout(old, staged, head)
+    assert (
+        up is not None
+        and up.models["model.pkl"].config_sha256 == now.models["model.pkl"].config_sha256
+    )
+    changed = lock_for(repo, staged)
+    diffs = lockinputs.differences(lockinputs.inputs_part(up), lockinputs.inputs_part(changed))
+    assert [d.split(":")[0] for d in diffs] == ["models.model.pkl.config_sha256"]
