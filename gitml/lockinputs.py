@@ -71,7 +71,7 @@ def inputs_part(lock: Lock) -> JsonObject:
     settings: JsonObject | None = dict(lock.settings) if lock.settings is not None else None
     return {
         "config_sha256": lock.extra.get("config_sha256", lock.config_sha256),
-        "settings": lock.extra["settings"] if "settings" in lock.extra else settings,
+        "settings": lock.extra.get("settings", settings),
         "models": {p: compared_inputs(e) for p, e in lock.models.items()},
         "data": {p: compared_inputs(e) for p, e in lock.data.items()},
     }
