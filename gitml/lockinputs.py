@@ -105,16 +105,16 @@ def upgraded(old: Lock, config: Config, config_file_sha256: str) -> Lock:
     differs, `old` as it is: which block changed is unknown, so every entry's checks run."""
     if not old_layout(old) or old.config_sha256 != config_file_sha256:
         return old
-    blocks: dict[str, Model | Dataset] = {m.path: m for m in config.models}
-    blocks.update((d.path, d) for d in config.data)
+    models = {m.path: m for m in config.models}
+    data = {d.path: d for d in config.data}
     extra = {k: v for k, v in old.extra.items() if k != "config_sha256"}
     written = None if old.written is None else (old.written - {"config_sha256"}) | {"settings"}
     return dataclasses.replace(
         old,
         config_sha256=None,
         settings=confighash.settings_sha256(config),
-        models={p: _hashed_as(e, blocks.get(p)) for p, e in old.models.items()},
-        data={p: _hashed_as(e, blocks.get(p)) for p, e in old.data.items()},
+        models={p: _hashed_as(e, models.get(p)) for p, e in old.models.items()},
+        data={p: _hashed_as(e, data.get(p)) for p, e in old.data.items()},
         extra=extra,
         written=written,
     )
