@@ -142,6 +142,7 @@ def run_model(
     if m.tests:  # first: gates may name the figures the tests record (`tests.NAME`)
         _test(ctx, m, entry, thash or "", base, result)
         tests_failed, result.failures = result.failures, []
+        entry = ctx.lock.models[m.path]  # with the tests' result: the gates keep it, read it
     if m.gates:
         result.gates = gates.evaluate(
             m.gates,

@@ -366,11 +366,11 @@ def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_p
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", origin, cwd=tmp_path)
     example.git("remote", "add", "origin", str(origin))
-    # A fresh gitml.lock (inputs match) whose results say the checks did not pass, committed
-    # past the hook (a hand edit, a rebase): only the tip's recorded results can judge it.
+    # A fresh gitml.lock (inputs match) without the results of the model's tests, committed
+    # past the hook (a hand edit, a rebase): only the tip's recorded results can judge it. (A
+    # gate verdict edited against its own value and threshold is a stale lock: test_merge.)
     lock = yaml.safe_load((example.root / "gitml.lock").read_text())
     del lock["models"][MODEL]["tests"]
-    lock["models"][MODEL]["gates"][0]["passed"] = False
     text = "schema: gitml.lock/1\n" + yaml.safe_dump(
         {k: v for k, v in lock.items() if k != "schema"}
     )
@@ -380,7 +380,6 @@ def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_p
     res = example.git("push", "-q", "origin", "main", check=False)
     assert res.returncode != 0
     assert "did not pass" in res.stderr and "no recorded model test results" in res.stderr
-    assert "gate `accuracy >= 0.9` failed" in res.stderr
     assert "gitml test" in res.stderr
 
 
