@@ -241,6 +241,10 @@ def staged_version(repo: repo_mod.Repo) -> Version:
         raise BadInput("no gitml.yaml staged: run `gitml init`")
     data = snap.read(LOCK_FILE)
     previous = lockfile.parse(data, f"{LOCK_FILE} (staged)") if data is not None else None
+    head = git.head_commit(repo.root)
+    previous = lineage.in_current_layout(
+        previous, snap, Snapshot(repo.root, head) if head else None
+    )
     lin = lineage.read_lineage(snap, config, None)
     cfg = dvcconfig.read_config(repo.root)
     lock = lockinputs.merge_results(

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitml import dvcconfig, dvcfiles
+from gitml import confighash, dvcconfig, dvcfiles, lockinputs
 from gitml.config import CONFIG_FILE, Config, Dataset, Model
 from gitml.errors import BadInput
 from gitml.fileio import md5_bytes, sha256_bytes
@@ -17,6 +17,7 @@ from gitml.formatchoice import model_format
 from gitml.lockfile import DataEntry, DirRef, ImportSource, Lock, ModelEntry, rounded
 from gitml.metricsfile import read_metrics
 from gitml.records import JsonObject, read_record
+from gitml.repo import config_at
 from gitml.snapshot import Snapshot
 from gitml.staleness import Pipeline, find_stale, frozen_stages
 from gitml.state import Md5Cache
@@ -88,8 +89,30 @@ def inputs(
         known = kept.models.get(m.path) if kept is not None else None
         models[m.path] = _model_entry(lin, m, cache_dir, recorded, known, dvc_cfg, remote)
     data = {d.path: _data_entry(lin, d, cache_dir, recorded) for d in lin.config.data}
-    config_bytes = lin.snap.read(CONFIG_FILE) or b""
-    return Lock(config_sha256=sha256_bytes(config_bytes), models=models, data=data)
+    return Lock(models=models, data=data, settings=confighash.settings_sha256(lin.config))
+
+
+def config_file_sha256(snap: Snapshot) -> str:
+    """The sha256 of the snapshot's whole gitml.yaml: what locks recorded before `settings`
+    (as their top-level `config_sha256`)."""
+    return sha256_bytes(snap.read(CONFIG_FILE) or b"")
+
+
+def in_current_layout(lock: Lock | None, *snaps: Snapshot | None) -> Lock | None:
+    """`lock`, recorded before `settings` (one hash of all of gitml.yaml), with its entries'
+    block hashes where it hashed the gitml.yaml of one of `snaps`, tried in order (see
+    lockinputs.upgraded): so the first commit after upgrading gitml keeps the results of what
+    did not change."""
+    for snap in snaps:
+        if lock is None or snap is None or not lockinputs.old_layout(lock):
+            return lock
+        try:
+            config = config_at(snap)
+        except BadInput:  # told where that gitml.yaml is read for itself
+            continue
+        if config is not None:
+            lock = lockinputs.upgraded(lock, config, config_file_sha256(snap))
+    return lock
 
 
 def _model_entry(
@@ -119,6 +142,7 @@ def _model_entry(
         stale=lin.stale_reasons(out.stage),
         inputs=_stage_inputs(stage),
         cmd=stage.cmd if stage is not None else None,  # as dvc.lock has it: templating resolved
+        config_sha256=confighash.block_sha256(m),
         metrics=read.figures,
         metrics_from=read.source,  # absent for a metrics file in git, as in older locks
     )
@@ -156,6 +180,7 @@ def _data_entry(
         suite=d.suite,
         suite_sha256=sha256_bytes(suite) if suite is not None else None,
         reader=_reader(d),
+        config_sha256=confighash.block_sha256(d),
     )
 
 

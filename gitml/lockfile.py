@@ -224,6 +224,7 @@ class ModelEntry(Record):
     stale: Stale = key(bool, list)
     inputs: JsonObject | None = key(dict)
     cmd: str | list[str] | None = key(str, list)
+    config_sha256: str | None = key(str)  # of its gitml.yaml block (gitml/confighash.py)
     metrics: JsonObject | None = key(dict)
     metrics_from: MetricsSource | None = nested(MetricsSource)
     environment: str | None = key(str)
@@ -267,6 +268,7 @@ class DataEntry(Record):
     suite: str | None = key(str)
     suite_sha256: str | None = key(str)
     reader: JsonObject | None = key(dict)  # format/read/sample other than the defaults
+    config_sha256: str | None = key(str)  # of its gitml.yaml block (gitml/confighash.py)
     validation: Validation | None = nested(Validation)
     profile: Profile | None = nested(Profile)
     ALWAYS = frozenset(
@@ -278,11 +280,12 @@ class DataEntry(Record):
 class Lock(Record):
     """A whole gitml.lock."""
 
-    config_sha256: str | None = key(str)
+    config_sha256: str | None = key(str)  # of all of gitml.yaml: locks written before `settings`
     models: dict[str, ModelEntry] = nested(ModelEntry, "map")
     data: dict[str, DataEntry] = nested(DataEntry, "map")
     environments: dict[str, Environment] = nested(Environment, "map")
-    ALWAYS = frozenset({"config_sha256", "models", "data", "environments"})
+    settings: dict[str, str] | None = key(dict)  # gitml.yaml key: sha256 (gitml/confighash.py)
+    ALWAYS = frozenset({"models", "data", "environments"})
 
     def environment_of(self, entry: ModelEntry) -> Environment | None:
         """The environment block the model's entry names (None: none, or not recorded)."""
@@ -360,6 +363,7 @@ _ENTRY_FIELDS: dict[str, type | tuple[type, ...]] = {
     "metrics": dict,
     "metrics_from": dict,
     "cmd": (str, list),
+    "config_sha256": str,
     "tests": dict,
     "gates": list,
     "environment": str,

@@ -10,8 +10,10 @@ import dataclasses
 import json
 from typing import Any, TypeGuard, TypeVar
 
+from gitml import confighash
+from gitml.config import Config, Dataset, Model
 from gitml.lockfile import DataEntry, Lock, ModelEntry
-from gitml.records import JsonObject, plain, written_keys
+from gitml.records import JsonObject, plain, updated, without, written_keys
 
 MODEL_INPUT_KEYS = (
     "md5",
@@ -27,6 +29,7 @@ MODEL_INPUT_KEYS = (
     "cmd",  # the producing stage's command, as dvc.lock records it (absent: no stage)
     "metrics",
     "metrics_from",  # where DVC holds the metrics file's bytes (absent: in git)
+    "config_sha256",  # its gitml.yaml block's (absent in locks written before `settings`)
 )
 DATA_INPUT_KEYS = (
     "md5",
@@ -41,6 +44,7 @@ DATA_INPUT_KEYS = (
     "suite",
     "suite_sha256",
     "reader",  # format/read/sample options other than the defaults: how the bytes are read
+    "config_sha256",
 )
 
 Entry = TypeVar("Entry", ModelEntry, DataEntry)
@@ -64,11 +68,62 @@ def compared_inputs(entry: ModelEntry | DataEntry) -> JsonObject:
 
 def inputs_part(lock: Lock) -> JsonObject:
     """The inputs part of a gitml.lock (what freshness compares)."""
+    settings: JsonObject | None = dict(lock.settings) if lock.settings is not None else None
     return {
         "config_sha256": lock.extra.get("config_sha256", lock.config_sha256),
+        "settings": lock.extra.get("settings", settings),
         "models": {p: compared_inputs(e) for p, e in lock.models.items()},
         "data": {p: compared_inputs(e) for p, e in lock.data.items()},
     }
+
+
+# --- locks written before `settings` ---------------------------------------------------------
+# They hash all of gitml.yaml in one top-level `config_sha256` and nothing per entry.
+
+
+def old_layout(lock: Lock) -> bool:
+    """Whether the lock hashes gitml.yaml the old way (one `config_sha256`)."""
+    return "config_sha256" in lock.extra or lock.config_sha256 is not None
+
+
+def in_old_layout(new: Lock, config_file_sha256: str) -> Lock:
+    """`new` (inputs, the current layout) as a lock of the old layout records them: so a lock
+    committed before `settings` is judged the old way, and stays fresh while gitml.yaml does."""
+    return dataclasses.replace(
+        new,
+        config_sha256=config_file_sha256,
+        settings=None,
+        models={p: without(e, "config_sha256") for p, e in new.models.items()},
+        data={p: without(e, "config_sha256") for p, e in new.data.items()},
+    )
+
+
+def upgraded(old: Lock, config: Config, config_file_sha256: str) -> Lock:
+    """`old`, where it has the old layout and hashed this very gitml.yaml (`config`, parsed, and
+    the file's sha256), in the current layout: each entry with its block's hash. So rewriting
+    it keeps every entry's results, and a commit's changes are told per entry. Where the file
+    differs, `old` as it is: which block changed is unknown, so every entry's checks run."""
+    if not old_layout(old) or old.config_sha256 != config_file_sha256:
+        return old
+    models = {m.path: m for m in config.models}
+    data = {d.path: d for d in config.data}
+    extra = {k: v for k, v in old.extra.items() if k != "config_sha256"}
+    written = None if old.written is None else (old.written - {"config_sha256"}) | {"settings"}
+    return dataclasses.replace(
+        old,
+        config_sha256=None,
+        settings=confighash.settings_sha256(config),
+        models={p: _hashed_as(e, models.get(p)) for p, e in old.models.items()},
+        data={p: _hashed_as(e, data.get(p)) for p, e in old.data.items()},
+        extra=extra,
+        written=written,
+    )
+
+
+def _hashed_as(entry: Entry, block: Model | Dataset | None) -> Entry:
+    if block is None:  # an entry gitml.yaml no longer lists: dropped by the rewrite anyway
+        return entry
+    return updated(entry, config_sha256=confighash.block_sha256(block))
 
 
 def short(value: Any) -> str:

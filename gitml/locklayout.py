@@ -27,6 +27,7 @@ SEPARATED: tuple[tuple[str, ...], ...] = (
     (),
     ("models",),
     ("data",),
+    ("settings",),  # each a hash of one top-level key of gitml.yaml, edited independently
     ("models", "*"),
     ("data", "*"),
     ("models", "*", "inputs"),

@@ -352,11 +352,13 @@ def evaluate(
                 previous = lockfile.parse(previous_bytes)
             except BadInput as exc:
                 tell.warn(f"{exc}; writing it anew")
+        previous = lineage.in_current_layout(previous, snap, head_snap)
         lock = lockinputs.merge_results(
             lineage.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
         )
         lock = _environments(repo, lin, lock, previous)
-        head_lock = outcome.head_lock = _head_lock(snap, head_snap, previous)
+        head_lock = _head_lock(snap, head_snap, previous)
+        head_lock = outcome.head_lock = lineage.in_current_layout(head_lock, head_snap)
         if run_checks and not outcome.missing:
             ctx = checks.CheckContext(
                 repo,

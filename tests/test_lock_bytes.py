@@ -77,10 +77,16 @@ def committed_bytes(ex: Example) -> bytes:
 
 
 # The keys of an entry gitml writes: always, and when they hold something (DESIGN.md).
+# config_sha256: the entry's own gitml.yaml block's hash (one top-level hash of the whole file
+# before: two gitml.yaml edits git merges cleanly conflicted on it, tests/test_merge_matrix.py)
 MODEL_KEYS = {"md5", "hash", "size", "format", "stage", "stale", "inputs", "metrics"}
+MODEL_KEYS |= {"config_sha256"}
 MODEL_OPTIONAL = {"format_from", "dir", "frozen", "cmd", "metrics_from", "environment"}
 MODEL_RESULTS = {"tests", "gates"}
 DATA_KEYS = {"md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256"}
+DATA_KEYS |= {"config_sha256"}
+# one hash per top-level gitml.yaml key other than models and data
+SETTINGS = {"environment", "hooks", "python", "registry", "reproduce"}
 
 
 def _rounded(value: object) -> object:
@@ -103,7 +109,8 @@ def test_the_committed_lock_is_in_the_format_gitml_writes(template: Example) -> 
     lines = data.decode().splitlines()
     assert [line for line in lines if line] == ["schema: gitml.lock/1", *dumped.splitlines()]
     assert "" in lines and lines.count("") == data.decode().count("\n\n")
-    assert set(body) == {"config_sha256", "models", "data", "environments"}
+    assert set(body) == {"settings", "models", "data", "environments"}
+    assert set(body["settings"]) == SETTINGS
     for entry in doc["models"].values():
         assert MODEL_KEYS <= set(entry) <= MODEL_KEYS | MODEL_OPTIONAL | MODEL_RESULTS, entry
     for entry in doc["data"].values():

@@ -216,8 +216,6 @@ PAIRS: dict[str, tuple[Change, Change]] = {
 }
 # merged cleanly, but the two sides' results do not add up: the merge's lock is stale
 STALE = {"param vs gate, fails": "models.models/a.pkl.gates[accuracy >= 0.82]: recorded as passed"}
-# config_sha256 hashes all of gitml.yaml: two edits of it that git merges change that one line
-KNOWN = {"two gates": "config_sha256 is one hash of all of gitml.yaml"}
 FILES = ("gitml.lock", "dvc.lock", "gitml.yaml", "params.yaml")
 
 
@@ -252,13 +250,9 @@ def host_merge(ex: Example, tmp: Path) -> tuple[Path, dict[str, int]]:
     return clone, counts
 
 
-@pytest.mark.parametrize(
-    "pair",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN[p], strict=True)) if p in KNOWN else p
-        for p in PAIRS
-    ],
-)
+# "two gates" conflicted on one top-level hash of all of gitml.yaml until each entry hashed its
+# own block (gitml/confighash.py)
+@pytest.mark.parametrize("pair", list(PAIRS))
 def test_gitml_lock_conflicts_only_where_its_sources_do(
     pair: str, project: Example, table: dict[str, dict[str, int]], tmp_path: Path
 ) -> None:

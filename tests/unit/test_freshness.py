@@ -7,6 +7,7 @@ from what the files say.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -96,11 +97,53 @@ def test_a_changed_dvc_file_makes_it_stale(repo: Repo) -> None:
     assert len(diffs) == 1 and diffs[0].startswith("data.data.csv.md5"), diffs
 
 
-def test_a_changed_gitml_yaml_makes_it_stale(repo: Repo) -> None:
-    (repo.root / "gitml.yaml").write_text(CONFIG + "# a comment\n")
+def stage_config(repo: Repo, text: str) -> None:
+    (repo.root / "gitml.yaml").write_text(text)
     git("add", "gitml.yaml", cwd=repo.root)
+
+
+def judged(repo: Repo) -> tuple[bool, list[str]]:
     fresh, diffs = freshness.lock_is_fresh(repo, Snapshot(repo.root), Notes())
-    assert not fresh and [d.split(":")[0] for d in diffs] == ["config_sha256"]
+    return fresh, [d.split(":")[0] for d in diffs]
+
+
+def test_a_changed_gitml_yaml_block_makes_its_entry_stale(repo: Repo) -> None:
+    """Each entry hashes its own block, the top level each other key: a change is told where
+    it is (so two branches editing different blocks merge cleanly); a comment changes nothing
+    gitml reads."""
+    stage_config(repo, CONFIG + "# a comment\n")
+    assert judged(repo) == (True, [])
+    stage_config(repo, CONFIG + "    gates: [accuracy >= 0.5]\n")
+    assert judged(repo) == (False, ["models.model.pkl.config_sha256"])
+    stage_config(
+        repo, CONFIG.replace("  - path: data.csv\n", "  - path: data.csv\n    sample: {n: 5}\n")
+    )
+    assert judged(repo) == (False, ["data.data.csv.config_sha256"])
+    stage_config(repo, CONFIG + "hooks:\n  block_stale: true\n")
+    assert judged(repo) == (False, ["settings.hooks"])
+    stage_config(repo, CONFIG + "hooks:\n  block_stale: false\n")  # the default, spelled out
+    assert judged(repo) == (True, [])
+
+
+def old_layout(lock: Lock, config: bytes) -> Lock:
+    """`lock` as gitml wrote it before `settings`: one hash of all of gitml.yaml."""
+    return dataclasses.replace(
+        lock,
+        config_sha256=hashlib.sha256(config).hexdigest(),
+        settings=None,
+        models={p: without(e, "config_sha256") for p, e in lock.models.items()},
+        data={p: without(e, "config_sha256") for p, e in lock.data.items()},
+    )
+
+
+def test_a_lock_of_the_old_layout_is_judged_the_old_way(repo: Repo) -> None:
+    """Every lock committed before `settings` stays fresh while gitml.yaml's bytes do, and
+    is stale on any change of them, as it was (lock --check on old commits does not flip)."""
+    write_lock(repo, old_layout(lock_for(repo, Snapshot(repo.root)), CONFIG.encode()))
+    assert b"config_sha256" in (repo.root / LOCK_FILE).read_bytes()
+    assert judged(repo) == (True, [])
+    stage_config(repo, CONFIG + "# a comment\n")
+    assert judged(repo) == (False, ["config_sha256"])
 
 
 def test_a_commit_is_judged_by_its_own_files(repo: Repo) -> None:
@@ -146,3 +189,28 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
     told = Notes()
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), told) == (True, [])
     assert any("name no data they read" in t for t in told.texts), told.texts
+
+
+def test_an_old_lock_is_upgraded_by_the_gitml_yaml_it_hashed(repo: Repo) -> None:
+    """The first rewrite after upgrading gitml: an old lock gets each entry's block hash from
+    the state whose gitml.yaml it hashed (the index's, else HEAD's), so only what changed there
+    is checked again; a gitml.yaml it did not hash leaves it as it is."""
+    old = old_layout(lock_for(repo, Snapshot(repo.root)), CONFIG.encode())
+    write_lock(repo, old)
+    git("commit", "-qm", "old layout", cwd=repo.root)
+    head = Snapshot(repo.root, git("rev-parse", "HEAD", cwd=repo.root).stdout.strip())
+    now = lock_for(repo, Snapshot(repo.root))
+    up = lineage.in_current_layout(old, Snapshot(repo.root))
+    assert up is not None and not lockinputs.old_layout(up) and up.settings == now.settings
+    assert lockinputs.inputs_part(up) == lockinputs.inputs_part(now)
+    stage_config(repo, CONFIG + "    gates: [accuracy >= 0.5]\n")
+    staged = Snapshot(repo.root)
+    assert lineage.in_current_layout(old, staged) is old  # not the file it hashed
+    up = lineage.in_current_layout(old, staged, head)
+    assert (
+        up is not None
+        and up.models["model.pkl"].config_sha256 == now.models["model.pkl"].config_sha256
+    )
+    changed = lock_for(repo, staged)
+    diffs = lockinputs.differences(lockinputs.inputs_part(up), lockinputs.inputs_part(changed))
+    assert [d.split(":")[0] for d in diffs] == ["models.model.pkl.config_sha256"]

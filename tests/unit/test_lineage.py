@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitml import lineage, lockfile
+from gitml import confighash, lineage, lockfile
+from gitml.config import Config, Dataset, Model
 from gitml.errors import BadInput
 from gitml.lineage import Lineage
 from gitml.lockfile import Lock
@@ -127,21 +128,32 @@ def test_the_inputs_of_a_commit_are_what_its_files_say(repo: Path) -> None:
         False,
         None,
     )
+    # gitml.yaml hashed where each block lives: per entry, and per other top-level key
+    block = Model(path="model.pkl", name="model", metrics="metrics.json")
+    assert model.config_sha256 == confighash.block_sha256(block)
+    assert data.config_sha256 == confighash.block_sha256(Dataset(path="data/raw.csv"))
+    assert lock.settings == confighash.settings_sha256(Config())
+    assert sorted(lock.settings) == ["environment", "hooks", "python", "registry", "reproduce"]
+    assert lock.config_sha256 is None  # the whole file's hash: locks of the old layout only
     gitml_yaml = (repo / "gitml.yaml").read_bytes()
-    assert lock.config_sha256 == hashlib.sha256(gitml_yaml).hexdigest()
+    snap = Snapshot(repo)
+    assert lineage.config_file_sha256(snap) == hashlib.sha256(gitml_yaml).hexdigest()
 
 
 def test_the_inputs_are_written_as_gitml_writes_them(repo: Path) -> None:
     text = lockfile.serialize(inputs(repo)).decode()
-    assert text.startswith("schema: gitml.lock/1\nconfig_sha256: ")
+    assert text.startswith("schema: gitml.lock/1\ndata:\n")
+    assert sorted(yaml.safe_load(text)) == ["data", "environments", "models", "schema", "settings"]
     model = yaml.safe_load(text)["models"]["model.pkl"]
     assert sorted(model) == [
-        "cmd", "format", "hash", "inputs", "md5", "metrics", "size", "stage", "stale"
+        "cmd", "config_sha256", "format", "hash", "inputs", "md5", "metrics", "size", "stage",
+        "stale",
     ]  # fmt: skip
     data = yaml.safe_load(text)["data"]["data/raw.csv"]
     assert sorted(data) == sorted(
-        ["md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256"]
-    )
+        ["md5", "hash", "size", "nfiles", "source", "stage", "stale", "suite", "suite_sha256",
+         "config_sha256"]
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -112,14 +112,12 @@ def test_keys_a_newer_gitml_wrote_survive_a_round_trip() -> None:
 def test_a_lock_made_now_is_written_with_todays_keys() -> None:
     """Keys gitml always writes are written null; the others only when they hold a value."""
     lock = Lock(
-        config_sha256="c" * 64,
         models={"m.pkl": ModelEntry(md5="a" * 32, hash="md5", size=3, format="pickle")},
         data={"d.csv": DataEntry(md5="b" * 32, hash="md5", size=1500)},
+        settings={"hooks": "c" * 64, "python": "d" * 64},
     )
     assert lockfile.serialize(lock).decode() == (
         "schema: gitml.lock/1\n"
-        f"config_sha256: {'c' * 64}\n"
-        "\n"
         "data:\n"
         "  d.csv:\n"
         "    hash: md5\n\n"
@@ -144,6 +142,10 @@ def test_a_lock_made_now_is_written_with_todays_keys() -> None:
         "    size: 3\n\n"
         "    stage: null\n\n"
         "    stale: null\n"
+        "\n"
+        "settings:\n"
+        f"  hooks: {'c' * 64}\n\n"  # each hash a hunk of its own under a plain git merge
+        f"  python: {'d' * 64}\n"
     )
 
 
