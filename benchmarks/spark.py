@@ -1,17 +1,19 @@
 """`gitml validate` with the pandas engine and the Spark engine, side by side. A script, not a
 test:
 
-    .venv/bin/python benchmarks/spark.py                     # 1, 2 and 5 GB; about an hour
-    .venv/bin/python benchmarks/spark.py --sizes 0.1,0.2     # a quick run
+    nice -n 10 .venv/bin/python benchmarks/spark.py                   # 1, 2 and 5 GB
+    nice -n 10 .venv/bin/python benchmarks/spark.py --sizes 0.1,0.2   # a quick run
     .venv/bin/python benchmarks/spark.py --pandas-max-gb 2   # pandas only up to 2 GB (default)
 
-For each size it generates a CSV of about that many GB (10 columns: whole numbers, decimals, two
-zero-inflated columns, one with a dominant value, few-valued numbers, labels, booleans, integers
-with nulls, ids), scaffolds a suite from its first 100,000 rows (row count unbounded), and runs
-`gitml validate` once per engine on a cold validation cache, measuring the wall time and the peak
-resident memory of the whole process tree (gitml, and for Spark the JVM that holds the driver and
-the executors in local mode), sampled every 0.1 s from /proc. It prints a table and the fitted
-slope of time against size (seconds per GB, least squares) per engine. Linux only (/proc).
+For each size (rising) it grows one CSV to about that many GB (10 columns: whole numbers, decimals,
+two zero-inflated columns, one with a dominant value, few-valued numbers, labels, booleans,
+integers with nulls, ids), scaffolds a suite from its first 100,000 rows (row count unbounded), and
+runs `gitml validate` once per engine on a cold validation cache, measuring the wall time and the
+peak resident memory of the whole process tree (gitml, and for Spark the JVM that holds the driver
+and the executors in local mode), sampled every 0.1 s from /proc. It prints a table and the fitted
+slope of time against size (seconds per GB, least squares) per engine, and the load average during
+each run: the machine's cores are shared, and a run's time says little without it.
+Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -36,15 +38,16 @@ CHUNK_ROWS = 500_000
 GB = 1e9
 
 
-def write_csv(path: Path, size_gb: float, seed: int = 0) -> int:
-    """A CSV of about `size_gb` GB; returns its rows."""
+def write_csv(path: Path, size_gb: float, rows: int = 0) -> int:
+    """The CSV at `path` (of `rows` rows, none: a new file) grown to about `size_gb` GB; returns
+    its rows. Each size's file begins with the smaller one's rows: generating takes longer
+    than validating, so the sizes share it."""
     import numpy as np
     import pandas as pd
 
-    rng = np.random.default_rng(seed)
-    rows = 0
-    with open(path, "w", newline="") as f:
+    with open(path, "a" if rows else "w", newline="") as f:
         while f.tell() < size_gb * GB:
+            rng = np.random.default_rng(rows)
             n = CHUNK_ROWS
             nulls = rng.random(n) < 0.05
             df = pd.DataFrame(
@@ -148,11 +151,16 @@ def slope(points: list[tuple[float, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
 
 
-def run_size(root: Path, gb: float, pandas_max: float) -> list[tuple[str, float, int, float, int]]:
+def run_size(
+    root: Path, gb: float, rows: int, pandas_max: float
+) -> tuple[int, list[tuple[str, float, int, float, int, float]]]:
+    """The CSV grown to `gb` GB, validated by each engine: (its rows, one result per engine:
+    engine, GB, rows, seconds, peak bytes, load average over the run)."""
     csv = root / "data" / "big.csv"
-    rows = write_csv(csv, gb)
+    rows = write_csv(csv, gb, rows)
     size = csv.stat().st_size
-    write_suite(root)
+    if not (root / ".gitml" / "suites" / "big.json").exists():
+        write_suite(root)
     found = []
     for engine in ("pandas", "spark"):
         if engine == "pandas" and size / GB > pandas_max:
@@ -161,41 +169,47 @@ def run_size(root: Path, gb: float, pandas_max: float) -> list[tuple[str, float,
         write_config(root, engine, size)
         shutil.rmtree(root / ".git" / "gitml" / "validation", ignore_errors=True)
         cmd = [sys.executable, "-m", "gitml", "validate", "data/big.csv"]
+        load_before = os.getloadavg()[0]
         code, took, peak = measured(cmd, root)
+        load = (load_before + os.getloadavg()[0]) / 2
         print(
             f"  {size / GB:.2f} GB ({rows} rows) {engine:6} exit {code}  {took:7.1f} s  "
-            f"peak RSS {peak / 2**30:.2f} GiB",
+            f"peak RSS {peak / 2**30:.2f} GiB  load {load:.1f}",
             flush=True,
         )
-        found.append((engine, size / GB, rows, took, peak))
-    return found
+        found.append((engine, size / GB, rows, took, peak, load))
+    return rows, found
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1,2,5", help="GB, comma-separated")
+    ap.add_argument("--sizes", default="1,2,5", help="GB, comma-separated, rising")
     ap.add_argument("--pandas-max-gb", type=float, default=2.0)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="gitml-bench-spark-"))
     conftest.isolate_environment(base / "home", "gitml bench")
     os.environ["PYTHONPATH"] = str(PROJECT)
-    results = []
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    results, rows = [], 0
+    root = base / "repo"
     try:
-        for gb in (float(s) for s in args.sizes.split(",")):
-            root = base / f"repo-{gb}"
-            setup_repo(root)
-            results += run_size(root, gb, args.pandas_max_gb)
-            if not args.keep:
-                shutil.rmtree(root / "data", ignore_errors=True)
+        setup_repo(root)
+        for gb in sorted(float(s) for s in args.sizes.split(",")):
+            rows, found = run_size(root, gb, rows, args.pandas_max_gb)
+            results += found
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    print("\n| size | rows | engine | time | peak RSS (tree) |\n|---:|---:|---|---:|---:|")
-    for engine, gb, rows, took, peak in results:
-        print(f"| {gb:.2f} GB | {rows} | {engine} | {took:.1f} s | {peak / 2**30:.2f} GiB |")
+    print(
+        "\n| size | rows | engine | time | peak RSS (tree) | load |\n|---:|---:|---|---:|---:|---:|"
+    )
+    for engine, gb, n, took, peak, load in results:
+        print(
+            f"| {gb:.2f} GB | {n} | {engine} | {took:.1f} s | {peak / 2**30:.2f} GiB | {load:.1f} |"
+        )
     for engine in ("pandas", "spark"):
-        fitted = slope([(gb, t) for e, gb, _, t, _ in results if e == engine])
+        fitted = slope([(gb, t) for e, gb, _, t, _, _ in results if e == engine])
         if fitted is not None:
             print(f"{engine}: time grows by {fitted:.1f} s per GB (least squares)")
     return 0 if results else 1
