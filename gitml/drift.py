@@ -379,11 +379,3 @@ def _compare_column(
     if entry.get("dtype") != dtype and not (recorded_number and column.is_number()):
         return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.get('dtype')} -> {dtype}")
     return _measure(entry)(col, column, entry, rows_then, threshold)
-
-
-def coarse(profile: dict[str, Any]) -> bool:
-    """A profile written before histograms: its number columns have quartiles alone."""
-    return any(
-        isinstance(e, dict) and e.get("quantiles") and "histogram" not in e and "values" not in e
-        for e in (profile.get("columns") or {}).values()
-    )

@@ -197,6 +197,15 @@ def histogram_counts(
 # --- a recorded profile, read back -------------------------------------------------------------
 
 
+def coarse(profile: dict[str, Any]) -> bool:
+    """A profile written before histograms: its number columns have quartiles alone (drift
+    compares them over quartile bins; validating the data again records histograms)."""
+    return any(
+        isinstance(e, dict) and e.get("quantiles") and "histogram" not in e and "values" not in e
+        for e in (profile.get("columns") or {}).values()
+    )
+
+
 def checked(profile: dict[str, Any]) -> dict[str, Any]:
     """The profile's columns, refused (exit 2, naming the column) when gitml would not have
     written them: a gitml.lock can be edited by hand, and drift must not crash on one."""

@@ -29,7 +29,7 @@ from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
-from gitml.profile import profile_of
+from gitml.profile import coarse, profile_of
 from gitml.sampling import Sample
 
 
@@ -255,11 +255,16 @@ def _cache_sources(cfg: DvcConfig, path: str, out: Out, md5: str) -> list[Source
 
 
 def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
+    """Changed data, no passing validation recorded, or a coarse profile (one written before
+    histograms: the lock being rewritten anyway, its profile is brought up to date)."""
     if not d.suite:
         return False
-    recorded = (ctx.lock.get("data") or {}).get(d.path, {}).get("validation")
-    return d.path in ctx.changed_data or not (
-        isinstance(recorded, dict) and recorded.get("success")
+    entry = (ctx.lock.get("data") or {}).get(d.path, {})
+    recorded, profile = entry.get("validation"), entry.get("profile")
+    return (
+        d.path in ctx.changed_data
+        or not (isinstance(recorded, dict) and recorded.get("success"))
+        or (isinstance(profile, dict) and coarse(profile))
     )
 
 
