@@ -2,7 +2,8 @@
 
 Per column, the population stability index (PSI) of today's values over the bins the recorded
 profile holds, with the count the data had in each bin when it was validated:
-- a number column: its histogram (gitml.profile `histogram`): nulls, below the first edge, the
+- a number column (and a datetime column, as seconds since the epoch): its histogram
+  (gitml.profile `histogram`): nulls, below the first edge, the
   intervals between tie-aware deciles, above the last edge, and a point bin for each value that
   held at least 5% of the values (zeros of a zero-inflated column, a dominant value);
 - a number column of at most 10 values: nulls, each value, any other;
@@ -259,9 +260,10 @@ def _histogram_number(
     expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
     outside = (found[1] + found[len(counts)]) / now.rows
+    mean = f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, " if "mean" in entry else ""
     detail = (
-        f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
-        f"{actual[0]:.1%}, outside the recorded range {outside:.1%}"
+        f"{mean}nulls {expected[0]:.1%} -> {actual[0]:.1%}, outside the recorded range "
+        f"{outside:.1%}"
     )
     return ColumnDrift(col, "number", value, verdict(value, threshold), detail)
 

@@ -251,6 +251,37 @@ def test_a_coarse_profile_is_recorded_again_when_the_lock_is_rewritten(example: 
     assert {(c["psi"], c["coarse"]) for c in json.loads(r.stdout)["columns"]} == {(0.0, False)}
 
 
+def test_datetimes_are_binned_identical_ones_give_psi_0_and_a_shift_drifts() -> None:
+    """A datetime column is recorded as a histogram of its seconds since the epoch (whatever
+    its resolution or time zone): the same dates give PSI 0, dates a year later drift."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2024-01-01")
+    seconds = rng.integers(0, 365 * 86400, 5000)
+    at = pd.Series(start + pd.to_timedelta(seconds, unit="s"))
+    at[rng.random(5000) < 0.1] = pd.NaT
+    frames = {
+        "ns": at.astype("datetime64[ns]"),
+        "us": at.astype("datetime64[us]"),
+        "utc": at.dt.tz_localize("UTC"),
+    }
+    for name, values in frames.items():
+        df = pd.DataFrame({"at": values})
+        frame = Frame(df=df, dtypes={"at": str(values.dtype)})
+        profile = profile_of(frame)
+        entry = profile["columns"]["at"]
+        assert set(entry) == {"dtype", "nulls", "histogram"}, name
+        assert entry["nulls"] == int(values.isna().sum())
+        assert 1.7e9 < entry["histogram"]["edges"][0] < 1.71e9, name  # seconds, 2024
+        found = drift.compare(df, frame.dtypes, profile)
+        assert [(c.psi, c.verdict) for c in found] == [(0.0, "stable")], name
+        later = pd.DataFrame({"at": values + pd.Timedelta(days=365)})
+        found = drift.compare(later, frame.dtypes, profile)
+        assert found[0].verdict == "drift" and "mean" not in found[0].detail, name
+
+
 def test_a_histogram_is_counted_with_its_rounded_edges() -> None:
     """Edges to 6 significant digits, the outer ones rounded away from the data; every value
     in one bin; a value holding 5% or more is a point bin."""
