@@ -26,6 +26,7 @@ PSI above 0 on unchanged data; such columns are flagged `coarse`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -378,6 +379,17 @@ def _compare_column(
     column, dtype = now.column(col), now.dtype(col)
     # int64 then, float64 now (a null appeared) is no change of kind: PSI judges it
     recorded_number = bool(entry.get("quantiles")) or "histogram" in entry
-    if entry.get("dtype") != dtype and not (recorded_number and column.is_number()):
+    same = dtype_kind(entry.get("dtype")) == dtype_kind(dtype)
+    if not same and not (recorded_number and column.is_number()):
         return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.get('dtype')} -> {dtype}")
     return _measure(entry)(col, column, entry, rows_then, threshold)
+
+
+_DATETIME_UNIT = re.compile(r"^datetime64\[(?:ns|us|ms|s)(?:, )?(.*)\]$")
+
+
+def dtype_kind(dtype: Any) -> Any:
+    """A dtype without the resolution of a datetime (pandas reads the same timestamps as
+    datetime64[ns] or [us] by version and format; the Spark engine says [ns]): its time zone
+    is kept."""
+    return _DATETIME_UNIT.sub(r"datetime64[\1]", dtype) if isinstance(dtype, str) else dtype

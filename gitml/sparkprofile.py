@@ -31,7 +31,7 @@ from typing import Any
 from gitml.fileio import json_safe
 from gitml.manifest import rounded
 from gitml.profile import NUMBER_VALUES, POINT_SHARE, QUANTILES, TOP_VALUES, edges_of, number_key
-from gitml.sparkread import FRACTIONAL, INTEGRAL, pandas_dtype, quoted
+from gitml.sparkread import FRACTIONAL, INTEGRAL, TIMESTAMPS, pandas_dtype, quoted
 
 QUANTILE_ERROR = 0.001
 # Levels at which point candidates are looked for: a value held by 1/POINT_SHARE of the values
@@ -47,20 +47,44 @@ def is_number(data_type: Any) -> bool:
     return type(data_type).__name__ in (*INTEGRAL, *FRACTIONAL)
 
 
+def is_time(data_type: Any) -> bool:
+    return type(data_type).__name__ in TIMESTAMPS
+
+
+def as_numbers(df: Any) -> Any:
+    """`df` with its timestamp columns as seconds since the epoch (UTC, to the microsecond,
+    as gitml.profile.number_values gives them): what histograms of datetimes count."""
+    from pyspark.sql import functions as F
+
+    cols = []
+    for field in df.schema.fields:
+        col = F.col(quoted(field.name))
+        if is_time(field.dataType):
+            col = (F.unix_micros(col.cast("timestamp")) / F.lit(1e6)).alias(field.name)
+        cols.append(col)
+    return df.select(*cols)
+
+
 def profile_of(df: Any) -> dict[str, Any]:
     """rows, quantile_error and per column what gitml.profile.profile_of records."""
-    numbers = [f.name for f in df.schema.fields if is_number(f.dataType)]
-    stats = _column_stats(df, numbers)
+    times = {f.name for f in df.schema.fields if is_time(f.dataType)}
+    measured = as_numbers(df) if times else df
+    numbers = [f.name for f in measured.schema.fields if is_number(f.dataType)]
+    stats = _column_stats(measured, numbers)
     with_values = [c for c in numbers if stats[c]["n"]]
-    levels = _quantiles(df, [c for c in with_values if stats[c]["finite"]], CANDIDATE_LEVELS)
-    counted = _counted_values(df, _wanted_values(df, with_values, levels, stats))
+    levels = _quantiles(measured, [c for c in with_values if stats[c]["finite"]], CANDIDATE_LEVELS)
+    counted = _counted_values(measured, _wanted_values(measured, with_values, levels, stats))
     columns: dict[str, Any] = {}
     for field in df.schema.fields:
         c = field.name
         columns[c] = {"dtype": pandas_dtype(field.dataType), "nulls": stats["rows"] - stats[c]["n"]}
         if c not in numbers:
             columns[c]["top"] = _top_values(counted.get(c, {}), stats[c]["n"])
-    _number_profiles(df, with_values, stats, columns, (levels, counted))
+    summarised = [c for c in with_values if c not in times]  # datetimes: a histogram alone
+    _number_profiles(summarised, stats, columns, levels, counted)
+    hists = [c for c in with_values if "values" not in columns[c]]
+    for c, hist in _histograms(measured, hists, levels, stats, counted).items():
+        columns[c]["histogram"] = hist
     profile = {"rows": stats["rows"], "columns": columns, "quantile_error": QUANTILE_ERROR}
     result: dict[str, Any] = rounded(profile)
     return result
@@ -97,15 +121,13 @@ def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
 
 
 def _number_profiles(
-    df: Any,
     numbers: list[str],
     stats: dict[str, Any],
     columns: dict[str, Any],
-    found: tuple[dict[str, list[float]], dict[str, dict[Any, int]]],
+    levels: dict[str, list[float]],
+    counted: dict[str, dict[Any, int]],
 ) -> None:
-    """mean, std, quantiles, and the values or the histogram of each number column (with
-    values)."""
-    levels, counted = found
+    """mean, std, quantiles, and the values of each number column of few values."""
     for c in numbers:
         s = stats[c]
         entry = columns[c]
@@ -117,9 +139,6 @@ def _number_profiles(
         values = counted.get(c, {})
         if s["distinct"] <= FEW_VALUES_SKETCH and len(values) <= NUMBER_VALUES:
             entry["values"] = {number_key(v): n for v, n in sorted(values.items())}
-    histograms = [c for c in numbers if "values" not in columns[c]]
-    for c, hist in _histograms(df, histograms, levels, stats, counted).items():
-        columns[c]["histogram"] = hist
 
 
 def _quantiles(df: Any, columns: list[str], levels: list[float]) -> dict[str, list[float]]:

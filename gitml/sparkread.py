@@ -57,6 +57,7 @@ CSV_OPTIONS = {
 CSV_SPECIAL = ("header", "na_values", "keep_default_na")
 INTEGRAL = ("LongType", "IntegerType", "ShortType", "ByteType")
 FRACTIONAL = ("DoubleType", "FloatType")
+TIMESTAMPS = ("TimestampType", "TimestampNTZType")
 
 
 @contextlib.contextmanager
@@ -240,7 +241,11 @@ def _as_pandas_types(df: Any) -> Any:
 
     kinds = {f.name: type(f.dataType).__name__ for f in df.schema.fields}
     integral = [c for c in df.columns if kinds[c] in INTEGRAL]
-    nulls = df.agg(*(F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in integral)).first()
+    nulls = (
+        df.agg(*(F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in integral)).first()
+        if integral  # Spark refuses an aggregation of nothing
+        else []
+    )
     with_nulls = {c for c, n in zip(integral, nulls or [], strict=False) if n}
     cols = []
     for c in df.columns:

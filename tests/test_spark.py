@@ -317,3 +317,44 @@ def test_a_dataset_over_the_pandas_limit_points_to_the_spark_engine(example: Exa
     proc = example.gitml("validate", env={"GITML_VALIDATE_MAX_BYTES": "100"})
     assert proc.returncode == 2 and "`engine: spark` (Spark validates it whole" in proc.stderr
     shutil.rmtree(example.root / ".git" / "gitml" / "validation", ignore_errors=True)
+
+
+def test_datetimes_are_binned_alike_by_both_engines(spark: Any, tmp_path: Path) -> None:
+    """A timestamp column (Parquet) is recorded by the Spark engine as the pandas engine
+    records it, a histogram of seconds since the epoch: the same points, counts exact for its
+    own edges, and drift on the same file PSI 0 whichever engine recorded and which measures."""
+    import numpy as np
+    import pandas as pd
+
+    from gitml import sparkdrift, sparkprofile, sparkread
+
+    rng = np.random.default_rng(4)
+    at = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**7, 4000), "s"))
+    at[rng.random(4000) < 0.1] = pd.NaT
+    at[:400] = pd.Timestamp("2024-06-01 12:00")  # a point: 10% of the rows at one instant
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"at": at.astype("datetime64[us]"), "n": rng.random(4000)}).to_parquet(path)
+    frame = datareaders.read_frame([Source("data/t.parquet", path)], ["parquet"], {})
+    by_pandas = profile_of(frame)
+    df = sparkread.read(spark, [str(path)], "parquet", {}, "t")
+    by_spark = sparkprofile.profile_of(df)
+    got, want = by_spark["columns"]["at"], by_pandas["columns"]["at"]
+    assert set(got) == set(want) == {"dtype", "nulls", "histogram"}
+    assert (
+        got["nulls"] == want["nulls"] and got["histogram"]["points"] == want["histogram"]["points"]
+    )
+    assert "1717243200" in got["histogram"]["points"]  # 2024-06-01 12:00 UTC
+    counts, _ = histogram_counts(
+        number_values(frame.df["at"]),
+        got["histogram"]["edges"],
+        [float(p) for p in got["histogram"]["points"]],
+    )
+    assert got["histogram"]["counts"] == counts
+    spark_now = sparkdrift.table_now(
+        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "parquet", by_pandas
+    )
+    for found in (
+        drift.compare(frame.df, frame.dtypes, by_spark),
+        drift.compare_table(spark_now, by_pandas),
+    ):
+        assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
