@@ -358,3 +358,45 @@ def test_datetimes_are_binned_alike_by_both_engines(spark: Any, tmp_path: Path) 
         drift.compare_table(spark_now, by_pandas),
     ):
         assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
+
+
+def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column typed by its first rows is still checked to its last (whole numbers, then one
+    decimal: float64; numbers, then a word: text). A text column of many distinct values
+    records the frequent-items candidates, counted exactly (every value of 5% among them), and
+    drift on the same file is PSI 0 measured by either engine."""
+    import numpy as np
+    import pandas as pd
+
+    from gitml import sparkdrift, sparkprofile, sparkread
+
+    monkeypatch.setattr(sparkprofile, "HIGH_CARDINALITY", 500)
+    rng = np.random.default_rng(6)
+    n = 3000
+    tag = np.array([f"t{i}" for i in rng.integers(0, 10**6, n)], dtype=object)
+    tag[rng.random(n) < 0.1] = "none"
+    amount = rng.integers(0, 100, n).astype(str).astype(object)
+    amount[2500] = "1.5"
+    code = rng.integers(0, 100, n).astype(str).astype(object)
+    code[2999] = "x12"
+    df = pd.DataFrame({"id": [f"u{i}" for i in range(n)], "tag": tag, "amount": amount})
+    df["code"] = code
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    frame = datareaders.read_frame([Source("data/t.csv", path)], ["csv"], {})
+    by_spark = sparkprofile.profile_of(sparkread.read(spark, [str(path)], "csv", {}, "t"))
+    columns = by_spark["columns"]
+    assert {c: e["dtype"] for c, e in columns.items()} == frame.dtypes
+    assert frame.dtypes["amount"] == "float64" and frame.dtypes["code"] in ("str", "object")
+    assert columns["tag"]["top"]["none"] == int((tag == "none").sum())
+    assert len(columns["id"]["top"]) <= 5  # candidates only, not 3000 values counted
+    spark_now = sparkdrift.table_now(
+        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "csv", by_spark
+    )
+    for found in (
+        drift.compare(frame.df, frame.dtypes, by_spark),
+        drift.compare_table(spark_now, by_spark),
+    ):
+        assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
