@@ -19,8 +19,9 @@ from gitml import state as state_mod
 from gitml.config import Dataset
 
 CACHE_DIR = "validation"
-# 2: profiles count the values of few-valued number columns (drift); 3: histograms of the others
-CACHE_VERSION = 3
+# 2: profiles count the values of few-valued number columns (drift); 3: histograms of the others;
+# 4: histograms of datetime columns, Spark's top values of high-cardinality text
+CACHE_VERSION = 4
 
 _VERSIONS: dict[str, str | None] = {}
 
