@@ -28,9 +28,10 @@ range), so both engines also list the failed expectations' bad values:
 | 2.01 GB | 42,250,000 | spark | 387.8 s | 2.69 GiB | 4.1 |
 | 5.01 GB | 105,000,000 | spark | 506.7 s, **failed** (exit 4) | 2.61 GiB | 3.7 |
 
-At 5 GB the JVM failed while caching the typed data (an error in Spark's MemoryStore, then the
-JVM was gone: gitml said "internal error: ConnectionRefusedError", exit 4): the 2 GiB heap of
-local mode is too small for it, and the cache's spill to disk did not save it. Left: a larger
+At 5 GB the JVM failed in stage 7 with an error raised in Spark's MemoryStore, then was gone
+(gitml said "internal error: ConnectionRefusedError", exit 4; only the last 2,000 characters
+of stderr were kept, the log went with the temporary repo): most likely the 2 GiB heap of local
+mode is too small for caching that much, spill to disk or not. Left: a larger
 heap (4 GiB still keeps the process under 6 GiB) or DISK_ONLY above a size, then this size again;
 and a JVM that dies should be one clear message, not an internal error. The fitted slope of
 these runs (-12 s per GB) says nothing: the load fell from 5.4 to 3.7 as the size grew, and
