@@ -16,6 +16,7 @@ from gitml import dvcconfig, dvcfiles, git, lockfile, registry
 from gitml.errors import BadInput
 from gitml.lockfile import LOCK_FILE
 from gitml.metricsfile import read_metrics
+from gitml.slices import with_test_metrics
 from gitml.snapshot import Snapshot
 
 STAGES = ("production", "staging")
@@ -57,7 +58,7 @@ def metrics_at(root: Path, rev: str, model_path: str, metrics_file: str | None) 
     data = snap.read(LOCK_FILE)
     entry = _recorded_entry(data, model_path) if data is not None else None
     if entry is not None and entry.metrics is not None:
-        return dict(entry.metrics)
+        return with_test_metrics(entry.metrics, entry.tests)
     if not metrics_file:
         return {}
     project = dvcfiles.read_project(snap)

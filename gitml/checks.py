@@ -1,7 +1,7 @@
 """Where the checks plug into the commit: each check gets the lineage and the new gitml.lock.
 
-A check records its results in the lock entries it judged and returns failures; any failure
-blocks the commit. Data validation (great-expectations) and model tests (pytest) register here.
+A check records its results in the lock entries it judged (ctx.lock, replaced by a Lock with
+them) and returns failures; any failure blocks the commit. Data validation (great-expectations) and model tests (pytest) register here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from gitml.dvcconfig import DvcConfig
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import Lock
 from gitml.output import say_on_terminal, warn
 from gitml.repo import Repo
 
@@ -22,14 +23,14 @@ from gitml.repo import Repo
 class CheckContext:
     repo: Repo
     lineage: Lineage
-    lock: dict[str, Any]
+    lock: Lock  # the new gitml.lock: each check replaces it with one holding its results
     cache_dir: Path
     changed_models: list[str] = field(default_factory=list)
     changed_data: list[str] = field(default_factory=list)
     # The commit checked against, and its gitml.lock parsed, as the caller resolved them once
     # (a check need not ask git again): None when there is no commit yet, or no readable lock.
     head: str | None = None
-    head_lock: dict[str, Any] | None = None
+    head_lock: Lock | None = None
     dvc_config: DvcConfig | None = None  # .dvc/config as read for this run (None: read it)
     # Where a check's warnings go (a line each): the hook's stderr unless the caller says.
     report: Callable[[str], None] = warn
@@ -41,7 +42,10 @@ class CheckContext:
 class Failure:
     check: str  # "validation", "tests", "gates", ...
     path: str
-    detail: str
+    detail: str  # as printed
+    # What the check found, as data (`gitml check --json`): validation's result with each failed
+    # expectation's kwargs and great-expectations' numbers; None where only `detail` is given.
+    result: dict[str, Any] | None = field(default=None, compare=False)
 
 
 Check = Callable[[CheckContext], list[Failure]]

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 
 from gitml import notes, output
-from gitml.cli_options import JsonOpt, RevArg, done
-from gitml.cli_registry import approve, promote, registry, rollback, verify
+from gitml.cli_options import JsonOpt, OldRevOpt, RevArg, Typer, done, revision
+from gitml.cli_registry import approve, lineage, promote, registry, rollback, verify
 from gitml.error_handler import Exit, handled
 
-app = typer.Typer(
+app = Typer(
     name="gitml",
     help="Git-native checks, lineage and verified reproduction for ML projects on git + DVC.",
     no_args_is_help=True,
@@ -26,9 +26,47 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from gitml import __version__
+
+        print(__version__)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _edge() -> None:
-    # Every command runs here first: what domain code tells goes to the terminal (stderr).
+def _edge(
+    quiet: Annotated[
+        bool,
+        typer.Option("-q", "--quiet", help="Say only errors, warnings and the verdict."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "-v", "--verbose", help="Also say the steps of long work (when piped too) and details."
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print gitml's version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    # Every command runs here first: what domain code tells goes to the terminal (stderr), as
+    # much of it as -q/-v ask for.
+    if quiet and verbose:
+        from gitml.errors import BadInput
+
+        raise BadInput("give -q/--quiet or -v/--verbose, not both")
+    output.set_level("quiet" if quiet else "verbose" if verbose else "normal")
+    if verbose:
+        from gitml import git
+
+        git.trace = output.debug
     notes.tell_with(output)
 
 
@@ -55,7 +93,9 @@ def init(
     done(run(hooks=hooks, ci=ci))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def hook(
     name: Annotated[
         str, typer.Argument(help="The git hook: pre-commit, pre-push, post-checkout, ...")
@@ -95,19 +135,31 @@ def check(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def lock(
+    rev: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="REV",
+            help="With --check: judge this commit instead of the staged state.",
+        ),
+    ] = None,
     check: Annotated[
         bool,
         typer.Option("--check", help="Only say whether gitml.lock is fresh (exit 1 if stale)."),
     ] = False,
-    rev: Annotated[
-        str | None,
-        typer.Option(help="With --check: judge this commit instead of the staged state."),
-    ] = None,
+    old_rev: OldRevOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """(Re)write gitml.lock for the staged state; `--check` compares its inputs part only."""
     from gitml.commands.lock import lock as run
+    from gitml.errors import BadInput
 
-    done(run(check=check, rev=rev))
+    rev = revision(rev, old_rev, "gitml lock --check REV")
+    if rev is not None and not check:
+        raise BadInput(
+            f"a REV goes with --check (`gitml lock --check {rev}`): `gitml lock` "
+            "writes gitml.lock for the staged state"
+        )
+    done(run(check=check, rev=rev, json_out=json_out))
 
 
 @app.command()
@@ -133,6 +185,7 @@ def restore(
             "(it prints how to get them back).",
         ),
     ] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Put REV's exact data and model bytes into the workspace, verified against gitml.lock.
 
@@ -141,7 +194,7 @@ def restore(
     """
     from gitml.commands.restore import restore_command
 
-    done(restore_command(rev, paths, force=force))
+    done(restore_command(rev, paths, force=force, json_out=json_out))
 
 
 @app.command()
@@ -182,7 +235,7 @@ def validate(
     done(run(paths or [], json_out=json_out))
 
 
-suite_app = typer.Typer(
+suite_app = Typer(
     help="Great-expectations suites for the datasets in gitml.yaml.", no_args_is_help=True
 )
 app.add_typer(suite_app, name="suite")
@@ -262,11 +315,12 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the report to FILE (default: stdout).")
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """A pull-request report: verdict, metric deltas vs the base, checks, changes, lineage graph."""
     from gitml.commands.report import report as run
 
-    done(run(a, b, fmt=fmt, out=out))
+    done(run(a, b, fmt=fmt, out=out, json_out=json_out))
 
 
 @app.command()
@@ -307,6 +361,7 @@ app.command()(rollback)
 app.command()(registry)
 app.command()(approve)
 app.command()(verify)
+app.command()(lineage)
 
 
 @app.command()

@@ -1,5 +1,5 @@
 """The registry commands of the command line: promote, rollback, registry (GTO tags), approve
-and verify (signed approvals).
+and verify (signed approvals); and lineage, the export of a commit's lineage for auditors.
 
 Parsed here, registered on the app by gitml/cli.py in their place; each calls
 gitml/commands/promote.py or gitml/commands/registry.py.
@@ -7,13 +7,20 @@ gitml/commands/promote.py or gitml/commands/registry.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gitml.cli_options import JsonOpt, done
+from gitml.cli_options import JsonOpt, OldRevOpt, done, revision
+from gitml.errors import BadInput
 
-ModelArg = Annotated[str, typer.Argument(help="The model: its gitml.yaml name or path.")]
+ModelArg = Annotated[
+    str, typer.Argument(metavar="MODEL", help="The model: its gitml.yaml name or path.")
+]
+PromotedRevArg = Annotated[
+    str | None, typer.Argument(metavar="REV", help="The commit to promote (default: HEAD).")
+]
 PushOpt = Annotated[
     bool, typer.Option("--push", help="Push the new tags to the git remote (see --remote).")
 ]
@@ -22,10 +29,11 @@ RemoteOpt = Annotated[str, typer.Option("--remote", help="The git remote --push 
 
 def promote(
     model: ModelArg,
-    to: Annotated[str, typer.Option("--to", help="The stage, e.g. production or staging.")],
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="The commit to promote (default: HEAD).")
-    ] = None,
+    to: Annotated[
+        str, typer.Option("--to", metavar="STAGE", help="The stage, e.g. production or staging.")
+    ],
+    rev: PromotedRevArg = None,
+    old_rev: OldRevOpt = None,
     version: Annotated[
         str | None,
         typer.Option(
@@ -71,15 +79,18 @@ def promote(
     deprecated; a stage `.gto` does not allow is bad input (exit 2). Registers a version
     (`NAME@vX.Y.Z`) if the commit has none, then tags `NAME#STAGE#N`, readable by `gto show`.
     """
-    from gitml.promotion import Options
     from gitml.commands.promote import promote as run
-    from gitml.errors import BadInput
+    from gitml.promotion import Options
 
-    if bump_minor and bump_major:
-        raise BadInput("give one of --bump-minor and --bump-major, not both")
-    bump = "major" if bump_major else "minor" if bump_minor else "patch"
-    opts = Options(version, bump, message, simple, force)
+    opts = Options(version, _bump(bump_minor, bump_major), message, simple, force)
+    rev = revision(rev, old_rev, "gitml promote MODEL REV --to STAGE")
     done(run(model, to, rev, opts, push, remote, json_out))
+
+
+def _bump(minor: bool, major: bool) -> str:
+    if minor and major:
+        raise BadInput("give one of --bump-minor and --bump-major, not both")
+    return "major" if major else "minor" if minor else "patch"
 
 
 def rollback(
@@ -133,7 +144,6 @@ def registry(
     repository, and its files are read as its HEAD commit has them.
     """
     from gitml.commands.registry import show_history, show_lookup, show_registry
-    from gitml.errors import BadInput
 
     if history:
         if version or ref:
@@ -188,3 +198,40 @@ def verify(
     from gitml.commands.approve import verify as run
 
     done(run(model, stage, json_out))
+
+
+def lineage(
+    rev: Annotated[
+        str | None,
+        typer.Argument(help="A commit, or a range A..B (default: HEAD)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="`openlineage` (a JSON array of RunEvents) or `prov`."),
+    ] = "openlineage",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the export to FILE (default: stdout).")
+    ] = None,
+    emit: Annotated[
+        str | None,
+        typer.Option(
+            "--emit",
+            help="Send the OpenLineage events to this HTTP endpoint (POST URL/api/v1/lineage, "
+            "as Marquez takes them).",
+        ),
+    ] = None,
+    all_commits: Annotated[
+        bool, typer.Option("--all", help="Every commit of REV's history, oldest first.")
+    ] = False,
+) -> None:
+    """A commit's lineage in a standard format: OpenLineage RunEvents or W3C PROV-JSON.
+
+    One COMPLETE RunEvent per DVC stage of the commit (run id derived from commit and stage: an
+    export is the same every time), its deps and outs with their md5, the data validation and
+    profile gitml.lock recorded, the environment as the `gitml_environment` facet. PROV: the
+    datasets, models, code and params as entities, the stage runs as activities, the author
+    and committer as agents. With `--emit`, nothing is printed unless `--out` is given.
+    """
+    from gitml.commands.lineage import lineage as run
+
+    done(run(rev, fmt, out, emit, all_commits))

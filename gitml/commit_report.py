@@ -12,7 +12,7 @@ from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
 from gitml.freshness import unread_metrics_notes
 from gitml.objects import Missing
-from gitml.output import say, warn
+from gitml.output import verdict, warn
 from gitml.precommit import Outcome
 from gitml.repo import Repo
 
@@ -21,7 +21,7 @@ def report_missing(outcome: Outcome) -> None:
     """Why the commit is blocked: corrupt cache objects, then objects found nowhere."""
     corrupt = [m for m in outcome.missing if m.corrupt]
     if corrupt:
-        say(
+        verdict(
             "commit blocked: these DVC cache objects do not match their hash (corrupt cache) and "
             "were not loaded:\n"
             + "\n".join(
@@ -32,7 +32,7 @@ def report_missing(outcome: Outcome) -> None:
         )
     lines = [_missing_line(m) for m in outcome.missing if not m.corrupt]
     if lines:
-        say(
+        verdict(
             "commit blocked: these DVC objects are in neither the local cache nor the remote:\n"
             + "\n".join(lines)
         )
@@ -65,11 +65,11 @@ def report_outcome(outcome: Outcome, block_stale: bool) -> bool:
             "checks the staged bytes"
         )
     for stage, reasons in outcome.stale.items():
-        (say if block_stale else warn)(
+        (verdict if block_stale else warn)(
             f"stage {stage} is stale (run `gitml repro`): " + "; ".join(reasons)
         )
     for f in outcome.failures:
-        say(f"{f.check} failed for {f.path}: {f.detail}")
+        verdict(f"{f.check} failed for {f.path}: {f.detail}")
     return bool(outcome.failures) or (block_stale and bool(outcome.stale))
 
 

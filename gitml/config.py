@@ -13,6 +13,7 @@ import yaml
 
 from gitml import gates as gates_mod
 from gitml import paths
+from gitml import slices as slices_mod
 from gitml.errors import BadInput
 from gitml.fileio import check_yaml_bounds
 
@@ -66,6 +67,7 @@ class Model:
     tests: str | None = None
     gates: tuple[str, ...] = ()
     baseline: str = "parent"
+    slices: slices_mod.Slices | None = None  # what `gitml_slices` gives the tests
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ class StageApprovals:
 
     required: int
     signers: str  # repo path of a file in git's allowed-signers format
+
+
+TOP_KEYS = {"version", "python", "data", "models", "reproduce", "hooks", "registry", "environment"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class Config:
     seeds: tuple[str, ...] = ()
     block_stale: bool = False
     approvals: dict[str, StageApprovals] = field(default_factory=dict)
+    # `environment: {files: [...]}`: infrastructure files recorded besides the known ones
+    environment_files: tuple[str, ...] = ()
 
     def watched_paths(self) -> set[str]:
         """Paths whose staged change means the hook has work to do."""
@@ -288,7 +295,7 @@ DvcNames = Callable[[], Mapping[str, str]]
 
 def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> Model:
     items = _mapping(doc, node, key)
-    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline"}
+    allowed = {"path", "name", "format", "metrics", "tests", "gates", "baseline", "slices"}
     _check_keys(doc, items, allowed, f"{key}.", node)
     if "path" not in items:
         raise doc.fail(node, f"{key}.path", "is required")
@@ -317,6 +324,7 @@ def _model(doc: _Doc, node: yaml.Node, key: str, dvc_names: DvcNames | None) -> 
         tests=_path(doc, items.get("tests"), f"{key}.tests"),
         gates=tuple(rules),
         baseline=str(_scalar(doc, items.get("baseline"), f"{key}.baseline", str, "parent")),
+        slices=slices_mod.from_node(doc, items.get("slices"), f"{key}.slices"),
     )
 
 
@@ -341,8 +349,7 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
     if doc.node is None:
         raise BadInput(f"{name}: the file is empty (expected at least `version: 1`)")
     top = _mapping(doc, doc.node, "(top level)")
-    allowed = {"version", "python", "data", "models", "reproduce", "hooks", "registry"}
-    _check_keys(doc, top, allowed, "", doc.node)
+    _check_keys(doc, top, TOP_KEYS, "", doc.node)
     version = _scalar(doc, top.get("version"), "version", int)
     if version != 1:
         raise doc.fail(top.get("version", doc.node), "version", "must be 1 (the only version)")
@@ -368,6 +375,17 @@ def parse(text: bytes | str, name: str = CONFIG_FILE, dvc_names: DvcNames | None
         seeds=seeds,
         block_stale=bool(_scalar(doc, hooks.get("block_stale"), "hooks.block_stale", bool, False)),
         approvals=_approvals(doc, top.get("registry")),
+        environment_files=_environment_files(doc, top.get("environment")),
+    )
+
+
+def _environment_files(doc: _Doc, node: yaml.Node | None) -> tuple[str, ...]:
+    """`environment: {files: [PATH, ...]}`, each a repository path."""
+    fields = _mapping(doc, node, "environment")
+    _check_keys(doc, fields, {"files"}, "environment.", node)
+    listed = _list(doc, fields.get("files"), "environment.files")
+    return tuple(
+        _path(doc, n, f"environment.files[{i}]", required=True) or "" for i, n in enumerate(listed)
     )
 
 

@@ -8,11 +8,14 @@ that differ from each other go first of all; models that no stage produces come 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from gitml import dvcfiles, manifest
+from gitml import dvcfiles
 from gitml.config import Config
 from gitml.environment import NOT_BUILD_PACKAGES
+from gitml.lockfile import Environment, Hardware, ModelEntry, rounded
+from gitml.records import JsonObject, plain
 
 _CODE_SUFFIXES = (".py", ".R", ".sh", ".ipynb", ".jl", ".scala")
 
@@ -35,8 +38,8 @@ _UNKNOWN = (
 
 
 def diagnose(
-    records: dict[str, Any],
-    environments: dict[str, Any],
+    records: Mapping[str, ModelEntry],
+    environments: Mapping[str, Environment],
     project: dvcfiles.Project,
     now: dict[str, Any],
     config: Config,
@@ -47,16 +50,16 @@ def diagnose(
     first: list[Difference] = []
     blocks = []
     for path, record in records.items():
-        if record.get("stale"):
+        if record.stale:
             first.append(
                 _difference(
                     "stale",
                     f"{path} was recorded stale at this commit "
-                    f"(code/params/data changed without `dvc repro`): {record['stale']}",
+                    f"(code/params/data changed without `dvc repro`): {record.stale}",
                 )
             )
-        first.extend(input_differences(record.get("inputs") or {}, project, record.get("stage")))
-        blocks.append(environments.get(record.get("environment")))
+        first.extend(input_differences(record.inputs or {}, project, record.stage))
+        blocks.append(environments.get(record.environment) if record.environment else None)
     later: list[Difference] = []
     for block in blocks:
         later.extend(seed_differences(block, config))
@@ -93,7 +96,7 @@ def not_rebuilt(paths: list[str]) -> list[Difference]:
 
 
 def input_differences(
-    recorded: dict[str, Any], project: dvcfiles.Project, stage: str | None
+    recorded: JsonObject, project: dvcfiles.Project, stage: str | None
 ) -> list[Difference]:
     """Recorded model inputs against the rebuilt worktree's dvc.lock."""
     if not stage or stage not in project.stages:
@@ -102,7 +105,7 @@ def input_differences(
     actual: dict[str, Any] = {d.path: d.md5 for d in st.deps}
     for pfile, values in st.params.items():
         for key, value in values.items():
-            actual[f"{pfile}:{key}"] = manifest.rounded(value)
+            actual[f"{pfile}:{key}"] = rounded(value)
     found = []
     for key in sorted(set(recorded) | set(actual)):
         a, b = recorded.get(key), actual.get(key)
@@ -131,9 +134,9 @@ def _short(v: Any) -> str:
     return s[:12] if isinstance(v, str) and len(s) >= 32 else s[:80]
 
 
-def seed_differences(recorded: dict[str, Any] | None, config: Config) -> list[Difference]:
+def seed_differences(recorded: Environment | None, config: Config) -> list[Difference]:
     """The seeds the record says were unset, and none declared in gitml.yaml."""
-    seeds = (recorded or {}).get("seeds") or {}
+    seeds = (recorded.seeds if recorded is not None else None) or {}
     unset = sorted(k for k, v in seeds.items() if v is None)
     found = [_difference("seed", f"seed not set: {k}") for k in unset]
     if not config.seeds:
@@ -141,22 +144,21 @@ def seed_differences(recorded: dict[str, Any] | None, config: Config) -> list[Di
     return found
 
 
-def environment_differences(
-    recorded: dict[str, Any] | None, now: dict[str, Any]
-) -> list[Difference]:
-    """The recorded environment block against the one captured now, most telling first."""
-    if not recorded:
+def environment_differences(recorded: Environment | None, now: dict[str, Any]) -> list[Difference]:
+    """The recorded environment block against the one captured now (`environment.capture`'s
+    mapping), most telling first."""
+    if recorded is None or not plain(recorded):  # none, or an empty block
         return [_difference("environment", "no environment was recorded for this model")]
     return [
         *_python_difference(recorded, now),
-        *_package_differences(recorded.get("packages"), now.get("packages")),
+        *_package_differences(recorded.packages, now.get("packages")),
         *_platform_difference(recorded, now),
-        *_hardware_differences(recorded.get("hardware") or {}, now.get("hardware") or {}),
+        *_hardware_differences(recorded.hardware, now.get("hardware") or {}),
     ]
 
 
-def _python_difference(recorded: dict[str, Any], now: dict[str, Any]) -> list[Difference]:
-    was, is_ = recorded.get("python"), now.get("python")
+def _python_difference(recorded: Environment, now: dict[str, Any]) -> list[Difference]:
+    was, is_ = recorded.python, now.get("python")
     if str(was) == str(is_):
         return []
     return [_difference("python", f"python {was} recorded, {is_} now")]
@@ -179,16 +181,52 @@ def _build_packages(packages: Any) -> dict[Any, str]:
     return {k: str(v) for k, v in (packages or {}).items() if k not in NOT_BUILD_PACKAGES}
 
 
-def _platform_difference(recorded: dict[str, Any], now: dict[str, Any]) -> list[Difference]:
-    was, is_ = recorded.get("platform"), now.get("platform")
+def _platform_difference(recorded: Environment, now: dict[str, Any]) -> list[Difference]:
+    was, is_ = recorded.platform, now.get("platform")
     if was == is_:
         return []
     return [_difference("platform", f"platform {was} recorded, {is_} now")]
 
 
-def _hardware_differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[Difference]:
+def _hardware_differences(recorded: Hardware | None, now: dict[str, Any]) -> list[Difference]:
+    was = {"cpu": recorded.cpu, "gpu": recorded.gpu} if recorded is not None else {}
     return [
-        _difference("hardware", f"{key} {recorded.get(key)} recorded, {now.get(key)} now")
-        for key in ("cpu", "gpu")
-        if recorded.get(key) != now.get(key)
+        _difference("hardware", f"{key} {was.get(key)} recorded, {now.get(key)} now")
+        for key in ("cpu", "gpu", "gpu_driver", "cuda", "cudnn")
+        if was.get(key) != now.get(key)
     ]
+
+
+def infrastructure_differences(
+    recorded: dict[str, Environment | None], now: Environment
+) -> list[Difference]:
+    """The infrastructure of the rebuild (`now`: its files at the commit, its image) against
+    each model's recorded one (path -> block): a file changed, added or gone, another image."""
+    found: list[Difference] = []
+    for path, block in recorded.items():
+        if block is None:
+            continue
+        was, is_ = block.infrastructure_files(), now.infrastructure_files()
+        # a block written before `infrastructure` named one lockfile and the Dockerfile only
+        looked_at = set(was) | set(is_) if block.infrastructure is not None else set(was)
+        changed = sorted(f for f in looked_at if was.get(f) != is_.get(f))
+        if changed:
+            detail = ", ".join(_file_change(f, was.get(f), is_.get(f)) for f in changed)
+            found.append(_difference("infrastructure", f"{path}: built with other files: {detail}"))
+        if block.image() != now.image() and (block.image() or now.image()):
+            found.append(
+                _difference(
+                    "infrastructure",
+                    f"{path}: image {block.image() or 'not recorded'} recorded, "
+                    f"{now.image() or 'none given (GITML_IMAGE_DIGEST)'} now",
+                )
+            )
+    return _each_once(found)
+
+
+def _file_change(path: str, was: str | None, is_: str | None) -> str:
+    if was is None:
+        return f"{path} (not recorded at the build)"
+    if is_ is None:
+        return f"{path} (recorded, absent now)"
+    return f"{path} (sha256 {was[:12]} recorded, {is_[:12]} now)"

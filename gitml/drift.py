@@ -303,12 +303,23 @@ def _over_values(
     found = [nulls_now, *seen, now.rows - nulls_now - sum(seen)]
     expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
-    new = [k for k in sorted(counts, key=lambda k: -counts[k]) if k not in top][:3]
-    detail = f"other values {expected[-1]:.1%} -> {actual[-1]:.1%}" + (
-        f" (e.g. {', '.join(new)})" if new and actual[-1] > expected[-1] else ""
-    )
+    detail = f"other values {expected[-1]:.1%} -> {actual[-1]:.1%}"
+    if actual[-1] > expected[-1]:
+        detail += _others_named(counts, top, rest_then=then[-1])
     kind = "values" if numbers else "category"
     return ColumnDrift(col, kind, value, verdict(value, threshold), detail)
+
+
+def _others_named(counts: dict[str, int], recorded: dict[str, int], rest_then: int) -> str:
+    """The most frequent values now outside the recorded ones. New to the data only when the
+    recorded values were all it held: otherwise the profile kept only its top values, and one
+    outside them may have been there too (it is not called new)."""
+    others = [k for k in sorted(counts, key=lambda k: -counts[k]) if k not in recorded][:3]
+    if not others:
+        return ""
+    if rest_then == 0:
+        return f" (new: {', '.join(others)})"
+    return f" (most frequent of them now: {', '.join(others)})"
 
 
 def _nulls(

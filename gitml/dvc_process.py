@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,47 @@ STOP_GRACE_SECONDS = 5.0  # between TERM and KILL to a rebuild's process group
 
 LineSink = Callable[[str], None]
 
+# What DVC advises after a run, about the repository it ran in: for a rebuild that is gitml's
+# temporary worktree, where `git add dvc.lock` or `dvc push` would be wrong for the user.
+_ADVICE_HEADS = (
+    "To track the changes with git, run:",
+    "To enable auto staging, run:",
+    "Use `dvc push` to send your updates to remote storage.",
+)
+_ADVICE_COMMANDS = ("git add ", "dvc config core.autostage")
+_RUNNING_STAGE = re.compile(r"^Running stage '(?P<stage>[^']+)':\s*$")
+
+
+def running_stage(line: str) -> str | None:
+    """The stage DVC says it starts running on this line of its output, if any."""
+    found = _RUNNING_STAGE.match(line.strip())
+    return found["stage"] if found else None
+
+
+class WithoutAdvice:
+    """A line sink that passes DVC's output on without its advice for the repository it ran in
+    (the lines above, each command it names, and the blank lines around them)."""
+
+    def __init__(self, emit: LineSink):
+        self._emit = emit
+        self._blank: list[str] = []
+        self._in_advice = False
+
+    def __call__(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            self._blank.append(line)  # passed on only when what follows is not advice
+            return
+        if text in _ADVICE_HEADS or (self._in_advice and text.startswith(_ADVICE_COMMANDS)):
+            self._in_advice = True
+            self._blank.clear()
+            return
+        self._in_advice = False
+        for blank in self._blank:
+            self._emit(blank)
+        self._blank.clear()
+        self._emit(line)
+
 
 class OutputStream(Protocol):
     """Where a run's output goes: `streaming(label)` is entered for the whole run and gives the
@@ -37,7 +79,9 @@ def run_streamed(
     cmd: list[str], cwd: Path, env: dict[str, str], stream: OutputStream, label: str
 ) -> tuple[int, list[str]]:
     """Run `cmd` in a session of its own, its output handed to `stream` under `label`; its exit
-    code and the last lines of its output. Whatever interrupts this ends the process group."""
+    code and the last lines of its output. DVC's advice for the repository it ran in is left
+    out of what `stream` gets (not of the tail). Whatever interrupts this ends the process
+    group."""
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(
         cmd,
@@ -50,7 +94,8 @@ def run_streamed(
     )
     assert proc.stdout is not None
     try:
-        with stream.streaming(label) as emit:
+        with stream.streaming(label) as sink:
+            emit = WithoutAdvice(sink)
             for raw in proc.stdout:
                 line = raw.decode(errors="replace")
                 tail.append(line.rstrip("\n"))

@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Self
 
 from gitml.errors import INTERNAL, GitmlError
-from gitml.output import printable
+from gitml.output import level, printable
 
 
 class Exit(Exception):
@@ -131,6 +131,8 @@ def handled() -> Iterator[None]:
         raise Exit(0) from None
     except Exception as exc:
         where = _write_log(f"gitml {sys.argv[1:]}:\n{traceback.format_exc()}")
+        if level() == "verbose":
+            traceback.print_exc(file=sys.stderr)
         print(
             f"gitml: internal error: {type(exc).__name__}: {printable(str(exc))} {where}",
             file=sys.stderr,

@@ -1,7 +1,8 @@
 """great-expectations (GX 1.x) on one frame: the suite file checked before GX sees it, built
 into a GX suite one expectation at a time (so a bad one is named), run on an ephemeral context,
-and each failed expectation turned into a plain row (column, expected, observed, failed rows,
-sample bad values) that gitml.lock's caller, the cache and the table of failures share.
+and each failed expectation turned into a plain JSON row (its type and kwargs as the suite
+writes them, GX's figures under GX's names, the rows of its unexpected values) that the cache,
+`--json` and the text of failures (gitml.validation_text) share, whichever engine ran it.
 
 GX is imported only here, inside the functions that run it: GX alone costs seconds. It runs
 with progress bars off, analytics off, and its logger kept off the user's screen.
@@ -20,7 +21,9 @@ from gitml.errors import BadInput
 from gitml.fileio import json_safe
 from gitml.frame import Frame
 
-SAMPLE_VALUES = 5
+Row = dict[str, Any]  # a failed expectation (_row), as gitml validate --json shows it
+# (file or None, 1-based row) of a frame's row; None on an engine whose rows have no order
+Locate = Callable[[int], tuple[str | None, int]] | None
 _TABLE_COLUMN_TYPES = {
     "expect_table_columns_to_match_ordered_list": "column_list",
     "expect_table_columns_to_match_set": "column_set",
@@ -152,8 +155,9 @@ def gx_suite(name: str, doc: dict[str, Any]) -> Any:
     built = []
     for i, e in enumerate(doc["expectations"]):
         try:
+            meta = {**(e.get("meta") or {}), _INDEX_KEY: i}  # to find it in the results
             conf = ExpectationConfiguration(
-                type=e["type"], kwargs=dict(e.get("kwargs") or {}), meta=e.get("meta")
+                type=e["type"], kwargs=dict(e.get("kwargs") or {}), meta=meta
             )
             built.append(conf.to_domain_obj())
         except Exception as exc:  # noqa: BLE001 - GX's and pydantic's errors alike
@@ -174,49 +178,54 @@ def gx_suite(name: str, doc: dict[str, Any]) -> Any:
     return suite
 
 
-def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list[dict[str, Any]]]:
-    """(evaluated, failed, table rows) of the suite on the frame."""
+def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list[Row]]:
+    """(evaluated, failed, a row per failed expectation) of the suite on the frame."""
     res = _validate(name, doc, "pandas", frame.df)
-    return _counted(res, [str(c) for c in frame.df.columns], frame.where)
+    return _counted(res, doc, [str(c) for c in frame.df.columns], frame.origin)
 
 
-def run_gx_spark(name: str, doc: dict[str, Any], df: Any) -> tuple[int, int, list[dict[str, Any]]]:
-    """(evaluated, failed, table rows) of the suite on a Spark DataFrame, through GX's Spark
-    datasource (bad values are shown without their rows: Spark's rows have no order).
+def run_gx_spark(
+    name: str, doc: dict[str, Any], written: dict[str, Any], df: Any
+) -> tuple[int, int, list[Row]]:
+    """(evaluated, failed, a row per failed expectation) of the suite `doc` on a Spark
+    DataFrame, through GX's Spark datasource; rows show the expectations as `written` (the
+    suite before its type names were given in Spark's). Unexpected values come without their
+    rows: Spark's rows have no order.
 
     Verdicts first (BOOLEAN_ONLY: GX bundles each expectation's unexpected count into one
-    aggregate per domain), then the failed expectations alone again for what the table shows:
+    aggregate per domain), then the failed expectations alone again for what the rows show:
     in SUMMARY every expectation also costs a job listing bad values and one counting them,
     full scans of data that has none on a passing run."""
     verdicts = _validate(name, doc, "spark", df, "BOOLEAN_ONLY")
-    evaluated, failed, _ = _counted(verdicts, list(df.columns), None)
+    stats = verdicts.statistics
+    evaluated, failed = (
+        int(stats["evaluated_expectations"]),
+        int(stats["unsuccessful_expectations"]),
+    )
     if not failed:
         return evaluated, failed, []
-    failing = _failed_expectations(doc, verdicts)
-    again = _validate(name, {**doc, "expectations": failing}, "spark", df, "SUMMARY")
-    _, _, rows = _counted(again, list(df.columns), None)
+    keep = _failed_positions(verdicts, len(doc["expectations"]))
+
+    def picked(suite: dict[str, Any]) -> dict[str, Any]:
+        return {**suite, "expectations": [suite["expectations"][i] for i in keep]}
+
+    again = _validate(name, picked(doc), "spark", df, "SUMMARY")
+    _, _, rows = _counted(again, picked(written), list(df.columns), None)
     return evaluated, failed, rows
 
 
-def _failed_expectations(doc: dict[str, Any], res: Any) -> list[dict[str, Any]]:
-    """The suite's expectations that failed in `res`, found by type and kwargs (all of them
-    when one is not found: then the table is made from a second run of the whole suite)."""
-    remaining = list(doc["expectations"])
+def _failed_positions(res: Any, count: int) -> list[int]:
+    """The suite positions (gx_suite's index in each expectation's meta) of the expectations
+    that failed in `res`; every position when one lacks its index."""
     found = []
     for r in res.results:
         if r.success:
             continue
-        conf = r.expectation_config
-        kw = {k: v for k, v in conf.kwargs.items() if k != "batch_id"}
-        match = next(
-            (e for e in remaining if e["type"] == str(conf.type) and (e.get("kwargs") or {}) == kw),
-            None,
-        )
-        if match is None:
-            return list(doc["expectations"])
-        remaining.remove(match)
-        found.append(match)
-    return found
+        index = (r.expectation_config.meta or {}).get(_INDEX_KEY)
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
+            return list(range(count))
+        found.append(index)
+    return sorted(found)
 
 
 def _validate(
@@ -242,12 +251,12 @@ def _validate(
 
 
 def _counted(
-    res: Any, columns: list[str], where: Callable[[int], str] | None
-) -> tuple[int, int, list[dict[str, Any]]]:
+    res: Any, written: dict[str, Any], columns: list[str], locate: Locate
+) -> tuple[int, int, list[Row]]:
     stats = res.statistics
-    rows = [_row(r, columns, where) for r in res.results if not r.success]
-    order = {c: i for i, c in enumerate(columns)}
-    rows.sort(key=lambda r: (order.get(r["column"], -1), r["expectation"], r["expected"]))
+    exps = written["expectations"]
+    rows = [_row(r, exps, columns, locate) for r in res.results if not r.success]
+    rows.sort(key=lambda r: -1 if r["index"] is None else r["index"])  # the suite's order
     return int(stats["evaluated_expectations"]), int(stats["unsuccessful_expectations"]), rows
 
 
@@ -285,90 +294,72 @@ def _exception_message(info: Any) -> str | None:
 
 # --- failed expectations as rows --------------------------------------------------------------
 
-
-def _short(value: Any, width: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(json_safe(value), default=str)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# How an expectation's kwarg is shown as what was expected, in this order of preference.
-_EXPECTED_SHOWN: tuple[tuple[str, Callable[[Any], str]], ...] = (
-    ("value_set", lambda v: f"in {_short(v)}"),
-    ("type_list", lambda v: f"type in {_short(v)}"),
-    ("type_", lambda v: f"type {v}"),
-    ("column_list", lambda v: f"columns {_short(v)}"),
-    ("column_set", lambda v: f"columns {_short(v)}"),
+# What of GX's result a row keeps, under GX's names (None where GX measured no such thing).
+RESULT_KEYS = (
+    "element_count",
+    "missing_count",
+    "unexpected_count",
+    "unexpected_percent",  # of the non-missing values, as GX counts it
+    "unexpected_percent_total",
+    "observed_value",
+    "partial_unexpected_list",
 )
+# Where gx_suite puts each expectation's position in the suite, to find its kwargs as written.
+_INDEX_KEY = "gitml_suite_index"
 
 
-def _expected(kind: str, kw: dict[str, Any]) -> str:
-    if "min_value" in kw or "max_value" in kw:
-        return _range(kind, kw.get("min_value"), kw.get("max_value"))
-    if kind == "expect_column_values_to_not_be_null":
-        return "no nulls"
-    for key, shown in _EXPECTED_SHOWN:
-        if key in kw:
-            return shown(kw[key])
-    return _short({k: v for k, v in kw.items() if k not in ("column", "batch_id")})
-
-
-def _range(kind: str, lo: Any, hi: Any) -> str:
-    what = "rows" if kind == "expect_table_row_count_to_be_between" else "values"
-    return f"{what} in [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-
-
-def _observed(kind: str, kw: dict[str, Any], result: dict[str, Any]) -> str:
-    observed = result.get("observed_value")
-    key = _TABLE_COLUMN_TYPES.get(kind)
-    if key and isinstance(observed, list):
-        return _columns_changed([str(c) for c in kw.get(key) or []], observed)
-    if observed is not None:
-        return _short(observed)
-    count, total = result.get("unexpected_count"), result.get("element_count")
-    if count is not None and total:
-        return f"{count} of {total} rows"
-    return ""
-
-
-def _columns_changed(want: list[str], observed: list[Any]) -> str:
-    missing = [c for c in want if c not in observed]
-    extra = [c for c in observed if c not in want]
-    parts = ([f"missing {missing}"] if missing else []) + ([f"new {extra}"] if extra else [])
-    return "; ".join(parts) or f"order {_short(observed)}"
-
-
-def _row(r: Any, columns: list[str], where: Callable[[int], str] | None) -> dict[str, Any]:
-    """One failed expectation as the table of failures shows it."""
+def _row(r: Any, written: list[dict[str, Any]], columns: list[str], locate: Locate) -> Row:
+    """One failed expectation: as the suite wrote it (type, kwargs), what GX measured, and
+    where its unexpected values are. The same fields on every engine."""
     conf = r.expectation_config
-    kw = {k: v for k, v in conf.kwargs.items() if k != "batch_id"}
-    kind = str(conf.type)
-    column = kw.get("column") or kw.get("column_A") or "(table)"
+    index = (conf.meta or {}).get(_INDEX_KEY)
+    if isinstance(index, int) and 0 <= index < len(written):
+        kind, kw = written[index]["type"], dict(written[index].get("kwargs") or {})
+    else:  # not ours (cannot happen with gx_suite): GX's own view of it
+        index, kind, kw = None, str(conf.type), dict(conf.kwargs)
+    kw.pop("batch_id", None)
+    column = kw.get("column", kw.get("column_A"))
     result = dict(r.result or {})
+    measured = {key: json_safe(result.get(key)) for key in RESULT_KEYS}
     error = _exception_message(r.exception_info)
-    if error and column != "(table)" and column not in columns:
-        observed = "column missing"
-    elif error:
-        observed = f"error: {error.splitlines()[0][:200]}"
-    else:
-        observed = _observed(kind, kw, result)
+    if error and column is not None and str(column) not in columns:
+        error = f"column {json.dumps(str(column))} is not in the data"
+    rows = result.get("partial_unexpected_index_list")
     return {
-        "column": str(column),
+        "index": index,
         "expectation": kind,
-        "expected": _expected(kind, kw),
-        "observed": observed,
-        "failed_rows": json_safe(result.get("unexpected_count")),
-        "sample": _bad_values(result, where),
+        "column": None if column is None else str(column),
+        "kwargs": json_safe(kw),
+        "result": measured,
+        "unexpected_rows": _located(rows, locate) if locate is not None else None,
+        "short_of_mostly": None if error else _short_of_mostly(kw.get("mostly"), measured),
+        "error": error.splitlines()[0][:300] if error else None,
     }
 
 
-def _bad_values(result: dict[str, Any], where: Callable[[int], str] | None) -> list[str]:
-    """The first SAMPLE_VALUES unexpected values, each with the row it is in when GX says."""
-    values = result.get("partial_unexpected_list") or []
-    rows = result.get("partial_unexpected_index_list") or []
-    sample = []
-    for i, value in enumerate(values[:SAMPLE_VALUES]):
-        shown = _short(json_safe(value), 30)
-        if where is not None and i < len(rows) and isinstance(rows[i], int):
-            shown += f" ({where(rows[i])})"
-        sample.append(shown)
-    return sample
+def _located(rows: Any, locate: Callable[[int], tuple[str | None, int]]) -> list[Any] | None:
+    """The file and row of each value in GX's partial_unexpected_list (None where GX gave no
+    row for one)."""
+    if not isinstance(rows, list):
+        return None
+    found: list[Any] = []
+    for index in rows:
+        if isinstance(index, int) and not isinstance(index, bool):
+            file, row = locate(index)
+            found.append({"file": file, "row": row})
+        else:
+            found.append(None)
+    return found
+
+
+def _short_of_mostly(mostly: Any, measured: dict[str, Any]) -> bool | None:
+    """Whether the share of expected values fell below `mostly`, as GX decides it (expected
+    non-missing values / non-missing values >= mostly); None without a `mostly` or counts."""
+    total, missing = measured["element_count"], measured["missing_count"] or 0
+    unexpected = measured["unexpected_count"]
+    if isinstance(mostly, bool) or not isinstance(mostly, (int, float)):
+        return None
+    if not isinstance(total, int) or not isinstance(unexpected, int) or total - missing <= 0:
+        return None
+    considered = total - missing
+    return bool((considered - unexpected) / considered < mostly)

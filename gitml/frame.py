@@ -22,18 +22,24 @@ class Frame:
     # A random sample: per row of `df`, the index of its file in `names` and its row there
     origins: tuple[Any, Any] | None = None
 
-    def where(self, index: int) -> str:
-        """`row N` (1-based data row) of a single file, `FILE row N` in a directory union."""
+    def origin(self, index: int) -> tuple[str | None, int]:
+        """(the file, its 1-based data row) of a row of `df`; the file is None when the frame
+        is read from one file (the dataset itself)."""
         if self.origins is not None:
             i, row = int(self.origins[0][index]), int(self.origins[1][index]) + 1
         else:
             i = max(bisect.bisect_right(self.starts, index) - 1, 0)
             row = index - self.starts[i] + 1
-        return (
-            f"{posixpath.basename(self.names[i])} row {row}"
-            if len(self.names) > 1
-            else f"row {row}"
-        )
+        return (self.names[i] if len(self.names) > 1 else None), row
+
+    def where(self, index: int) -> str:
+        """`row N` (1-based data row) of a single file, `FILE row N` in a directory union."""
+        return row_label(*self.origin(index))
+
+
+def row_label(file: str | None, row: int) -> str:
+    """`row N`, or `FILE row N` (the file's base name) for a member of a directory."""
+    return f"{posixpath.basename(file)} row {row}" if file is not None else f"row {row}"
 
 
 def frame_of(df: Any, starts: list[int], names: list[str]) -> Frame:

@@ -9,15 +9,16 @@ and the data they read (a commit made around the hook would otherwise pass). Pre
 
 from __future__ import annotations
 
-from gitml import dvcconfig, manifest, modeltests
+from gitml import dvcconfig, lineage, lockfile, lockinputs, modeltests
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lineage import Lineage
+from gitml.lockfile import LOCK_FILE
 from gitml.notes import EDGE, Teller
 from gitml.repo import Repo, config_at
 from gitml.snapshot import Snapshot
 
 
-def unread_metrics_notes(lin: manifest.Lineage) -> list[str]:
+def unread_metrics_notes(lin: Lineage) -> list[str]:
     """One warning per model whose metrics file could not be read (nothing is recorded)."""
     return [f"model {path}: no metrics recorded: {why}" for path, why in lin.unread_metrics.items()]
 
@@ -30,15 +31,15 @@ def lock_is_fresh(repo: Repo, snap: Snapshot, tell: Teller = EDGE) -> tuple[bool
     if config is None:
         raise BadInput("no gitml.yaml in this state: run `gitml init`")
     data = snap.read(LOCK_FILE)
-    recorded = manifest.parse_lock(data) if data is not None else None
-    lin = manifest.read_lineage(snap, config, None)
+    recorded = lockfile.parse(data) if data is not None else None
+    lin = lineage.read_lineage(snap, config, None)
     cfg = dvcconfig.read_config(repo.root)
-    new = manifest.inputs(lin, cfg.cache_dir, recorded, dvc_cfg=cfg)
+    new = lineage.inputs(lin, cfg.cache_dir, recorded, dvc_cfg=cfg)
     for note in unread_metrics_notes(lin):
         tell.warn(note)
     if recorded is None:
         return False, [f"{LOCK_FILE} is missing"]
-    diffs = manifest.differences(manifest.inputs_part(recorded), manifest.inputs_part(new))
+    diffs = lockinputs.differences(lockinputs.inputs_part(recorded), lockinputs.inputs_part(new))
     # The recorded results' own key (tests hash, data the tests read), recomputed from the
     # snapshot: inputs alone would let a test file changed around the hook pass.
     mismatches, notes = modeltests.recorded_key_mismatches(lin, recorded)

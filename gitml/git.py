@@ -9,7 +9,8 @@ import atexit
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gitml.errors import GitError
@@ -57,6 +58,10 @@ def without_git_env() -> Iterator[None]:
         os.environ.update(saved)
 
 
+# Where each git command run is reported (with -v, the CLI's debug lines); None: nowhere.
+trace: Callable[[str], None] | None = None
+
+
 def run(
     args: Sequence[str],
     cwd: Path | str | None = None,
@@ -67,9 +72,13 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS`; raise GitError with git's own message when `check` and it fails."""
     cmd = ["git", *args]
+    started = time.monotonic()
     proc = subprocess.run(
         cmd, cwd=cwd, input=input, capture_output=True, env=None if env is None else dict(env)
     )
+    if trace is not None:
+        ms = (time.monotonic() - started) * 1000
+        trace(f"{' '.join(cmd)}: exit {proc.returncode}, {ms:.0f} ms")
     if check and proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()
         raise GitError(f"`{' '.join(cmd)}` failed: {err or 'exit ' + str(proc.returncode)}")

@@ -22,8 +22,8 @@ from gitml import git, lineage, lockfile, lockinputs
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
+from gitml.hypotheses import TRAILER_FORMAT, Stated, stated
 from gitml.lockfile import LOCK_FILE, Lock
-from gitml.records import read_record
 from gitml.snapshot import Snapshot
 
 STAGED = "staged"
@@ -36,6 +36,7 @@ class Commit:
     sha: str
     date: str  # committer date, ISO 8601
     subject: str
+    claim: Stated = Stated()  # its Hypothesis:/Expected: trailers
 
     @property
     def short(self) -> str:
@@ -143,14 +144,22 @@ def read_objects(root: Path, names: list[str]) -> list[bytes | None]:
 def lock_commits(root: Path, rev: str = "HEAD") -> list[Commit]:
     """The commits reachable from `rev` that changed gitml.lock, newest first."""
     proc = git.run(
-        ["log", "--format=%H%x1f%cI%x1f%s%x1e", "--end-of-options", rev, "--", LOCK_FILE],
+        [
+            "log",
+            f"--format=%H%x1f%cI%x1f%s%x1f{TRAILER_FORMAT}%x1e",
+            "--end-of-options",
+            rev,
+            "--",
+            LOCK_FILE,
+        ],
         root,
     )
     commits = []
     for record in proc.stdout.decode(errors="replace").split("\x1e"):
         fields = record.strip("\n").split("\x1f")
-        if len(fields) == 3:
-            commits.append(Commit(*fields))
+        if len(fields) >= 5:  # a subject holding \x1f (hostile) stays one subject
+            subject = "\x1f".join(fields[2:-2])
+            commits.append(Commit(fields[0], fields[1], subject, stated(fields[-2], fields[-1])))
     return commits
 
 
@@ -214,8 +223,10 @@ def version_at(repo: repo_mod.Repo, rev: str | None) -> Version:
         raise BadInput(
             f"commit {sha[:12]} has no {LOCK_FILE} (made before gitml, or with --no-verify)"
         )
-    line = git.out(["log", "-1", "--format=%cI%x1f%s", sha], repo.root).split("\x1f")
-    commit = Commit(sha, line[0], line[1] if len(line) > 1 else "")
+    # not git.out: its strip() would take the empty trailers' \x1f separators too
+    proc = git.run(["log", "-1", f"--format=%cI%x1f%s%x1f{TRAILER_FORMAT}", sha], repo.root)
+    fields = proc.stdout.decode(errors="replace").rstrip("\n").split("\x1f")
+    commit = Commit(sha, fields[0], "\x1f".join(fields[1:-2]), stated(fields[-2], fields[-1]))
     return Version(commit, lockfile.parse(data, f"{LOCK_FILE} at {sha[:12]}"), snap)
 
 
@@ -237,9 +248,3 @@ def staged_version(repo: repo_mod.Repo) -> Version:
     )
     environments = dict(previous.environments) if previous is not None else {}
     return Version(None, dataclasses.replace(lock, environments=environments), snap)
-
-
-def metrics_unread(entry: dict[str, Any]) -> str | None:
-    """TRANSITIONAL, for commands/promote, which holds lock entries as dicts until the second
-    pass of issue 16 (then: `ModelEntry.metrics_unread`)."""
-    return read_record(lockfile.ModelEntry, entry).metrics_unread

@@ -15,7 +15,7 @@ from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.commit_report import report_missing, report_outcome
 from gitml.error_handler import Exit, handled
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 from gitml.precommit import Outcome
 from gitml.snapshot import Snapshot

@@ -12,7 +12,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from gitml import git, state
 from gitml.environment import NOT_BUILD_PACKAGES
 from gitml.errors import BadInput
+from gitml.lockfile import Environment, ModelEntry
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _RECORD_FILE = "gitml-locked.json"  # written last, in the venv: its presence says it is complete
@@ -47,14 +48,14 @@ class LockedEnv:
 def venv_for_models(
     common_dir: Path,
     base_python: str,
-    environments: dict[str, Any],
-    models: dict[str, Any],
+    environments: Mapping[str, Environment],
+    models: Mapping[str, ModelEntry],
     *,
     note: Callable[[str], None],
     warn: Callable[[str], None],
 ) -> LockedEnv:
     """The locked venv of the environment block the models record (the first, when several)."""
-    keys = list(dict.fromkeys(str(m.get("environment")) for m in models.values()))
+    keys = list(dict.fromkeys(str(m.environment) for m in models.values()))
     if len(keys) > 1:
         warn(f"--env locked: the models record {len(keys)} environments; using {keys[0]}")
     locked = locked_env(common_dir, base_python, environments.get(keys[0]), note)
@@ -68,9 +69,9 @@ def venv_for_models(
     return locked
 
 
-def locked_requirements(block: dict[str, Any] | None) -> list[str]:
+def locked_requirements(block: Environment | None) -> list[str]:
     """`name==version` for each recorded package, sorted, without gitml's own tooling."""
-    pkgs = (block or {}).get("packages") or {}
+    pkgs = (block.packages if block is not None else None) or {}
     return sorted(
         f"{name}=={version}"
         for name, version in pkgs.items()
@@ -85,7 +86,7 @@ def locked_env_key(requirements: list[str]) -> str:
 def locked_env(
     common_dir: Path,
     base_python: str,
-    block: dict[str, Any] | None,
+    block: Environment | None,
     note: Callable[[str], None] = lambda _: None,
 ) -> LockedEnv:
     """The venv of the recorded packages, built once per clone (state dir, by the sha256 of the

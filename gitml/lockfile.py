@@ -20,12 +20,13 @@ The one exception: a part (`models`, `data`, `environments`) written as null com
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from gitml import dvcfiles, paths
+from gitml import dvcfiles, locklayout, paths
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, round_sig
 from gitml.records import Json, JsonObject, Record, key, nested, plain, read_record
@@ -83,13 +84,22 @@ class ImportSource(Record):
 
 @dataclass(frozen=True)
 class ModelTests(Record):
-    """`tests`: the model's pytest run, by the hash of its test files, and the data it read."""
+    """`tests`: the model's pytest run, by the hash of its test files, and the data it read;
+    `metrics`: the figures the tests recorded (`gitml_metric`), which gates name `tests.NAME`
+    (a result, so outside the inputs part `lock --check` compares; absent when none)."""
 
     passed: int | None = key(int)
     failed: int | None = key(int)
     hash: str | None = key(str)
     data: JsonObject | None = key(dict)
+    metrics: JsonObject | None = key(dict)
     ALWAYS = frozenset({"passed", "failed", "hash", "data"})
+
+    @property
+    def failed_as_written(self) -> Json:
+        """`failed` as the file holds it: a count, or what a hand edit left there (not a count,
+        kept in `extra`), so that a truthy one still says the run failed."""
+        return self.extra.get("failed", self.failed)
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,10 @@ class Profile(Record):
 class Hardware(Record):
     cpu: str | None = key(str)
     gpu: str | None = key(str)
+    # on a machine with an NVIDIA GPU: the driver, CUDA (nvidia-smi) and cuDNN (torch) versions
+    gpu_driver: str | None = key(str)
+    cuda: str | None = key(str)
+    cudnn: str | None = key(str)
     ALWAYS = frozenset({"cpu", "gpu"})
 
 
@@ -148,6 +162,17 @@ class Container(Record):
 
 
 @dataclass(frozen=True)
+class Infrastructure(Record):
+    """The repository's infrastructure files the model was built with (`files`: path ->
+    sha256, null for one gitml.yaml names that the commit lacks)."""
+
+    files: JsonObject | None = key(dict)
+
+    def file_hashes(self) -> dict[str, str | None]:
+        return {str(k): v if isinstance(v, str) else None for k, v in (self.files or {}).items()}
+
+
+@dataclass(frozen=True)
 class Environment(Record):
     """An environment block (`environments.<key>`): what built a model (`captured: build`),
     else the committer's (`captured: commit`)."""
@@ -158,9 +183,26 @@ class Environment(Record):
     packages: JsonObject | None = key(dict)
     hardware: Hardware | None = nested(Hardware)
     seeds: JsonObject | None = key(dict)
+    # the first dependency lockfile; the Dockerfile and the image (GITML_IMAGE_DIGEST) built in
     lockfile: LockfileRef | None = nested(LockfileRef)
     container: Container | None = nested(Container)
+    infrastructure: Infrastructure | None = nested(Infrastructure)
     ALWAYS = frozenset({"captured", "python", "platform", "packages", "hardware", "seeds"})
+
+    def infrastructure_files(self) -> dict[str, str | None]:
+        """{path: sha256} of the infrastructure files, from the old `lockfile`/`container`
+        fields for a block written before `infrastructure`, so the two compare."""
+        if self.infrastructure is not None:
+            return self.infrastructure.file_hashes()
+        files: dict[str, str | None] = {}
+        if self.lockfile is not None and self.lockfile.path:
+            files[self.lockfile.path] = self.lockfile.sha256
+        if self.container is not None and self.container.dockerfile_sha256:
+            files["Dockerfile"] = self.container.dockerfile_sha256
+        return files
+
+    def image(self) -> str | None:
+        return self.container.image if self.container is not None else None
 
 
 # A stage's reasons to be rebuilt, or whether it is stale (older locks): `stale`.
@@ -246,9 +288,17 @@ class Lock(Record):
         """The environment block the model's entry names (None: none, or not recorded)."""
         return self.environments.get(entry.environment) if entry.environment else None
 
+    def with_model(self, path: str, entry: ModelEntry) -> Lock:
+        """The lock with `entry` as the model at `path` (its place in the order kept)."""
+        return dataclasses.replace(self, models={**self.models, path: entry})
+
+    def with_data(self, path: str, entry: DataEntry) -> Lock:
+        """The lock with `entry` as the dataset at `path` (its place in the order kept)."""
+        return dataclasses.replace(self, data={**self.data, path: entry})
+
     def to_dict(self) -> dict[str, Any]:
         """The lock as the plain mapping gitml.lock holds, schema included, a copy of its own:
-        for the modules that still read it by key (converted in the second pass of issue 16)."""
+        what `gitml show --json` prints. Nothing reads lock data from it: read the records."""
         return copy.deepcopy({"schema": SCHEMA, **plain(self)})
 
 
@@ -375,5 +425,6 @@ def _clean_path(path: str) -> bool:
 
 
 def serialize(lock: Lock) -> bytes:
-    """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded."""
-    return (f"schema: {SCHEMA}\n" + dump_yaml(rounded(plain(lock)))).encode()
+    """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded, the
+    fields that change independently kept apart by blank lines (gitml/locklayout.py)."""
+    return (f"schema: {SCHEMA}\n" + locklayout.spaced(dump_yaml(rounded(plain(lock))))).encode()

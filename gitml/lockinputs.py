@@ -140,3 +140,11 @@ def _format_kept(entry: ModelEntry, old: ModelEntry) -> ModelEntry:
 
 def _fields(entry: ModelEntry | DataEntry) -> list[str]:
     return [f.name for f in dataclasses.fields(entry) if f.name not in ("extra", "written")]
+
+
+def has_results(entry: ModelEntry | DataEntry) -> bool:
+    """Whether the entry holds a key besides its inputs and its environment: the results a
+    check recorded (or a key this gitml does not know, kept as a result is)."""
+    inputs = MODEL_INPUT_KEYS if isinstance(entry, ModelEntry) else DATA_INPUT_KEYS
+    keys = written_keys(entry) | set(entry.extra)
+    return bool(keys - set(inputs) - {"environment"})

@@ -8,13 +8,15 @@ no stage produces (dvc add) is `not rebuildable`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from gitml import dvcfiles, manifest
+from gitml import dvcfiles
 from gitml import params as params_mod
 from gitml.fileio import md5_file
+from gitml.lockfile import ModelEntry, rounded
 
 IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"
 NOT_REBUILT = "not rebuildable"
@@ -46,9 +48,9 @@ class ModelResult:
         }
 
 
-def hash_rebuilt(wt: Path, rebuildable: dict[str, Any]) -> dict[str, str | None]:
+def hash_rebuilt(wt: Path, rebuildable: Mapping[str, ModelEntry]) -> dict[str, str | None]:
     """{model path: DVC's hash of its rebuilt bytes in `wt`, by the hash its record names}."""
-    return {p: hash_path(wt / p, str(m.get("hash") or "md5")) for p, m in rebuildable.items()}
+    return {p: hash_path(wt / p, m.hash or "md5") for p, m in rebuildable.items()}
 
 
 def hash_path(path: Path, hash_name: str) -> str | None:
@@ -67,7 +69,7 @@ def hash_path(path: Path, hash_name: str) -> str | None:
 
 def compare_models(
     wt: Path,
-    models: dict[str, Any],
+    models: Mapping[str, ModelEntry],
     rebuilt: dict[str, str | None],
     metrics_files: dict[str, str | None],
     tolerance: dict[str, float],
@@ -77,7 +79,7 @@ def compare_models(
     results = []
     for path, record in models.items():
         if path not in rebuilt:
-            results.append(ModelResult(path, record.get("md5"), None, {}, NOT_REBUILT))
+            results.append(ModelResult(path, record.md5, None, {}, NOT_REBUILT))
             continue
         rebuilt_metrics = read_metrics(wt, metrics_files.get(path))
         results.append(compare_model(path, record, rebuilt[path], rebuilt_metrics, tolerance))
@@ -86,14 +88,14 @@ def compare_models(
 
 def compare_model(
     path: str,
-    record: dict[str, Any],
+    record: ModelEntry,
     rebuilt_md5: str | None,
     rebuilt_metrics: dict[str, Any] | None,
     tolerance: dict[str, float],
 ) -> ModelResult:
     """One rebuilt model against its record, with its verdict."""
-    metrics, within = compare_metrics(record.get("metrics"), rebuilt_metrics, tolerance)
-    recorded_md5 = record.get("md5")
+    metrics, within = compare_metrics(record.metrics, rebuilt_metrics, tolerance)
+    recorded_md5 = record.md5
     if rebuilt_md5 == recorded_md5:
         verdict = IDENTICAL
     elif within:
@@ -107,7 +109,7 @@ def read_metrics(wt: Path, path: str | None) -> dict[str, Any] | None:
     """The metrics file `path` of the rebuilt worktree, rounded as gitml.lock records them."""
     if not path or not (wt / path).is_file():
         return None
-    metrics: dict[str, Any] = manifest.rounded(params_mod.parse(path, (wt / path).read_bytes()))
+    metrics: dict[str, Any] = rounded(params_mod.parse(path, (wt / path).read_bytes()))
     return metrics
 
 
@@ -133,7 +135,7 @@ def _compare_metric(recorded: Any, rebuilt: Any, tolerance: float | None) -> Met
     return {
         "recorded": recorded,
         "rebuilt": rebuilt,
-        "delta": manifest.rounded(delta) if delta is not None else None,
+        "delta": rounded(delta) if delta is not None else None,
         "tolerance": tolerance,
         "within": within,
     }

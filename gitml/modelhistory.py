@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import gtotags
+from gitml import gtotags, history, hypotheses, registry
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.history import Version
+from gitml.hypotheses import Hypothesis, Stated
 from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry, ModelTests
 from gitml.records import Json, JsonObject
 
@@ -49,6 +50,19 @@ def _configured_names(root: Path) -> dict[str, str]:
     except BadInput:
         return {}
     return {m.path: m.name for m in config.models}
+
+
+def tags_in_force(root: Path) -> dict[str, list[str]]:
+    """{commit: tag names} as the history lists them: a stage tag only while it holds (as GTO
+    reads the registry), every other tag as it is."""
+    in_force = registry.stage_tags_in_force(registry.read_tags(root))
+
+    def holds(name: str) -> bool:
+        parsed = gtotags.parse_tag(name, "")
+        return parsed is None or parsed.stage is None or name in in_force
+
+    by_commit = history.tags_by_commit(root)
+    return {commit: [n for n in names if holds(n)] for commit, names in by_commit.items()}
 
 
 def registry_tags(names: list[str], model_name: str) -> list[str]:
@@ -185,6 +199,8 @@ class ModelVersion:
     tags: list[str]
     environment: Environment | None
     changed: list[str]
+    # the building commit's Hypothesis:/Expected: trailers, judged (judge_hypotheses)
+    hypothesis: Hypothesis | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -199,6 +215,7 @@ class ModelVersion:
             "checks": self.checks.to_json(),
             "passed": self.passed,
             "environment": {"python": env.python, "platform": env.platform},
+            "hypothesis": self.hypothesis.to_json() if self.hypothesis else None,
         }
 
 
@@ -250,6 +267,17 @@ def version_row(
         environment=version.lock.environment_of(entry),
         changed=changed,
     )
+
+
+def judge_hypotheses(root: Path, rows: list[ModelVersion], claims: dict[str, Stated]) -> None:
+    """Each row whose commit states a hypothesis (`claims`: sha -> trailers) gets it, judged
+    against the model's metrics at the commit's parent."""
+    for i, row in enumerate(rows):
+        claim = claims.get(row.commit or "")
+        if claim:
+            parent = hypotheses.parent_metrics(root, row.commit or "", row.model)
+            judged = hypotheses.judge(claim, dict(row.metrics), parent)
+            rows[i] = dataclasses.replace(row, hypothesis=judged)
 
 
 def what_changed(old: ModelEntry, new: ModelEntry) -> list[str]:

@@ -14,14 +14,20 @@ tests looked up) and `gates: [{rule, value, baseline, threshold, passed}]` (gitm
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, gates, git, testfiles, testrunner
+from gitml import baselines, gates, git, slices, testfiles, testrunner
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import Gate as Verdict
+from gitml.lockfile import Lock, ModelEntry, ModelTests
+from gitml.records import JsonObject, plain, updated, without
+from gitml.snapshot import Snapshot
 
 
 @dataclass
@@ -29,7 +35,7 @@ class ModelResult:
     path: str
     name: str
     tests: dict[str, Any] | None = None  # {passed, failed, skipped, errors, failures, hash}
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[Verdict] = field(default_factory=list)
     cached: bool = False
     failures: list[Failure] = field(default_factory=list)
 
@@ -40,7 +46,7 @@ class ModelResult:
             "passed": not self.failures,
             "cached": self.cached,
             "tests": self.tests,
-            "gates": self.gates,
+            "gates": [plain(g) for g in self.gates],
         }
 
 
@@ -72,72 +78,92 @@ def run_models(
     ctx: CheckContext, only: list[str] | None = None, force: bool = False
 ) -> list[ModelResult]:
     """Test and gate the models that need it (all of `only`, or every model, with `force`),
-    recording their results in ctx.lock; warnings go to ctx.report."""
+    recording their results in ctx.lock (a new Lock each time); warnings go to ctx.report."""
     # The hook resolved HEAD once (ctx.head); `gitml test` builds its context without it.
     head = ctx.head if ctx.head is not None else git.head_commit(ctx.repo.root)
     results = []
     for m in _selected(ctx.lineage.config.models, only):
-        entry = ctx.lock["models"][m.path]
-        if not m.tests:
-            entry.pop("tests", None)
-        if not m.gates:
-            entry.pop("gates", None)
+        entry = _unchecked_dropped(ctx.lock.models[m.path], m)
+        ctx.lock = ctx.lock.with_model(m.path, entry)
         if not (m.tests or m.gates):
             continue
-        thash = testfiles.tests_hash(ctx.lineage.snap, m.tests) if m.tests else None
+        thash = tests_key(ctx.lineage.snap, m) if m.tests else None
         if force or needs_run(ctx, m, entry, thash):
             results.append(run_model(ctx, m, entry, thash, head))
     return results
 
 
-def _tests_hold(lin: Lineage, recorded: Any, thash: str | None) -> bool:
+def _unchecked_dropped(entry: ModelEntry, m: Model) -> ModelEntry:
+    """The entry without the results of checks gitml.yaml no longer asks of the model."""
+    dropped = [name for name, asked in (("tests", m.tests), ("gates", m.gates)) if not asked]
+    return without(entry, *dropped) if dropped else entry
+
+
+def tests_key(snap: Snapshot, m: Model) -> str:
+    """What gitml.lock records as `tests.hash`: the hash of the model's test files, and of its
+    gitml.yaml `slices:` when it has some (another query measures other rows)."""
+    assert m.tests
+    files = testfiles.tests_hash(snap, m.tests)
+    if m.slices is None:  # as before slices existed: recorded results stay valid
+        return files
+    spec = json.dumps([m.slices.data, m.slices.by])
+    return hashlib.sha256(f"{files}\0{spec}".encode()).hexdigest()
+
+
+def _tests_hold(lin: Lineage, recorded: ModelTests | None, thash: str | None) -> bool:
     """Whether recorded test results still stand: of these files, on this data, all passed."""
     return (
-        isinstance(recorded, dict)
-        and recorded.get("hash") == thash
-        and not recorded.get("failed")
+        recorded is not None
+        and recorded.hash == thash
+        and not recorded.failed_as_written
         # a result from before gitml recorded the data the tests read: run once to record it
-        and isinstance(recorded.get("data"), dict)
-        and not data_changes(lin, recorded["data"])
+        and recorded.data is not None
+        and not data_changes(lin, recorded.data)
     )
 
 
-def needs_run(ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | None) -> bool:
+def needs_run(ctx: CheckContext, m: Model, entry: ModelEntry, thash: str | None) -> bool:
     if m.path in ctx.changed_models:
         return True
-    if m.tests and not _tests_hold(ctx.lineage, entry.get("tests"), thash):
+    if m.tests and not _tests_hold(ctx.lineage, entry.tests, thash):
         return True
-    return not gates.recorded_pass(m.gates, entry.get("gates") or [])
+    # verdicts a merge made without gitml's driver combined from two sides are judged again
+    mismatched = gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
+    return bool(mismatched) or not gates.recorded_pass(m.gates, entry.gates)
 
 
 def run_model(
-    ctx: CheckContext, m: Model, entry: dict[str, Any], thash: str | None, head: str | None
+    ctx: CheckContext, m: Model, entry: ModelEntry, thash: str | None, head: str | None
 ) -> ModelResult:
-    """Gate and test one model, recording the verdicts in its gitml.lock `entry`."""
+    """Gate and test one model (its gitml.lock `entry`), recording the verdicts in ctx.lock."""
     result = ModelResult(m.path, m.name)
     base = _baseline(ctx, m, head)
+    tests_failed: list[Failure] = []
+    if m.tests:  # first: gates may name the figures the tests record (`tests.NAME`)
+        _test(ctx, m, entry, thash or "", base, result)
+        tests_failed, result.failures = result.failures, []
     if m.gates:
         result.gates = gates.evaluate(
             m.gates,
-            entry.get("metrics") or {},
+            slices.with_test_metrics(entry.metrics, entry.tests),
             base.rev,
             base.metrics,
             model=m.path,
             metrics_file=m.metrics,
             unread=ctx.lineage.unread_metrics.get(m.path),
         )
-        entry["gates"] = result.gates
-        if not all(g["passed"] for g in result.gates):
+        entry = updated(entry, gates=result.gates)
+        ctx.lock = ctx.lock.with_model(m.path, entry)
+        if not all(g.passed for g in result.gates):
             result.failures.append(Failure("gates", m.path, "\n" + gates.table(result.gates)))
-    if m.tests:
-        _test(ctx, m, entry, thash or "", base, result)
+    result.failures.extend(tests_failed)
     return result
 
 
 def _test(
     ctx: CheckContext,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     thash: str,
     base: baselines.Baseline,
     result: ModelResult,
@@ -146,12 +172,14 @@ def _test(
     tests, result.cached = run.result, run.cached
     failed = int(tests.get("failed", 0)) + int(tests.get("errors", 0))
     result.tests = {**tests, "hash": thash}
-    entry["tests"] = {
-        "passed": int(tests.get("passed", 0)),
-        "failed": failed,
-        "hash": thash,
-        "data": data_read(ctx.lineage, tests, testrunner.data_paths(ctx.lineage, m)),
-    }
+    recorded = ModelTests(
+        passed=int(tests.get("passed", 0)),
+        failed=failed,
+        hash=thash,
+        data=data_read(ctx.lineage, tests, testrunner.data_paths(ctx.lineage, m)),
+        metrics=slices.nested(tests["metrics"]) if tests.get("metrics") else None,
+    )
+    ctx.lock = ctx.lock.with_model(m.path, updated(entry, tests=recorded))
     if tests.get("exitstatus") == 5:
         ctx.report(f"{m.tests}: pytest collected no tests for {m.path}")
     if failed:
@@ -163,9 +191,10 @@ def _baseline(ctx: CheckContext, m: Model, head: str | None) -> baselines.Baseli
     (ctx.head_lock): the metrics it records for the model come from there, not from another read
     and parse of that blob. Without them (no lock, no entry): baselines' own fallbacks."""
     if m.baseline == "parent" and head is not None and head == ctx.head and ctx.head_lock:
-        entry = (ctx.head_lock.get("models") or {}).get(m.path)
-        if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
-            return baselines.Baseline(m.baseline, head, dict(entry["metrics"]))
+        entry = ctx.head_lock.models.get(m.path)
+        if entry is not None and entry.metrics is not None:
+            figures = slices.with_test_metrics(entry.metrics, entry.tests)
+            return baselines.Baseline(m.baseline, head, figures)
     return baselines.baseline_for(ctx.repo.root, m.baseline, m.name, m.path, m.metrics, head)
 
 
@@ -182,7 +211,7 @@ def tests_summary(tests: dict[str, Any]) -> str:
 # --- the data the tests read -----------------------------------------------------------------
 
 
-def data_read(lin: Lineage, result: dict[str, Any], data_paths: list[str]) -> dict[str, Any]:
+def data_read(lin: Lineage, result: dict[str, Any], data_paths: list[str]) -> JsonObject:
     """{path: md5} of the DVC-tracked paths the run looked up in `gitml_data` (what gitml.lock
     records as `tests.data`): a change of those bytes alone makes the result stale."""
     looked_up = result.get("data_read")
@@ -190,7 +219,7 @@ def data_read(lin: Lineage, result: dict[str, Any], data_paths: list[str]) -> di
     return {p: getattr(lin.out(p), "md5", None) for p in sorted(set(names) & set(data_paths))}
 
 
-def data_changes(lin: Lineage, recorded: dict[str, Any]) -> list[str]:
+def data_changes(lin: Lineage, recorded: JsonObject) -> list[str]:
     """The recorded data a tests' result was reached on, where this snapshot has other bytes."""
     return [
         f"{p}: md5 {md5} -> {getattr(lin.out(p), 'md5', None)}"
@@ -202,19 +231,20 @@ def data_changes(lin: Lineage, recorded: dict[str, Any]) -> list[str]:
 # --- what a pushed tip recorded ---------------------------------------------------------------
 
 
-def _tests_key_mismatches(lin: Lineage, m: Model, recorded: dict[str, Any]) -> list[str]:
+def _tests_key_mismatches(lin: Lineage, m: Model, recorded: ModelTests) -> list[str]:
     assert m.tests
-    now = testfiles.tests_hash(lin.snap, m.tests)
-    if recorded.get("hash") == now:
+    now = tests_key(lin.snap, m)
+    if recorded.hash == now:
         return []
     return [
-        f"models.{m.path}.tests.hash: {str(recorded.get('hash'))[:12]} -> {now[:12]} "
-        f"(the files of {m.tests} are not those its tests ran on)"
+        f"models.{m.path}.tests.hash: {str(recorded.hash)[:12]} -> {now[:12]} "
+        f"(the files of {m.tests}, or its slices, are not those its tests ran on)"
     ]
 
 
-def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Where a gitml.lock's recorded test results are not about what its snapshot holds:
+def recorded_key_mismatches(lin: Lineage, lock: Lock) -> tuple[list[str], list[str]]:
+    """Where a gitml.lock's recorded test results are not about what its snapshot holds, or its
+    recorded gate verdicts not about its own rules and metrics (gates.recorded_mismatches):
     (mismatches, notes). The results' key is recomputed from the snapshot: the tests hash from
     its test, conftest and package files, and the md5 of each dataset the tests read from its
     DVC files. A mismatch means the result was reached on other files (a commit made around
@@ -223,12 +253,17 @@ def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[st
     mismatches: list[str] = []
     notes: list[str] = []
     for m in lin.config.models:
-        recorded = ((lock.get("models") or {}).get(m.path) or {}).get("tests")
-        if not m.tests or not isinstance(recorded, dict):
+        entry = lock.models.get(m.path)
+        if entry is not None:
+            mismatches.extend(
+                gates.recorded_mismatches(m.path, m.gates, entry.gates, entry.metrics)
+            )
+        recorded = entry.tests if entry is not None else None
+        if not m.tests or recorded is None:
             continue
         mismatches.extend(_tests_key_mismatches(lin, m, recorded))
-        data = recorded.get("data")
-        if not isinstance(data, dict):
+        data = recorded.data
+        if data is None:
             notes.append(
                 f"{m.path}: its recorded tests name no data they read (written by an older "
                 "gitml), so a change of that data alone is not seen; the next commit that "
@@ -242,21 +277,21 @@ def recorded_key_mismatches(lin: Lineage, lock: dict[str, Any]) -> tuple[list[st
     return mismatches, notes
 
 
-def _tests_problems(m: Model, tests: Any) -> list[str]:
+def _tests_problems(m: Model, tests: ModelTests | None) -> list[str]:
     if not m.tests:
         return []
-    if not isinstance(tests, dict):
+    if tests is None:
         return [f"{m.path}: no recorded model test results"]
-    if tests.get("failed"):
-        return [f"{m.path}: {tests.get('failed')} model test(s) failed"]
+    if tests.failed_as_written:
+        return [f"{m.path}: {tests.failed_as_written} model test(s) failed"]
     return []
 
 
-def recorded_problems(config_models: tuple[Model, ...], lock: dict[str, Any]) -> list[str]:
+def recorded_problems(config_models: tuple[Model, ...], lock: Lock) -> list[str]:
     """Why a commit's recorded model checks do not pass (empty when they do)."""
     problems = []
     for m in config_models:
-        entry = (lock.get("models") or {}).get(m.path) or {}
-        problems.extend(_tests_problems(m, entry.get("tests")))
-        problems.extend(gates.recorded_problems(m.path, m.gates, entry.get("gates")))
+        entry = lock.models.get(m.path) or ModelEntry()
+        problems.extend(_tests_problems(m, entry.tests))
+        problems.extend(gates.recorded_problems(m.path, m.gates, entry.gates))
     return problems

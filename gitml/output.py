@@ -1,10 +1,29 @@
-"""Output at the edges: messages to stderr, rich only when it is a terminal."""
+"""Output at the edges: messages to stderr, rich only when it is a terminal.
+
+How much is said is decided here, once (`set_level`, from the global `-q`/`-v` options):
+quiet keeps only warnings, errors and the verdict lines; verbose adds the steps of long work
+(also when piped) and debug detail. Commands call `say`, `verdict`, `say_on_terminal` and `debug` and
+never look at the level themselves.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Self
+from typing import Any, Literal, Self
+
+Level = Literal["quiet", "normal", "verbose"]
+_level: Level = "normal"
+
+
+def set_level(level: Level) -> None:
+    global _level
+    _level = level
+
+
+def level() -> Level:
+    return _level
+
 
 # What a terminal would act on rather than show: C0 controls but tab and newline, DEL, C1
 # controls (U+009B is a CSI on some terminals), and the bidirectional overrides that reorder
@@ -26,17 +45,36 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escaped, text)
 
 
-def say(message: str) -> None:
+def _print(message: str) -> None:
     print(f"gitml: {printable(message)}", file=sys.stderr)
 
 
+def say(message: str) -> None:
+    """What was done or found, for a person: not with -q."""
+    if _level != "quiet":
+        _print(message)
+
+
+def verdict(message: str) -> None:
+    """The result a command exists to give (passed, fresh, restored, identical): also with -q."""
+    _print(message)
+
+
 def say_on_terminal(message: str) -> None:
-    """A line about work that takes a while, for a person watching: nothing in a pipe."""
-    if sys.stderr.isatty():
-        say(message)
+    """A step of work that takes a while, for a person watching: on a terminal, or with -v
+    also in a pipe; never with -q."""
+    if _level == "verbose" or (_level == "normal" and sys.stderr.isatty()):
+        _print(message)
+
+
+def debug(message: str) -> None:
+    """Detail for finding out why: only with -v."""
+    if _level == "verbose":
+        print(f"gitml: debug: {printable(message)}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
+    """Something could not be read or done as asked: always said, also with -q."""
     print(f"gitml: warning: {printable(message)}", file=sys.stderr)
 
 
@@ -53,8 +91,13 @@ def aligned(rows: list[list[str]]) -> str:
     )
 
 
+# Piped output has no width to fit: lines are printed whole (a table sized to its cells, text
+# never wrapped) so that `grep` and `cut` see every digit. Rich's default would be 80 columns.
+PIPE_WIDTH = 100_000
+
+
 def console(stderr: bool = False) -> Any:
-    """A rich console; plain (no colour, no markup widths) when not on a terminal."""
+    """A rich console; when not on a terminal plain (no colour) and as wide as each line is."""
     from rich.console import Console
 
     class EscapingConsole(Console):
@@ -64,7 +107,14 @@ def console(stderr: bool = False) -> Any:
             return super().render_str(printable(text), **options)
 
     stream = sys.stderr if stderr else sys.stdout
-    return EscapingConsole(file=stream, highlight=False, emoji=False, soft_wrap=not stream.isatty())
+    piped = not stream.isatty()
+    return EscapingConsole(
+        file=stream,
+        highlight=False,
+        emoji=False,
+        soft_wrap=piped,
+        width=PIPE_WIDTH if piped else None,
+    )
 
 
 class Progress:
@@ -74,7 +124,7 @@ class Progress:
     def __init__(self, label: str, total: int, *, at_least: int = 100):
         self._bar: Any = None
         self._task: Any = None
-        if total >= at_least and sys.stderr.isatty():
+        if total >= at_least and sys.stderr.isatty() and _level != "quiet":
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -107,3 +108,36 @@ def inside(root: Path, rel: str) -> Path:
 def is_under(path: str, prefix: str) -> bool:
     """True when repo-relative `path` is `prefix` or lies below it."""
     return path == prefix or path.startswith(prefix.rstrip("/") + "/") or prefix == ""
+
+
+def repo_relative(root: Path, given: str, *, what: str = "path") -> str | None:
+    """A path given on the command line, relative to the current directory as git and DVC take
+    it (or absolute), as a clean repo-relative path; None when it lies outside the repository
+    at `root`. Symlinks are not followed: a DVC-tracked file may be a link into the cache."""
+    _refuse_bad_characters(given, what)
+    absolute = os.path.normpath(os.path.join(os.getcwd(), given))
+    for top in dict.fromkeys([str(root), str(root.resolve())]):
+        rel = os.path.relpath(absolute, top)
+        if rel != ".." and not rel.startswith("../"):
+            return normalize(rel.replace(os.sep, "/"), what=what)
+    return None
+
+
+def from_cli(root: Path, given: str, *, what: str = "path") -> str:
+    """`repo_relative`, refusing (bad input, naming it) a path outside the repository."""
+    rel = repo_relative(root, given, what=what)
+    if rel is None:
+        raise BadInput(f"{what} {_shown(given)} is outside the repository {root}")
+    return rel
+
+
+def model_from_cli(root: Path, given: str) -> str:
+    """A model named on the command line by gitml.yaml name or by path: the path made
+    repo-relative when it names a file (or is spelled as a path, `./…`, `../…`) from a
+    subdirectory; else as given, a name (or a path from the repository's top, as before)."""
+    rel = repo_relative(root, given, what="model")
+    if rel is None or rel == given:
+        return given
+    if os.path.lexists(given) or given.startswith(("./", "../")):
+        return rel
+    return given

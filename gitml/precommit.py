@@ -5,10 +5,11 @@ how the new gitml.lock and the watch-list are put in place.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 import posixpath
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,9 @@ from gitml import (
     environment,
     git,
     githooks,
-    manifest,
+    lineage,
+    lockfile,
+    lockinputs,
     objects,
     params,
     testfiles,
@@ -31,23 +34,25 @@ from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Config
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, load_yaml, refuse_special_file
-from gitml.manifest import LOCK_FILE, Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import LOCK_FILE, DataEntry, Environment, Lock, ModelEntry
 from gitml.notes import EDGE, Teller
 from gitml.objects import Missing
+from gitml.records import read_record, updated
 from gitml.repo import Repo, config_at
 from gitml.snapshot import Snapshot
 
 
 @dataclass
 class Outcome:
-    lock: dict[str, Any] | None  # None when the snapshot has no gitml.yaml
+    lock: Lock | None  # None when the snapshot has no gitml.yaml
     lock_bytes: bytes = b""
     previous_bytes: bytes | None = None
     lineage: Lineage | None = None
     missing: list[Missing] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)  # workspace differs from the staged hash
     failures: list[checks.Failure] = field(default_factory=list)
-    head_lock: dict[str, Any] | None = None  # HEAD's gitml.lock, parsed (None: none readable)
+    head_lock: Lock | None = None  # HEAD's gitml.lock, parsed (None: none readable)
 
     @property
     def stale(self) -> dict[str, list[str]]:
@@ -156,24 +161,26 @@ def _seeds(snap: Snapshot, config: Config) -> dict[str, Any]:
     return seeds
 
 
-def _environments(
-    repo: Repo, lin: Lineage, lock: dict[str, Any], previous: dict[str, Any] | None
-) -> None:
-    """Attach an environment record to each model: kept while its md5 is unchanged, else the
-    build-time record `gitml repro` left for that md5, else the committer's (captured: commit)."""
-    envs: dict[str, Any] = {}
-    prev_envs = (previous or {}).get("environments") or {}
-    extra = environment.repo_files(repo.root, lin.snap.read)
+def _environments(repo: Repo, lin: Lineage, lock: Lock, previous: Lock | None) -> Lock:
+    """The lock with an environment record for each model: kept while its md5 is unchanged,
+    else the build-time record `gitml repro` left for that md5, else the committer's
+    (captured: commit)."""
+    envs: dict[str, Environment] = {}
+    prev_envs = previous.environments if previous is not None else {}
+    infra = environment.infrastructure_files(
+        lin.snap.entries, lin.snap.read, lin.config.environment_files
+    )
     seeds = _seeds(lin.snap, lin.config)
     committer: dict[str, Any] | None = None
-    for path, entry in lock["models"].items():
-        old = ((previous or {}).get("models") or {}).get(path) or {}
-        key = str(old.get("environment"))
-        if old.get("md5") == entry["md5"] and key in prev_envs:
+    models: dict[str, ModelEntry] = {}
+    for path, entry in lock.models.items():
+        old = previous.models.get(path) if previous is not None else None
+        key = old.environment if old is not None else None
+        if old is not None and old.md5 == entry.md5 and key is not None and key in prev_envs:
             envs[key] = prev_envs[key]
-            entry["environment"] = key
+            models[path] = updated(entry, environment=key)
             continue
-        record = state_mod.read_json(state_mod.env_record_path(repo.common_dir, str(entry["md5"])))
+        record = state_mod.read_json(state_mod.env_record_path(repo.common_dir, str(entry.md5)))
         if isinstance(record, dict) and record.get("python"):
             block = {**record, "captured": "build"}
         else:
@@ -181,25 +188,29 @@ def _environments(
                 python = environment.project_python(repo.root, lin.config.python)
                 committer = environment.capture(python, repo.root)
             block = {**committer, "captured": "commit"}
-        block.update(extra)
-        block["seeds"] = manifest.rounded(seeds)
+        block = environment.with_infrastructure(block, infra)
+        block["seeds"] = lockfile.rounded(seeds)
         new_key = environment.block_key(block)
-        envs[new_key] = block
-        entry["environment"] = new_key
-    lock["environments"] = envs
+        envs[new_key] = read_record(Environment, block)
+        models[path] = updated(entry, environment=new_key)
+    return dataclasses.replace(lock, models=models, environments=envs)
 
 
-def _changed(lock: dict[str, Any], head_lock: dict[str, Any] | None, part: str) -> list[str]:
-    """Entries to check: inputs changed since HEAD, or no results carried over for them (a
-    deleted or hand-reset gitml.lock must not lose its checks)."""
-    head = manifest.inputs_part(head_lock)[part] if head_lock else {}
-    new = manifest.inputs_part(lock)[part]
-    input_keys = set(manifest.MODEL_INPUT_KEYS if part == "models" else manifest.DATA_INPUT_KEYS)
-    return [
-        p
-        for p, entry in new.items()
-        if head.get(p) != entry or not set(lock[part][p]) - input_keys - {"environment"}
-    ]
+def _changed(
+    entries: Mapping[str, ModelEntry | DataEntry], head: Mapping[str, ModelEntry | DataEntry]
+) -> list[str]:
+    """Entries to check: inputs changed since HEAD (`head`: its entries), or no results carried
+    over for them (a deleted or hand-reset gitml.lock must not lose its checks)."""
+    changed = []
+    for path, entry in entries.items():
+        before = head.get(path)
+        if (
+            before is None
+            or lockinputs.compared_inputs(before) != lockinputs.compared_inputs(entry)
+            or not lockinputs.has_results(entry)
+        ):
+            changed.append(path)
+    return changed
 
 
 def _modified_in_workspace(
@@ -295,20 +306,18 @@ def _changed_outs(lin: Lineage, head_project: dvcfiles.Project) -> list[dvcfiles
     return result
 
 
-def _head_lock(
-    snap: Snapshot, head_snap: Snapshot | None, previous: dict[str, Any] | None
-) -> dict[str, Any] | None:
+def _head_lock(snap: Snapshot, head_snap: Snapshot | None, previous: Lock | None) -> Lock | None:
     """HEAD's gitml.lock, parsed (None: no HEAD, no lock, or an unreadable one). Usually the
-    staged gitml.lock is HEAD's blob, already parsed as `previous`: then a copy of that."""
+    staged gitml.lock is HEAD's blob, already parsed as `previous`: then that."""
     if head_snap is None:
         return None
     sha = head_snap.blob_sha(LOCK_FILE)
     if sha is None:
         return None
     if sha == snap.blob_sha(LOCK_FILE) and previous is not None:
-        return copy.deepcopy(previous)  # the checks write into the lock, which shares its parts
+        return previous
     try:
-        return manifest.parse_lock(head_snap.read(LOCK_FILE) or b"")
+        return lockfile.parse(head_snap.read(LOCK_FILE) or b"")
     except BadInput:
         return None
 
@@ -323,7 +332,7 @@ def evaluate(
     dvc_cfg = dvcconfig.read_config(repo.root)
     md5s = state_mod.Md5Cache(repo.common_dir, tell)
     try:
-        lin = manifest.read_lineage(snap, config, md5s)
+        lin = lineage.read_lineage(snap, config, md5s)
         head_snap = Snapshot(repo.root, head) if head else None
         check_pipeline_files(snap, head_snap)
         head_project = dvcfiles.read_project(head_snap) if head_snap else dvcfiles.Project()
@@ -340,29 +349,30 @@ def evaluate(
         previous = None
         if previous_bytes is not None:
             try:
-                previous = manifest.parse_lock(previous_bytes)
+                previous = lockfile.parse(previous_bytes)
             except BadInput as exc:
                 tell.warn(f"{exc}; writing it anew")
-        lock = manifest.merge_results(
-            manifest.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
+        lock = lockinputs.merge_results(
+            lineage.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
         )
-        _environments(repo, lin, lock, previous)
-        outcome.head_lock = _head_lock(snap, head_snap, previous)
+        lock = _environments(repo, lin, lock, previous)
+        head_lock = outcome.head_lock = _head_lock(snap, head_snap, previous)
         if run_checks and not outcome.missing:
             ctx = checks.CheckContext(
                 repo,
                 lin,
                 lock,
                 dvc_cfg.cache_dir,
-                _changed(lock, outcome.head_lock, "models"),
-                _changed(lock, outcome.head_lock, "data"),
+                _changed(lock.models, head_lock.models if head_lock else {}),
+                _changed(lock.data, head_lock.data if head_lock else {}),
                 head=head,
-                head_lock=outcome.head_lock,
+                head_lock=head_lock,
                 dvc_config=dvc_cfg,
             )
             outcome.failures = checks.run_all(ctx)
+            lock = ctx.lock  # with the checks' results
         outcome.lock = lock
-        outcome.lock_bytes = manifest.serialize(lock)
+        outcome.lock_bytes = lockfile.serialize(lock)
         outcome.previous_bytes = previous_bytes
         return outcome
     finally:
@@ -423,8 +433,8 @@ def sync_index_lock(repo: Repo) -> None:
 
 def summary(outcome: Outcome) -> str:
     """`N model(s), N dataset(s)[, N stale stage(s)]` of the new gitml.lock."""
-    lock = outcome.lock or {}
-    parts = [f"{len(lock.get('models', {}))} model(s)", f"{len(lock.get('data', {}))} dataset(s)"]
+    lock = outcome.lock or Lock()
+    parts = [f"{len(lock.models)} model(s)", f"{len(lock.data)} dataset(s)"]
     if outcome.stale:
         parts.append(f"{len(outcome.stale)} stale stage(s)")
     return ", ".join(parts)

@@ -252,8 +252,68 @@ def _add_repo_block(edit: _TextEdit, top: TopLevel, hooks: list[FrameworkHook]) 
     elif not node.flow_style and node.value:
         style = _item_layout(edit.lines, node)
         edit.inserts.append((_last_line(node), repo_block(hooks, style)))
+    elif node.flow_style and node.value:
+        _add_flow_item(edit, node, _flow_repo(edit.lines, node, hooks))
     else:
         raise _Unfollowable
+
+
+def _flow_repo(lines: list[str], node: yaml.Node, hooks: list[FrameworkHook]) -> str:
+    """gitml's `repo: local` block as one flow item, its strings quoted as JSON where the
+    user's list quotes its keys (`{"repo": ...}`), plain otherwise."""
+    block = {"repo": "local", "hooks": [hook_dict(h) for h in hooks]}
+    first = node.value[0].start_mark
+    if lines[first.line][first.column :].lstrip("{ ").startswith('"'):
+        return json.dumps(block)
+    dumped = yaml.safe_dump(block, default_flow_style=True, sort_keys=False, width=1 << 30)
+    return str(dumped).strip()
+
+
+def _add_flow_item(edit: _TextEdit, node: yaml.Node, item: str) -> None:
+    """`item` appended to the flow sequence `node`: on a line of its own, indented as the first
+    item, when the closing `]` has a line of its own; before the `]` otherwise."""
+    close, last = node.end_mark, node.value[-1].end_mark
+    line = edit.replaced.get(close.line, edit.lines[close.line])
+    if line[close.column - 1 : close.column] != "]" or close.line in edit.replaced:
+        raise _Unfollowable
+    if line[: close.column - 1].strip():  # `..., last]`: on the same line
+        edit.replaced[close.line] = f"{line[: close.column - 1]}, {item}{line[close.column - 1 :]}"
+        return
+    if last.line in edit.replaced or last.line == close.line:
+        raise _Unfollowable
+    after = edit.lines[last.line]
+    edit.replaced[last.line] = after[: last.column] + "," + after[last.column :]
+    indent = " " * node.value[0].start_mark.column
+    edit.inserts.append((close.line - 1, [f"{indent}{item}\n"]))
+
+
+def json_edit(text: str, want: dict[str, Any]) -> str | None:
+    """A config written as JSON (valid YAML, and a style of its own), rewritten as JSON with
+    the same indentation (one line when it was one) and gitml's keys before `repos`; None
+    for a file that is not JSON."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    added = [k for k in want if k not in doc]
+    keys = [k for k in doc if k != "repos"] + added + (["repos"] if "repos" in doc else [])
+    if "repos" in added:
+        keys = [k for k in keys if k != "repos"] + ["repos"]
+    ordered = {k: want[k] for k in dict.fromkeys(keys)}
+    dumped = json.dumps(ordered, indent=_json_indent(text), ensure_ascii=False)
+    return dumped + ("\n" if text.endswith("\n") else "")
+
+
+def _json_indent(text: str) -> int | None:
+    """The indentation of a JSON text: None on one line, else the first indent's width (YAML,
+    so pre-commit, refuses tabs)."""
+    for line in text.splitlines()[1:]:
+        stripped = line.lstrip(" ")
+        if stripped and len(stripped) < len(line):
+            return len(line) - len(stripped)
+    return None
 
 
 def roundtrip_edit(
@@ -328,6 +388,9 @@ def merged(text: str | None) -> str | None:
     if not hooks and not types:
         return None
     want = expected(data, hooks, types)
+    new = json_edit(text, want)
+    if new is not None and _loads(new) == want:
+        return new
     try:
         new = text_edit(text, data, hooks, types)
         if _loads(new) == want:

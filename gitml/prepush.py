@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from gitml import dvcconfig, freshness, git, modeltests
+from gitml import dvcconfig, freshness, git, lockfile, modeltests
 from gitml.config import CONFIG_FILE
 from gitml.dvcconfig import DvcConfig
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE, parse_lock
+from gitml.lockfile import LOCK_FILE
 from gitml.notes import EDGE, ProgressFactory, Teller, no_progress
 from gitml.push_commits import Push, read_push
 from gitml.push_objects import Collector, Need
@@ -119,7 +119,7 @@ def _failing_checks(snap: Snapshot) -> list[str]:
     config, data = config_at(snap), snap.read(LOCK_FILE)
     if config is None or data is None:
         return []
-    return modeltests.recorded_problems(config.models, parse_lock(data))
+    return modeltests.recorded_problems(config.models, lockfile.parse(data))
 
 
 def _refuse_stale(repo: Repo, stale: list[Judged], tell: Teller) -> None:

@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 from gitml.errors import BadInput
 from gitml.fileio import json_safe, round_sig
 from gitml.frame import Frame
-from gitml.manifest import rounded
+from gitml.lockfile import rounded
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 TOP_VALUES = 5

@@ -10,12 +10,10 @@ gitml.lock at the commit records its path; otherwise it is tagged unchecked, and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
-
-from gitml import gtofiles, manifest
+from gitml import gtofiles, lockfile
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Lock
 from gitml.registrysource import Source
 
 GITML_YAML = "gitml.yaml"
@@ -40,7 +38,7 @@ class Record:
     """What the promoted commit recorded of the target, and whether gitml's checks apply."""
 
     config: Config
-    lock: dict[str, Any] | None
+    lock: Lock | None
     checked: bool
     note: str | None  # for a declared artifact: whether gitml's checks applied, and why
 
@@ -87,7 +85,7 @@ def find(source: Source, wanted: str) -> Target:
 def _gated(source: Source, commit: str, config: Config, target: Target) -> Record:
     """A target gitml.yaml lists: its lock must be there (CheckFailed) and is checked."""
     consequence = "nothing says its checks passed, so it is not promoted"
-    _, lock = manifest.committed_lock(source.root, commit, consequence, CheckFailed)
+    _, lock = lockfile.committed_lock(source.root, commit, consequence, CheckFailed)
     if target.declared_in == GITML_YAML:
         return Record(config, lock, True, None)
     note = (
@@ -108,8 +106,8 @@ def committed(source: Source, target: Target) -> Record:
         return _gated(source, commit, config, target)
     name, path = target.model.name, target.model.path
     data = source.read(LOCK_FILE)
-    lock = manifest.parse_lock(data, f"{LOCK_FILE} at {commit[:12]}") if data else None
-    if lock is not None and path in (lock.get("models") or {}):
+    lock = lockfile.parse(data, f"{LOCK_FILE} at {commit[:12]}") if data else None
+    if lock is not None and path in lock.models:
         note = f"{name} is declared in {target.declared_in}; {LOCK_FILE} records {path}"
         return Record(config, lock, True, note + ", so the checks it records applied")
     note = (

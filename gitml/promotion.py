@@ -21,7 +21,6 @@ from gitml import (
     gates,
     git,
     gtotags,
-    history,
     modeltests,
     promotable,
     registry,
@@ -30,9 +29,10 @@ from gitml import repo as repo_mod
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed, GitError
 from gitml.gtotags import Tag
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Lock, ModelEntry
 from gitml.registrysource import Source
 from gitml.snapshot import Snapshot
+from gitml.slices import with_test_metrics
 
 # Whether a snapshot's gitml.lock is what its files say now: (fresh, the differences).
 Freshness = Callable[[repo_mod.Repo, Snapshot], tuple[bool, list[str]]]
@@ -85,19 +85,20 @@ def check_version(version: str | None) -> None:
 # --- what the commit recorded ----------------------------------------------------------------
 
 
-def _stale(m: Model, entry: dict[str, Any]) -> list[str]:
-    stale = entry.get("stale")
+def _stale(m: Model, entry: ModelEntry) -> list[str]:
+    stale = entry.stale
     if not stale:
         return []
     why = "; ".join(map(str, stale)) if isinstance(stale, list) else str(stale)
     return [f"{m.path}: its pipeline is stale ({why}): run `gitml repro`"]
 
 
-def _not_validated(config: Config, lock: dict[str, Any]) -> list[str]:
+def _not_validated(config: Config, lock: Lock) -> list[str]:
     problems = []
     for d in config.data:
-        validation = ((lock.get("data") or {}).get(d.path) or {}).get("validation")
-        if d.suite and not (isinstance(validation, dict) and validation.get("success")):
+        entry = lock.data.get(d.path)
+        validation = entry.validation if entry is not None else None
+        if d.suite and not (validation is not None and validation.success):
             problems.append(f"{d.path}: its data did not pass validation ({d.suite})")
     return problems
 
@@ -106,7 +107,7 @@ def recorded_problems(
     repo: repo_mod.Repo,
     commit: str,
     config: Config,
-    lock: dict[str, Any],
+    lock: Lock,
     m: Model,
     is_fresh: Freshness,
 ) -> list[str]:
@@ -117,8 +118,8 @@ def recorded_problems(
             f"{LOCK_FILE} at {commit[:12]} is stale (committed around the hook?): " + d
             for d in diffs
         ]
-    entry = (lock.get("models") or {}).get(m.path)
-    if not isinstance(entry, dict):
+    entry = lock.models.get(m.path)
+    if entry is None:
         return [f"{LOCK_FILE} at {commit[:12]} records no model {m.path}"]
     return [
         *_stale(m, entry),
@@ -127,35 +128,28 @@ def recorded_problems(
     ]
 
 
-def _metrics(entry: dict[str, Any]) -> dict[str, Any]:
-    metrics = entry.get("metrics")
-    return metrics if isinstance(metrics, dict) else {}
-
-
-def stage_gate_problems(
-    repo: repo_mod.Repo, commit: str, lock: dict[str, Any], m: Model
-) -> list[str]:
+def stage_gate_problems(repo: repo_mod.Repo, commit: str, lock: Lock, m: Model) -> list[str]:
     """The model's gates against a registry-stage baseline, re-judged against that stage now."""
     if m.baseline not in baselines.STAGES or not m.gates:
         return []
     base = baselines.baseline_for(repo.root, m.baseline, m.name, m.path, m.metrics, None)
     if base.rev is None or base.rev == commit:
         return []
-    entry = (lock.get("models") or {}).get(m.path) or {}
+    entry = lock.models.get(m.path) or ModelEntry()
     verdicts = gates.evaluate(
         m.gates,
-        _metrics(entry),
+        with_test_metrics(entry.metrics, entry.tests),
         base.rev,
         base.metrics,
         model=m.path,
         metrics_file=m.metrics,
-        unread=history.metrics_unread(entry),
+        unread=entry.metrics_unread,
     )
     return [
-        f"{m.path}: gate `{g['rule']}` fails against {m.baseline} now ({base.rev[:12]}): "
-        f"value {g['value']}, threshold {g['threshold']}"
+        f"{m.path}: gate `{g.rule}` fails against {m.baseline} now ({base.rev[:12]}): "
+        f"value {g.value}, threshold {g.threshold}"
         for g in verdicts
-        if not g["passed"]
+        if not g.passed
     ]
 
 

@@ -1,28 +1,34 @@
 """What a pull-request report says (`gitml report`): the diff against the base with each
 model's verdict, the metrics of what each registry stage holds against this state's, a metric
-over the history, and the lineage of the models as a Mermaid graph. gitml/commands/report.py
-renders it as Markdown or HTML.
+of each model over the history, and the lineage graph of the models (gitml/lineagegraph.py).
+gitml/commands/report.py renders it as Markdown or HTML.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from gitml import baselines, dvcfiles, git, history, modelhistory, plots, registry, versiondiff
+from gitml import (
+    baselines,
+    git,
+    history,
+    hypotheses,
+    lineagegraph,
+    modelhistory,
+    plots,
+    registry,
+    slices,
+    versiondiff,
+)
 from gitml.history import Version
+from gitml.hypotheses import Judged
+from gitml.lineagegraph import Graph
 from gitml.lockfile import ModelEntry
-from gitml.output import printable
+from gitml.plots import Series
+from gitml.slices import SliceRow
 from gitml.versiondiff import MetricDelta, VersionDiff
-
-
-@dataclass(frozen=True)
-class Series:
-    """A metric of a model over its versions, oldest first."""
-
-    model: str
-    metric: str
-    points: list[tuple[str, float]]  # (short sha, value)
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,68 @@ class Report:
     head: str
     failed: list[str]  # models whose recorded checks failed
     unchecked: list[str]  # models with no checks recorded
-    lineage: str  # Mermaid source
-    series: Series | None
+    lineage: Graph  # .mermaid() for Markdown, gitml/svggraph.py for HTML
+    series: list[Series]  # one per model with metrics, oldest first
     registry: list[RegistryRow]
     unread: list[str]  # models without metrics, and why
     left_out: list[str]  # versions of gitml.lock in history that could not be read
+    hypotheses: list[Judged]  # of the commits between base and head
+    slices: list[SliceRow] = field(default_factory=list)  # per-slice figures of the tests
+
+    @property
+    def status(self) -> str:
+        """`failed` (a model's recorded checks failed), `unchecked` (no model has checks
+        recorded) or `passed`."""
+        if self.failed:
+            return "failed"
+        if self.unchecked and len(self.unchecked) == len(self.diff.models):
+            return "unchecked"
+        return "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        """`gitml report --json` (a stable format): what the Markdown and HTML reports show,
+        numbers as numbers."""
+        return {
+            "base": self.base,
+            "head": self.head,
+            "verdict": self.status,
+            "failed": self.failed,
+            "unchecked": self.unchecked,
+            "diff": self.diff.to_json(),
+            "registry": [r.to_json() for r in self.registry],
+            "series": [
+                {
+                    "model": s.model,
+                    "metric": s.metric,
+                    "points": [
+                        {"commit": p.commit, "date": p.date, "value": p.value} for p in s.points
+                    ],
+                }
+                for s in self.series
+            ],
+            "lineage": self.lineage.mermaid(),
+            "hypotheses": [
+                {"commit": j.commit, "model": j.model, **j.hypothesis.to_json()}
+                for j in self.hypotheses
+            ],
+            "slices": [
+                {
+                    "model": m,
+                    "slice": name,
+                    "metric": f,
+                    "base": a,
+                    "this": b,
+                    "delta": _delta(a, b),
+                }
+                for m, name, f, a, b in self.slices
+            ],
+            "unread": self.unread,
+            "left_out": self.left_out,
+        }
+
+
+def _delta(old: float | None, new: float | None) -> float | None:
+    return None if old is None or new is None else new - old
 
 
 def build(root: Path, base: Version, head: Version) -> Report:
@@ -49,7 +112,7 @@ def build(root: Path, base: Version, head: Version) -> Report:
         head=head.label,
         failed=[p for p, ok in verdicts.items() if ok is False],
         unchecked=[p for p, ok in verdicts.items() if ok is None],
-        lineage=mermaid(head, diff),
+        lineage=lineagegraph.build(head, diff),
         series=series_for(root, head, diff, left_out),
         registry=registry_rows(root, head),
         unread=[
@@ -62,7 +125,17 @@ def build(root: Path, base: Version, head: Version) -> Report:
             if why
         ],
         left_out=left_out,
+        hypotheses=_hypotheses(root, base, head),
+        slices=slices.report_rows(base.lock, head.lock),
     )
+
+
+def _hypotheses(root: Path, base: Version, head: Version) -> list[Judged]:
+    """Those of the commits after `base` up to `head` (HEAD when `head` is the staged state)."""
+    if not _has_commits(root):
+        return []
+    tip = head.commit.sha if head.commit else "HEAD"
+    return hypotheses.in_range(root, base.commit.sha if base.commit else None, tip)
 
 
 @dataclass(frozen=True)
@@ -71,9 +144,28 @@ class RegistryRow:
 
     model: str  # its registry name
     stage: str
-    version: str  # `v1.2.0 (1a2b3c4d)`: the version tag, if any, and the commit
+    version: str | None  # the version registered for the commit, if any
+    commit: str
     metric: str
     delta: MetricDelta
+
+    @property
+    def held(self) -> str:
+        """`v1.2.0 (1a2b3c4d)`: the version, if any, and the commit."""
+        return f"{self.version or '-'} ({self.commit[:8]})"
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.delta
+        return {
+            "model": self.model,
+            "stage": self.stage,
+            "version": self.version,
+            "rev": self.commit,
+            "metric": self.metric,
+            "stage_value": d.old,
+            "value": d.new,
+            "delta": d.delta,
+        }
 
 
 def registry_rows(root: Path, head: Version) -> list[RegistryRow]:
@@ -86,101 +178,33 @@ def registry_rows(root: Path, head: Version) -> list[RegistryRow]:
         versions = registry.versions(tags, ref.name)
         for stage, tag in registry.stages(tags, ref.name).items():
             held = baselines.metrics_at(root, tag.commit, ref.path, None)
-            where = f"{versions.get(tag.commit) or '-'} ({tag.commit[:8]})"
+            version = versions.get(tag.commit)
             for metric, d in versiondiff.metric_deltas(held, this).items():
-                rows.append(RegistryRow(ref.name, stage, where, metric, d))
+                rows.append(RegistryRow(ref.name, stage, version, tag.commit, metric, d))
     return rows
-
-
-# --- the lineage as a Mermaid graph ----------------------------------------------------------
-
-
-def _label(text: str) -> str:
-    """A Mermaid label: quoted, with Mermaid's entity codes for what would end the quote, the
-    fence or start HTML."""
-    for ch, code in (("#", "#35;"), ('"', "#quot;"), ("`", "#96;"), ("<", "#lt;"), (">", "#gt;")):
-        text = text.replace(ch, code)
-    return '"' + printable(text).replace("\n", " ") + '"'
-
-
-def _changed_nodes(diff: VersionDiff) -> set[str]:
-    """The files and params the diff changed (params by their key, and by its parent's)."""
-    changed: set[str] = set(diff.data)
-    for path, m in diff.models.items():
-        changed.update(m.code, m.data)
-        changed.update(k.rsplit(".", 1)[0] for k in m.params)
-        changed.update(k.split(".", 1)[0] for k in m.params)
-        if m.md5.changed:
-            changed.add(path)
-    return changed
-
-
-@dataclass
-class _Graph:
-    """A Mermaid graph being drawn: nodes by key (changed ones marked), edges once each."""
-
-    changed: set[str]
-    ids: dict[str, str] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
-    edges: set[str] = field(default_factory=set)
-
-    def node(self, key: str, label: str, shape: str = "box") -> str:
-        if key not in self.ids:
-            self.ids[key] = node_id = f"n{len(self.ids)}"
-            text = _label(label)
-            body = {"box": f"[{text}]", "stage": f"([{text}])", "param": f"{{{{{text}}}}}"}[shape]
-            self.lines.append(f"  {node_id}{body}")
-            if key.removeprefix("file:").removeprefix("param:") in self.changed:
-                self.lines.append(f"  class {node_id} changed")
-        return self.ids[key]
-
-    def stage(self, stage: dvcfiles.Stage, wanted: set[str]) -> None:
-        """A stage, its deps and params in, those of its outs that are `wanted` out."""
-        sid = self.node(f"stage:{stage.name}", f"stage {stage.name}", "stage")
-        for dep in stage.deps:
-            self.edges.add(f"  {self.node('file:' + dep.path, dep.path)} --> {sid}")
-        for pfile, values in stage.params.items():
-            for key in values:
-                pid = self.node(f"param:{pfile}:{key}", f"{pfile}:{key}", "param")
-                self.edges.add(f"  {pid} --> {sid}")
-        for o in stage.outs:
-            if o.path in wanted:
-                self.edges.add(f"  {sid} --> {self.node('file:' + o.path, o.path)}")
-
-
-def mermaid(head: Version, diff: VersionDiff) -> str:
-    """The stages behind each model of `head`, inputs → stage → outputs; changed inputs marked."""
-    project = dvcfiles.read_project(head.snap) if head.snap is not None else dvcfiles.Project()
-    graph = _Graph(_changed_nodes(diff))
-    for path in head.lock.models:
-        out = project.outs.get(path)
-        model_id = graph.node(f"file:{path}", f"model {path}")
-        if out is not None and out.stage is None:
-            graph.edges.add(f"  {graph.node('origin:' + out.origin, out.origin)} --> {model_id}")
-        seen = project.upstream([out.stage]) if out is not None and out.stage else []
-        wanted = {path} | {d.path for s in seen for d in project.stages[s].deps}
-        for name in seen:
-            graph.stage(project.stages[name], wanted)
-    head_lines = ["graph LR", "  classDef changed fill:#fff3b0,stroke:#d4a72c,stroke-width:2px"]
-    return "\n".join(head_lines + graph.lines + sorted(graph.edges))
 
 
 # --- the metric over history -----------------------------------------------------------------
 
 
-def series_for(root: Path, head: Version, diff: VersionDiff, left_out: list[str]) -> Series | None:
-    """The first metric of the first model, over the versions up to `head` (oldest first);
-    the versions of gitml.lock that could not be read are added to `left_out`."""
-    for path, m in diff.models.items():
-        if not m.metrics:
-            continue
-        metric = next(iter(m.metrics))
-        versions = _versions_up_to(root, head, left_out)
-        rows = modelhistory.model_history(versions, modelhistory.ModelRef(path, path), {})
-        points = plots.metric_series(rows, metric)
-        if points:
-            return Series(path, metric, points)
-    return None
+def series_for(root: Path, head: Version, diff: VersionDiff, left_out: list[str]) -> list[Series]:
+    """Each model's metric over the versions up to `head` (oldest first): the first metric the
+    model records, or one an earlier model's series has (models share a chart per metric). The
+    versions of gitml.lock that could not be read are added to `left_out`."""
+    measured = {p: m.metrics for p, m in diff.models.items() if m.metrics}
+    if not measured:
+        return []
+    versions = _versions_up_to(root, head, left_out)
+    refs = {r.path: r for r in modelhistory.models_of(root, head.lock, None)}
+    chosen: list[str] = []
+    found: list[Series] = []
+    for path, metrics in measured.items():
+        metric = next((k for k in chosen if k in metrics), next(iter(metrics)))
+        ref = refs.get(path) or modelhistory.ModelRef(path, path)
+        series = plots.by_model(modelhistory.model_history(versions, ref, {}), metric)
+        found += series
+        chosen += [metric] if series and metric not in chosen else []
+    return found
 
 
 def _versions_up_to(root: Path, head: Version, left_out: list[str]) -> list[Version]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitml import git
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 
 ZERO = git.ZERO_SHA
 

@@ -22,7 +22,7 @@ from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import load_yaml
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.notes import EDGE, Teller
 from gitml.snapshot import Snapshot
 

@@ -10,10 +10,14 @@ Inputs: the path of a JSON file in $GITML_INPUTS:
     {"model": {"path", "file", "md5", "hash", "format", "name",   # file: the DVC cache object
                "members": {md5: object file}},   # a directory model: file is its .dir listing
      "data": {repo path: local file}, "metrics": {...}, "params": {...},
-     "baseline": {"rev": sha, "metrics": {...}} | null, "results": path to write}
+     "baseline": {"rev": sha, "metrics": {...}} | null, "results": path to write,
+     "slices": {"data": repo path, "file": local file, "format", "read": {...},
+                "by": [[name, pandas query], ...]} | null}
 Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"nodeid", "repr"}],
           "data_read": [repo paths the tests looked up in `gitml_data`],
-          "model_refused": why (only when a fixture refused to load the model)}
+          "metrics": {dotted name: number} (what `gitml_metric` recorded),
+          "model_refused": why (only when a fixture refused to load the model),
+          "slice_error": why (only when a slice selected no rows, or its query failed)}
 
 `gitml_model` loads the model only after the md5 of its bytes matches the recorded one
 (gitml.modelloading says how, and which formats).
@@ -22,9 +26,12 @@ Results: {"passed", "failed", "skipped", "errors", "exitstatus", "failures": [{"
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
@@ -187,6 +194,87 @@ def gitml_baseline(gitml_inputs: dict[str, Any]) -> dict[str, Any] | None:
     return dict(base["metrics"] or {}) if base else None
 
 
+# --- figures the tests record, and slices ---------------------------------------------------
+
+_METRIC_NAME = re.compile(r"[A-Za-z_][\w\-]*(?:\.[\w\-]+)*")
+# {dotted name: number}: what `gitml_metric` recorded in this session
+_metrics: dict[str, float] = {}
+# Why a slice could not be given (gitml exits 2 with it: gitml.yaml is wrong, not the model)
+_slice_errors: list[str] = []
+
+
+def _declared_slices(inputs: dict[str, Any]) -> list[list[str]]:
+    return list((inputs.get("slices") or {}).get("by") or [])
+
+
+@pytest.fixture(scope="session")
+def gitml_metric(gitml_inputs: dict[str, Any]) -> Callable[..., None]:
+    """`gitml_metric(name, value, slice=None)`: record a figure of the model. gitml.lock keeps
+    it among the model's metrics as `tests.NAME` (with `slice=S`: `tests.slices.S.NAME`), for
+    gates (`tests.NAME >= baseline.tests.NAME - 0.02`) and `gitml report`."""
+    declared = {name for name, _query in _declared_slices(gitml_inputs)}
+
+    def record(name: str, value: float, slice: str | None = None) -> None:  # noqa: A002
+        if not isinstance(name, str) or not _METRIC_NAME.fullmatch(name):
+            raise ValueError(f"gitml_metric: {name!r} is no metric name (letters, digits, _-.)")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"gitml_metric({name!r}): {value!r} is not a number")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"gitml_metric({name!r}): {value!r} is not a finite number")
+        if slice is not None:
+            if slice not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                raise ValueError(f"gitml_metric: no slice {slice!r} in gitml.yaml (its: {known})")
+            name = f"slices.{slice}.{name}"
+        _metrics[name] = float(value)
+
+    return record
+
+
+def _slice_fail(message: str) -> NoReturn:
+    _slice_errors.append(message)
+    pytest.fail(message, pytrace=False)
+
+
+def _read_table(spec: dict[str, Any]) -> Any:
+    """The sliced dataset as a pandas DataFrame (pandas: the project's own)."""
+    import pandas as pd
+
+    path, read = spec["file"], dict(spec.get("read") or {})
+    fmt = spec.get("format") or "auto"
+    if fmt == "auto":
+        suffix = PurePosixPath(spec["data"]).suffix.lstrip(".").lower()
+        fmt = suffix if suffix in ("csv", "tsv", "parquet", "jsonl", "json") else "csv"
+    if fmt == "parquet":
+        return pd.read_parquet(path, **read)
+    if fmt in ("json", "jsonl"):
+        return pd.read_json(path, lines=fmt == "jsonl", **read)
+    return pd.read_csv(path, **({"sep": "\t"} if fmt == "tsv" else {}), **read)
+
+
+@pytest.fixture(scope="session")
+def gitml_slices(gitml_inputs: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The slices gitml.yaml declares for the model (`slices: {data, by: {NAME: QUERY}}`), as
+    (name, rows): the rows of the dataset each pandas query selects, in gitml.yaml's order."""
+    spec = gitml_inputs.get("slices")
+    model = (gitml_inputs.get("model") or {}).get("path")
+    if not spec:
+        pytest.fail(f"gitml.yaml declares no `slices:` for model {model}", pytrace=False)
+    _data_read.add(spec["data"])
+    frame = _read_table(spec)
+    found = []
+    for name, query in spec["by"]:
+        where = f"slice {name!r} of model {model} (query {query!r} on {spec['data']})"
+        try:
+            rows = frame.query(query)
+        except Exception as exc:  # pandas: a syntax error, an unknown column, a bad comparison
+            _slice_fail(f"{where}: the query fails: {type(exc).__name__}: {exc}")
+        if len(rows) == 0:
+            _slice_fail(f"{where}: it selects no rows")
+        found.append((name, rows))
+    return found
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -224,8 +312,11 @@ class _Recorder:
     def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
         result = {**self.counts, "exitstatus": int(exitstatus), "failures": self.failures}
         result["data_read"] = sorted(_data_read)
+        result["metrics"] = dict(sorted(_metrics.items()))
         if _refused:
             result["model_refused"] = _refused[0]
+        if _slice_errors:
+            result["slice_error"] = _slice_errors[0]
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(result, fh, sort_keys=True)

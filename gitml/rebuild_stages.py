@@ -6,14 +6,14 @@ metrics files): every stage runs again, and nothing rebuilt enters a DVC cache o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from gitml import dvcfiles
 from gitml.config import Config
 from gitml.dvc_process import OutputStream, run_dvc
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, ModelEntry
 
 
 class StageFailed(BadInput):
@@ -21,11 +21,11 @@ class StageFailed(BadInput):
 
 
 def rebuild_targets(
-    rebuildable: dict[str, Any], config: Config, project: dvcfiles.Project, commit: str
+    rebuildable: Mapping[str, ModelEntry], config: Config, project: dvcfiles.Project, commit: str
 ) -> list[str]:
     """The stages recorded as producing the models, then those writing their metrics files, each
     once; a stage the worktree's pipeline does not have is bad input."""
-    targets = [str(m["stage"]) for m in rebuildable.values()]
+    targets = [str(m.stage) for m in rebuildable.values()]
     for model in config.models:
         if model.path in rebuildable and model.metrics:
             producer = project.outs.get(model.metrics)

@@ -135,3 +135,18 @@ def _writes(record: Record, name: str, value: Any) -> bool:
 def written_keys(record: Record) -> frozenset[str]:
     """The known keys the serialiser writes for `record`."""
     return frozenset(n for n in _kinds(type(record)) if _writes(record, n, getattr(record, n)))
+
+
+def updated(record: R, **changes: Any) -> R:
+    """`record` with `changes`, each written, even as null: what setting the keys in the
+    file's mapping does (the record's other keys are written as before)."""
+    written = written_keys(record) | frozenset(changes)
+    extra = {k: v for k, v in record.extra.items() if k not in changes}
+    return dataclasses.replace(record, **changes, extra=extra, written=written)
+
+
+def without(record: R, *names: str) -> R:
+    """`record` without the keys `names`: what deleting them from the file's mapping does."""
+    written = written_keys(record) - frozenset(names)
+    extra = {k: v for k, v in record.extra.items() if k not in names}
+    return dataclasses.replace(record, **dict.fromkeys(names), extra=extra, written=written)

@@ -273,6 +273,12 @@ def stages(tags: list[Tag], model: str) -> dict[str, Tag]:
     return model_state(tags, model).stages()
 
 
+def stage_tags_in_force(tags: list[Tag]) -> set[str]:
+    """The names of the assignment tags that put a version in a stage now, every model's: GTO
+    retires the others (a later assignment, an unassignment, a rollback, a deregistration)."""
+    return {t.tag for name in models(tags) for t in stages(tags, name).values()}
+
+
 def models(tags: list[Tag]) -> list[str]:
     """Every model name the tags speak of."""
     return sorted({t.model for t in tags})

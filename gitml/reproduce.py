@@ -11,11 +11,12 @@ never touched. Nothing here prints: progress goes to the caller's `ReproduceRepo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gitml import diagnosis, dvcfiles, git, manifest, rebuild_inputs, rebuild_stages
+from gitml import diagnosis, dvcfiles, git, lockfile, rebuild_inputs, rebuild_stages
 from gitml import environment as environment_mod
 from gitml import repo as repo_mod
 from gitml.config import Config
@@ -24,7 +25,7 @@ from gitml.dvc_process import OutputStream
 from gitml.error_handler import Interruptible
 from gitml.errors import BadInput
 from gitml.locked_env import LockedEnv, venv_for_models
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Environment, Lock, ModelEntry
 from gitml.model_comparison import (
     DIFFERENT,
     EQUIVALENT,
@@ -40,6 +41,9 @@ from gitml.rebuild_worktree import (
     worktree_project,
     write_local_config,
 )
+from gitml.records import read_record
+from gitml.snapshot import Snapshot
+from gitml.staleness import Pipeline, frozen_stages
 
 _INTERRUPTED = (
     "the rebuild was stopped (DVC and the stages' processes ended) and its temporary worktree "
@@ -48,8 +52,10 @@ _INTERRUPTED = (
 
 
 class ReproduceReport(OutputStream, Protocol):
-    """What the command shows while a reproduce runs: notes, warnings, and (`streaming`, from
-    OutputStream) the output of each DVC run."""
+    """What the command shows while a reproduce runs: each step as it starts, notes, warnings,
+    and (`streaming`, from OutputStream) the output of each DVC run."""
+
+    def step(self, message: str) -> None: ...
 
     def note(self, message: str) -> None: ...
 
@@ -81,13 +87,13 @@ class Result:
 
 @dataclass(frozen=True)
 class RecordedModels:
-    """What gitml.lock at the commit records (read as a dict: see manifest.committed_lock)."""
+    """What gitml.lock at the commit records."""
 
     commit: str
-    lock: dict[str, Any]
+    lock: Lock
     config: Config  # gitml.yaml at the commit
-    models: dict[str, Any]  # path -> record, every model
-    rebuildable: dict[str, Any]  # those a stage produces that `dvc repro` runs (not frozen)
+    models: dict[str, ModelEntry]  # path -> record, every model
+    rebuildable: dict[str, ModelEntry]  # those a stage produces that `dvc repro` runs (not frozen)
     frozen: frozenset[str]  # the frozen stages (`dvc freeze`)
 
 
@@ -106,7 +112,7 @@ class Rebuild:
     targets: list[str]
     environment: RebuildEnvironment
     stream: OutputStream
-    rebuildable: dict[str, Any]
+    rebuildable: dict[str, ModelEntry]
 
     def run(self) -> dict[str, str | None]:
         """Rebuild; the hash of each rebuilt model."""
@@ -132,16 +138,19 @@ def reproduce(
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     recorded = read_recorded_models(repo, rev)  # 1
+    report.step(f"checking out {recorded.commit[:12]} into a temporary worktree")
     with (
         Interruptible(_INTERRUPTED) as signals,
         isolated_worktree(repo, recorded.commit, signals, keep=keep, note=report.note) as wt,
     ):  # 2, and 7 when the block ends
+        report.step("giving it a DVC cache of its own, fed from yours, and your DVC remotes")
         user_config = write_local_config(repo.root, wt.path, wt.cache_dir)
         project = worktree_project(wt.path)
         environment = rebuild_environment(repo, wt.path, recorded, env_mode, report)  # 4
         targets = rebuild_stages.rebuild_targets(
             recorded.rebuildable, recorded.config, project, recorded.commit
         )
+        report.step("fetching the pipeline's inputs from the DVC cache or remote")
         rebuild_inputs.fetch_root_inputs(  # 3, with the stages' PATH
             repo.root,
             recorded.commit,
@@ -155,14 +164,18 @@ def reproduce(
             stream=report,
         )
         rebuild = Rebuild(wt.path, targets, environment, report, recorded.rebuildable)
+        report.step(f"rebuilding {', '.join(targets)} (dvc repro)")
         rebuilt = rebuild.run()  # 5
+        report.step(f"comparing the rebuilt models with {LOCK_FILE}")
         models = compare(wt.path, recorded, rebuilt)  # 6
         verdict = run_verdict(models)
         if out is not None:
             copy_rebuilt(wt.path, list(recorded.rebuildable), out)
-        found = diagnose(rebuild, recorded, models, verdict, rebuilt, twice=twice)
+        found = diagnose(rebuild, recorded, models, verdict, rebuilt, twice=twice, step=report.step)
         seconds = time.monotonic() - started
         kept = wt.path if wt.kept else None
+        if not kept:
+            report.step("removing the temporary worktree")
         return Result(recorded.commit, verdict, models, found, seconds, kept, environment.locked)
 
 
@@ -170,24 +183,24 @@ def read_recorded_models(repo: repo_mod.Repo, rev: str | None) -> RecordedModels
     """Step 1: gitml.lock at REV, and which of its models a stage can rebuild; bad input when
     REV has none, or none can be rebuilt."""
     commit = git.resolve_commit(repo.root, rev or "HEAD")
-    snap, lock = manifest.committed_lock(repo.root, commit, "nothing to reproduce against")
+    snap, lock = lockfile.committed_lock(repo.root, commit, "nothing to reproduce against")
     config = repo_mod.config_at(snap) or Config()
-    models: dict[str, Any] = lock.get("models") or {}
+    models = lock.models
     if not models:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]} records no models: nothing to reproduce")
     # `dvc repro` runs no frozen stage (`dvc freeze`): it checks their outputs are there
-    frozen = manifest.frozen_stages(manifest.Lineage(snap, config, dvcfiles.read_project(snap)))
-    rebuildable = {p: m for p, m in models.items() if m.get("stage") and m["stage"] not in frozen}
+    frozen = frozen_stages(Pipeline(snap, dvcfiles.read_project(snap)))
+    rebuildable = {p: m for p, m in models.items() if m.stage and m.stage not in frozen}
     if not rebuildable:
         raise _not_rebuildable(rev, commit, models, frozen)
     return RecordedModels(commit, lock, config, models, rebuildable, frozen)
 
 
 def _not_rebuildable(
-    rev: str | None, commit: str, models: dict[str, Any], frozen: frozenset[str]
+    rev: str | None, commit: str, models: dict[str, ModelEntry], frozen: frozenset[str]
 ) -> BadInput:
     names = ", ".join(sorted(models))
-    if any(m.get("stage") in frozen for m in models.values()):
+    if any(m.stage in frozen for m in models.values()):
         return BadInput(
             f"the stages of {names} at {commit[:12]} are frozen "
             f"(`dvc freeze`), so `dvc repro` does not rebuild them; their bytes can be restored "
@@ -212,10 +225,11 @@ def rebuild_environment(
     python = environment_mod.project_python(wt, recorded.config.python)
     locked = None
     if env_mode == "locked":
+        report.step("preparing a venv of the recorded packages (--env locked)")
         locked = venv_for_models(
             repo.common_dir,
             python,
-            recorded.lock.get("environments") or {},
+            recorded.lock.environments,
             recorded.rebuildable,
             note=report.note,
             warn=report.warn,
@@ -252,24 +266,47 @@ def diagnose(
     rebuilt: dict[str, str | None],
     *,
     twice: bool,
+    step: Callable[[str], None] = lambda message: None,
 ) -> list[Difference]:
     """Step 6, when not identical: the differences between the recorded and actual inputs and
     environment, most likely first; with `twice`, whether a second rebuild here differs from
     the first. Models no stage produces are named last, whatever the verdict."""
     found: list[Difference] = []
+    now = rebuild_environment_record(rebuild, recorded)
     if verdict != IDENTICAL:
+        step(f"{verdict}: looking for why (inputs, environment, seeds)")
         not_identical = [m.path for m in models if m.verdict not in (IDENTICAL, NOT_REBUILT)]
         found = diagnosis.diagnose(
             {p: recorded.rebuildable[p] for p in not_identical},
-            recorded.lock.get("environments") or {},
+            recorded.lock.environments,
             worktree_project(rebuild.wt),
-            environment_mod.capture(rebuild.environment.python, rebuild.wt),
+            now,
             recorded.config,
         )
         if twice:
+            step(f"rebuilding {', '.join(rebuild.targets)} again (--twice)")
             found = diagnosis.with_determinism(found, varying_models(rebuild, rebuilt))
     unbuilt = [p for p in recorded.models if p not in recorded.rebuildable]
-    return found + diagnosis.not_rebuilt(unbuilt)
+    return found + infrastructure_differences(recorded, now) + diagnosis.not_rebuilt(unbuilt)
+
+
+def rebuild_environment_record(rebuild: Rebuild, recorded: RecordedModels) -> dict[str, Any]:
+    """The environment block of the rebuild: its interpreter's, with the commit's
+    infrastructure files and the image it runs in."""
+    snap = Snapshot(rebuild.wt, recorded.commit)
+    files = environment_mod.infrastructure_files(
+        snap.entries, snap.read, recorded.config.environment_files
+    )
+    block = environment_mod.capture(rebuild.environment.python, rebuild.wt)
+    return environment_mod.with_infrastructure(block, files)
+
+
+def infrastructure_differences(recorded: RecordedModels, now: dict[str, Any]) -> list[Difference]:
+    """Whatever the verdict: each rebuilt model's recorded infrastructure against the rebuild's."""
+    blocks = {
+        path: recorded.lock.environment_of(entry) for path, entry in recorded.rebuildable.items()
+    }
+    return diagnosis.infrastructure_differences(blocks, read_record(Environment, now))
 
 
 def varying_models(rebuild: Rebuild, rebuilt: dict[str, str | None]) -> list[str]:

@@ -17,13 +17,12 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gitml import dvcconfig, dvcfiles, manifest, objects, paths
+from gitml import dvcconfig, dvcfiles, lockfile, objects, paths
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
-from gitml.lockfile import LOCK_FILE
+from gitml.lockfile import LOCK_FILE, Lock
 from gitml.output import Progress
 from gitml.repo import Repo
 from gitml.snapshot import Snapshot
@@ -44,6 +43,11 @@ class Report:
     removed: list[str] = field(default_factory=list)  # files the target has not (bytes cached)
     saved: list[tuple[str, Path]] = field(default_factory=list)  # --force: (path, object)
     missing_md5: dict[str, str] = field(default_factory=dict)  # missing path -> its object
+    # where each restored out's bytes came from: "the DVC cache", "DVC remote 'NAME'"
+    sources: dict[str, set[str]] = field(default_factory=dict)
+
+    def came_from(self, path: str, origin: str) -> None:
+        self.sources.setdefault(path, set()).add(origin)
 
     @property
     def not_at_target(self) -> list[str]:
@@ -51,12 +55,11 @@ class Report:
         return sorted({*self.kept_modified, *self.missing, *self.corrupt, *self.mismatched})
 
 
-def _expected(lock: dict[str, Any], out: Out) -> str | None:
-    for part in ("models", "data"):
-        entry = (lock.get(part) or {}).get(out.path)
-        if isinstance(entry, dict):
-            return str(entry.get("md5"))
-    return None
+def _expected(lock: Lock, out: Out) -> str | None:
+    """The md5 gitml.lock records for the out (`None` as text when its entry has none: no
+    bytes match it), None when it records no entry there."""
+    entry = lock.models.get(out.path) or lock.data.get(out.path)
+    return str(entry.md5) if entry is not None else None
 
 
 class Destinations:
@@ -151,14 +154,43 @@ class _Planned:
     clear: bool = False  # something not a directory is where the directory goes
 
 
-def verified_listing(cfg: DvcConfig, out: Out, fetch: Fetch | None) -> list[tuple[str, str]] | str:
+CACHE = "the DVC cache"
+
+
+def obtain(
+    cfg: DvcConfig, md5: str, out: Out, member: str, fetch: Fetch | None
+) -> tuple[Path | None, str]:
+    """The object of `md5`, and where it came from: the DVC cache, a local-path remote, or
+    (`fetch`) the remote the fetcher asked, named as DVC names it."""
+    obj = objects.locate(cfg, md5, out.hash)
+    if obj is not None:
+        return obj, _local_origin(cfg, obj)
+    if fetch is None:
+        return None, ""
+    remote = cfg.default_remote
+    return fetch(out, md5, member), f"DVC remote {remote!r}" if remote else "a DVC remote"
+
+
+def _local_origin(cfg: DvcConfig, obj: Path) -> str:
+    if obj.is_relative_to(cfg.cache_dir):
+        return CACHE
+    for name, url in sorted(cfg.remotes.items()):
+        local = url.removeprefix("file://")
+        if "://" not in local and obj.is_relative_to(Path(local)):
+            return f"DVC remote {name!r}"
+    return CACHE
+
+
+def verified_listing(
+    cfg: DvcConfig, out: Out, fetch: Fetch | None, report: Report | None = None
+) -> list[tuple[str, str]] | str:
     """A directory out's verified listing, or why there is none ("missing", "corrupt")."""
     assert out.md5
-    obj = objects.locate(cfg, out.md5, out.hash)
-    if obj is None and fetch is not None:
-        obj = fetch(out, out.md5, "")
+    obj, origin = obtain(cfg, out.md5, out, "", fetch)
     if obj is None:
         return "missing"
+    if report is not None:
+        report.came_from(out.path, origin)
     try:
         return dvcfiles.read_dir_listing(obj)
     except dvcfiles.CorruptListing:
@@ -179,7 +211,7 @@ def _plan(
     plan = _Planned(out, ws)
     if not out.is_dir:
         return _plan_file(judge, out, plan, report, force)
-    listing = verified_listing(judge.cfg, out, fetch)
+    listing = verified_listing(judge.cfg, out, fetch, report)
     if isinstance(listing, str):
         getattr(report, listing).append(out.path)
         report.missing_md5[out.path] = out.md5
@@ -278,13 +310,13 @@ def _place(
     out: Out,
     member: str,
     tmp: Path,
+    report: Report,
 ) -> str | None:
     """Write the object to `dest` as `cache.type` asks; None on success or why it failed."""
-    obj = objects.locate(cfg, md5, hash_name)
-    if obj is None and fetch is not None:
-        obj = fetch(out, md5, member)
+    obj, origin = obtain(cfg, md5, out, member, fetch)
     if obj is None:
         return "missing"
+    report.came_from(out.path, origin)
     if cfg.cache_types[0] != "copy" and not obj.is_relative_to(cfg.cache_dir):
         obj = objects.bring_to_cache(cfg, md5, hash_name) or obj  # links point into the cache
     if dest.is_dir() and not dest.is_symlink():
@@ -308,7 +340,7 @@ def _write(cfg: DvcConfig, plan: _Planned, fetch: Fetch | None, report: Report, 
     with Progress(f"restoring {out.path}", len(plan.files)) as progress:
         for path, rel, md5 in plan.files:
             progress.advance()
-            problem = _place(cfg, md5, out.hash, path, fetch, out, rel, tmp)
+            problem = _place(cfg, md5, out.hash, path, fetch, out, rel, tmp, report)
             if problem:
                 failed = True
                 name = f"{out.path}/{rel}" if rel else out.path
@@ -350,7 +382,7 @@ def restore(
         raise BadInput(
             f"commit {rev[:12]} has no {LOCK_FILE} (it was made before gitml was set up)"
         )
-    lock = manifest.parse_lock(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
+    lock = lockfile.parse(lock_bytes, f"{LOCK_FILE} at {rev[:12]}")
     project = dvcfiles.read_project(snap)
     cfg = dvcconfig.read_config(repo.root)
     sweep_temporaries(repo.common_dir)  # what a killed run left

@@ -18,7 +18,7 @@ from gitml import dvcconfig, dvcfiles, git, objects
 from gitml import restore as restore_mod
 from gitml import state as state_mod
 from gitml.dvcfiles import Out
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.notes import EDGE, Teller
 from gitml.repo import Repo
 
@@ -109,8 +109,8 @@ def describe(report: restore_mod.Report, *, hook: bool, root: Path, tell: Teller
             f"{name}: your version saved in the DVC cache as {obj}; get it back with "
             f"`cp {obj} {name} && chmod u+w {name}`"
         )
-    if report.restored:
-        tell.say(f"restored {', '.join(report.restored)} from the DVC cache ({rev})")
+    for origin, restored in restored_by_origin(report).items():
+        tell.say(f"restored {', '.join(restored)} from {origin} ({rev})")
     if report.removed:
         tell.say(
             f"removed {', '.join(report.removed)} (not in {rev}; the DVC cache has their bytes)"
@@ -132,6 +132,16 @@ def describe(report: restore_mod.Report, *, hook: bool, root: Path, tell: Teller
         )
     if report.missing:
         _describe_missing(report, hook, root, tell)
+
+
+def restored_by_origin(report: restore_mod.Report) -> dict[str, list[str]]:
+    """{where the bytes came from: the restored outs}, e.g. "the DVC cache and DVC remote
+    'storage'" for a directory some of whose files had to be downloaded."""
+    found: dict[str, list[str]] = {}
+    for path in report.restored:
+        origins = sorted(report.sources.get(path) or {restore_mod.CACHE})
+        found.setdefault(" and ".join(origins), []).append(path)
+    return found
 
 
 def _describe_missing(report: restore_mod.Report, hook: bool, root: Path, tell: Teller) -> None:

@@ -29,7 +29,7 @@ import math
 from typing import Any
 
 from gitml.fileio import json_safe
-from gitml.manifest import rounded
+from gitml.lockfile import rounded
 from gitml.profile import NUMBER_VALUES, POINT_SHARE, QUANTILES, TOP_VALUES, edges_of, number_key
 from gitml.sparkread import FRACTIONAL, INTEGRAL, TIMESTAMPS, pandas_dtype, quoted
 

@@ -84,7 +84,7 @@ def run_suite(
     try:
         with sparkread.spark_errors(dataset.path):
             expectations.check_columns(suite_name, dataset.path, doc, list(df.columns))
-            evaluated, failed, rows = expectations.run_gx_spark(suite_name, for_spark(doc), df)
+            evaluated, failed, rows = expectations.run_gx_spark(suite_name, for_spark(doc), doc, df)
             profile = sparkprofile.profile_of(df)
     finally:
         df.unpersist()

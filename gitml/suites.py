@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import posixpath
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,16 +26,6 @@ MARGIN = 0.1  # min/max widened by this share of the observed range
 ROWS_RANGE = (0.5, 2.0)  # the row count may halve or double
 MAX_SET = 20  # columns with at most this many distinct values get a value set
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def dataset_path(root: Path, path: str) -> str:
-    """A dataset PATH as given on the command line (relative to the current directory), as
-    gitml.yaml names it: relative to the repository at `root`; bad input outside it."""
-    full = (Path.cwd() / path).resolve()
-    try:
-        return full.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        raise BadInput(f"{path}: outside the repository {root}") from None
 
 
 def suite_path_for(path: str) -> str:

@@ -33,7 +33,8 @@ from gitml.dvcconfig import DvcConfig, read_config
 from gitml.dvcfiles import DEFAULT_PARAMS, md5_for, read_dir_listing
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
-from gitml.manifest import Lineage
+from gitml.lineage import Lineage
+from gitml.lockfile import ModelEntry
 
 CACHE_DIR = "modeltests"
 RUNS_DIR = "pytest-runs"
@@ -41,7 +42,8 @@ ENV_INPUTS = "GITML_INPUTS"
 # gitml's modules the plugin is made of (standard library and pytest only, importing no others)
 PLUGIN_MODULES = ("pytest_plugin.py", "modelloading.py", "modelformats.py")
 # 2: results record the data paths the tests looked up (`data_read`)
-_RECORD_VERSION = 2
+# 3: and the figures they recorded (`metrics`: gitml_metric), with gitml.yaml's slices
+_RECORD_VERSION = 3
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -104,7 +106,7 @@ def _plan(ctx: CheckContext, m: Model) -> _Plan:
 def _cache_key(
     ctx: CheckContext,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     thash: str,
     base: baselines.Baseline,
     plan: _Plan,
@@ -112,19 +114,20 @@ def _cache_key(
     lin = ctx.lineage
     parts = {
         "record": _RECORD_VERSION,
-        "model": [entry.get("md5"), entry.get("hash"), entry.get("format")],
-        "inputs": entry.get("inputs"),
+        "model": [entry.md5, entry.hash, entry.format],
+        "inputs": entry.inputs,
         # every dataset the tests may look up: a superset of those a run reads
         "data": {p: getattr(lin.out(p), "md5", None) for p in plan.data_paths},
         "tests": [m.tests, thash],
+        "slices": [m.slices.data, m.slices.by] if m.slices else None,
         # what else the run reads: the tests' package (staged: a run needs the workspace to
         # match it) and the workspace's pytest config (addopts, pythonpath, ...)
         "files": {p: lin.snap.blob_sha(p) for p in plan.files},
         "pytest_config": testfiles.config_id(ctx.repo.root, plan.config),
         "params": lin.snap.blob_sha(DEFAULT_PARAMS),
-        "metrics": entry.get("metrics"),
+        "metrics": entry.metrics,
         "baseline": base.metrics,
-        "environment": entry.get("environment"),
+        "environment": entry.environment,
         "python": plan.python,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -133,7 +136,7 @@ def _cache_key(
 def run_tests(
     ctx: CheckContext,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     thash: str,
     base: baselines.Baseline,
     report: Callable[[str], None],
@@ -162,7 +165,10 @@ def run_tests(
             )
         return PytestRun(record["result"], True)
     testfiles.refuse_unstaged(ctx.repo.root, ctx.lineage.snap, m.path, m.tests, plan.files)
+    ctx.progress(f"testing {m.path} (pytest {m.tests})")
     result = _run_pytest(ctx, m, entry, base, plan)
+    if result.get("slice_error"):  # gitml.yaml's slices are wrong, not the model
+        raise BadInput(f"gitml.yaml: {result['slice_error']}")
     # A crash or an interruption is not cached, nor a run whose model object was refused (its
     # bytes did not match the md5: the verdict is about that file, not the model).
     if result.get("exitstatus") in (0, 1, 5) and not result.get("model_refused"):
@@ -246,21 +252,21 @@ def _inputs(
     ctx: CheckContext,
     cfg: DvcConfig,
     m: Model,
-    entry: dict[str, Any],
+    entry: ModelEntry,
     base: baselines.Baseline,
     obj: Path,
     plan: _Plan,
     tmp: Path,
 ) -> dict[str, Any]:
     """The plugin's inputs (its module docstring says what each is)."""
-    md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
-    model = {
+    md5, hash_name = str(entry.md5), entry.hash or "md5"
+    model: dict[str, str | dict[str, str]] = {
         "path": m.path,
         "name": m.name,
         "file": str(obj),
         "md5": md5,
         "hash": hash_name,
-        "format": entry.get("format") or m.format,
+        "format": entry.format or m.format,
     }
     if md5.endswith(".dir"):
         model["members"] = _member_objects(cfg, obj, hash_name)
@@ -268,10 +274,31 @@ def _inputs(
     return {
         "model": model,
         "data": data,
-        "metrics": entry.get("metrics") or {},
+        "slices": _slices(ctx, m, data),
+        "metrics": entry.metrics or {},
         "params": _params(ctx),
         "baseline": {"rev": base.rev, "metrics": base.metrics} if base.rev else None,
         "results": str(tmp / "results.json"),
+    }
+
+
+def _slices(ctx: CheckContext, m: Model, data: dict[str, str]) -> dict[str, Any] | None:
+    """What `gitml_slices` reads: the sliced dataset's verified local file, how to read it."""
+    if m.slices is None:
+        return None
+    path = m.slices.data
+    if path not in data:
+        raise BadInput(
+            f"gitml.yaml: model {m.path}: slices.data {path!r} is not a DVC-tracked dataset its "
+            "tests can read (gitml.yaml `data:`, or a dep or out of the model's pipeline)"
+        )
+    dataset = next((d for d in ctx.lineage.config.data if d.path == path), None)
+    return {
+        "data": path,
+        "file": data[path],
+        "format": dataset.format if dataset else "auto",
+        "read": dataset.read if dataset else {},
+        "by": [list(pair) for pair in m.slices.by],
     }
 
 
@@ -288,11 +315,11 @@ def _pytest_command(python: str, tests: str, config: Path | None) -> list[str]:
 
 
 def _run_pytest(
-    ctx: CheckContext, m: Model, entry: dict[str, Any], base: baselines.Baseline, plan: _Plan
+    ctx: CheckContext, m: Model, entry: ModelEntry, base: baselines.Baseline, plan: _Plan
 ) -> dict[str, Any]:
     assert m.tests
     cfg = ctx.dvc_config or read_config(ctx.repo.root)
-    md5, hash_name = str(entry["md5"]), str(entry.get("hash") or "md5")
+    md5, hash_name = str(entry.md5), entry.hash or "md5"
     obj = objects.locate(cfg, md5, hash_name)
     if obj is None:
         raise BadInput(f"{m.path}: its DVC object {md5} is not in the cache: `dvc pull` it")

@@ -9,7 +9,7 @@ and a `profile` of the data (gitml.profile; what drift detection compares later)
 in gitml.expectations, imported only when a dataset has to be validated.
 
 Nothing here prints: results and failures are returned, and the hook and `gitml validate` show
-them (the table of failed expectations is made here, as plain text).
+them (gitml.validation_text writes the failed expectations as plain text).
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
+from gitml.lockfile import Profile, Validation
 from gitml.profile import coarse, profile_of
+from gitml.records import read_record, updated
 from gitml.sampling import Sample
+from gitml.validation_text import table as table  # what the hook and `validate` print
 
 
 @dataclass
@@ -132,6 +135,8 @@ def validate_target(
             progress(f"validating {d.path} with Spark ({master}); a JVM takes seconds to start")
         result = _run_spark(target)
     else:
+        if progress is not None:
+            progress(f"validating {d.path} against {target.suite_path} (great-expectations)")
         result = _run_suite(target, sample)
     if path is not None and inputs is not None:
         validation_cache.write(path, inputs, result.cache_body())
@@ -227,7 +232,7 @@ def _staged_target(ctx: CheckContext, cfg: DvcConfig, d: Dataset) -> Target:
             raise BadInput(f"{d.path}: git-tracked directories are not validated; use DVC")
         src = Source(d.path, io.BytesIO(data))  # type: ignore[arg-type]
         fmt = datareaders.format_of(d.path, d.format)
-        md5 = str(ctx.lock["data"][d.path]["md5"])
+        md5 = str(ctx.lock.data[d.path].md5)
         return Target(d, d.suite, suite_bytes, md5, [src], [fmt], len(data))
     return dvc_target(cfg, ctx.repo.root, d, suite_bytes, out)
 
@@ -259,12 +264,14 @@ def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
     histograms: the lock being rewritten anyway, its profile is brought up to date)."""
     if not d.suite:
         return False
-    entry = (ctx.lock.get("data") or {}).get(d.path, {})
-    recorded, profile = entry.get("validation"), entry.get("profile")
+    entry = ctx.lock.data.get(d.path)
+    recorded = entry.validation if entry is not None else None
+    profile = entry.profile if entry is not None else None
     return (
         d.path in ctx.changed_data
-        or not (isinstance(recorded, dict) and recorded.get("success"))
-        or (isinstance(profile, dict) and coarse(profile))
+        or not (recorded is not None and recorded.success)
+        # a profile written before histograms: validated again to record what drift needs
+        or (profile is not None and coarse({"columns": profile.columns or {}}))
     )
 
 
@@ -281,37 +288,12 @@ def check(ctx: CheckContext) -> list[Failure]:
     failures = []
     for d in todo:
         res = validate_target(_staged_target(ctx, cfg, d), ctx.repo.common_dir, ctx.progress)
-        entry = ctx.lock["data"][d.path]
-        entry["validation"] = res.summary()
-        entry["profile"] = res.profile
+        entry = updated(
+            ctx.lock.data[d.path],
+            validation=read_record(Validation, res.summary()),
+            profile=read_record(Profile, res.profile) if res.profile is not None else None,
+        )
+        ctx.lock = ctx.lock.with_data(d.path, entry)
         if not res.success:
-            failures.append(Failure("validation", d.path, failure_detail(res)))
+            failures.append(Failure("validation", d.path, failure_detail(res), res.as_json()))
     return failures
-
-
-# --- the table of failed expectations --------------------------------------------------------
-
-HEADERS = ("column", "expectation", "expected", "observed", "failed rows", "sample bad values")
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    """Plain fixed-width text (the hook prints it; no rich on that path)."""
-    cells = [
-        [
-            r["column"],
-            r["expectation"].removeprefix("expect_"),
-            r["expected"],
-            r["observed"],
-            "" if r["failed_rows"] is None else str(r["failed_rows"]),
-            ", ".join(r["sample"]),
-        ]
-        for r in rows
-    ]
-    cells = [[c if len(c) <= 70 else c[:67] + "..." for c in row] for row in cells]
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(HEADERS)]
-
-    def line(values: list[str] | tuple[str, ...]) -> str:
-        return "  " + "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    sep = "  " + "  ".join("-" * w for w in widths)
-    return "\n".join([line(HEADERS), sep, *(line(row) for row in cells)])

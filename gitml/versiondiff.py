@@ -265,8 +265,8 @@ def _is_code(path: str, snaps: list[Snapshot | None]) -> bool:
 
 
 def environment_diff(old: Environment | None, new: Environment | None) -> EnvironmentDiff:
-    """The fields, packages and figures (hardware, seeds, lockfile, container) that differ;
-    nothing when a side records no environment."""
+    """The fields, packages and figures (hardware, seeds, infrastructure) that differ; nothing
+    when a side records no environment."""
     found: EnvironmentDiff = {}
     if old is None or new is None:
         return found
@@ -277,11 +277,19 @@ def environment_diff(old: Environment | None, new: Environment | None) -> Enviro
     packages = _changed_map(old.packages or {}, new.packages or {})
     if packages:
         found["packages"] = packages
-    for name in ("hardware", "seeds", "lockfile", "container"):
+    for name in ("hardware", "seeds"):
         changed = _changed_map(_flat(getattr(old, name)), _flat(getattr(new, name)))
         if changed:
             found[name] = changed
+    infrastructure = _changed_map(_infrastructure(old), _infrastructure(new))
+    if infrastructure:
+        found["infrastructure"] = infrastructure
     return found
+
+
+def _infrastructure(env: Environment) -> dict[str, Any]:
+    """Files by path and the image, read alike from blocks written before `infrastructure`."""
+    return {**env.infrastructure_files(), "image": env.image()}
 
 
 def _flat(value: Record | JsonObject | None) -> dict[str, Any]:

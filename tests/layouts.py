@@ -264,7 +264,7 @@ def user_flow(
     assert report.returncode == 0, report.stderr
     assert all(p in report.stdout for p in expected)
 
-    promote = ex.gitml("promote", promoted, "--to", "prod", "--rev", first)
+    promote = ex.gitml("promote", promoted, "--to", "prod", first)
     assert promote.returncode == 0, promote.stderr
     assert sorted(ex.git("tag", "--list").stdout.split()) == sorted(tags)
     assert gto_show(ex)[promoted]["stage"]["prod"] == "v0.0.1"

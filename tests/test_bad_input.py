@@ -69,7 +69,7 @@ def test_corrupt_lock_file(example: Example) -> None:
     (example.root / "gitml.lock").write_text("schema: [broken\n")
     example.git("commit", "-qam", "broken lock", env={"GITML_SKIP": "1"})
     assert_clean_error(example.gitml("show"), "gitml.lock", "regenerate")
-    assert_clean_error(example.gitml("lock", "--check", "--rev", "HEAD"), "gitml.lock")
+    assert_clean_error(example.gitml("lock", "--check", "HEAD"), "gitml.lock")
 
 
 def test_malformed_dvc_lock(example: Example) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import hashlib
+import json
 import shutil
 
 import yaml
@@ -121,7 +122,7 @@ def test_commit_all_leaves_status_clean(example: Example) -> None:
     assert example.gitml("repro").returncode == 0
     example.git("commit", "-qam", "all")
     assert example.git("status", "--porcelain").stdout == ""
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
 
 
 @pytest.mark.slow
@@ -170,7 +171,14 @@ def test_gitml_skip_bypasses(example: Example) -> None:
     example.set_param("n_estimators: 3", "n_estimators: 9")
     proc = example.git("commit", "-qam", "skip", env={"GITML_SKIP": "1"})
     assert proc.stderr == ""
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 1
+    check = example.gitml("lock", "--check", "HEAD", "--json")
+    assert check.returncode == 1 and "is stale for HEAD" in check.stderr
+    doc = json.loads(check.stdout)
+    assert doc["rev"] == example.head() and doc["fresh"] is False
+    assert doc["stale"] and all(isinstance(line, str) for line in doc["stale"])
+    assert any("params.yaml:train" in line for line in doc["stale"]), doc
+    bad = example.gitml("lock", "--json")
+    assert bad.returncode == 2 and "--json goes with --check" in bad.stderr
 
 
 @pytest.mark.slow

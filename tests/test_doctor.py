@@ -104,18 +104,41 @@ def test_broken_config_fails_with_file_and_line(example: Example) -> None:
 
 def test_removed_remote_dir_fails(example: Example, tmp_path: Path) -> None:
     # Moved to a directory of this test's own first: removing it touches nothing shared.
-    remote = tmp_path / "own-remote"
+    disk = tmp_path / "disk"
+    remote = disk / "own-remote"
     shutil.copytree(read_config(example.root).remotes["local"], remote)
     (example.root / ".dvc" / "config.local").write_text(
         f"['remote \"local\"']\n    url = {remote}\n"
     )
     code, checks = doctor(example)
     assert code == 0 and checks["DVC remote"]["detail"] == f"local = {remote} (reachable)"
-    shutil.rmtree(remote)
+    shutil.rmtree(disk)  # the disk it was on is gone (not mounted)
     code, checks = doctor(example)
     assert code == 1
     assert checks["DVC remote"]["status"] == "fail"
-    assert f"{remote} does not exist" in checks["DVC remote"]["detail"]
+    assert f"{remote} does not exist and cannot be created" in checks["DVC remote"]["detail"]
+
+
+def test_a_local_remote_the_first_push_creates_is_fine_and_no_remote_fails(
+    example: Example, tmp_path: Path
+) -> None:
+    remote = tmp_path / "new-remote"  # configured, never pushed to: DVC creates it
+    (example.root / ".dvc" / "config.local").write_text(
+        f"['remote \"local\"']\n    url = {remote}\n"
+    )
+    code, checks = doctor(example)
+    assert code == 0, checks
+    assert checks["DVC remote"] == {
+        "name": "DVC remote",
+        "status": "ok",
+        "detail": f"local = {remote} (empty: the first push creates it)",
+    }
+    (example.root / ".dvc" / "config.local").unlink()
+    example.dvc("remote", "remove", "local")
+    code, checks = doctor(example)
+    assert code == 1 and checks["DVC remote"]["status"] == "fail"
+    detail = checks["DVC remote"]["detail"]
+    assert detail.startswith("no DVC remote") and "on another machine cannot" in detail
 
 
 def test_stale_lock_at_head_fails(example: Example) -> None:

@@ -775,7 +775,7 @@ def run_case(
     assert sorted(os.listdir(tmp_path.parent)) == around
 
 
-FAST_SHARE = 4  # one case in FAST_SHARE runs in the fast part; all of them in the slow part
+FAST_SHARE = 8  # one case in FAST_SHARE runs in the fast part; all of them in the slow part
 
 
 def cases() -> Iterator[Any]:

@@ -97,6 +97,18 @@ def test_global_hooks_path_is_refused(example: Example, tmp_path: Path) -> None:
     assert not Path("/tmp/everywhere-hooks/pre-commit").exists()
 
 
+def test_init_in_a_clone_says_it_staged_nothing(example: Example, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(example.root), str(clone), cwd=tmp_path)
+    proc = gitml("init", cwd=clone)
+    assert proc.returncode == 0, proc.stderr
+    assert git("diff", "--cached", "--name-only", cwd=clone).stdout == ""
+    assert "staged" not in proc.stderr, proc.stderr
+    assert "gitml.yaml, .gitattributes: already committed as they are; nothing to stage" in (
+        proc.stderr
+    )
+
+
 @pytest.mark.slow
 def test_works_in_a_linked_worktree(example: Example, tmp_path: Path) -> None:
     wt = tmp_path / "wt"

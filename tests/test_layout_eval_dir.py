@@ -260,7 +260,8 @@ def test_the_whole_flow(ev: Example) -> None:
 
     shown = ex.gitml("show")
     assert "test.roc_auc=" in shown.stdout and "train.loss=" in shown.stdout
-    logged = ex.gitml("log").stdout.splitlines()
+    header, *logged = ex.gitml("log").stdout.splitlines()
+    assert header.startswith("commit") and "metrics" in header
     assert len(logged) == 2 and all("train.loss=" in line for line in logged)
     r = ex.gitml("diff", first, "HEAD")
     assert r.returncode == 0, r.stderr

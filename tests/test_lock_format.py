@@ -115,12 +115,12 @@ def test_the_lock_records_the_format_read_from_the_cache(example: Example, saved
     # The plugin was handed the recorded format, and loaded the classifier by it.
     assert models["models/booster.json"]["tests"]["passed"] == 1
     fresh(example)
-    fresh(example, "--rev", "HEAD")
+    fresh(example, "HEAD")
     # A clone with no DVC cache (a fork's CI, nothing pulled): the bytes cannot be read, and
     # the lock is still fresh.
     cache = example.root / ".dvc" / "cache"
     cache.rename(example.root.parent / "cache-away")
-    fresh(example, "--rev", "HEAD")
+    fresh(example, "HEAD")
 
 
 def test_a_lock_written_before_formats_were_read_stays_fresh(example: Example, saved: Path) -> None:
@@ -133,7 +133,7 @@ def test_a_lock_written_before_formats_were_read_stays_fresh(example: Example, s
         del old["models"][path]["format_from"]
     (example.root / "gitml.lock").write_bytes(lockfile.serialize(lockfile.from_dict(old)))
     example.git("commit", "-qam", "as an older gitml wrote it", env={"GITML_SKIP": "1"})
-    fresh(example, "--rev", "HEAD")
+    fresh(example, "HEAD")
     fresh(example)
     records = example.root / ".git" / "gitml" / "modeltests"
     before = {p.name: p.read_bytes() for p in records.iterdir()}

@@ -92,15 +92,31 @@ def test_log_json_one_row_per_model_version(hist: Example) -> None:
 def test_log_table_limit_and_model_selection(hist: Example) -> None:
     proc = hist.gitml("log", "wine-classifier", "-n", "2")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 2  # piped: plain, one line per version
+    header, *lines = proc.stdout.strip().splitlines()
+    assert header.split() == ["commit", "date", "md5", "metrics", "checks", "tags", "subject"]
+    assert len(lines) == 2  # piped: plain, a header and one line per version
     assert lines[0].endswith("deeper trees") and "tests 2/2, gates 1/1" in lines[0]
+    assert lines[0].index("tests 2/2") == header.index("checks")  # columns under their names
     assert "wine-classifier#production#1" in lines[1] and "accuracy=" in lines[1]
     assert _json(hist.gitml("log", "model/model.pkl", "--json", "-n", "1"))[0]["subject"] == (  # type: ignore[index]
         "deeper trees"
     )
     bad = hist.gitml("log", "no-such-model")
     assert bad.returncode == 2 and "no model 'no-such-model'" in bad.stderr
+
+
+def test_log_lists_only_the_stage_tags_that_still_hold(hist_copy: Example) -> None:
+    ex = hist_copy
+    ex.git("tag", "-a", "wine-classifier#production#2", "-m", "promoted the deeper trees")
+    ex.git("tag", "-a", "wine-classifier#staging#3", "-m", "staged", "HEAD~3")
+    ex.git("tag", "-a", "wine-classifier#staging!#4", "-m", "unstaged", "HEAD~3")
+    newest, middle, first = _json(ex.gitml("log", "--json"))  # type: ignore[misc]
+    # production#1 was retired by production#2; staging#3 by its unassignment (as GTO reads)
+    assert newest["tags"] == ["wine-classifier#production#2"]
+    assert middle["tags"] == [] and first["tags"] == ["wine-classifier@v1.0.0"]
+    plain = ex.gitml("log").stdout
+    assert "production#1" not in plain and "staging" not in plain
+    assert "wine-classifier#production#2" in plain.splitlines()[1]
 
 
 def test_log_plot_sparkline_and_svg(hist: Example, tmp_path: Path) -> None:

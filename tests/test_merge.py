@@ -42,7 +42,7 @@ def test_both_sides_changed_the_lock_merge_regenerates_it(example: Example) -> N
     assert "<<<<<<<" not in lock_text
     lock = yaml.safe_load(lock_text)
     assert lock["models"]["model/model.pkl"]["md5"] == feature_md5
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     assert example.git("status", "--porcelain").stdout == ""
 
 
@@ -58,7 +58,7 @@ def test_merge_that_leaves_the_lock_as_one_side_concludes_at_once(example: Examp
     example.git("commit", "-qm", "notes on main")
     proc = example.git("merge", "--no-edit", "feature")
     assert "regenerated" not in proc.stderr
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     assert example.show_file("HEAD", "gitml.lock") == example.show_file("feature", "gitml.lock")
     merged = yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["models"]["model/model.pkl"]
     assert md5(example.root / "model" / "model.pkl") == merged["md5"]

@@ -6,7 +6,6 @@ predicted, accuracy above 0.8) and the gate `accuracy >= 0.9`.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -25,6 +24,7 @@ from conftest import Example, git
 from gitml import modelformats, modelloading, modeltests, precommit, testrunner
 from gitml import repo as repo_mod
 from gitml.checks import CheckContext
+from gitml.lockfile import Lock
 from gitml.snapshot import Snapshot
 
 MODEL = "model/model.pkl"
@@ -344,18 +344,19 @@ def test_a_parent_baseline_reads_the_head_lock_the_hook_parsed(example: Example)
     head = example.head()
     outcome = precommit.evaluate(repo, Snapshot(repo.root), head, run_checks=False)
     assert outcome.lineage is not None and outcome.lock is not None and outcome.head_lock
-    parsed = copy.deepcopy(outcome.head_lock)
-    parsed["models"][MODEL]["metrics"]["accuracy"] = 0.5  # tells the two sources apart
+    head_entry = outcome.head_lock.models[MODEL]
+    metrics = {**(head_entry.metrics or {}), "accuracy": 0.5}  # tells the two sources apart
+    parsed = outcome.head_lock.with_model(MODEL, dataclasses.replace(head_entry, metrics=metrics))
     [m] = outcome.lineage.config.models
     gated = dataclasses.replace(m, tests=None, gates=("accuracy >= baseline.accuracy - 0.01",))
-    entry = outcome.lock["models"][MODEL]
+    entry = outcome.lock.models[MODEL]
 
-    def threshold(head_lock: dict | None) -> float:
+    def threshold(head_lock: Lock | None) -> float:
         ctx = CheckContext(repo, outcome.lineage, outcome.lock, repo.root / ".dvc" / "cache",
                            head=head, head_lock=head_lock)  # fmt: skip
         [gate] = modeltests.run_model(ctx, gated, entry, None, head).gates
-        assert gate["baseline"] == head
-        return float(gate["threshold"])
+        assert gate.baseline == head and gate.threshold is not None
+        return gate.threshold
 
     assert threshold(parsed) == 0.49
     assert threshold(None) == 0.967778  # HEAD's gitml.lock, read from git
@@ -375,7 +376,7 @@ def test_push_refuses_a_tip_without_passing_model_checks(example: Example, tmp_p
     )
     (example.root / "gitml.lock").write_text(text)
     example.git("commit", "-q", "-am", "untested", env={"GITML_SKIP": "1"})
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     res = example.git("push", "-q", "origin", "main", check=False)
     assert res.returncode != 0
     assert "did not pass" in res.stderr and "no recorded model test results" in res.stderr
@@ -443,7 +444,7 @@ def test_tests_run_again_when_only_the_data_they_read_changes(example: Example) 
 
     skipped = example.git("commit", "-q", "--no-verify", "-m", "around the hook", check=False)
     assert skipped.returncode == 0, skipped.stderr
-    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    check = example.gitml("lock", "--check", "HEAD")
     assert check.returncode == 1, check.stderr
     assert "tests.data.data/holdout.csv" in check.stderr and "other data" in check.stderr
     promoted = example.gitml("promote", "wine-classifier", "--to", "production")
@@ -461,7 +462,7 @@ def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     extra.write_text("def test_fails():\n    assert False\n")
     example.git("add", "-A")
     example.git("commit", "-q", "--no-verify", "-m", "a failing test, hook skipped")
-    check = example.gitml("lock", "--check", "--rev", "HEAD")
+    check = example.gitml("lock", "--check", "HEAD")
     assert check.returncode == 1, check.stderr
     assert "models.model/model.pkl.tests.hash" in check.stderr
     assert "not those its tests ran on" in check.stderr
@@ -475,7 +476,7 @@ def test_a_failing_test_committed_around_the_hook_fails_lock_check_and_promote(
     extra.write_text("def test_passes():\n    assert True\n")
     example.git("add", "-A")
     assert commit(example, "a passing test").returncode == 0
-    assert example.gitml("lock", "--check", "--rev", "HEAD").returncode == 0
+    assert example.gitml("lock", "--check", "HEAD").returncode == 0
     promoted = example.gitml("promote", "wine-classifier", "--to", "production")
     assert promoted.returncode == 0, promoted.stderr
 

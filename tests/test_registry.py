@@ -107,7 +107,10 @@ def test_rollback_gives_the_stage_its_previous_version(example: Example) -> None
         env={"GIT_COMMITTER_DATE": "2026-01-01T10:00:03"},
     )
     assert r.returncode == 0, r.stderr
-    assert "rolled back wine-classifier v0.0.1" in r.stderr
+    assert (
+        f"rolled back production of wine-classifier: it holds v0.0.1 ({first[:12]}) again, "
+        f"v0.0.2 ({second[:12]}) retired from it" in r.stderr
+    )
     assert registry.stage_commit(ex.root, MODEL, "production") == first
     assert _gto_stage(ex, "production") == "v0.0.1"
     assert f"{MODEL}#production#3" in _tags(ex)
@@ -176,7 +179,7 @@ def test_push_sends_the_tags_to_the_git_remote(example: Example, tmp_path: Path)
     subprocess.run(["git", "push", "-q", "--no-verify", "origin", "HEAD"], cwd=mate, check=True)
     new = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mate, capture_output=True, text=True)
     ex.git("fetch", "-q", "origin")
-    r = ex.gitml("promote", MODEL, "--to", "production", "--rev", new.stdout.strip(), "--push")
+    r = ex.gitml("promote", MODEL, "--to", "production", new.stdout.strip(), "--push")
     assert r.returncode == 0, r.stderr  # the teammate's commit: its lock is HEAD's, fresh
     subprocess.run(["git", "tag", "-d", f"{MODEL}#production#2"], cwd=ex.root, check=True)
     r = ex.gitml("rollback", MODEL, "--stage", "production", "--push")
@@ -214,7 +217,7 @@ def test_two_promotions_at_once_tag_all_or_nothing(example: Example) -> None:
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "gitml", "promote", MODEL, "--to", "staging"]
-                + ["--rev", rev, "--json"],
+                + [rev, "--json"],
                 cwd=ex.root,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -246,7 +249,7 @@ def test_two_promotions_at_once_tag_all_or_nothing(example: Example) -> None:
     [
         (["nope", "--to", "production"], "no model 'nope' in gitml.yaml"),
         ([MODEL, "--to", "prod#1"], "stage 'prod#1' is not a name GTO accepts"),
-        ([MODEL, "--to", "production", "--rev", "no-such-rev"], "unknown revision"),
+        ([MODEL, "--to", "production", "no-such-rev"], "unknown revision"),
         ([MODEL, "--to", "production", "--version", "1.0"], "is not vMAJOR.MINOR.PATCH"),
     ],
 )

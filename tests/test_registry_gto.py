@@ -170,7 +170,6 @@ def test_deprecated_model_is_shown_deprecated_and_not_promoted(repo: Example) ->
         MODEL,
         "--to",
         "dev",
-        "--rev",
         commits[0],
         env={"GIT_COMMITTER_DATE": clock.tick()},
     )
@@ -197,16 +196,13 @@ def test_simple_notation_is_ordered_by_time_as_gto_orders_it(repo: Example) -> N
     commits = _reset(ex)
     clock = Clock()
     for c in commits[:3]:
-        r = ex.gitml(
-            "promote", MODEL, "--to", "dev", "--rev", c, env={"GIT_COMMITTER_DATE": clock.tick()}
-        )
+        r = ex.gitml("promote", MODEL, "--to", "dev", c, env={"GIT_COMMITTER_DATE": clock.tick()})
         assert r.returncode == 0, r.stderr
     r = ex.gitml(
         "promote",
         MODEL,
         "--to",
         "qa",
-        "--rev",
         commits[0],
         env={"GIT_COMMITTER_DATE": clock.tick()},
     )
@@ -224,7 +220,6 @@ def test_simple_notation_is_ordered_by_time_as_gto_orders_it(repo: Example) -> N
         "--to",
         "staging",
         "--simple",
-        "--rev",
         commits[1],
         env={"GIT_COMMITTER_DATE": clock.tick()},
     )
@@ -299,7 +294,6 @@ def apply(ex: Example, op: tuple[Any, ...], commits: list[str], when: str) -> st
             MODEL,
             "--to",
             op[1],
-            "--rev",
             commits[op[2]],
             env={"GIT_COMMITTER_DATE": when},
         )
@@ -404,14 +398,14 @@ def test_lookups_and_promote_options_a_gto_user_expects(repo: Example) -> None:
     def promote(*args: str) -> subprocess.CompletedProcess[str]:
         return ex.gitml("promote", MODEL, *args, env={"GIT_COMMITTER_DATE": clock.tick()})
 
-    assert promote("--to", "dev", "--rev", commits[0]).returncode == 0  # v0.0.1
-    r = promote("--to", "prod", "--rev", commits[1], "--bump-minor", "-m", "ship it")
+    assert promote("--to", "dev", commits[0]).returncode == 0  # v0.0.1
+    r = promote("--to", "prod", commits[1], "--bump-minor", "-m", "ship it")
     assert r.returncode == 0, r.stderr  # v0.1.0
-    assert promote("--to", "dev", "--rev", commits[2], "--bump-major").returncode == 0  # v1.0.0
+    assert promote("--to", "dev", commits[2], "--bump-major").returncode == 0  # v1.0.0
     assert "ship it" in ex.git("tag", "-n1", "--list", f"{MODEL}#prod#*").stdout
-    r = promote("--to", "dev", "--rev", commits[2])
+    r = promote("--to", "dev", commits[2])
     assert r.returncode == 0 and "in dev already" in r.stderr
-    r = promote("--to", "dev", "--rev", commits[2], "--force")
+    r = promote("--to", "dev", commits[2], "--force")
     assert r.returncode == 0 and f"{MODEL}#dev#" in r.stderr, r.stderr  # a new tag anyway
     r = promote("--to", "dev", "--bump-minor", "--bump-major")
     assert r.returncode == 2 and "not both" in r.stderr

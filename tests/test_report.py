@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
+import pngpixels
 import pytest
+import yaml
 from conftest import Example
 from test_log_diff import build_history
 
+from gitml import svggraph
 from gitml.commands.report import MARKER
 
 
@@ -66,38 +71,80 @@ def test_html_report_is_self_contained(hist: Example, tmp_path: Path) -> None:
     assert not re.search(r"(src|href)=\"(https?:)?//", text), "no external resources"
     assert "<script" not in text
     assert 'id="plot"' in text and ("<svg" in text or "data:image/png;base64," in text)
-    assert "accuracy" in text and "graph LR" in text and "n_estimators" in text
+    assert "accuracy" in text and "n_estimators" in text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="lineage"' in text
+    assert "graph LR" not in text, "the lineage is drawn, not shown as Mermaid source"
 
 
-def test_html_report_renders_in_headless_chromium(hist: Example, tmp_path: Path) -> None:
+def _mermaid_nodes(md: str) -> tuple[set[str], set[str]]:
+    """The node labels of the report's Mermaid graph, and those of its changed nodes."""
+    block = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    ids = dict(re.findall(r'^  (n\d+)[^"\n]*"([^"\n]+)"', block, re.MULTILINE))
+    changed = {ids[n] for n in re.findall(r"^  class (n\d+) changed$", block, re.MULTILINE)}
+    return set(ids.values()), changed
+
+
+class _LineageNodes(HTMLParser):
+    """The drawn lineage nodes of a DOM: the text of each `<g class="node …">`, and whether it
+    is `changed`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[tuple[str, bool]] = []
+        self._node: list[str] | None = None  # the classes of the node being read
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "g" and "node" in classes:
+            self._node = classes
+        elif tag == "text" and self._node is not None:
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "text" and self._node is not None and self._text is not None:
+            self.nodes.append(("".join(self._text), "changed" in self._node))
+            self._node = self._text = None
+
+
+@pytest.mark.slow  # a browser start: 5-20 s; the SVG's shape has fast unit tests (tests/unit/test_svggraph.py)
+def test_html_report_draws_the_lineage_in_headless_chromium(hist: Example, tmp_path: Path) -> None:
+    """Offline (the page has no script and no external resource): the browser draws the SVG,
+    a box per node of the Mermaid graph, the changed ones in the highlight colour."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("Debian's chromium is not installed (`apt-get install -y chromium`)")
     page = _html(hist, tmp_path)
     shot = tmp_path / "shot.png"
-    subprocess.run(
+    dom = subprocess.run(
         [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1000,1600",
+            *("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,2800"),
             f"--screenshot={shot}",
+            "--dump-dom",
             page.as_uri(),
         ],
         check=True,
         capture_output=True,
+        text=True,
         timeout=60,
-    )
-    data = shot.read_bytes()
-    assert data.startswith(b"\x89PNG") and len(data) > 10_000, "screenshot is blank"
-    try:
-        from PIL import Image
-    except ImportError:
-        return
-    with Image.open(shot) as img:
-        colours = img.convert("RGB").getcolors(maxcolors=1_000_000) or []
+    ).stdout
+    drawn = _LineageNodes()
+    drawn.feed(dom)
+    names, changed = _mermaid_nodes(hist.gitml("report", "HEAD~3", "HEAD").stdout)
+    assert sorted(n for n, _ in drawn.nodes) == sorted(names)
+    assert {n for n, is_changed in drawn.nodes if is_changed} == changed
+    assert changed == {"model model/model.pkl", "params.yaml:train", "src/train.py"}
+    colours = pngpixels.colour_counts(shot)
     assert len(colours) > 50, "the page rendered (almost) one colour"
+    fill = tuple(int(svggraph.CHANGED[0][i : i + 2], 16) for i in (1, 3, 5))
+    assert colours[fill] > 3 * 1000, "the changed nodes are not drawn highlighted"
+    stage = tuple(int(svggraph.STYLES["stage"][0][i : i + 2], 16) for i in (1, 3, 5))
+    assert colours[stage] > 2 * 1000, "the stages are not drawn"
 
 
 def test_report_compares_with_what_production_holds(hist: Example) -> None:
@@ -115,3 +162,31 @@ def test_report_compares_with_what_production_holds(hist: Example) -> None:
         f"{acc_head:g} | {acc_head - acc_prod:+g} |"
     )
     assert row in md, md
+
+
+def test_report_json_gives_the_same_figures_as_numbers(hist: Example) -> None:
+    proc = hist.gitml("report", "HEAD~1", "HEAD", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {
+        *("base", "head", "verdict", "failed", "unchecked", "diff"),
+        *("registry", "series", "lineage", "hypotheses", "slices", "unread", "left_out"),
+    }
+    short = [hist.git("rev-parse", "--short=8", r).stdout.strip() for r in ("HEAD~1", "HEAD")]
+    assert [doc["base"], doc["head"]] == short
+    assert doc["verdict"] == "passed" and doc["failed"] == doc["unchecked"] == []
+    lock = {r: yaml.safe_load(hist.show_file(r, "gitml.lock")) for r in ("HEAD~2", "HEAD")}
+    acc = {r: lock[r]["models"]["model/model.pkl"]["metrics"]["accuracy"] for r in lock}
+    model = doc["diff"]["models"]["model/model.pkl"]
+    assert model["params"]["params.yaml:train.max_depth"] == {"old": 2, "new": 3}
+    [row] = [r for r in doc["registry"] if r["metric"] == "accuracy"]
+    assert row["model"] == "wine-classifier" and row["stage"] == "production"
+    assert row["rev"] == hist.git("rev-parse", "HEAD~2").stdout.strip() and row["version"] is None
+    assert (row["stage_value"], row["value"]) == (acc["HEAD~2"], acc["HEAD"])
+    assert row["delta"] == pytest.approx(acc["HEAD"] - acc["HEAD~2"])
+    [series] = doc["series"]
+    assert series["metric"] == "accuracy" and len(series["points"]) == 3
+    assert all(isinstance(p["value"], float) for p in series["points"])
+    assert doc["lineage"].startswith("graph LR")
+    both = hist.gitml("report", "--json", "--format", "html")
+    assert both.returncode == 2 and "--json or --format html" in both.stderr

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Example, dvc, git
+from conftest import Example, dvc, git, run_in_terminal
 
 from gitml import environment
 from gitml.diagnosis import environment_differences
 from gitml.locked_env import locked_env, locked_env_key, locked_requirements
+from gitml.lockfile import Environment
+from gitml.records import read_record
 from gitml.model_comparison import compare_metrics
 
 # The CLI entry point calls commands.reproduce.reproduce; this runs it the same way, in a child.
@@ -98,6 +100,30 @@ def test_head_reproduces_identical_and_touches_nothing(example: Example, tmp_pat
     assert model["metrics"]["accuracy"]["within"] is True
     assert md5(out / "model" / "model.pkl") == recorded["md5"]
     assert state(example) == before  # worktree bytes, index, HEAD, worktrees, cache files
+    # DVC's output passes, but not its advice for the temporary worktree (wrong for the
+    # user's repository); with --json, no step lines either
+    assert "Running stage 'train'" in res.stderr
+    for advice in ("git add", "To track the changes", "autostage", "dvc push"):
+        assert advice not in res.stderr, res.stderr
+    assert "temporary worktree" not in res.stderr
+
+
+@pytest.mark.slow  # a second rebuild (test_head_reproduces... is the fast one)
+def test_a_terminal_sees_each_step_and_the_stage_running(example: Example) -> None:
+    code, seen = run_in_terminal(reproduce_cmd(), example.root)
+    assert code == 0, seen
+    steps = [
+        f"gitml: checking out {example.head()[:12]} into a temporary worktree",
+        "gitml: giving it a DVC cache of its own, fed from yours, and your DVC remotes",
+        "gitml: fetching the pipeline's inputs from the DVC cache or remote",
+        "gitml: rebuilding train, evaluate (dvc repro)",
+        "gitml: comparing the rebuilt models with gitml.lock",
+        "gitml: removing the temporary worktree",
+    ]
+    at = [seen.find(step) for step in steps]
+    assert -1 not in at and at == sorted(at), seen  # each step, in order
+    assert "stage train running" in seen  # the status names the stage DVC runs
+    assert "git add" not in seen and "dvc push" not in seen
 
 
 def test_a_commit_without_gitml_lock_is_refused(example: Example) -> None:
@@ -181,14 +207,14 @@ def test_a_failing_stage_exits_2_and_keeps_the_worktree(example: Example) -> Non
 
 def test_environment_differences_on_captured_data(example: Example) -> None:
     now = environment.capture(sys.executable, example.root)
-    assert environment_differences(now, now) == []
+    assert environment_differences(read_record(Environment, now), now) == []
     old = json.loads(json.dumps(now))
     old["python"] = "3.8.0"
     old["packages"]["numpy"] = "1.0.0"
     del old["packages"]["pandas"]
     old["packages"]["left-pad"] = "1.0"
     old["hardware"]["cpu"] = "Some Other CPU"
-    found = environment_differences(old, now)
+    found = environment_differences(read_record(Environment, old), now)
     kinds = [d["kind"] for d in found]
     assert kinds[0] == "python"
     text = "\n".join(d["detail"] for d in found)
@@ -454,7 +480,7 @@ def closure(*names: str) -> list[str]:
 
 
 def test_locked_requirements() -> None:
-    block = {"packages": {"numpy": "2.4.6", "gitml": "0.1.0", "pip": "26.3", "Zed": "1"}}
+    block = Environment(packages={"numpy": "2.4.6", "gitml": "0.1.0", "pip": "26.3", "Zed": "1"})
     assert locked_requirements(block) == ["Zed==1", "numpy==2.4.6"]
     assert locked_requirements(None) == []
     assert locked_env_key(["b==1", "a==2"]) == locked_env_key(["a==2", "b==1"])
@@ -464,7 +490,7 @@ def test_locked_requirements() -> None:
 def test_env_locked_builds_once_and_reports_what_could_not_be_installed(tmp_path: Path) -> None:
     """A real but tiny case: one installable package, one that cannot be, gitml left out."""
     six = environment.capture(sys.executable, tmp_path)["packages"]["six"]
-    block = {"packages": {"six": six, "colorama": "0.0.0", "gitml": "9"}}
+    block = Environment(packages={"six": six, "colorama": "0.0.0", "gitml": "9"})
     common = tmp_path / "git-common-dir"
     built = locked_env(common, sys.executable, block)
     assert not built.reused and built.requirements == ["colorama==0.0.0", f"six=={six}"]

@@ -96,13 +96,26 @@ def test_restore_fetches_from_the_remote_into_a_fresh_clone(example: Example, tm
     git("clone", "-q", str(example.root), str(clone), cwd=tmp_path)
     # the clone's DVC remote is relative to its .dvc/: point it at the same directory
     dvc("remote", "modify", "--local", "local", "url", str(example.remote), cwd=clone)
-    res = gitml("restore", cwd=clone)
+    res = gitml("restore", "--json", cwd=clone)
     assert res.returncode == 0, res.stderr
     assert md5(clone / "model" / "model.pkl") == recorded(example, "HEAD")
     assert (
         md5(clone / "data" / "wine.csv")
         == yaml.safe_load((clone / "data" / "wine.csv.dvc").read_text())["outs"][0]["md5"]
     )
+    # where the bytes came from, truthfully: the remote (the clone's cache was empty)
+    assert "from DVC remote 'local'" in res.stderr and "DVC cache" not in res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["rev"] == example.head() and doc["at_target"] is True
+    restored = {r["path"]: r["from"] for r in doc["restored"]}
+    assert restored["model/model.pkl"] == ["DVC remote 'local'"]
+    assert doc["missing"] == [] and doc["kept_modified"] == []
+    (clone / "model" / "model.pkl").unlink()
+    res = gitml("restore", "--json", cwd=clone)
+    assert res.returncode == 0 and "restored model/model.pkl from the DVC cache" in res.stderr
+    assert json.loads(res.stdout)["restored"] == [
+        {"path": "model/model.pkl", "from": ["the DVC cache"]}
+    ]
 
 
 @pytest.mark.slow

@@ -227,6 +227,57 @@ def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: 
         assert [(c.column, c.psi) for c in found if c.psi != 0 or c.verdict != "stable"] == []
 
 
+def test_both_engines_describe_a_failed_expectation_with_the_same_fields(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Issue 18 item 8: a failed expectation's kwargs as written (mostly, a row_condition both
+    engines read), GX's counts and share of the non-missing values, the observed value and the
+    unexpected values are the same on Spark as on pandas; only their rows are pandas' alone."""
+    rows = ["x,g"] + [
+        f"{'' if i == 0 else 500 if i <= 11 else 5},{1 if i < 100 else 2}" for i in range(150)
+    ]
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(rows) + "\n")
+    between = {"column": "x", "min_value": 0, "max_value": 10}
+    suite = {
+        "name": "m",
+        "expectations": [
+            {"type": "expect_column_values_to_be_between", "kwargs": {**between, "mostly": 0.95}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {
+                    **between,
+                    "row_condition": 'col("g")==1',
+                    "condition_parser": "great_expectations",
+                },
+            },
+            {"type": "expect_column_max_to_be_between", "kwargs": between},
+            {
+                "type": "expect_column_values_to_be_of_type",
+                "kwargs": {"column": "g", "type_": "str"},
+            },
+        ],
+    }
+    by_pandas, by_spark = _both([Source("data/m.csv", path)], "csv", suite, tmp_path)
+    assert [r["unexpected_rows"] is None for r in by_pandas.rows] == [False, False, True, True]
+    assert [r["unexpected_rows"] for r in by_spark.rows] == [None] * 4
+    for r in by_pandas.rows:
+        r["unexpected_rows"] = None
+    assert by_spark.rows[:3] == by_pandas.rows[:3]
+    assert "11 of 149 non-missing values unexpected (7.38%)" in validation.table(by_spark.rows)
+    mostly, cond, top, typed = by_spark.rows
+    # a type's observed value is the engine's own name for it; the fields are the same
+    assert typed["result"].pop("observed_value") == "LongType"
+    assert by_pandas.rows[3]["result"].pop("observed_value") == "int64"
+    assert typed == by_pandas.rows[3]
+    assert mostly["kwargs"] == {**between, "mostly": 0.95} and mostly["short_of_mostly"] is True
+    assert (mostly["result"]["missing_count"], mostly["result"]["unexpected_count"]) == (1, 11)
+    assert mostly["result"]["unexpected_percent"] == pytest.approx(100 * 11 / 149)
+    assert (cond["result"]["element_count"], cond["result"]["unexpected_count"]) == (100, 11)
+    assert top["result"]["observed_value"] == 500
+    assert typed["kwargs"] == {"column": "g", "type_": "str"}  # as written, not Spark's name
+
+
 def _spark_dataset(ex: Example, remote: bool = False) -> None:
     """data/wine.csv with a suite and `engine: spark` (reading the remote with `remote`)."""
     assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Example
+from conftest import Example, run_in_terminal
 
 from gitml import config, expectations, precommit, suites, validation
 from gitml import repo as repo_mod
 from gitml.config import Dataset
 from gitml.datareaders import Source, format_of
 from gitml.errors import BadInput
+from gitml.lockfile import Validation
 from gitml.profile import profile_of
 from gitml.snapshot import Snapshot
 
@@ -86,6 +87,7 @@ def test_suite_init_validate_and_the_commit_hook(
     example.git("add", "gitml.yaml", SUITE)
     r = example.git("commit", "-q", "-m", "suite", check=False)
     assert r.returncode == 0, r.stderr
+    assert "validating" not in r.stderr  # what it validates is said on a terminal only
     lock = example.show_file("HEAD", "gitml.lock")
     import yaml
 
@@ -112,7 +114,7 @@ def test_suite_init_validate_and_the_commit_hook(
     assert "gitml.lock" not in staged_before
     err = r.stderr
     assert "validation failed for data/wine.csv" in err
-    assert "missing ['ash']" in err  # the dropped column
+    assert 'columns missing ["ash"]' in err  # the dropped column
     assert "column_values_to_not_be_null" in err and "alcohol" in err
     assert "99999" in err and "(row 2)" in err  # out of range, with its row
     assert "in_set" in err and "7 (row 3)" in err  # new category
@@ -128,8 +130,9 @@ def test_suite_init_validate_and_the_commit_hook(
     # the fixed data (other bytes: one row fewer) passes
     fixed = "".join(original.splitlines(keepends=True)[:-1])
     _write_data(example, fixed)
-    r = example.git("commit", "-q", "-m", "fixed data", check=False)
-    assert r.returncode == 0, r.stderr
+    code, seen = run_in_terminal(["git", "commit", "-q", "-m", "fixed data"], example.root)
+    assert code == 0, seen
+    assert f"gitml: validating data/wine.csv against {SUITE} (great-expectations)" in seen, seen
     entry = yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["data"]["data/wine.csv"]
     assert entry["validation"]["success"] is True and entry["profile"]["rows"] == 177
 
@@ -190,15 +193,16 @@ def test_a_dvc_tracked_parquet_dataset_is_validated_from_the_cache(example: Exam
 
     outcome = evaluate(good)
     assert outcome.failures == [] and outcome.lock is not None
-    entry = outcome.lock["data"]["data/t.parquet"]
-    assert entry["validation"] == {"success": True, "evaluated": 3, "failed": 0}
-    assert entry["profile"]["rows"] == 3
-    assert entry["profile"]["columns"]["a"]["dtype"] == "int64"
-    assert entry["profile"]["columns"]["b"]["top"] == {"x": 2, "y": 1}
+    entry = outcome.lock.data["data/t.parquet"]
+    assert entry.validation == Validation(success=True, evaluated=3, failed=0)
+    assert entry.profile is not None and entry.profile.rows == 3
+    assert (entry.profile.columns or {})["a"]["dtype"] == "int64"
+    assert (entry.profile.columns or {})["b"]["top"] == {"x": 2, "y": 1}
 
     outcome = evaluate(good.assign(a=[1, 2, 42]))  # staged: 42 out of range
     assert outcome.lock is not None
-    assert outcome.lock["data"]["data/t.parquet"]["validation"]["success"] is False
+    validation = outcome.lock.data["data/t.parquet"].validation
+    assert validation is not None and validation.success is False
     [failure] = outcome.failures
     assert failure.path == "data/t.parquet" and "42 (row 3)" in failure.detail
 
@@ -232,6 +236,114 @@ def test_validate_says_when_it_read_a_work_tree_that_is_not_staged(
     [line] = [x for x in capsys.readouterr().err.splitlines() if "work tree" in x]
     assert "validated the work tree, not the staged state" in line
     assert ".gitml/suites/t.json" in line and "data/t.csv (its bytes are not the staged md5" in line
+
+
+def _mostly_data() -> str:
+    """150 rows: `x` with 1 missing and 11 out of [0, 10]; `g` 1 in the first 100 rows;
+    `s` one value holding a newline-free terminal escape in its last row."""
+    rows = ["x,g,s"]
+    for i in range(150):
+        x = "" if i == 0 else "500" if i <= 11 else "5"
+        rows.append(f"{x},{1 if i < 100 else 2},{'bad' + chr(27) + '[31m' if i == 149 else 'ok'}")
+    return "\n".join(rows) + "\n"
+
+
+MOSTLY_SUITE: dict[str, Any] = {
+    "name": "m",
+    "expectations": [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "x", "min_value": 0, "max_value": 10, "mostly": 0.95},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "x",
+                "min_value": 0,
+                "max_value": 10,
+                "row_condition": "g == 1",
+                "condition_parser": "pandas",
+            },
+        },
+        {
+            "type": "expect_column_mean_to_be_between",
+            "kwargs": {"column": "x", "min_value": 0, "max_value": 10},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "s", "value_set": ["ok"]},
+        },
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 1, "max_value": 999},
+        },
+    ],
+}
+
+
+def test_a_failed_expectation_shows_mostly_row_condition_and_what_gx_measured(
+    example: Example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 item 8: a 7.4% failure under mostly 0.95 read "11 of 150 rows", and --json gave
+    display strings. Now: GX's share of the non-missing values with its counts, the kwargs as
+    written (JSON numbers), whether it fell short of `mostly`, the observed value of an
+    aggregate, unexpected values escaped; the hook's `check --json` carries the same."""
+    from gitml.commands.check import check
+    from gitml.commands.validate import validate
+
+    (example.root / "data" / "m.csv").write_text(_mostly_data())
+    suite = example.root / ".gitml" / "suites" / "m.json"
+    suite.parent.mkdir(parents=True, exist_ok=True)
+    suite.write_text(json.dumps(MOSTLY_SUITE))
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(suites.set_suite(cfg.read_text(), "data/m.csv", ".gitml/suites/m.json"))
+    monkeypatch.chdir(example.root)
+    capsys.readouterr()
+
+    assert validate(["data/m.csv"], json_out=True) == 1
+    [ds] = json.loads(capsys.readouterr().out)["datasets"]
+    assert (ds["evaluated"], ds["failed"]) == (5, 4)
+    mostly, cond, mean, in_set = ds["failures"]
+    assert [f["index"] for f in ds["failures"]] == [0, 1, 2, 3]  # the suite's order
+    assert mostly["kwargs"] == MOSTLY_SUITE["expectations"][0]["kwargs"]
+    assert mostly["expectation"] == "expect_column_values_to_be_between"
+    res = mostly["result"]
+    assert (res["element_count"], res["missing_count"], res["unexpected_count"]) == (150, 1, 11)
+    assert res["unexpected_percent"] == pytest.approx(100 * 11 / 149)
+    assert res["partial_unexpected_list"] == [500.0] * 11 and res["observed_value"] is None
+    assert mostly["unexpected_rows"][:2] == [{"file": None, "row": 2}, {"file": None, "row": 3}]
+    assert mostly["short_of_mostly"] is True and mostly["error"] is None
+    assert cond["kwargs"]["row_condition"] == "g == 1" and cond["short_of_mostly"] is None
+    assert (cond["result"]["element_count"], cond["result"]["unexpected_count"]) == (100, 11)
+    assert mean["result"]["observed_value"] == pytest.approx((11 * 500 + 138 * 5) / 149)
+    assert mean["result"]["unexpected_count"] is None
+    assert in_set["result"]["partial_unexpected_list"] == ["bad\x1b[31m"]
+    assert in_set["column"] == "s" and in_set["kwargs"]["value_set"] == ["ok"]
+
+    assert validate(["data/m.csv"]) == 1
+    out = capsys.readouterr().out
+    assert "data/m.csv: FAILED, 4 of 5 expectations not met (cached)" in out
+    assert (
+        "  x: expect_column_values_to_be_between  min_value=0, max_value=10, mostly=0.95\n"
+        "      11 of 149 non-missing values unexpected (7.38%), more than the 5% mostly=0.95 "
+        "allows; 150 rows, 1 missing\n"
+        "      unexpected values: 500.0 (row 2), 500.0 (row 3)"
+    ) in out
+    assert 'row_condition="g == 1", condition_parser="pandas"' in out
+    assert "11 of 99 non-missing values unexpected (11.11%); 100 rows matching row_condition" in out
+    assert (
+        "  x: expect_column_mean_to_be_between  min_value=0, max_value=10\n      observed 41.54362416\n"
+        in out
+    )
+    assert 'unexpected values: "bad\\u001b[31m" (row 150)' in out and "\x1b" not in out
+
+    example.git("add", "-A")  # git-tracked data: the hook reads the staged blob
+    assert check(json_out=True) == 1
+    [failure] = [
+        f for f in json.loads(capsys.readouterr().out)["failures"] if f["path"] == "data/m.csv"
+    ]
+    assert failure["check"] == "validation" and "mostly=0.95" in failure["detail"]
+    assert failure["result"]["failures"] == ds["failures"]
 
 
 # --- in-process: real GX, no repository needed -----------------------------------------------
@@ -329,11 +441,16 @@ def test_directory_union_names_the_file_of_a_bad_row(tmp_path: Path) -> None:
     files = {"dir/p1.csv": b"a,b\n1,x\n2,y\n", "dir/p2.csv": b"a,b\n3,x\n42,q\n"}
     res = validation.validate_target(_target(tmp_path, files, path="dir"), tmp_path)
     assert not res.success and res.failed == 2 and res.profile["rows"] == 4
-    samples = {r["column"]: r["sample"] for r in res.rows}
-    assert samples["a"] == ["42 (p2.csv row 2)"]
-    assert samples["b"] == ['"q" (p2.csv row 2)'] or samples["b"] == ["q (p2.csv row 2)"]
+    at = {"file": "dir/p2.csv", "row": 2}
+    found = {
+        r["column"]: (r["result"]["partial_unexpected_list"], r["unexpected_rows"])
+        for r in res.rows
+    }
+    assert found == {"a": ([42], [at]), "b": (["q"], [at])}
     assert res.profile["columns"]["b"]["top"] == {"x": 2, "q": 1, "y": 1}
-    assert "sample bad values" in validation.table(res.rows)
+    text = validation.table(res.rows)
+    assert "unexpected values: 42 (p2.csv row 2)" in text
+    assert 'unexpected values: "q" (p2.csv row 2)' in text
 
 
 def test_a_corrupt_cache_object_is_neither_validated_nor_cached(tmp_path: Path) -> None:
@@ -520,7 +637,8 @@ def test_a_random_sample_of_a_directory_names_the_file_of_a_bad_row(tmp_path: Pa
     files = {"dir/p1.csv": b"a,b\n1,x\n2,y\n", "dir/p2.csv": b"a,b\n3,x\n42,q\n"}
     sample = {"rows": 4, "method": "random", "seed": 0}  # every row, in file order
     res = validation.validate_target(_target(tmp_path, files, path="dir", sample=sample), tmp_path)
-    assert {r["column"]: r["sample"] for r in res.rows}["a"] == ["42 (p2.csv row 2)"]
+    [row] = [r for r in res.rows if r["column"] == "a"]
+    assert row["unexpected_rows"] == [{"file": "dir/p2.csv", "row": 2}]
 
 
 def test_text_columns_share_their_strings(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from gitml import git
 from gitml import repo as repo_mod
 from gitml.commit_report import report_missing, report_outcome, say_unstaged
-from gitml.manifest import LOCK_FILE
-from gitml.output import say, warn
+from gitml.lockfile import LOCK_FILE
+from gitml.output import verdict, warn
 from gitml.precommit import Outcome, evaluate
 from gitml.snapshot import Snapshot
 from gitml.worktree_behind import behind_message, work_tree_behind
@@ -34,9 +34,9 @@ def check(json_out: bool = False) -> int:
     if failed or blocked:
         return 1
     if outcome.lock_changed:
-        say(f"checks passed; {LOCK_FILE} would change on commit")
+        verdict(f"checks passed; {LOCK_FILE} would change on commit")
     else:
-        say("checks passed")
+        verdict("checks passed")
     return 0
 
 

@@ -28,8 +28,6 @@ def diff(a: str | None, b: str | None, json_out: bool = False) -> int:
         print(json.dumps(result.to_json(), indent=2, sort_keys=True, default=str))
         return 0
     out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 160)  # piped: plain text, no truncated names
     for renderable in render(result):
         out.print(renderable)
     return 0

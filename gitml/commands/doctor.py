@@ -21,7 +21,7 @@ from gitml.config import CONFIG_FILE
 from gitml.errors import GitmlError
 from gitml.githooks import GIT_HOOKS
 from gitml.hook_install import LEGACY_SUFFIX, MARKER
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import printable
 from gitml.precommit_hooks import FRAMEWORK_HOOKS, HOOK_TYPES
 from gitml.worktree_behind import behind_message, work_tree_behind
@@ -303,9 +303,10 @@ def remote_check(cfg: dvcconfig.DvcConfig) -> Check:
             )
         return Check(
             "DVC remote",
-            WARN,
-            "no DVC remote: pre-push cannot push objects, "
-            "other clones cannot restore them (`dvc remote add -d`)",
+            FAIL,
+            "no DVC remote: the data and models exist only in this clone's DVC cache, so "
+            "`gitml restore` and `gitml reproduce` on another machine cannot get them, and "
+            "pre-push cannot push them (`dvc remote add -d NAME URL`)",
         )
     url = cfg.remotes.get(name)
     if url is None:
@@ -321,16 +322,24 @@ def remote_check(cfg: dvcconfig.DvcConfig) -> Check:
         return Check("DVC remote", WARN, f"{name} = {url} (not checked: not a local path){where}")
     path = Path(local)
     if not path.exists():
-        return Check(
-            "DVC remote",
-            FAIL,
-            f"{name} = {path} does not exist: pushes and restores will fail (a disk not mounted?)",
-        )
+        return _absent_local_remote(name, path, where)
     if not path.is_dir():
         return Check("DVC remote", FAIL, f"{name} = {path} is not a directory")
     if not os.access(path, os.W_OK | os.X_OK):
         return Check("DVC remote", WARN, f"{name} = {path} is not writable: pushes will fail")
     return Check("DVC remote", OK, f"{name} = {path} (reachable){where}")
+
+
+def _absent_local_remote(name: str, path: Path, where: str) -> Check:
+    """A local remote not there yet is fine while the first push can create it (DVC makes the
+    directory); when even its parent is gone, a disk is not mounted or the url is wrong."""
+    parent = path.parent
+    if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+        return Check("DVC remote", OK, f"{name} = {path} (empty: the first push creates it){where}")
+    why = f"{name} = {path} does not exist and cannot be created ({parent} is not a writable "
+    return Check(
+        "DVC remote", FAIL, why + "directory): pushes and restores fail (disk not mounted?)"
+    )
 
 
 def _set_in(cfg: dvcconfig.DvcConfig, section: str, option: str) -> str:

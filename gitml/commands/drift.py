@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitml import baselines, datareaders, drift, git, gtotags, manifest, registry
+from gitml import baselines, datareaders, drift, git, gtotags, lockfile, registry
 from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import aligned, console, say, say_on_terminal, warn
-from gitml.paths import normalize
+from gitml.paths import normalize, repo_relative
 from gitml.profile import checked
+from gitml.records import plain
 
 
 def against_commit(repo: repo_mod.Repo, config: Config, spec: str, model: str | None) -> str:
@@ -60,12 +61,11 @@ def _stage_commits(tags: list[gtotags.Tag], names: list[str], stage: str) -> set
 
 
 def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, Any]:
-    _, lock = manifest.committed_lock(repo.root, commit, "no profile was recorded there")
-    data = lock.get("data") or {}
-    entry = data.get(path)
-    profile = entry.get("profile") if isinstance(entry, dict) else None
-    if not isinstance(profile, dict) or not isinstance(profile.get("columns"), dict):
-        profiled = sorted(p for p, e in data.items() if isinstance(e, dict) and e.get("profile"))
+    _, lock = lockfile.committed_lock(repo.root, commit, "no profile was recorded there")
+    entry = lock.data.get(path)
+    profile = entry.profile if entry is not None else None
+    if profile is None or profile.columns is None:
+        profiled = sorted(p for p, e in lock.data.items() if e.profile and plain(e.profile))
         hint = ""
         if profiled:
             hint = (
@@ -76,11 +76,12 @@ def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, A
             f"{LOCK_FILE} at {commit[:12]} records no profile of {path} (a dataset is profiled "
             f"when it has a suite: `gitml suite init`){hint}"
         )
+    recorded = plain(profile)  # the mapping drift compares, as the file holds it
     try:
-        checked(profile)
+        checked(recorded)
     except BadInput as exc:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]}, data {path}: {exc}") from None
-    return profile
+    return recorded
 
 
 def drift_command(
@@ -172,17 +173,15 @@ class _Target:
 
     @classmethod
     def of(cls, repo: repo_mod.Repo, path: str, dataset: str | None) -> _Target:
-        full = (Path.cwd() / path).resolve()
         name = None if dataset is None else normalize(dataset, what="--dataset").rstrip("/")
-        try:
-            rel = full.relative_to(repo.root.resolve()).as_posix().rstrip("/")
-        except ValueError:
+        rel = repo_relative(repo.root, path)
+        if rel is None:
             if name is None:
                 raise BadInput(
                     f"{path}: outside the repository {repo.root}; to compare it with a recorded "
                     "dataset, name that dataset as gitml.yaml does: --dataset data/NAME.csv"
-                ) from None
-            return cls(name, path, full)
+                )
+            return cls(name, path, (Path.cwd() / path).resolve())
         return cls(rel if name is None else name, rel)
 
 

@@ -11,7 +11,7 @@ from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write, dump_yaml, regular_file_text
-from gitml.manifest import LOCK_FILE
+from gitml.lockfile import LOCK_FILE
 from gitml.output import say, warn
 
 ATTRIBUTES_LINE = f"{LOCK_FILE} merge=gitml"
@@ -33,9 +33,21 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
     else:
         precommit_framework.install_framework(root)
     ci_file = [ci_templates.write(root, ci)] if ci is not None else []
-    git.run(["add", "--", CONFIG_FILE, ".gitattributes", *ci_file], root)
-    say(f"staged {CONFIG_FILE} and .gitattributes: the next commit records {LOCK_FILE}")
+    stage_files(root, [CONFIG_FILE, ".gitattributes", *ci_file])
     return 0
+
+
+def stage_files(root: Path, files: list[str]) -> None:
+    """`git add` gitml's files and say what that staged: in a clone (or a second run) they are
+    committed already, and nothing is."""
+    git.run(["add", "--", *files], root)
+    staged = git.out(["diff", "--cached", "--name-only", "-z", "--", *files], root).split("\0")
+    staged = [f for f in files if f in staged]
+    if staged:
+        names = " and ".join([", ".join(staged[:-1]), staged[-1]] if len(staged) > 1 else staged)
+        say(f"staged {names}: the next commit records {LOCK_FILE}")
+    else:
+        say(f"{', '.join(files)}: already committed as they are; nothing to stage")
 
 
 def dvc_init(root: Path) -> None:

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import json
+
 from gitml import git
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.commit_report import report_missing, report_outcome
-from gitml.errors import CheckFailed
+from gitml.errors import BadInput, CheckFailed
 from gitml.freshness import lock_is_fresh
-from gitml.manifest import LOCK_FILE
-from gitml.output import say
+from gitml.lockfile import LOCK_FILE
+from gitml.output import verdict
 from gitml.precommit import evaluate, stage_lock, write_watch
 from gitml.snapshot import Snapshot
 
 
-def lock(check: bool = False, rev: str | None = None) -> int:
+def lock(check: bool = False, rev: str | None = None, json_out: bool = False) -> int:
+    if json_out and not check:
+        raise BadInput("--json goes with --check (`gitml lock --check --json`)")
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     if check:
-        snap = Snapshot(repo.root, git.resolve_commit(repo.root, rev) if rev else None)
-        fresh, diffs = lock_is_fresh(repo, snap)
+        commit = git.resolve_commit(repo.root, rev) if rev else None
+        fresh, diffs = lock_is_fresh(repo, Snapshot(repo.root, commit))
         where = rev or "the staged state"
+        if json_out:  # stdout: the verdict; stderr: the same message as without --json
+            doc = {"rev": commit, "fresh": fresh, "stale": diffs}
+            print(json.dumps(doc, indent=2, sort_keys=True))
         if not fresh:
             raise CheckFailed(
                 f"{LOCK_FILE} is stale for {where}:\n  "
                 + "\n  ".join(diffs)
-                + "\nrun `gitml lock` (or commit through the gitml hook) to refresh it"
+                + f"\nrun `gitml lock` and commit {LOCK_FILE} (or commit through the gitml hook) to "
+                "refresh it"
             )
-        say(f"{LOCK_FILE} is fresh for {where}")
+        verdict(f"{LOCK_FILE} is fresh for {where}")
         return 0
     with state_mod.locked(repo.common_dir):
         # The checks run too (cache hits are free): a lock written without them would drop
@@ -41,8 +49,8 @@ def lock(check: bool = False, rev: str | None = None) -> int:
             raise CheckFailed(f"checks failed: {LOCK_FILE} not written")
         if outcome.lock_changed:
             stage_lock(repo, outcome)
-            say(f"{LOCK_FILE} written and staged")
+            verdict(f"{LOCK_FILE} written and staged")
         else:
-            say(f"{LOCK_FILE} is already up to date")
+            verdict(f"{LOCK_FILE} is already up to date")
         write_watch(repo, outcome)
     return 0

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml import history, modelhistory, params, plots
+from gitml import history, modelhistory, params, paths, plots
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
@@ -25,11 +25,14 @@ def rows_for(model: str | None, limit: int | None) -> list[ModelVersion]:
     for line in found.left_out:
         warn(line)
     versions = found.versions
+    model = model and paths.model_from_cli(repo.root, model)
     refs = modelhistory.models_of(repo.root, versions[0].lock if versions else None, model)
-    tags = history.tags_by_commit(repo.root)
+    tags = modelhistory.tags_in_force(repo.root)
     rows: list[ModelVersion] = []
     for ref in refs:
         rows.extend(modelhistory.model_history(versions, ref, tags)[:limit])
+    claims = {v.commit.sha: v.commit.claim for v in versions if v.commit and v.commit.claim}
+    modelhistory.judge_hypotheses(repo.root, rows, claims)
     return rows
 
 
@@ -75,9 +78,11 @@ def warn_unread(rows: list[ModelVersion]) -> None:
 
 
 def plain(rows: list[ModelVersion]) -> str:
-    """Piped: one line per version, columns aligned, nothing cut."""
+    """Piped: a header, then one line per version, columns aligned, nothing cut."""
     several = len({r.model for r in rows}) > 1
-    cells = [
+    hypothesised = any(r.hypothesis for r in rows)  # then a column for each row, aligned
+    header = ["commit", "date", *(["model"] if several else []), "md5", "metrics", "checks"]
+    cells = [[*header, "tags", "subject", *(["hypothesis"] if hypothesised else [])]] + [
         [
             r.short,
             (r.date or "")[:10],
@@ -87,10 +92,15 @@ def plain(rows: list[ModelVersion]) -> str:
             r.checks.text(),
             ", ".join(r.tags) or "-",
             r.subject or "",
+            *([_hypothesis_text(r)] if hypothesised else []),
         ]
         for r in rows
     ]
     return aligned(cells)
+
+
+def _hypothesis_text(r: ModelVersion) -> str:
+    return f"hypothesis: {r.hypothesis.summary()}" if r.hypothesis else ""
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:
@@ -107,9 +117,21 @@ def table(rows: list[ModelVersion]) -> Any:
     t.add_column("checks")
     t.add_column("tags")
     t.add_column("changed")
+    hypothesised = any(r.hypothesis for r in rows)
+    if hypothesised:
+        t.add_column("hypothesis")
     for r in rows:
-        t.add_row(*_cells(r, several))
+        t.add_row(*_cells(r, several), *([_hypothesis_cell(r)] if hypothesised else []))
     return t
+
+
+def _hypothesis_cell(r: ModelVersion) -> str:
+    from rich.markup import escape
+
+    if r.hypothesis is None:
+        return ""
+    style = {"confirmed": "green", "refuted": "red"}.get(r.hypothesis.verdict or "", "yellow")
+    return f"[{style}]{escape(r.hypothesis.summary())}[/]"
 
 
 def _cells(r: ModelVersion, several: bool) -> list[str]:
@@ -131,23 +153,18 @@ def _cells(r: ModelVersion, several: bool) -> list[str]:
 
 
 def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
-    series = plots.metric_series(rows, metric)
+    series = plots.by_model(rows, metric)
     if not series:
         known = sorted({k for r in rows for k in params.flatten(r.metrics)})
         raise BadInput(
             f"no version records metric {metric!r}; recorded: {', '.join(known) or 'none'}"
         )
     if out is None:
-        values = [v for _, v in series]
-        print(
-            f"{printable(metric)}  {plots.sparkline(values)}  "
-            f"{series[0][0]} {values[0]:g} -> {series[-1][0]} {values[-1]:g}  "
-            f"(min {min(values):g}, max {max(values):g}, {len(values)} versions)"
-        )
+        print("\n".join(plots.text_lines(series)))
         return 0
     user_output_file(out)
     if out.suffix.lower() == ".svg":
-        data = plots.svg_sparkline([v for _, v in series], title=metric).encode()
+        data = plots.svg_chart(series, metric).encode()
     else:
         png = plots.png_plot(series, metric)
         if png is None:
@@ -156,5 +173,5 @@ def plot_metric(rows: list[ModelVersion], metric: str, out: Path | None) -> int:
                 "(or give --out FILE.svg, or no --out for a sparkline)"
             )
         data = png
-    say(f"wrote {write_user_output(out, data)} ({len(series)} versions of {metric})")
+    say(f"wrote {write_user_output(out, data)} ({metric}: {plots.counts(series)})")
     return 0

@@ -1,32 +1,44 @@
 """`gitml report [A] [B]`: a pull-request report (Markdown or self-contained HTML).
 
 A verdict line, metric deltas against the base, checks, params/code/data/environment changes,
-the lineage as a Mermaid graph, and (HTML) a plot of the main metric over the history.
+the lineage as a Mermaid graph (HTML: drawn as inline SVG, offline), and each model's main
+metric over the history (a sparkline each; HTML: a chart per metric, a line per model).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitml import history, modelhistory, plots
+from gitml import history, modelhistory, plots, svggraph
 from gitml import repo as repo_mod
 from gitml.errors import BadInput
 from gitml.fileio import user_output_file, write_user_output
+from gitml.hypotheses import Judged
 from gitml.output import printable, say, warn
-from gitml.pullreport import RegistryRow, Report, Series, build
+from gitml.plots import Series
+from gitml.pullreport import RegistryRow, Report, build
 from gitml.versiondiff import ModelDiff, Pair, ProfileDiff, VersionDiff
 
 MARKER = "<!-- gitml-report -->"  # CI finds its own comment by this line and updates it
 
 
-def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = None) -> int:
+def report(
+    a: str | None,
+    b: str | None,
+    fmt: str = "md",
+    out: Path | None = None,
+    json_out: bool = False,
+) -> int:
     if fmt not in ("md", "html"):
         raise BadInput(f"--format must be `md` or `html`, not {fmt!r}")
+    if json_out and fmt != "md":
+        raise BadInput(f"give --json or --format {fmt}, not both")
     if out is not None:
         user_output_file(out)  # refused before the work, not after it
     repo = repo_mod.find()
@@ -36,7 +48,10 @@ def report(a: str | None, b: str | None, fmt: str = "md", out: Path | None = Non
     doc = build(repo.root, base, head)
     for line in doc.left_out + doc.unread:
         warn(line)
-    text = markdown(doc) if fmt == "md" else to_html(doc)
+    if json_out:
+        text = json.dumps(doc.to_json(), indent=2, sort_keys=True, default=str) + "\n"
+    else:
+        text = markdown(doc) if fmt == "md" else to_html(doc)
     if out is None:
         print(text, end="")
     else:
@@ -74,10 +89,10 @@ def verdict(doc: Report, literal: Callable[[str], str] = md_text) -> str:
     ]
     tail = f" — {'; '.join(deltas[:3])}" if deltas else ""
     where = f"`{doc.head}` vs base `{doc.base}`"
-    if doc.failed:
+    if doc.status == "failed":
         failed = ", ".join(literal(f) for f in doc.failed)
         return f"❌ **checks failed** for {failed} ({where}){tail}"
-    if doc.unchecked and len(doc.unchecked) == len(doc.diff.models):
+    if doc.status == "unchecked":
         return f"⚠️ **no checks recorded** ({where}){tail}"
     return f"✅ **all recorded checks passed** ({where}){tail}"
 
@@ -104,6 +119,11 @@ def sections(doc: Report) -> list[Table]:
         ("Metrics", ["model", "metric", "base", "this", "Δ"], _metric_rows(models)),
         ("Checks", ["model", "base", "this", "verdict"], _check_rows(models)),
         (
+            "Slices (figures the model tests recorded per slice)",
+            ["model", "slice", "metric", "base", "this", "Δ"],
+            [_slice_cells(*row) for row in doc.slices],
+        ),
+        (
             "Against the registry (what each stage holds now)",
             ["model", "stage", "version", "metric", "stage's", "this", "Δ"],
             [_registry_cells(r) for r in doc.registry],
@@ -125,13 +145,39 @@ def sections(doc: Report) -> list[Table]:
         ),
         ("Data changed", ["dataset", "what", "base", "this"], _data_rows(doc.diff)),
         ("Environment changed", ["model", "what", "base", "this"], _env_rows(models)),
+        (
+            "Hypotheses (commit trailers, judged against each commit's parent)",
+            ["commit", "model", "hypothesis", "expected", "verdict", "Δ metrics"],
+            [_hypothesis_cells(j) for j in doc.hypotheses],
+        ),
     ]
+
+
+def _hypothesis_cells(judged: Judged) -> list[str]:
+    h = judged.hypothesis
+    verdict = h.verdict or "no expectation stated"
+    if h.reason:
+        verdict += f": {h.reason}"
+    deltas = ", ".join(f"{k} {v:+g}" for k, v in h.deltas.items())
+    return [
+        judged.commit,
+        judged.model or "–",
+        h.text or "–",
+        "; ".join(h.expected) or "–",
+        verdict,
+        deltas or "–",
+    ]
+
+
+def _slice_cells(model: str, name: str, metric: str, a: float | None, b: float | None) -> list[str]:
+    delta = "" if a is None or b is None else f"{b - a:+g}"
+    return [model, name, metric, _v(a), _v(b), delta]
 
 
 def _registry_cells(row: RegistryRow) -> list[str]:
     d = row.delta
     delta = "" if d.delta is None else f"{d.delta:+g}"
-    return [row.model, row.stage, row.version, row.metric, _v(d.old), _v(d.new), delta]
+    return [row.model, row.stage, row.held, row.metric, _v(d.old), _v(d.new), delta]
 
 
 _VERDICTS = {True: "passed", False: "FAILED", None: "not recorded"}
@@ -231,17 +277,16 @@ def markdown(doc: Report) -> str:
         lines.append("|" + "---|" * len(header))
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         lines.append("")
-    series = doc.series
-    if series:
-        values = [v for _, v in series.points]
+    for s in doc.series:
+        values = s.values
         lines += [
             (
-                f"**{md_text(series.metric)}** over {len(values)} versions: "
+                f"**{md_text(s.metric)}** of {md_text(s.model)} over {len(values)} versions: "
                 f"`{plots.sparkline(values)}` (min {min(values):g}, max {max(values):g})"
             ),
             "",
         ]
-    lines += ["### Lineage", "", "```mermaid", doc.lineage, "```", ""]
+    lines += ["### Lineage", "", "```mermaid", doc.lineage.mermaid(), "```", ""]
     return "\n".join(lines)
 
 
@@ -272,16 +317,20 @@ def _inline_md(text: str) -> str:
     return "".join(out)
 
 
-def plot_html(series: Series | None) -> str:
+def plot_html(series: list[Series]) -> str:
+    """A chart per metric, a labelled line per model (a PNG when matplotlib is there)."""
     if not series:
         return "<p>No metric recorded over the history yet.</p>"
-    png = plots.png_plot(series.points, series.metric)
-    alt = html.escape(f"{series.metric} over {len(series.points)} versions")
-    if png is not None:
+    charts = []
+    for metric, group in plots.by_metric(series).items():
+        png = plots.png_plot(group, metric)
+        if png is None:
+            charts.append(plots.svg_chart(group, metric))
+            continue
+        alt = html.escape(f"{metric} over the history: {plots.counts(group)}")
         data = base64.b64encode(png).decode()
-        return f'<img class="plot" id="plot" alt="{alt}" src="data:image/png;base64,{data}">'
-    values = [v for _, v in series.points]
-    return f'<div id="plot">{plots.svg_sparkline(values, title=series.metric)}</div>'
+        charts.append(f'<img class="plot" alt="{alt}" src="data:image/png;base64,{data}">')
+    return f'<div id="plot">{"".join(charts)}</div>'
 
 
 def _text_glyphs(text: str) -> str:
@@ -305,13 +354,8 @@ def to_html(doc: Report) -> str:
         for row in rows:
             body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
         body.append("</table>")
-    series = doc.series
-    title = f"{series.metric} over the history" if series else "Metric history"
-    body += [f"<h2>{html.escape(title)}</h2>", plot_html(series)]
-    body += [
-        "<h2>Lineage</h2><p>Mermaid source (renders on GitHub and GitLab):</p>",
-        f'<pre class="mermaid-source">{html.escape(doc.lineage)}</pre>',
-    ]
+    body += ["<h2>Metrics over the history</h2>", plot_html(doc.series)]
+    body += ["<h2>Lineage</h2>", svggraph.svg(doc.lineage)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>gitml report</title><style>{_CSS}</style></head><body>\n"

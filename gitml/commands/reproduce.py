@@ -7,10 +7,11 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from gitml import model_comparison
 from gitml import reproduce as reproduce_mod
-from gitml.dvc_process import LineSink
+from gitml.dvc_process import LineSink, running_stage
 from gitml.errors import CHECK_FAILED, EQUIVALENT, PASSED
 from gitml.fileio import user_output_dir
 from gitml.model_comparison import MetricComparison
@@ -24,8 +25,35 @@ _EXIT = {
 
 
 class StderrReport:
-    """The run's progress on stderr: notes and warnings as gitml says them; each DVC run's
-    output under a rich status naming it on a terminal, written through as it comes when piped."""
+    """The run's progress on stderr. Each step as it starts: a line (with --json, none), and on
+    a terminal a rich status naming it for the whole run, with the stage DVC is running. Notes
+    and warnings as gitml says them. Each DVC run's output (without DVC's advice for the
+    temporary worktree) dimmed under the status on a terminal, written through when piped."""
+
+    def __init__(self, steps: bool = True):
+        self._steps = steps
+        self._status: Any = None
+        self._terminal = sys.stderr.isatty()
+
+    @contextlib.contextmanager
+    def running(self, rev: str | None) -> Iterator[None]:
+        """Around the whole run: the status line on a terminal."""
+        if not (self._terminal and self._steps):
+            yield
+            return
+        with console(stderr=True).status(f"[bold]reproducing {escape(rev or 'HEAD')}[/]") as st:
+            self._status = st
+            try:
+                yield
+            finally:
+                self._status = None
+
+    def step(self, message: str) -> None:
+        if not self._steps:
+            return
+        if self._status is not None:
+            self._status.update(f"[bold]{escape(message)}[/]")
+        say(message)
 
     def note(self, message: str) -> None:
         say(message)
@@ -35,19 +63,37 @@ class StderrReport:
 
     @contextlib.contextmanager
     def streaming(self, label: str) -> Iterator[LineSink]:
-        if not sys.stderr.isatty():
+        if not self._terminal:
             yield _write_through
             return
-        from rich.markup import escape
+        if self._status is not None:
+            yield self._under(self._status, label)
+            return
+        with console(stderr=True).status(f"[bold]{escape(label)}[/]") as status:
+            yield self._under(status, label)
+
+    @staticmethod
+    def _under(status: Any, label: str) -> LineSink:
+        """DVC's lines dimmed above the status, which names the stage DVC says it runs."""
         from rich.text import Text
 
-        con = console(stderr=True)
+        con = status.console
+        status.update(f"[bold]{escape(label)}[/]")
 
         def show(line: str) -> None:
+            stage = running_stage(line)
+            if stage is not None:
+                status.update(f"[bold]{escape(label)}[/]: stage {escape(stage)} running")
             con.print(Text(line.rstrip("\n"), style="dim"))
 
-        with con.status(f"[bold]{escape(label)}[/]"):
-            yield show
+        return show
+
+
+def escape(text: str) -> str:
+    """`text` as rich markup shows it literally (a stage or path from the repository)."""
+    from rich.markup import escape as markup_escape
+
+    return markup_escape(text)
 
 
 def _write_through(line: str) -> None:
@@ -65,9 +111,11 @@ def reproduce(
 ) -> int:
     if out is not None:
         user_output_dir(out)  # refused before the rebuild, not after it
-    result = reproduce_mod.reproduce(
-        rev, out=out, env_mode=env, keep=keep, twice=twice, report=StderrReport()
-    )
+    report = StderrReport(steps=not json_out)
+    with report.running(rev):
+        result = reproduce_mod.reproduce(
+            rev, out=out, env_mode=env, keep=keep, twice=twice, report=report
+        )
     if result.kept is not None:
         say(
             f"worktree kept at {result.kept} (remove it with `git worktree remove --force "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from gitml import datareaders, suites
 from gitml import repo as repo_mod
@@ -10,13 +11,18 @@ from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
 from gitml.fileio import atomic_write
 from gitml.output import say
+from gitml.paths import from_cli
 
 
 def init(path: str, force: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
     config = repo_mod.workspace_config(repo)
-    rel = suites.dataset_path(repo.root, path)
+    rel = from_cli(repo.root, path, what="dataset")
+    if not os.path.lexists(path):
+        raise BadInput(
+            f"dataset {path}: no such file or directory (`dvc pull {rel}` if not pulled)"
+        )
     dataset = next((d for d in config.data if d.path == rel), Dataset(rel))
     suite = dataset.suite or suites.suite_path_for(rel)
     target = repo.root / suite

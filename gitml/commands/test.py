@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 
-from gitml import gates, git, modeltests
+from gitml import gates, git, modeltests, paths
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.checks import CheckContext
 from gitml.commit_report import report_missing, say_unstaged
 from gitml.dvcconfig import read_config
-from gitml.output import say, warn
+from gitml.output import say, verdict, warn
 from gitml.precommit import evaluate
 from gitml.snapshot import Snapshot
 
@@ -23,6 +23,7 @@ from gitml.snapshot import Snapshot
 def test(models: list[str], json_out: bool = False) -> int:
     repo = repo_mod.find()
     repo_mod.require_setup(repo)
+    models = [paths.model_from_cli(repo.root, m) for m in models]
     head = git.head_commit(repo.root)
     with state_mod.locked(repo.common_dir):
         outcome = evaluate(repo, Snapshot(repo.root), head, run_checks=False)
@@ -64,4 +65,4 @@ def _report(r: modeltests.ModelResult) -> None:
     if r.tests is not None:
         cached = " (cached result)" if r.cached else ""
         lines.append("  tests: " + modeltests.tests_summary(r.tests).replace("\n", "\n  ") + cached)
-    say("\n".join(lines))
+    verdict("\n".join(lines))

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
-from gitml import datareaders, paths, suites, validation
+from gitml import datareaders, output, paths, validation
 from gitml import repo as repo_mod
 from gitml import state as state_mod
 from gitml.config import CONFIG_FILE, Dataset
 from gitml.errors import BadInput
-from gitml.output import printable, say, say_on_terminal, warn
+from gitml.output import printable, say_on_terminal, warn
+from gitml.paths import from_cli
 from gitml.validation import Result, Target
 
 
@@ -54,7 +55,7 @@ def _selected(repo: repo_mod.Repo, paths: list[str]) -> list[Dataset]:
         return with_suite
     chosen = []
     for p in paths:
-        rel = suites.dataset_path(repo.root, p).rstrip("/")
+        rel = from_cli(repo.root, p, what="dataset")
         d = next((d for d in config.data if d.path.rstrip("/") == rel), None)
         if d is None or not d.suite:
             raise BadInput(f"{rel}: no suite for it in gitml.yaml (`gitml suite init {p}`)")
@@ -128,5 +129,5 @@ def validate(paths: list[str], json_out: bool = False) -> int:
     passed = all(r.success for r in results)
     _print_results(results, passed, json_out)
     if not passed:
-        say("validation failed")
+        output.verdict("validation failed")
     return 0 if passed else 1

@@ -109,8 +109,8 @@ def test_a_model_without_name_takes_dvcs_name_asked_once() -> None:
         ("version: true\n", "gitml.yaml: line 1, key 'version': must be an integer, got True"),
         (
             "version: 1\nmodel: []\n",
-            "gitml.yaml: line 2, key 'model': unknown key (allowed here: data, hooks, models, "
-            "python, registry, reproduce, version)",
+            "gitml.yaml: line 2, key 'model': unknown key (allowed here: data, environment, hooks, "
+            "models, python, registry, reproduce, version)",
         ),
         ("version: 1\ndata: {}\n", "gitml.yaml: line 2, key 'data': must be a list"),
         ("version: 1\ndata:\n  - suite: s.json\n", "key 'data[0].path': is required"),

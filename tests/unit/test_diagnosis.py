@@ -15,6 +15,8 @@ from gitml.diagnosis import (
     seed_differences,
     with_determinism,
 )
+from gitml.lockfile import Environment, ModelEntry
+from gitml.records import read_record
 
 DATA_MD5 = "a" * 32
 NEW_DATA_MD5 = "b" * 32
@@ -43,7 +45,7 @@ def rebuilt_project(data_md5: str = DATA_MD5, seed: int = 7) -> dvcfiles.Project
     return dvcfiles.Project(stages={"train": stage})
 
 
-def model_record(**changes: Any) -> dict[str, Any]:
+def model_record(**changes: Any) -> ModelEntry:
     record = {
         "stage": "train",
         "environment": "env1",
@@ -53,11 +55,11 @@ def model_record(**changes: Any) -> dict[str, Any]:
             "params.yaml:train.seed": 7,
         },
     }
-    return record | changes
+    return read_record(ModelEntry, record | changes)
 
 
-def recorded_env(**changes: Any) -> dict[str, Any]:
-    return {**NOW, "seeds": {"params.yaml:train.seed": 7}} | changes
+def recorded_env(**changes: Any) -> Environment:
+    return read_record(Environment, {**NOW, "seeds": {"params.yaml:train.seed": 7}} | changes)
 
 
 SEEDED = Config(seeds=("params.yaml:train.seed",))
@@ -76,8 +78,8 @@ def test_nothing_different_is_unknown_with_the_hint_of_twice() -> None:
 
 
 def test_stale_then_inputs_then_seeds_then_environment() -> None:
-    record = model_record(stale="src/train.py changed")
-    record["inputs"] = {**record["inputs"], "data/train.csv": NEW_DATA_MD5}
+    inputs = {**(model_record().inputs or {}), "data/train.csv": NEW_DATA_MD5}
+    record = model_record(stale=["stage train: src/train.py changed"], inputs=inputs)
     env = recorded_env(python="3.8.0", seeds={"params.yaml:train.seed": None})
     found = diagnose({"model.pkl": record}, {"env1": env}, rebuilt_project(), NOW, Config())
     assert kinds(found) == ["stale", "data", "seed", "seed", "python"]
@@ -159,7 +161,7 @@ def test_environment_differences_most_telling_first() -> None:
 
 
 def test_seeds_unset_sorted_and_none_declared() -> None:
-    block = {"seeds": {"z.yaml:seed": None, "a.yaml:seed": None, "b.yaml:seed": 3}}
+    block = Environment(seeds={"z.yaml:seed": None, "a.yaml:seed": None, "b.yaml:seed": 3})
     assert [d["detail"] for d in seed_differences(block, SEEDED)] == [
         "seed not set: a.yaml:seed",
         "seed not set: z.yaml:seed",

@@ -77,8 +77,18 @@ def test_new_categories_are_named_in_the_detail() -> None:
     now = frame({"colour": ["red"] * 20 + ["mauve"] * 50 + ["teal"] * 30})
     found = compared(then, now)["colour"]
     assert found.verdict == "drift"
-    assert found.detail == "other values 0.0% -> 80.0% (e.g. mauve, teal)"
+    assert found.detail == "other values 0.0% -> 80.0% (new: mauve, teal)"
     assert found.as_json()["psi"] == round(found.psi or 0, 4)
+
+
+def test_values_the_reference_held_beyond_its_top_values_are_not_called_new() -> None:
+    # The profile keeps the top values (and any holding 5%): the rare ones were there, unnamed.
+    colours = ["red", "green", "blue", "grey", "pink", "black"]
+    then = frame({"colour": [c for c in colours for _ in range(18)] + ["mauve", "teal"]})
+    now = frame({"colour": ["mauve"] * 50 + ["teal"] * 30 + ["red"] * 20})
+    found = compared(then, now)["colour"]
+    assert found.verdict == "drift" and "new" not in found.detail
+    assert found.detail.endswith("(most frequent of them now: mauve, teal)")
 
 
 def test_no_rows_is_bad_input() -> None:

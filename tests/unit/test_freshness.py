@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from conftest import git
 
-from gitml import dvcconfig, freshness, manifest, testfiles
+from gitml import dvcconfig, freshness, lineage, lockfile, lockinputs, testfiles
 from gitml.errors import BadInput
+from gitml.lockfile import LOCK_FILE, Lock, ModelTests
 from gitml.notes import Notes
+from gitml.records import updated, without
 from gitml.repo import Repo, config_at, find
 from gitml.snapshot import Snapshot
 
@@ -44,18 +44,18 @@ def track(root: Path, name: str, data: bytes) -> None:
     )
 
 
-def lock_for(repo: Repo, snap: Snapshot) -> dict[str, Any]:
+def lock_for(repo: Repo, snap: Snapshot) -> Lock:
     """The gitml.lock the snapshot's files call for (its inputs part; no checks run)."""
     config = config_at(snap)
     assert config is not None
-    lin = manifest.read_lineage(snap, config, None)
+    lin = lineage.read_lineage(snap, config, None)
     cfg = dvcconfig.read_config(repo.root)
-    return manifest.merge_results(manifest.inputs(lin, cfg.cache_dir, dvc_cfg=cfg), None)
+    return lockinputs.merge_results(lineage.inputs(lin, cfg.cache_dir, dvc_cfg=cfg), None)
 
 
-def write_lock(repo: Repo, lock: dict[str, Any]) -> None:
-    (repo.root / manifest.LOCK_FILE).write_bytes(manifest.serialize(lock))
-    git("add", manifest.LOCK_FILE, cwd=repo.root)
+def write_lock(repo: Repo, lock: Lock) -> None:
+    (repo.root / LOCK_FILE).write_bytes(lockfile.serialize(lock))
+    git("add", LOCK_FILE, cwd=repo.root)
 
 
 @pytest.fixture
@@ -113,10 +113,10 @@ def test_a_commit_is_judged_by_its_own_files(repo: Repo) -> None:
 
 
 def test_a_missing_lock_or_config(repo: Repo) -> None:
-    git("rm", "-q", "--cached", manifest.LOCK_FILE, cwd=repo.root)
+    git("rm", "-q", "--cached", LOCK_FILE, cwd=repo.root)
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), Notes()) == (
         False,
-        [f"{manifest.LOCK_FILE} is missing"],
+        [f"{LOCK_FILE} is missing"],
     )
     git("rm", "-q", "--cached", "gitml.yaml", cwd=repo.root)
     with pytest.raises(BadInput, match="no gitml.yaml"):
@@ -129,8 +129,8 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
     snap = Snapshot(repo.root)
     lock = lock_for(repo, snap)
     now = testfiles.tests_hash(snap, "tests")
-    lock["models"]["model.pkl"]["tests"] = {"passed": 1, "failed": 0, "hash": now, "data": {}}
-    write_lock(repo, lock)
+    tests = ModelTests(passed=1, failed=0, hash=now, data={})
+    write_lock(repo, lock.with_model("model.pkl", updated(lock.models["model.pkl"], tests=tests)))
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), Notes()) == (True, [])
 
     (repo.root / "tests" / "test_model.py").write_text("def test_it():\n    assert False\n")
@@ -138,12 +138,11 @@ def test_recorded_tests_must_be_keyed_by_the_test_files(repo: Repo) -> None:
     fresh, diffs = freshness.lock_is_fresh(repo, Snapshot(repo.root), Notes())
     assert not fresh and diffs[0].startswith("models.model.pkl.tests.hash"), diffs
 
-    lock = yaml.safe_load((repo.root / manifest.LOCK_FILE).read_text())
-    del lock["models"]["model.pkl"]["tests"]["data"]
-    lock["models"]["model.pkl"]["tests"]["hash"] = testfiles.tests_hash(
-        Snapshot(repo.root), "tests"
-    )
-    write_lock(repo, lock)
+    # as an older gitml wrote them: no `data`
+    tests = ModelTests(passed=1, failed=0, hash=testfiles.tests_hash(Snapshot(repo.root), "tests"))
+    written = lockfile.parse((repo.root / LOCK_FILE).read_bytes())
+    entry = updated(written.models["model.pkl"], tests=without(tests, "data"))
+    write_lock(repo, written.with_model("model.pkl", entry))
     told = Notes()
     assert freshness.lock_is_fresh(repo, Snapshot(repo.root), told) == (True, [])
     assert any("name no data they read" in t for t in told.texts), told.texts

@@ -8,6 +8,8 @@ import pytest
 
 from gitml import gates
 from gitml.errors import BadInput
+from gitml.lockfile import Gate as Verdict
+from gitml.records import plain
 
 PARENT = "a" * 40
 
@@ -18,7 +20,7 @@ def judge(
     baseline: dict[str, Any] | None = None,
     rev: str | None = PARENT,
     unread: str | None = None,
-) -> dict[str, Any]:
+) -> Verdict:
     [verdict] = gates.evaluate(
         [rule],
         metrics,
@@ -34,42 +36,36 @@ def judge(
 def test_a_drop_past_the_allowed_delta_fails_and_within_it_passes() -> None:
     rule = "accuracy >= baseline.accuracy - 0.01"
     within = judge(rule, {"accuracy": 0.945}, {"accuracy": 0.95})
-    assert within == {
-        "rule": rule,
-        "value": 0.945,
-        "baseline": PARENT,
-        "threshold": 0.94,
-        "passed": True,
-    }
+    assert within == Verdict(rule=rule, value=0.945, baseline=PARENT, threshold=0.94, passed=True)
     past = judge(rule, {"accuracy": 0.93}, {"accuracy": 0.95})
-    assert past["threshold"] == 0.94 and past["passed"] is False
+    assert past.threshold == 0.94 and past.passed is False
 
 
 def test_fixed_minimum_and_maximum() -> None:
-    assert judge("accuracy >= 0.9", {"accuracy": 0.9})["passed"] is True  # the bound holds
+    assert judge("accuracy >= 0.9", {"accuracy": 0.9}).passed is True  # the bound holds
     low = judge("accuracy >= 0.9", {"accuracy": 0.899})
-    assert low == {
+    assert plain(low) == {
         "rule": "accuracy >= 0.9",
         "value": 0.899,
         "baseline": None,  # a fixed threshold resolves against no commit
         "threshold": 0.9,
         "passed": False,
     }
-    assert judge("loss <= 0.2", {"loss": 0.21})["passed"] is False
-    assert judge("loss < 0.2", {"loss": 0.2})["passed"] is False
-    assert judge("loss <= 0.2", {"loss": 0.2})["passed"] is True
+    assert judge("loss <= 0.2", {"loss": 0.21}).passed is False
+    assert judge("loss < 0.2", {"loss": 0.2}).passed is False
+    assert judge("loss <= 0.2", {"loss": 0.2}).passed is True
 
 
 def test_a_rise_allowed_on_a_dotted_metric() -> None:
     metrics = {"eval": {"loss": 0.305}}
     verdict = judge("eval.loss <= baseline.eval.loss + 0.01", metrics, {"eval": {"loss": 0.3}})
-    assert verdict["threshold"] == 0.31 and verdict["passed"] is True
+    assert verdict.threshold == 0.31 and verdict.passed is True
 
 
 def test_figures_are_compared_at_six_significant_digits() -> None:
     """0.1 + 0.2 is 0.30000000000000004 in floats: not above a threshold of 0.3."""
     verdict = judge("score <= baseline.score + 0.2", {"score": 0.3}, {"score": 0.1})
-    assert verdict["threshold"] == 0.3 and verdict["passed"] is True
+    assert verdict.threshold == 0.3 and verdict.passed is True
 
 
 def test_a_metric_the_metrics_lack_is_bad_input_naming_those_there() -> None:
@@ -90,10 +86,10 @@ def test_metrics_that_could_not_be_read_say_why() -> None:
 def test_a_parent_without_the_metric_skips_the_gate_and_says_so() -> None:
     rule = "accuracy >= baseline.accuracy - 0.01"
     no_figure = judge(rule, {"accuracy": 0.5}, {"loss": 0.1})
-    assert no_figure["threshold"] is None and no_figure["passed"] is True
-    assert no_figure["baseline"] == PARENT
+    assert no_figure.threshold is None and no_figure.passed is True
+    assert no_figure.baseline == PARENT
     no_commit = judge(rule, {"accuracy": 0.5}, None, rev=None)
-    assert no_commit == {
+    assert plain(no_commit) == {
         "rule": rule,
         "value": 0.5,
         "baseline": None,
@@ -140,13 +136,14 @@ def test_table_lines_up_each_verdict() -> None:
 
 
 def test_recorded_verdicts_hold_only_for_the_same_rules_all_passed() -> None:
-    passed = [{"rule": "a >= 1", "passed": True}]
+    passed = [Verdict(rule="a >= 1", passed=True)]
     assert gates.recorded_pass(["a >= 1"], passed)
     assert not gates.recorded_pass(["a >= 2"], passed)  # the rule changed
-    assert not gates.recorded_pass(["a >= 1"], [{"rule": "a >= 1", "passed": False}])
+    failing = [Verdict(rule="a >= 1", passed=False)]
+    assert not gates.recorded_pass(["a >= 1"], failing)
     assert not gates.recorded_pass(["a >= 1"], None)
     assert gates.recorded_pass([], None)
-    failed = [{"rule": "a >= 1", "passed": False, "value": 0.5, "threshold": 1.0}]
+    failed = [Verdict(rule="a >= 1", passed=False, value=0.5, threshold=1.0)]
     assert gates.recorded_problems("m.pkl", ["a >= 1"], failed) == [
         "m.pkl: gate `a >= 1` failed (value 0.5, threshold 1.0)"
     ]
@@ -154,3 +151,25 @@ def test_recorded_verdicts_hold_only_for_the_same_rules_all_passed() -> None:
         "m.pkl: no recorded results for its gates"
     ]
     assert gates.recorded_problems("m.pkl", ["a >= 1"], passed) == []
+
+
+def test_recorded_verdicts_that_contradict_their_lock_are_named() -> None:
+    """A merge without gitml's driver can take the rule from one side and the metrics from the
+    other: the verdict is then not about the lock it is in."""
+    rule = "accuracy >= 0.82"
+    verdict = judge(rule, {"accuracy": 0.84}, rev=None)
+    assert gates.recorded_mismatches("m.pkl", [rule], [verdict], {"accuracy": 0.84}) == []
+    assert gates.recorded_mismatches("m.pkl", [rule], None, {"accuracy": 0.84}) == []
+    # the other side retrained: its metrics merged in, the rule's verdict from this side
+    merged = Verdict(rule=rule, value=None, baseline=None, threshold=0.82, passed=True)
+    assert gates.recorded_mismatches("m.pkl", [rule], [merged], {"accuracy": 0.78}) == [
+        "models.m.pkl.gates[accuracy >= 0.82]: recorded as passed, but accuracy 0.78 >= 0.82 "
+        "is False"
+    ]
+    assert gates.recorded_mismatches("m.pkl", [rule], [verdict], {"accuracy": 0.9}) == [
+        "models.m.pkl.gates[accuracy >= 0.82]: value 0.84, but the recorded metrics say "
+        "accuracy 0.9"
+    ]
+    assert gates.recorded_mismatches("m.pkl", ["accuracy >= 0.5"], [verdict], {}) == [
+        "models.m.pkl.gates: recorded for ['accuracy >= 0.82'], gitml.yaml has ['accuracy >= 0.5']"
+    ]

@@ -4,7 +4,8 @@ tests/unit/locks/ holds gitml.lock files as gitml writes them: example, matrix a
 the layouts the end-to-end tests build (environment blocks cut to a few packages), validated
 (a dataset with a suite: validation and profile), older (what an older gitml wrote: no
 `nfiles`, `suite_sha256`, gates without `threshold`, tests without `data`, `stale: true`) and
-newer (keys this gitml does not know, at every level).
+newer (keys this gitml does not know, at every level); compact/ holds the example as gitml wrote
+it before blank lines kept the independent fields apart (gitml/locklayout.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def test_a_lock_read_and_written_back_is_byte_identical(name: str) -> None:
     # the plain mapping (what the modules not yet converted hold) gives the same bytes too
     assert lock.to_dict() == yaml.safe_load(data)
     assert lockfile.serialize(lockfile.from_dict(lock.to_dict())) == data
+
+
+def test_a_lock_in_the_compact_layout_is_read_and_written_in_todays() -> None:
+    """A lock written before the blank lines (gitml/locklayout.py) says the same: read, it is
+    the same Lock, written back it is in today's layout (the next commit that writes it)."""
+    compact = (LOCKS / "compact" / "example.lock").read_bytes()
+    today = (LOCKS / "example.lock").read_bytes()
+    assert b"\n\n" not in compact and lockfile.parse(compact) == lockfile.parse(today)
+    assert lockfile.serialize(lockfile.parse(compact)) == today
+    assert [line for line in today.splitlines() if line] == compact.splitlines()
 
 
 def test_the_fields_are_read_as_attributes() -> None:
@@ -108,27 +119,30 @@ def test_a_lock_made_now_is_written_with_todays_keys() -> None:
     assert lockfile.serialize(lock).decode() == (
         "schema: gitml.lock/1\n"
         f"config_sha256: {'c' * 64}\n"
+        "\n"
         "data:\n"
         "  d.csv:\n"
-        "    hash: md5\n"
-        f"    md5: {'b' * 32}\n"
-        "    nfiles: null\n"
-        "    size: 1500\n"
-        "    source: null\n"
-        "    stage: null\n"
-        "    stale: null\n"
-        "    suite: null\n"
+        "    hash: md5\n\n"
+        f"    md5: {'b' * 32}\n\n"
+        "    nfiles: null\n\n"
+        "    size: 1500\n\n"
+        "    source: null\n\n"
+        "    stage: null\n\n"
+        "    stale: null\n\n"
+        "    suite: null\n\n"
         "    suite_sha256: null\n"
+        "\n"
         "environments: {}\n"
+        "\n"
         "models:\n"
         "  m.pkl:\n"
-        "    format: pickle\n"
-        "    hash: md5\n"
-        "    inputs: null\n"
-        f"    md5: {'a' * 32}\n"
-        "    metrics: null\n"
-        "    size: 3\n"
-        "    stage: null\n"
+        "    format: pickle\n\n"
+        "    hash: md5\n\n"
+        "    inputs: null\n\n"
+        f"    md5: {'a' * 32}\n\n"
+        "    metrics: null\n\n"
+        "    size: 3\n\n"
+        "    stage: null\n\n"
         "    stale: null\n"
     )
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gitml import dvcfiles
+from gitml.lockfile import ModelEntry
 from gitml.model_comparison import (
     DIFFERENT,
     EQUIVALENT,
@@ -38,11 +38,11 @@ def wt(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def record(md5: str = RECORDED_MD5, accuracy: float = 0.967123) -> dict[str, Any]:
-    return {"md5": md5, "stage": "train", "metrics": {"accuracy": accuracy, "loss": 0.1}}
+def record(md5: str = RECORDED_MD5, accuracy: float = 0.967123) -> ModelEntry:
+    return ModelEntry(md5=md5, stage="train", metrics={"accuracy": accuracy, "loss": 0.1})
 
 
-def compare(wt: Path, rec: dict[str, Any], tolerance: dict[str, float]) -> ModelResult:
+def compare(wt: Path, rec: ModelEntry, tolerance: dict[str, float]) -> ModelResult:
     models = {"model/model.pkl": rec}
     rebuilt = hash_rebuilt(wt, models)
     [result] = compare_models(wt, models, rebuilt, {"model/model.pkl": "metrics.json"}, tolerance)
@@ -81,7 +81,7 @@ def test_a_model_the_rebuild_did_not_make_is_different(wt: Path) -> None:
 
 
 def test_a_model_no_stage_produces_is_not_rebuilt(wt: Path) -> None:
-    models = {"model/model.pkl": record(), "raw.pkl": {"md5": "1" * 32}}
+    models = {"model/model.pkl": record(), "raw.pkl": ModelEntry(md5="1" * 32)}
     rebuilt = hash_rebuilt(wt, {"model/model.pkl": record()})
     results = compare_models(wt, models, rebuilt, {}, {})
     assert [(r.path, r.verdict, r.rebuilt_md5) for r in results] == [

@@ -147,3 +147,47 @@ def test_hooks_that_run_at_every_stage() -> None:
 def test_what_is_not_a_config_is_refused(text: str, why: str) -> None:
     with pytest.raises(BadInput, match=why):
         precommit_config.merged(text)
+
+
+JSON_CONFIG = {
+    "repos": [{"repo": "https://example.invalid/h", "rev": "v1", "hooks": [{"id": "a"}]}]
+}
+
+
+@pytest.mark.parametrize("indent", [None, 2, 4])
+def test_a_json_config_stays_json_as_it_was_indented(indent: int | None) -> None:
+    import json
+
+    old = json.dumps(JSON_CONFIG, indent=indent) + "\n"
+    new = merged(old)
+    doc = json.loads(new)  # still JSON, not YAML's flow style
+    data = precommit_hooks.parse(old)
+    hooks, types = precommit_hooks.missing(data)
+    assert doc == precommit_config.expected(data, hooks, types)
+    assert new == json.dumps(doc, indent=indent) + "\n"
+    assert list(doc)[-1] == "repos" and doc["repos"][0] == JSON_CONFIG["repos"][0]
+
+
+@pytest.mark.parametrize(
+    "old",
+    [
+        "repos: [{repo: local, hooks: [{id: x, name: x, entry: x, language: system}]}]  # one\n",
+        "repos: [\n  {repo: local, hooks: [{id: x, name: x, entry: x, language: system}]}\n]\n",
+        'repos: [{"repo": "local", "hooks": [{"id": "x", "name": "x", "entry": "x", '
+        '"language": "system"}]}]\n',
+    ],
+    ids=["one line", "items on lines", "json items"],
+)
+def test_a_flow_repos_list_stays_flow(old: str) -> None:
+    new = merged(old)
+    data = precommit_hooks.parse(old)
+    hooks, types = precommit_hooks.missing(data)
+    assert yaml.safe_load(new) == precommit_config.expected(data, hooks, types)
+    repos = yaml.compose(new).value[-1][1]  # type: ignore[union-attr]
+    assert isinstance(repos, yaml.SequenceNode) and repos.flow_style
+    assert all(isinstance(r, yaml.MappingNode) and r.flow_style for r in repos.value)
+    first = old.splitlines()[0] if old.count("\n") == 1 else old.splitlines()[1]
+    assert first.split("]}]")[0] in new  # the user's item as it was written
+    assert ('"repo": "local"' in new) == ('"repo"' in old)
+    # the two default_* lines, and gitml's item on a line of its own only where items have one
+    assert len(new.splitlines()) == len(old.splitlines()) + 2 + ("\n]" in old)

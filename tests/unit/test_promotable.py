@@ -10,6 +10,7 @@ import pytest
 
 from gitml import promotable
 from gitml.errors import BadInput, CheckFailed
+from gitml.lockfile import Lock
 from gitml.registrysource import Source
 
 GITML_YAML = "version: 1\nmodels:\n  - path: model/model.pkl\n    name: wine\n"
@@ -71,5 +72,5 @@ def test_another_name_of_a_gitml_yaml_path_is_checked_as_that_model(root: Path) 
         "champion", "model/model.pkl", "wine",
     )  # fmt: skip
     record = promotable.committed(source, champion)
-    assert record.checked and record.lock == {"schema": "gitml.lock/1"}
+    assert record.checked and record.lock == Lock()
     assert record.note is not None and "is gitml.yaml's model wine" in record.note

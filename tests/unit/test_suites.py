@@ -4,9 +4,6 @@ line names; in process. Scaffolding a suite from data is end to end in tests/tes
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from gitml import suites
@@ -62,19 +59,6 @@ def test_set_suite_checks_the_result_parses_and_names_it() -> None:
     text = "version: 1\ndata:\n  - path: data/t.csv\n"
     new = suites.set_suite(text, "data/t.csv", SUITE)
     assert new == f"version: 1\ndata:\n  - path: data/t.csv\n    suite: {SUITE}\n"
-
-
-def test_dataset_path_is_repo_relative_from_the_current_directory(tmp_path: Path) -> None:
-    (tmp_path / "data" / "raw").mkdir(parents=True)
-    cwd = Path.cwd()
-    try:
-        os.chdir(tmp_path / "data")
-        assert suites.dataset_path(tmp_path, "raw/t.csv") == "data/raw/t.csv"
-        assert suites.dataset_path(tmp_path, "../data/t.csv") == "data/t.csv"
-        with pytest.raises(BadInput, match="outside the repository"):
-            suites.dataset_path(tmp_path, "../../elsewhere.csv")
-    finally:
-        os.chdir(cwd)
 
 
 def test_suite_path_for_a_dataset() -> None:
