@@ -2,7 +2,8 @@
 
 Per column, the population stability index (PSI) of today's values over the bins the recorded
 profile holds, with the count the data had in each bin when it was validated:
-- a number column: its histogram (gitml.profile `histogram`): nulls, below the first edge, the
+- a number column (and a datetime column, as seconds since the epoch): its histogram
+  (gitml.profile `histogram`): nulls, below the first edge, the
   intervals between tie-aware deciles, above the last edge, and a point bin for each value that
   held at least 5% of the values (zeros of a zero-inflated column, a dominant value);
 - a number column of at most 10 values: nulls, each value, any other;
@@ -25,6 +26,7 @@ PSI above 0 on unchanged data; such columns are flagged `coarse`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -259,9 +261,10 @@ def _histogram_number(
     expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
     outside = (found[1] + found[len(counts)]) / now.rows
+    mean = f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, " if "mean" in entry else ""
     detail = (
-        f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
-        f"{actual[0]:.1%}, outside the recorded range {outside:.1%}"
+        f"{mean}nulls {expected[0]:.1%} -> {actual[0]:.1%}, outside the recorded range "
+        f"{outside:.1%}"
     )
     return ColumnDrift(col, "number", value, verdict(value, threshold), detail)
 
@@ -387,14 +390,17 @@ def _compare_column(
     column, dtype = now.column(col), now.dtype(col)
     # int64 then, float64 now (a null appeared) is no change of kind: PSI judges it
     recorded_number = bool(entry.get("quantiles")) or "histogram" in entry
-    if entry.get("dtype") != dtype and not (recorded_number and column.is_number()):
+    same = dtype_kind(entry.get("dtype")) == dtype_kind(dtype)
+    if not same and not (recorded_number and column.is_number()):
         return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.get('dtype')} -> {dtype}")
     return _measure(entry)(col, column, entry, rows_then, threshold)
 
 
-def coarse(profile: dict[str, Any]) -> bool:
-    """A profile written before histograms: its number columns have quartiles alone."""
-    return any(
-        isinstance(e, dict) and e.get("quantiles") and "histogram" not in e and "values" not in e
-        for e in (profile.get("columns") or {}).values()
-    )
+_DATETIME_UNIT = re.compile(r"^datetime64\[(?:ns|us|ms|s)(?:, )?(.*)\]$")
+
+
+def dtype_kind(dtype: Any) -> Any:
+    """A dtype without the resolution of a datetime (pandas reads the same timestamps as
+    datetime64[ns] or [us] by version and format; the Spark engine says [ns]): its time zone
+    is kept."""
+    return _DATETIME_UNIT.sub(r"datetime64[\1]", dtype) if isinstance(dtype, str) else dtype

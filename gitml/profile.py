@@ -1,13 +1,13 @@
 """The profile of a dataset: what gitml.lock records of it when it is validated, and what drift
 detection compares the data with later.
 
-Per column: its dtype and nulls; for a number column mean, std, quantiles and either the count
-of each of its few values or a histogram (tie-aware deciles with point bins, `histogram`); for
-any other column its top values. Recorded figures are rounded to gitml.lock's 6 significant
-digits, and the histogram's counts are made by the function drift counts today's values with
-(`histogram_counts`), so identical data gives identical counts. A recorded profile is read back
-through `checked`: gitml.lock can be edited by hand. pandas and numpy are imported only inside
-the functions that use them.
+Per column: its dtype and nulls; for a number column mean, std, quantiles and either the count of
+each of its few values or a histogram (tie-aware deciles with point bins, `histogram`); for a
+datetime column a histogram of its seconds since the epoch; for any other column its top values.
+Recorded figures are rounded to gitml.lock's 6 significant digits, and the histogram's counts are
+made by the function drift counts today's values with (`histogram_counts`), so identical data gives
+identical counts. A recorded profile is read back through `checked`: gitml.lock can be edited by
+hand. pandas and numpy are imported only inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -46,11 +46,16 @@ def profile_of(frame: Frame) -> dict[str, Any]:
 
 
 def _column(s: Any, dtype: str) -> dict[str, Any]:
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
     entry: dict[str, Any] = {"dtype": dtype, "nulls": int(s.isna().sum())}
     values = s.dropna()
-    if is_numeric_dtype(s) and not is_bool_dtype(s):
+    if is_datetime64_any_dtype(s):
+        # binned as numbers (seconds since the epoch): the top values of timestamps are
+        # mostly one row each, which no shift of dates would move
+        if len(values):
+            entry["histogram"] = histogram(number_values(values))
+    elif is_numeric_dtype(s) and not is_bool_dtype(s):
         if len(values):
             entry.update(_number_profile(values))
     else:
@@ -96,8 +101,17 @@ def _number_profile(values: Any) -> dict[str, Any]:
 
 
 def number_values(s: Any) -> Any:
-    """The non-null values of a number column as floats (what histograms count)."""
-    return s.dropna().to_numpy(dtype=float)
+    """The non-null values of a number column as floats (what histograms count); of a datetime
+    column, seconds since the epoch (UTC), to the microsecond, as the Spark engine counts
+    them whatever the column's resolution."""
+    from pandas.api.types import is_datetime64_any_dtype
+
+    values = s.dropna()
+    if not is_datetime64_any_dtype(values):
+        return values.to_numpy(dtype=float)
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype("datetime64[us]").astype("int64").to_numpy(dtype=float) / 1e6
 
 
 # --- histograms: recorded at validation time, counted again by drift -------------------------
@@ -195,6 +209,15 @@ def histogram_counts(
 
 
 # --- a recorded profile, read back -------------------------------------------------------------
+
+
+def coarse(profile: dict[str, Any]) -> bool:
+    """A profile written before histograms: its number columns have quartiles alone (drift
+    compares them over quartile bins; validating the data again records histograms)."""
+    return any(
+        isinstance(e, dict) and e.get("quantiles") and "histogram" not in e and "values" not in e
+        for e in (profile.get("columns") or {}).values()
+    )
 
 
 def checked(profile: dict[str, Any]) -> dict[str, Any]:

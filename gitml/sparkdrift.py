@@ -1,8 +1,8 @@
-"""The data now, read through Spark, as gitml.drift measures it (its TableNow): nulls, means and
-the count in every recorded histogram bin of all columns in one pass, the values of a column
-counted when drift asks for them. Counting follows gitml.profile's rules (the bins of
-`histogram_counts`, the keys of `number_key`), so data identical to what was profiled gives
-PSI 0 whichever engine recorded the profile.
+"""The data now, read through Spark, as gitml.drift measures it (its TableNow): nulls and means in one
+pass, the count in every recorded histogram bin (timestamps as seconds since the epoch) of all
+columns in another, the values of a column counted when drift asks for them. Counting follows
+gitml.profile's rules (the bins of `histogram_counts`, the keys of `number_key`), so data identical
+to what was profiled gives PSI 0 whichever engine recorded the profile.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from gitml import sparkread, sparksession
 from gitml.config import Dataset, SparkOptions
 from gitml.errors import BadInput
 from gitml.profile import number_key
-from gitml.sparkprofile import bin_counts, is_number
+from gitml.sparkprofile import as_numbers, bin_counts, is_number
 from gitml.sparkread import quoted
 
 
@@ -35,7 +35,7 @@ class SparkColumn:
     def bins(self, edges: list[float], points: list[float]) -> tuple[list[int], list[int]]:
         found = self.table.binned.get(self.name)
         if found is None:  # not asked for up front: counted now
-            found = bin_counts(self.table.df, {self.name: (edges, points)})[self.name]
+            found = bin_counts(self.table.measured, {self.name: (edges, points)})[self.name]
         return found
 
     def keyed_counts(self, numbers: bool) -> dict[str, int]:
@@ -68,8 +68,11 @@ class SparkTable:
         from pyspark.sql import functions as F
 
         self.df = df
+        # timestamps as seconds since the epoch: what a datetime column's histogram counts
+        self.measured = as_numbers(df)
         self.columns = list(df.columns)
         numbers = [f.name for f in df.schema.fields if is_number(f.dataType)]
+        binned = [f.name for f in self.measured.schema.fields if is_number(f.dataType)]
         exprs = [F.count(F.lit(1))]
         exprs += [F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in self.columns]
         exprs += [F.avg(F.col(quoted(c))) for c in numbers]
@@ -80,7 +83,7 @@ class SparkTable:
         }
         for j, c in enumerate(numbers):
             self.stats[c]["mean"] = row[1 + len(self.columns) + j]
-        self.binned = bin_counts(df, _recorded_bins(profile, numbers))
+        self.binned = bin_counts(self.measured, _recorded_bins(profile, binned))
 
     def dtype(self, column: str) -> str | None:
         return sparkread.pandas_dtype(self.df.schema[column].dataType)

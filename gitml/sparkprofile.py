@@ -8,16 +8,30 @@ values of a number column of few values, the point bins (a value held by 5% of t
 found among the quantiles at every 2.5%, then counted), the count in every histogram bin (with
 the rounded edges, by the rules of gitml.profile.histogram_counts), and the top values of the
 other columns. So drift on identical data gives PSI 0 whichever engine recorded the profile.
+
+One thing differs by design: a text column of more than HIGH_CARDINALITY distinct values (ids,
+free text) records as top values the values Spark's frequent-items sketch finds (`freqItems`,
+all that hold at least 1/CANDIDATE_SUPPORT of the rows, and some that do not), each counted
+exactly: every value that holds 5% is among them, but counting every one of millions of values
+exactly only to record the first five ids is a shuffle of the whole column.
+
+The cost is in passes over the (cached) data, each one Spark job over all columns at once: the
+column statistics; the quantiles; the values counted (few-valued columns, point candidates,
+text); the decile edges of what is not a point; the count in every bin. The counting passes
+turn each row into one (column, key) pair per column and group them: a few hash groups per
+column instead of hundreds of `count(when(...))` aggregates, which Spark cannot compile into
+one method and runs interpreted.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gitml.fileio import json_safe
 from gitml.lockfile import rounded
 from gitml.profile import NUMBER_VALUES, POINT_SHARE, QUANTILES, TOP_VALUES, edges_of, number_key
-from gitml.sparkread import FRACTIONAL, INTEGRAL, pandas_dtype, quoted
+from gitml.sparkread import FRACTIONAL, INTEGRAL, TIMESTAMPS, pandas_dtype, quoted
 
 QUANTILE_ERROR = 0.001
 # Levels at which point candidates are looked for: a value held by 1/POINT_SHARE of the values
@@ -25,23 +39,52 @@ QUANTILE_ERROR = 0.001
 CANDIDATE_LEVELS = [i / (2 * POINT_SHARE) for i in range(2 * POINT_SHARE + 1)]
 DECILE_LEVELS = [i / 10 for i in range(11)]
 FEW_VALUES_SKETCH = 3 * NUMBER_VALUES  # above this approximate count of distinct values: many
+HIGH_CARDINALITY = 100_000  # a text column of more distinct values (approximately): see above
+CANDIDATE_SUPPORT = 100  # freqItems' support for such a column: 1%
 
 
 def is_number(data_type: Any) -> bool:
     return type(data_type).__name__ in (*INTEGRAL, *FRACTIONAL)
 
 
+def is_time(data_type: Any) -> bool:
+    return type(data_type).__name__ in TIMESTAMPS
+
+
+def as_numbers(df: Any) -> Any:
+    """`df` with its timestamp columns as seconds since the epoch (UTC, to the microsecond,
+    as gitml.profile.number_values gives them): what histograms of datetimes count."""
+    from pyspark.sql import functions as F
+
+    cols = []
+    for field in df.schema.fields:
+        col = F.col(quoted(field.name))
+        if is_time(field.dataType):
+            col = (F.unix_micros(col.cast("timestamp")) / F.lit(1e6)).alias(field.name)
+        cols.append(col)
+    return df.select(*cols)
+
+
 def profile_of(df: Any) -> dict[str, Any]:
     """rows, quantile_error and per column what gitml.profile.profile_of records."""
-    numbers = [f.name for f in df.schema.fields if is_number(f.dataType)]
-    stats = _column_stats(df, numbers)
+    times = {f.name for f in df.schema.fields if is_time(f.dataType)}
+    measured = as_numbers(df) if times else df
+    numbers = [f.name for f in measured.schema.fields if is_number(f.dataType)]
+    stats = _column_stats(measured, numbers)
+    with_values = [c for c in numbers if stats[c]["n"]]
+    levels = _quantiles(measured, [c for c in with_values if stats[c]["finite"]], CANDIDATE_LEVELS)
+    counted = _counted_values(measured, _wanted_values(measured, with_values, levels, stats))
     columns: dict[str, Any] = {}
     for field in df.schema.fields:
         c = field.name
         columns[c] = {"dtype": pandas_dtype(field.dataType), "nulls": stats["rows"] - stats[c]["n"]}
         if c not in numbers:
-            columns[c]["top"] = _top_values(df, c, field.dataType, stats[c]["n"])
-    _number_profiles(df, [c for c in numbers if stats[c]["n"]], stats, columns)
+            columns[c]["top"] = _top_values(counted.get(c, {}), stats[c]["n"])
+    summarised = [c for c in with_values if c not in times]  # datetimes: a histogram alone
+    _number_profiles(summarised, stats, columns, levels, counted)
+    hists = [c for c in with_values if "values" not in columns[c]]
+    for c, hist in _histograms(measured, hists, levels, stats, counted).items():
+        columns[c]["histogram"] = hist
     profile = {"rows": stats["rows"], "columns": columns, "quantile_error": QUANTILE_ERROR}
     result: dict[str, Any] = rounded(profile)
     return result
@@ -56,35 +99,35 @@ def finite(column: str) -> Any:
 
 
 def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
-    """One pass: rows; per column its values; per number column mean, std, exact finite
-    minimum and maximum, finite count and an approximate count of distinct values."""
+    """One pass: rows; per column its values and an approximate count of distinct values; per
+    number column mean, std, exact finite minimum and maximum, and finite count."""
     from pyspark.sql import functions as F
 
     exprs = [F.count(F.lit(1))]
     for c in df.columns:
-        exprs.append(F.count(F.col(quoted(c))))
+        exprs += [F.count(F.col(quoted(c))), F.approx_count_distinct(F.col(quoted(c)), 0.05)]
     for c in numbers:
         col, fin = F.col(quoted(c)), finite(c)
         exprs += [F.avg(col), F.stddev_samp(col), F.min(fin), F.max(fin), F.count(fin)]
-        exprs.append(F.approx_count_distinct(col, 0.01))
     row = df.agg(*exprs).first()
     stats: dict[str, Any] = {"rows": int(row[0])}
     for i, c in enumerate(df.columns):
-        stats[c] = {"n": int(row[1 + i])}
-    base = 1 + len(df.columns)
+        stats[c] = {"n": int(row[1 + 2 * i]), "distinct": int(row[2 + 2 * i])}
+    base = 1 + 2 * len(df.columns)
     for j, c in enumerate(numbers):
-        mean, std, lo, hi, n_finite, distinct = row[base + 6 * j : base + 6 * j + 6]
+        mean, std, lo, hi, n_finite = row[base + 5 * j : base + 5 * j + 5]
         stats[c].update(mean=mean, std=std, min=lo, max=hi, finite=int(n_finite))
-        stats[c]["distinct"] = int(distinct)
     return stats
 
 
 def _number_profiles(
-    df: Any, numbers: list[str], stats: dict[str, Any], columns: dict[str, Any]
+    numbers: list[str],
+    stats: dict[str, Any],
+    columns: dict[str, Any],
+    levels: dict[str, list[float]],
+    counted: dict[str, dict[Any, int]],
 ) -> None:
-    """mean, std, quantiles, and the values or the histogram of each number column."""
-    with_finite = [c for c in numbers if stats[c]["finite"]]
-    levels = _quantiles(df, with_finite, CANDIDATE_LEVELS)
+    """mean, std, quantiles, and the values of each number column of few values."""
     for c in numbers:
         s = stats[c]
         entry = columns[c]
@@ -93,12 +136,9 @@ def _number_profiles(
         if c in levels:
             q = [levels[c][int(p * 2 * POINT_SHARE)] for p in QUANTILES]
             entry["quantiles"] = [json_safe(float(v)) for v in [s["min"], *q[1:-1], s["max"]]]
-        values = _few_values(df, c) if s["distinct"] <= FEW_VALUES_SKETCH else None
-        if values is not None:
-            entry["values"] = values
-    histograms = [c for c in numbers if "values" not in columns[c]]
-    for c, hist in _histograms(df, histograms, levels, stats).items():
-        columns[c]["histogram"] = hist
+        values = counted.get(c, {})
+        if s["distinct"] <= FEW_VALUES_SKETCH and len(values) <= NUMBER_VALUES:
+            entry["values"] = {number_key(v): n for v, n in sorted(values.items())}
 
 
 def _quantiles(df: Any, columns: list[str], levels: list[float]) -> dict[str, list[float]]:
@@ -110,43 +150,96 @@ def _quantiles(df: Any, columns: list[str], levels: list[float]) -> dict[str, li
     return {c: [float(v) for v in q] for c, q in zip(columns, found, strict=True)}
 
 
-def _few_values(df: Any, column: str) -> dict[str, int] | None:
-    """The count of each value of a number column of at most NUMBER_VALUES values, else None."""
+def _shown(df: Any, column: str) -> Any:
+    """A column's values as gitml.profile keys its top values: pandas' text of them."""
     from pyspark.sql import functions as F
 
     col = F.col(quoted(column))
-    rows = df.where(col.isNotNull()).groupBy(col).count().limit(NUMBER_VALUES + 1).collect()
-    if len(rows) > NUMBER_VALUES:
-        return None
-    return {number_key(v): int(n) for v, n in sorted((r[0], r[1]) for r in rows)}
+    if type(df.schema[column].dataType).__name__ == "BooleanType":
+        return F.when(col, F.lit("True")).otherwise(F.lit("False"))
+    return col.cast("string")
 
 
-def _top_values(df: Any, column: str, data_type: Any, n: int) -> dict[str, int]:
-    """gitml.profile's top values: the TOP_VALUES most frequent (ties by value), and any other
-    held by 1/POINT_SHARE of the values; counted exactly, keyed as pandas shows them."""
+def _wanted_values(
+    df: Any, numbers: list[str], levels: dict[str, list[float]], stats: dict[str, Any]
+) -> dict[str, Any]:
+    """Per column the values to count (a Spark column, null where a row's value is not one):
+    all of a number column of few values, else its point candidates (the values at the
+    candidate levels); all of a text column, or its frequent items above HIGH_CARDINALITY."""
     from pyspark.sql import functions as F
 
+    wanted = {}
+    for c in numbers:
+        col = F.col(quoted(c))
+        if stats[c]["distinct"] <= FEW_VALUES_SKETCH:
+            wanted[c] = col.cast("double")
+        elif c in levels:
+            wanted[c] = F.when(col.isin(sorted(set(levels[c]))), col.cast("double"))
+    texts = [c for c in df.columns if not is_number(df.schema[c].dataType) and stats[c]["n"]]
+    many = [c for c in texts if stats[c]["distinct"] > HIGH_CARDINALITY]
+    frequent = _frequent_items(df, many)
+    for c in texts:
+        shown = _shown(df, c)
+        wanted[c] = F.when(shown.isin(frequent[c]), shown) if c in frequent else shown
+    return wanted
+
+
+def _frequent_items(df: Any, columns: list[str]) -> dict[str, list[str]]:
+    """Candidates for the top values of text columns of many values, in one job."""
+    if not columns:
+        return {}
+    shown = df.select(*(_shown(df, c).alias(f"c{i}") for i, c in enumerate(columns)))
+    row = shown.freqItems([f"c{i}" for i in range(len(columns))], 1 / CANDIDATE_SUPPORT).first()
+    return {c: sorted(str(v) for v in row[i] if v is not None) for i, c in enumerate(columns)}
+
+
+def _counted_values(df: Any, wanted: dict[str, Any]) -> dict[str, dict[Any, int]]:
+    """The exact count of each value `wanted` names, of all columns in one job: each row
+    becomes one (column, number, text) triple per column, grouped and counted."""
+    from pyspark.sql import functions as F
+
+    if not wanted:
+        return {}
+    triples = []
+    for i, (c, values) in enumerate(wanted.items()):
+        number = is_number(df.schema[c].dataType)
+        triples.append(
+            F.struct(
+                F.lit(i).alias("i"),
+                (values if number else F.lit(None)).cast("double").alias("x"),
+                (F.lit(None) if number else values).cast("string").alias("s"),
+            )
+        )
+    pairs = df.select(F.inline(F.array(*triples))).where("x IS NOT NULL OR s IS NOT NULL")
+    names = list(wanted)
+    found: dict[str, dict[Any, int]] = {c: {} for c in names}
+    for i, x, s, n in pairs.groupBy("i", "x", "s").count().collect():
+        found[names[i]][x if x is not None else s] = int(n)
+    return found
+
+
+def _top_values(counts: dict[Any, int], n: int) -> dict[str, int]:
+    """gitml.profile's top values: the TOP_VALUES most frequent (ties by value), and any other
+    held by 1/POINT_SHARE of the values, of the values counted."""
     if n == 0:
         return {}
-    col = F.col(quoted(column))
-    shown = (
-        F.when(col, F.lit("True")).otherwise(F.lit("False"))
-        if type(data_type).__name__ == "BooleanType"
-        else col.cast("string")
-    )
-    counts = df.where(col.isNotNull()).groupBy(shown.alias("v")).count()
-    top = counts.orderBy(F.desc("count"), F.asc("v")).limit(TOP_VALUES)
-    heavy = counts.where(F.col("count") * POINT_SHARE >= n)
-    rows = top.union(heavy).distinct().collect()
-    ordered = sorted(((str(r[0]), int(r[1])) for r in rows), key=lambda kv: (-kv[1], kv[0]))
+    ordered = sorted(((str(k), v) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
     return {k: v for i, (k, v) in enumerate(ordered) if i < TOP_VALUES or v * POINT_SHARE >= n}
 
 
 def _histograms(
-    df: Any, columns: list[str], levels: dict[str, list[float]], stats: dict[str, Any]
+    df: Any,
+    columns: list[str],
+    levels: dict[str, list[float]],
+    stats: dict[str, Any],
+    counted: dict[str, dict[Any, int]],
 ) -> dict[str, dict[str, Any]]:
     """gitml.profile.histogram of each column: points, decile edges of the rest, counts."""
-    points = _points(df, columns, levels, stats)
+    points = {
+        c: sorted(v for v, k in counted.get(c, {}).items() if k * POINT_SHARE >= stats[c]["finite"])
+        for c in columns
+    }
+    points = {c: [v for v in found if math.isfinite(v)] for c, found in points.items()}
     edges = _edges(df, columns, levels, points)
     counts = bin_counts(df, {c: (edges[c], points[c]) for c in columns})
     return {
@@ -157,26 +250,6 @@ def _histograms(
         }
         for c in columns
     }
-
-
-def _points(
-    df: Any, columns: list[str], levels: dict[str, list[float]], stats: dict[str, Any]
-) -> dict[str, list[float]]:
-    """The values each column's finite values hold at least 1/POINT_SHARE of: candidates from
-    the quantiles, counted exactly in one pass."""
-    from pyspark.sql import functions as F
-
-    candidates = {c: sorted(set(levels.get(c, []))) for c in columns}
-    exprs = [
-        F.count(F.when(F.col(quoted(c)) == F.lit(v), 1)) for c in columns for v in candidates[c]
-    ]
-    row = df.agg(*exprs).first() if exprs else []
-    found, i = {}, 0
-    for c in columns:
-        n = stats[c]["finite"]
-        found[c] = [v for k, v in enumerate(candidates[c]) if row[i + k] * POINT_SHARE >= n]
-        i += len(candidates[c])
-    return found
 
 
 def _edges(
@@ -202,34 +275,44 @@ def _edges(
     return edges
 
 
+def _bin_of(column: str, edges: list[float], points: list[float]) -> Any:
+    """The bin of gitml.profile.histogram_counts each value of the column falls in: -1 - i
+    for the i-th point; 0 below the first edge, 1 for [e0, e1], j for (e_j-1, e_j], then one
+    above the last edge; null for a null."""
+    from pyspark.sql import functions as F
+
+    col = F.col(quoted(column))
+    found = F.when(col.isNull(), F.lit(None))
+    for i, p in enumerate(points):
+        found = found.when(col == F.lit(p), F.lit(-1 - i))
+    k = max(len(edges) - 1, 1)
+    found = found.when(col < F.lit(edges[0]), F.lit(0))
+    for j in range(1, k + 1):
+        found = found.when(col <= F.lit(edges[min(j, len(edges) - 1)]), F.lit(j))
+    return found.otherwise(F.lit(k + 1))
+
+
 def bin_counts(
     df: Any, bins: dict[str, tuple[list[float], list[float]]]
 ) -> dict[str, tuple[list[int], list[int]]]:
     """Per column (its edges, its points): the counts of gitml.profile.histogram_counts
     (below the first edge, [e0, e1], (e1, e2], ..., above the last edge; then each point) of
-    its non-null values, all columns in one pass."""
+    its non-null values, all columns in one job (each row one (column, bin) pair per column,
+    grouped and counted)."""
     from pyspark.sql import functions as F
 
-    exprs, layout = [], []
-    for c, (edges, points) in bins.items():
-        col = F.col(quoted(c))
-        for p in points:
-            exprs.append(F.count(F.when(col == F.lit(p), 1)))
-        rest = col if not points else F.when(~col.isin(points), col)
-        k = max(len(edges) - 1, 1)
-        exprs.append(F.count(F.when(rest < F.lit(edges[0]), 1)))
-        for j in range(k):
-            low = rest >= F.lit(edges[0]) if j == 0 else rest > F.lit(edges[j])
-            exprs.append(
-                F.count(F.when(low & (rest <= F.lit(edges[min(j + 1, len(edges) - 1)])), 1))
-            )
-        exprs.append(F.count(F.when(rest > F.lit(edges[-1]), 1)))
-        layout.append((c, len(points), k + 2))
-    row = df.agg(*exprs).first() if exprs else []
-    found, i = {}, 0
-    for c, n_points, n_bins in layout:
-        at_points = [int(v) for v in row[i : i + n_points]]
-        counts = [int(v) for v in row[i + n_points : i + n_points + n_bins]]
-        found[c] = (counts, at_points)
-        i += n_points + n_bins
+    if not bins:
+        return {}
+    names = list(bins)
+    pairs = [
+        F.struct(F.lit(i).alias("i"), _bin_of(c, *bins[c]).alias("b")) for i, c in enumerate(names)
+    ]
+    binned = df.select(F.inline(F.array(*pairs))).where("b IS NOT NULL")
+    grouped = {(int(i), int(b)): int(n) for i, b, n in binned.groupBy("i", "b").count().collect()}
+    found = {}
+    for i, c in enumerate(names):
+        edges, points = bins[c]
+        n_bins = max(len(edges) - 1, 1) + 2
+        counts = [grouped.get((i, b), 0) for b in range(n_bins)]
+        found[c] = (counts, [grouped.get((i, -1 - j), 0) for j in range(len(points))])
     return found

@@ -57,6 +57,7 @@ CSV_OPTIONS = {
 CSV_SPECIAL = ("header", "na_values", "keep_default_na")
 INTEGRAL = ("LongType", "IntegerType", "ShortType", "ByteType")
 FRACTIONAL = ("DoubleType", "FloatType")
+TIMESTAMPS = ("TimestampType", "TimestampNTZType")
 
 
 @contextlib.contextmanager
@@ -130,23 +131,59 @@ def _typed_text(df: Any, options: dict[str, Any]) -> Any:
     if na:
         cols = [F.when(c.isin(na), F.lit(None)).otherwise(c) for c in cols]
     df = df.select(*(c.alias(n) for c, n in zip(cols, df.columns, strict=True)))
-    bools = [*PANDAS_TRUE, *PANDAS_FALSE]
+    candidates = _type_candidates(df)
     checks = []
     for c in df.columns:
         col = F.col(quoted(c))
-        checks += [
-            F.count(col),
-            F.count(col.try_cast("bigint")),
-            F.count(col.try_cast("double")),
-            F.count(F.when(col.isin(bools), 1)),
-        ]
-    counts = df.agg(F.count(F.lit(1)), *checks).first()
-    rows = counts[0]
+        checks.append(F.count(col))
+        checks += [F.count(_type_test(col, kind)) for kind in candidates[c]]
+    counts = iter(df.agg(F.count(F.lit(1)), *checks).first())
+    rows = next(counts)
     typed = []
-    for i, c in enumerate(df.columns):
-        present, whole, number, boolean = counts[1 + 4 * i : 5 + 4 * i]
+    for c in df.columns:
+        present = next(counts)
+        found = {kind: next(counts) for kind in candidates[c]}
+        whole, number, boolean = (found.get(kind, -1) for kind in TYPE_TESTS)
         typed.append(_text_column(F.col(quoted(c)), present, whole, number, boolean, rows).alias(c))
     return df.select(*typed)
+
+
+# What a text column is tested for (each test counts the values that pass it).
+TYPE_TESTS = ("whole", "number", "boolean")
+# Rows whose values rule out a column's types before the whole file is counted (see below).
+TYPE_SAMPLE_ROWS = 1000
+
+
+def _type_test(col: Any, kind: str) -> Any:
+    """The column's values that pass the test `kind` (others null)."""
+    from pyspark.sql import functions as F
+
+    if kind == "whole":
+        return col.try_cast("bigint")
+    if kind == "number":
+        return col.try_cast("double")
+    return F.when(col.isin([*PANDAS_TRUE, *PANDAS_FALSE]), 1)
+
+
+def _type_candidates(df: Any) -> dict[str, list[str]]:
+    """Per column the types its first TYPE_SAMPLE_ROWS values leave possible: a value there
+    that is no whole number already tells the column is not int64, and so on. Only those are
+    counted over the whole file: a failed `try_cast` costs the JVM an exception, so testing a
+    text column of millions of values for numbers took minutes (a column's values must all
+    pass, so a test ruled out here could never pass)."""
+    from pyspark.sql import functions as F
+
+    exprs = []
+    for c in df.columns:
+        col = F.col(quoted(c))
+        present = F.count(col)
+        exprs += [present == F.count(_type_test(col, kind)) for kind in TYPE_TESTS]
+    first = df.limit(TYPE_SAMPLE_ROWS).agg(*exprs).first()
+    found, i = {}, 0
+    for c in df.columns:
+        found[c] = [kind for k, kind in enumerate(TYPE_TESTS) if first[i + k]]
+        i += len(TYPE_TESTS)
+    return found
 
 
 def _text_column(col: Any, present: int, whole: int, number: int, boolean: int, rows: int) -> Any:
@@ -204,7 +241,11 @@ def _as_pandas_types(df: Any) -> Any:
 
     kinds = {f.name: type(f.dataType).__name__ for f in df.schema.fields}
     integral = [c for c in df.columns if kinds[c] in INTEGRAL]
-    nulls = df.agg(*(F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in integral)).first()
+    nulls = (
+        df.agg(*(F.count(F.when(F.col(quoted(c)).isNull(), 1)) for c in integral)).first()
+        if integral  # Spark refuses an aggregation of nothing
+        else []
+    )
     with_nulls = {c for c, n in zip(integral, nulls or [], strict=False) if n}
     cols = []
     for c in df.columns:

@@ -30,7 +30,7 @@ from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.lockfile import Profile, Validation
-from gitml.profile import profile_of
+from gitml.profile import coarse, profile_of
 from gitml.records import read_record, updated
 from gitml.sampling import Sample
 from gitml.validation_text import table as table  # what the hook and `validate` print
@@ -260,11 +260,19 @@ def _cache_sources(cfg: DvcConfig, path: str, out: Out, md5: str) -> list[Source
 
 
 def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
+    """Changed data, no passing validation recorded, or a coarse profile (one written before
+    histograms: the lock being rewritten anyway, its profile is brought up to date)."""
     if not d.suite:
         return False
     entry = ctx.lock.data.get(d.path)
     recorded = entry.validation if entry is not None else None
-    return d.path in ctx.changed_data or not (recorded is not None and recorded.success)
+    profile = entry.profile if entry is not None else None
+    return (
+        d.path in ctx.changed_data
+        or not (recorded is not None and recorded.success)
+        # a profile written before histograms: validated again to record what drift needs
+        or (profile is not None and coarse({"columns": profile.columns or {}}))
+    )
 
 
 def failure_detail(res: Result) -> str:

@@ -16,7 +16,7 @@ from gitml import datareaders, drift
 from gitml.datareaders import Source
 from gitml.errors import BadInput
 from gitml.frame import Frame
-from gitml.profile import histogram, histogram_counts, profile_of
+from gitml.profile import coarse, histogram, histogram_counts, profile_of
 
 
 def _frame(tmp_path: Path, name: str, df: Any) -> Frame:
@@ -210,13 +210,76 @@ def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
     for entry in profile["columns"].values():
         entry.pop("histogram", None)
     found = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile)}
-    assert drift.coarse(profile) and (found["x"].coarse, found["rain"].coarse) == (True, True)
+    assert coarse(profile) and (found["x"].coarse, found["rain"].coarse) == (True, True)
     assert found["rain"].psi > 0.1  # what issue 19 saw: quartiles cannot place the zeros
     assert (found["label"].coarse, found["colour"].coarse) == (False, False)
     assert found["label"].psi == found["colour"].psi == 0.0
     assert found["x"].as_json()["coarse"] is True and "coarse" in found["x"].detail
     new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile_of(frame))}
     assert {c.psi for c in new.values()} == {0.0} and not any(c.coarse for c in new.values())
+
+
+@pytest.mark.slow
+def test_a_coarse_profile_is_recorded_again_when_the_lock_is_rewritten(example: Example) -> None:
+    """A gitml.lock of a gitml before histograms: the next commit that rewrites the lock
+    validates the unchanged data again and records histograms (drift then gives PSI 0)."""
+    import yaml
+
+    ex = example
+    ex.without_model_checks()
+    assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
+    ex.git("add", "-A")
+    assert ex.git("commit", "-q", "-m", "suite", check=False).returncode == 0
+    lock = ex.lock()
+    for entry in lock["data"]["data/wine.csv"]["profile"]["columns"].values():
+        entry.pop("histogram", None)
+    (ex.root / "gitml.lock").write_text(
+        "schema: gitml.lock/1\n" + yaml.safe_dump({k: v for k, v in lock.items() if k != "schema"})
+    )
+    ex.git("add", "gitml.lock")
+    ex.git("commit", "-q", "--no-verify", "-m", "a lock of an older gitml")
+    assert coarse(ex.lock()["data"]["data/wine.csv"]["profile"])
+    cfg = ex.root / "gitml.yaml"
+    cfg.write_text(cfg.read_text() + "# the lock is rewritten\n")
+    ex.git("add", "gitml.yaml")
+    r = ex.git("commit", "-q", "-m", "config", check=False)
+    assert r.returncode == 0, r.stderr
+    profile = ex.lock()["data"]["data/wine.csv"]["profile"]
+    assert not coarse(profile) and "histogram" in profile["columns"]["alcohol"]
+    r = ex.gitml("drift", "data/wine.csv", "--against", "HEAD", "--json")
+    assert r.returncode == 0, r.stderr
+    assert {(c["psi"], c["coarse"]) for c in json.loads(r.stdout)["columns"]} == {(0.0, False)}
+
+
+def test_datetimes_are_binned_identical_ones_give_psi_0_and_a_shift_drifts() -> None:
+    """A datetime column is recorded as a histogram of its seconds since the epoch (whatever
+    its resolution or time zone): the same dates give PSI 0, dates a year later drift."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2024-01-01")
+    seconds = rng.integers(0, 365 * 86400, 5000)
+    at = pd.Series(start + pd.to_timedelta(seconds, unit="s"))
+    at[rng.random(5000) < 0.1] = pd.NaT
+    frames = {
+        "ns": at.astype("datetime64[ns]"),
+        "us": at.astype("datetime64[us]"),
+        "utc": at.dt.tz_localize("UTC"),
+    }
+    for name, values in frames.items():
+        df = pd.DataFrame({"at": values})
+        frame = Frame(df=df, dtypes={"at": str(values.dtype)})
+        profile = profile_of(frame)
+        entry = profile["columns"]["at"]
+        assert set(entry) == {"dtype", "nulls", "histogram"}, name
+        assert entry["nulls"] == int(values.isna().sum())
+        assert 1.7e9 < entry["histogram"]["edges"][0] < 1.71e9, name  # seconds, 2024
+        found = drift.compare(df, frame.dtypes, profile)
+        assert [(c.psi, c.verdict) for c in found] == [(0.0, "stable")], name
+        later = pd.DataFrame({"at": values + pd.Timedelta(days=365)})
+        found = drift.compare(later, frame.dtypes, profile)
+        assert found[0].verdict == "drift" and "mean" not in found[0].detail, name
 
 
 def test_a_histogram_is_counted_with_its_rounded_edges() -> None:

@@ -368,3 +368,86 @@ def test_a_dataset_over_the_pandas_limit_points_to_the_spark_engine(example: Exa
     proc = example.gitml("validate", env={"GITML_VALIDATE_MAX_BYTES": "100"})
     assert proc.returncode == 2 and "`engine: spark` (Spark validates it whole" in proc.stderr
     shutil.rmtree(example.root / ".git" / "gitml" / "validation", ignore_errors=True)
+
+
+def test_datetimes_are_binned_alike_by_both_engines(spark: Any, tmp_path: Path) -> None:
+    """A timestamp column (Parquet) is recorded by the Spark engine as the pandas engine
+    records it, a histogram of seconds since the epoch: the same points, counts exact for its
+    own edges, and drift on the same file PSI 0 whichever engine recorded and which measures."""
+    import numpy as np
+    import pandas as pd
+
+    from gitml import sparkdrift, sparkprofile, sparkread
+
+    rng = np.random.default_rng(4)
+    at = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**7, 4000), "s"))
+    at[rng.random(4000) < 0.1] = pd.NaT
+    at[:400] = pd.Timestamp("2024-06-01 12:00")  # a point: 10% of the rows at one instant
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"at": at.astype("datetime64[us]"), "n": rng.random(4000)}).to_parquet(path)
+    frame = datareaders.read_frame([Source("data/t.parquet", path)], ["parquet"], {})
+    by_pandas = profile_of(frame)
+    df = sparkread.read(spark, [str(path)], "parquet", {}, "t")
+    by_spark = sparkprofile.profile_of(df)
+    got, want = by_spark["columns"]["at"], by_pandas["columns"]["at"]
+    assert set(got) == set(want) == {"dtype", "nulls", "histogram"}
+    assert (
+        got["nulls"] == want["nulls"] and got["histogram"]["points"] == want["histogram"]["points"]
+    )
+    assert "1717243200" in got["histogram"]["points"]  # 2024-06-01 12:00 UTC
+    counts, _ = histogram_counts(
+        number_values(frame.df["at"]),
+        got["histogram"]["edges"],
+        [float(p) for p in got["histogram"]["points"]],
+    )
+    assert got["histogram"]["counts"] == counts
+    spark_now = sparkdrift.table_now(
+        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "parquet", by_pandas
+    )
+    for found in (
+        drift.compare(frame.df, frame.dtypes, by_spark),
+        drift.compare_table(spark_now, by_pandas),
+    ):
+        assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
+
+
+def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column typed by its first rows is still checked to its last (whole numbers, then one
+    decimal: float64; numbers, then a word: text). A text column of many distinct values
+    records the frequent-items candidates, counted exactly (every value of 5% among them), and
+    drift on the same file is PSI 0 measured by either engine."""
+    import numpy as np
+    import pandas as pd
+
+    from gitml import sparkdrift, sparkprofile, sparkread
+
+    monkeypatch.setattr(sparkprofile, "HIGH_CARDINALITY", 500)
+    rng = np.random.default_rng(6)
+    n = 3000
+    tag = np.array([f"t{i}" for i in rng.integers(0, 10**6, n)], dtype=object)
+    tag[rng.random(n) < 0.1] = "none"
+    amount = rng.integers(0, 100, n).astype(str).astype(object)
+    amount[2500] = "1.5"
+    code = rng.integers(0, 100, n).astype(str).astype(object)
+    code[2999] = "x12"
+    df = pd.DataFrame({"id": [f"u{i}" for i in range(n)], "tag": tag, "amount": amount})
+    df["code"] = code
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    frame = datareaders.read_frame([Source("data/t.csv", path)], ["csv"], {})
+    by_spark = sparkprofile.profile_of(sparkread.read(spark, [str(path)], "csv", {}, "t"))
+    columns = by_spark["columns"]
+    assert {c: e["dtype"] for c, e in columns.items()} == frame.dtypes
+    assert frame.dtypes["amount"] == "float64" and frame.dtypes["code"] in ("str", "object")
+    assert columns["tag"]["top"]["none"] == int((tag == "none").sum())
+    assert len(columns["id"]["top"]) <= 5  # candidates only, not 3000 values counted
+    spark_now = sparkdrift.table_now(
+        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "csv", by_spark
+    )
+    for found in (
+        drift.compare(frame.df, frame.dtypes, by_spark),
+        drift.compare_table(spark_now, by_spark),
+    ):
+        assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
