@@ -7,7 +7,9 @@ dvc push) is built once per session and copied per test, as DVC's own test fixtu
 from __future__ import annotations
 
 import compileall
+import fcntl
 import os
+import pickle
 import pty
 import select
 import shutil
@@ -15,15 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 BIN = Path(sys.executable).parent
 
 
@@ -31,6 +34,10 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
     """One environment for every git/dvc/gitml started from this process: isolated from the
     user's (no user git config, no DVC analytics, this interpreter's bin first on PATH)."""
     home.mkdir(parents=True, exist_ok=True)
+    # pip's cache stays the user's (it would follow HOME): the tests that install gitml into a
+    # new venv, as the README's commands do, then take the wheels this machine already has
+    # instead of downloading every one of them again.
+    os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
         f"[user]\n\tname = {name}\n\temail = tests@gitml.invalid\n"
@@ -199,9 +206,32 @@ def build_example(base: Path) -> Example:
     return ex
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]
+) -> T:
+    """What `build(directory)` returns, built once per test run: under pytest-xdist, once for all
+    its workers (the first to ask builds, under a file lock, the others wait and read the result),
+    as xdist's documentation advises for session fixtures. Callers copy what they change."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, above each worker's own
+    built = root / f"built-{name}.pickle"
+    with (root / f"built-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if built.exists():
+            result: T = pickle.loads(built.read_bytes())
+            return result
+        directory = root / f"built-{name}"
+        shutil.rmtree(directory, ignore_errors=True)  # what a failed build left
+        directory.mkdir()
+        result = build(directory)
+        built.write_bytes(pickle.dumps(result))
+        return result
+
+
 @pytest.fixture(scope="session")
 def example_template(tmp_path_factory: pytest.TempPathFactory) -> Example:
-    return build_example(tmp_path_factory.mktemp("example-template"))
+    return built_once(tmp_path_factory, "example", build_example)
 
 
 @pytest.fixture

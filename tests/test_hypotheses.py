@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Example, copy_example
+from conftest import Example, built_once, copy_example
 
 # one retrained history per run; the rules are in tests/unit/test_hypotheses.py
 pytestmark = pytest.mark.slow
-_BUILT: dict[str, Example] = {}
 
 
 def _retrain(ex: Example, old: str, new: str, message: str) -> None:
@@ -24,8 +23,6 @@ def _retrain(ex: Example, old: str, new: str, message: str) -> None:
 def build_hypotheses(template: Example, base: Path) -> Example:
     """Three retrainings: a confirmed, a refuted and an unjudgeable expectation; then a docs
     commit stating a hypothesis but building no model."""
-    if "ex" in _BUILT:
-        return _BUILT["ex"]
     ex = copy_example(template, base)
     ex.without_model_checks()
     ex.git("commit", "-q", "-am", "no model checks")
@@ -52,13 +49,14 @@ def build_hypotheses(template: Example, base: Path) -> Example:
     (ex.root / "README.md").write_text("words\n")
     ex.git("add", "README.md")
     ex.git("commit", "-q", "-m", "docs\n\nHypothesis: docs train nothing\n")
-    _BUILT["ex"] = ex
     return ex
 
 
 @pytest.fixture
 def hyp(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
-    return build_hypotheses(example_template, tmp_path_factory.mktemp("hyp") / "ex")
+    return built_once(
+        tmp_path_factory, "hypotheses", lambda d: build_hypotheses(example_template, d / "ex")
+    )
 
 
 def test_log_shows_each_hypothesis_judged_against_the_parent(hyp: Example) -> None:

@@ -10,13 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Example, copy_example
+from conftest import Example, built_once, copy_example
 
 # each test builds on a retrained example; the pure parts are in tests/unit/test_environment.py
 pytestmark = pytest.mark.slow
 
 DIGEST = "registry.example/train@sha256:" + "1" * 64
-_BUILT: dict[str, Example] = {}
 
 
 def _environment_of(ex: Example, rev: str = "HEAD") -> dict[str, object]:
@@ -33,8 +32,6 @@ def _with(**variables: str) -> dict[str, str]:
 def build_infra_history(template: Example, base: Path) -> Example:
     """The example retrained with a Dockerfile, a requirements file and a file gitml.yaml names,
     in an image given by GITML_IMAGE_DIGEST; then a commit that changes only the Dockerfile."""
-    if "ex" in _BUILT:
-        return _BUILT["ex"]
     ex = copy_example(template, base)
     ex.without_model_checks()
     (ex.root / "Dockerfile").write_text("FROM python:3.11-slim\n")
@@ -49,13 +46,14 @@ def build_infra_history(template: Example, base: Path) -> Example:
     ex.git("commit", "-q", "-m", "retrained in a container", env=_with(GITML_IMAGE_DIGEST=DIGEST))
     (ex.root / "Dockerfile").write_text("FROM python:3.12-slim\n")
     ex.git("commit", "-q", "-am", "newer base image, model not rebuilt")
-    _BUILT["ex"] = ex
     return ex
 
 
 @pytest.fixture
 def infra(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
-    return build_infra_history(example_template, tmp_path_factory.mktemp("infra") / "ex")
+    return built_once(
+        tmp_path_factory, "infra", lambda d: build_infra_history(example_template, d / "ex")
+    )
 
 
 def test_the_lock_records_infrastructure_files_and_the_image(infra: Example) -> None:

@@ -10,22 +10,18 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Example
+from conftest import Example, built_once
 
 from gitml import history, lockfile, plots, records, versiondiff
 from gitml.errors import BadInput
-
-_BUILT: dict[str, Example] = {}
 
 
 def build_history(template: Example, base: Path) -> Example:
     """The example with 4 commits: first model, more trees, a README edit, deeper trees + code.
 
     Tags: wine-classifier@v1.0.0 on the first model, wine-classifier#production#1 on the second.
-    Built once per session (test_report.py shares it); tests that write copy it first.
+    Built once per run (test_report.py shares it); tests that write copy it first.
     """
-    if "ex" in _BUILT:
-        return _BUILT["ex"]
     shutil.copytree(template.root.parent, base, symlinks=True)
     ex = Example(base / "repo", base / "dvc-remote")
     ex.git("tag", "-a", "wine-classifier@v1.0.0", "-m", "registered")
@@ -42,13 +38,20 @@ def build_history(template: Example, base: Path) -> Example:
     assert ex.gitml("repro").returncode == 0
     ex.git("add", "-A")
     ex.git("commit", "-q", "-m", "deeper trees")
-    _BUILT["ex"] = ex
     return ex
+
+
+def history_template(
+    example_template: Example, tmp_path_factory: pytest.TempPathFactory
+) -> Example:
+    return built_once(
+        tmp_path_factory, "history", lambda d: build_history(example_template, d / "ex")
+    )
 
 
 @pytest.fixture
 def hist(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
-    return build_history(example_template, tmp_path_factory.mktemp("history") / "ex")
+    return history_template(example_template, tmp_path_factory)
 
 
 @pytest.fixture

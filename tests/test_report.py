@@ -13,7 +13,7 @@ import pngpixels
 import pytest
 import yaml
 from conftest import Example
-from test_log_diff import build_history
+from test_log_diff import history_template
 
 from gitml import svggraph
 from gitml.commands.report import MARKER
@@ -21,7 +21,7 @@ from gitml.commands.report import MARKER
 
 @pytest.fixture
 def hist(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
-    return build_history(example_template, tmp_path_factory.mktemp("history") / "ex")
+    return history_template(example_template, tmp_path_factory)
 
 
 def test_markdown_report_has_verdict_deltas_and_mermaid(hist: Example) -> None:
