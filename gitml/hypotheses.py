@@ -173,19 +173,19 @@ def in_range(root: Path, base: str | None, head: str) -> list[Judged]:
 
 
 def _judged_commit(root: Path, commit: str, claim: Stated) -> list[Judged]:
-    models = _models_at(root, commit)
-    built = []
-    for path, metrics in models.items():
-        parent = parent_metrics(root, commit, path)
-        built.append(Judged(commit[:8], path, judge(claim, metrics, parent)))
+    built = [
+        Judged(commit[:8], path, judge(claim, metrics, parent))
+        for path, (metrics, parent) in _models_at(root, commit).items()
+    ]
     if built:
         return built
     unjudged = Hypothesis(claim.text, claim.expected, NOT_JUDGED, "the commit built no model")
     return [Judged(commit[:8], None, unjudged)]
 
 
-def _models_at(root: Path, commit: str) -> dict[str, dict[str, Any]]:
-    """{model path: metrics} of the versions `commit` built: md5 not its first parent's."""
+def _models_at(root: Path, commit: str) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
+    """{model path: (metrics, the first parent's metrics or None)} of the versions `commit`
+    built: md5 not its first parent's. Each lock is read once, however many models it holds."""
     locks = []
     for rev in (commit, f"{commit}^1"):
         proc = git.run(["cat-file", "blob", f"{rev}:{lockfile.LOCK_FILE}"], root, check=False)
@@ -198,7 +198,10 @@ def _models_at(root: Path, commit: str) -> dict[str, dict[str, Any]]:
         return {}
     was = before.models if before is not None else {}
     return {
-        path: dict(entry.metrics or {})
+        path: (
+            dict(entry.metrics or {}),
+            dict(was[path].metrics or {}) if path in was else None,
+        )
         for path, entry in now.models.items()
         if path not in was or was[path].md5 != entry.md5
     }
