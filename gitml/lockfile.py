@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 from gitml import dvcfiles, locklayout, paths
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, round_sig
+from gitml.lockprofile import Profile as Profile  # the dataset's `profile`
 from gitml.records import Json, JsonObject, Record, key, nested, plain, read_record
 from gitml.snapshot import Snapshot
 
@@ -123,15 +124,6 @@ class Validation(Record):
     failed: int | None = key(int)
     sample: Json = key(object)
     ALWAYS = frozenset({"success", "evaluated", "failed"})
-
-
-@dataclass(frozen=True)
-class Profile(Record):
-    """`profile`: rows, and per column the figures drift compares (gitml/drift.py reads them)."""
-
-    rows: int | None = key(int)
-    columns: dict[str, JsonObject] | None = key(dict)
-    ALWAYS = frozenset({"rows", "columns"})
 
 
 @dataclass(frozen=True)
