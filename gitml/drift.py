@@ -21,6 +21,9 @@ read as stable, 0.1 to 0.25 as a shift to watch, from 0.25 (`--threshold`) as dr
 A profile recorded before histograms (a number column with quartiles and no `histogram`) is read
 as it is: its bins are rebuilt from the quartiles, a coarse (5 to 7 bin) measure that can show a
 PSI above 0 on unchanged data; such columns are flagged `coarse`.
+
+The recorded profile is read as gitml.lock's records (gitml/lockprofile.py), checked there
+before any column is compared: a hand-edited one is refused, naming the column.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 writes: YAML, keys sorted, floats rounded to 6 significant digits).
 
 What the records mean is DESIGN.md's "gitml.lock" section; how they are computed from a commit is
-gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py.
+gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py; a dataset's
+`profile` is gitml/lockprofile.py's.
 
 A lock read and written back gives the same bytes:
 - keys this gitml does not know (a newer gitml's, or a hand edit) are kept in each record's
