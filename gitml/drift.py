@@ -21,6 +21,9 @@ read as stable, 0.1 to 0.25 as a shift to watch, from 0.25 (`--threshold`) as dr
 A profile recorded before histograms (a number column with quartiles and no `histogram`) is read
 as it is: its bins are rebuilt from the quartiles, a coarse (5 to 7 bin) measure that can show a
 PSI above 0 on unchanged data; such columns are flagged `coarse`.
+
+The recorded profile is read as gitml.lock's records (gitml/lockprofile.py), checked there
+before any column is compared: a hand-edited one is refused, naming the column.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gitml.errors import BadInput
-from gitml.profile import checked, histogram_counts, number_key, number_values
+from gitml.lockprofile import ColumnProfile, Histogram, Profile, checked
+from gitml.profile import histogram_counts, number_key, number_values
 
 EPS = 1e-4  # a bin's share is at least this: an empty bin must not make PSI infinite
 SHIFT = 0.1
@@ -184,14 +188,14 @@ def _level_spans(q: list[float]) -> tuple[dict[float, float], dict[float, float]
     return lo, hi
 
 
-def number_bins(entry: dict[str, Any], rows: int) -> tuple[list[float], list[bool], list[float]]:
+def number_bins(entry: ColumnProfile, rows: int) -> tuple[list[float], list[bool], list[float]]:
     """(unique edges, which are tied, expected shares of [null, below min, inner..., above max]).
 
     Quantiles are evenly spaced levels (0, 0.25, ..., 1). An edge several quantiles share (a
     tie: a value that many rows hold, like zeros) is a point bin of its own, holding at least
     the levels it spans; so a column whose zeros vanish drifts though its quartiles stay put.
     """
-    q = [float(v) for v in entry["quantiles"]]
+    q = [float(v) for v in entry.quantiles or []]
     edges = sorted(set(q))
     lo, hi = _level_spans(q)
     tied = [hi[u] > lo[u] or len(edges) == 1 for u in edges]
@@ -201,7 +205,7 @@ def number_bins(entry: dict[str, Any], rows: int) -> tuple[list[float], list[boo
     ]
     if len(edges) == 1:
         inner = [1.0]
-    nulls = int(entry.get("nulls") or 0) / rows if rows else 0.0
+    nulls = (entry.nulls or 0) / rows if rows else 0.0
     return edges, tied, [nulls, 0.0, *(share * (1 - nulls) for share in inner), 0.0]
 
 
@@ -236,13 +240,13 @@ def number_shares(values: Any, rows: int, edges: list[float], tied: list[bool]) 
 
 
 def _number(
-    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: ColumnProfile, rows_then: int, threshold: float
 ) -> ColumnDrift:
     edges, tied, expected = number_bins(entry, rows_then)
     actual = now.quartile_shares(edges, tied)
     value = psi(expected, actual)
     detail = (
-        f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
+        f"mean {_g(entry.mean)} -> {_g(now.mean())}, nulls {expected[0]:.1%} -> "
         f"{actual[0]:.1%}, outside the recorded range {actual[1] + actual[-1]:.1%} (coarse: "
         "quartile bins)"
     )
@@ -251,17 +255,16 @@ def _number(
 
 
 def _histogram_number(
-    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: ColumnProfile, rows_then: int, threshold: float
 ) -> ColumnDrift:
-    hist = entry["histogram"]
-    keys = list(hist["points"])
-    counts, at_points = now.bins([float(e) for e in hist["edges"]], [float(k) for k in keys])
-    then = [int(entry.get("nulls") or 0), *hist["counts"], *(hist["points"][k] for k in keys)]
+    hist = entry.histogram or Histogram()
+    counts, at_points = now.bins(*hist.layout())
+    then = [entry.nulls or 0, *(hist.counts or []), *(hist.points or {}).values()]
     found = [now.nulls(), *counts, *at_points]
     expected, actual = shares(then, rows_then), shares(found, now.rows)
     value = psi(expected, actual)
     outside = (found[1] + found[len(counts)]) / now.rows
-    mean = f"mean {_g(entry.get('mean'))} -> {_g(now.mean())}, " if "mean" in entry else ""
+    mean = f"mean {_g(entry.mean)} -> {_g(now.mean())}, " if entry.has_mean else ""
     detail = (
         f"{mean}nulls {expected[0]:.1%} -> {actual[0]:.1%}, outside the recorded range "
         f"{outside:.1%}"
@@ -270,31 +273,31 @@ def _histogram_number(
 
 
 def _category(
-    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: ColumnProfile, rows_then: int, threshold: float
 ) -> ColumnDrift:
     """PSI over [null, each recorded top value, the rest] of a text (or other) column."""
-    return _over_values(col, now, entry["top"] or {}, entry, rows_then, threshold, numbers=False)
+    return _over_values(col, now, entry.top or {}, entry, rows_then, threshold, numbers=False)
 
 
 def _few_numbers(
-    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: ColumnProfile, rows_then: int, threshold: float
 ) -> ColumnDrift:
     """PSI over [null, each recorded value, the rest] of a number column that had few values
     (keyed as the profile keys them)."""
-    return _over_values(col, now, entry["values"], entry, rows_then, threshold, numbers=True)
+    return _over_values(col, now, entry.values or {}, entry, rows_then, threshold, numbers=True)
 
 
 def _over_values(
     col: str,
     now: ColumnNow,
-    recorded: dict[str, Any],
-    entry: dict[str, Any],
+    recorded: dict[str, int],
+    entry: ColumnProfile,
     rows_then: int,
     threshold: float,
     numbers: bool,
 ) -> ColumnDrift:
     top = {str(k): int(v) for k, v in recorded.items()}
-    nulls_then = int(entry.get("nulls") or 0)
+    nulls_then = entry.nulls or 0
     nulls_now = now.nulls()
     counts = now.keyed_counts(numbers)
     seen = [counts.get(k, 0) for k in top]
@@ -323,10 +326,10 @@ def _others_named(counts: dict[str, int], recorded: dict[str, int], rest_then: i
 
 
 def _nulls(
-    col: str, now: ColumnNow, entry: dict[str, Any], rows_then: int, threshold: float
+    col: str, now: ColumnNow, entry: ColumnProfile, rows_then: int, threshold: float
 ) -> ColumnDrift:
     """A column all null when recorded: only the share of nulls can be compared."""
-    then = int(entry.get("nulls") or 0)
+    then = entry.nulls or 0
     nulls = now.nulls()
     expected = shares([then, rows_then - then], rows_then)
     actual = shares([nulls, now.rows - nulls], now.rows)
@@ -335,40 +338,38 @@ def _nulls(
     return ColumnDrift(col, "nulls", value, verdict(value, threshold), detail)
 
 
-def _g(value: Any) -> str:
-    return f"{float(value):.6g}" if isinstance(value, (int, float)) else "-"
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
 
 
-Measure = Callable[[str, ColumnNow, dict[str, Any], int, float], ColumnDrift]
+Measure = Callable[[str, ColumnNow, ColumnProfile, int, float], ColumnDrift]
 
 
-def _measure(entry: dict[str, Any]) -> Measure:
+def _measure(entry: ColumnProfile) -> Measure:
     """How a recorded column is compared, by what its profile holds."""
-    if isinstance(entry.get("values"), dict):  # a number of few values
+    if entry.values is not None:  # a number of few values
         return _few_numbers
-    if isinstance(entry.get("histogram"), dict):
+    if entry.histogram is not None:
         return _histogram_number
-    if entry.get("quantiles"):  # recorded before histograms
+    if entry.quantiles:  # recorded before histograms
         return _number
-    if "top" in entry:
+    if entry.top is not None:
         return _category
     return _nulls
 
 
 def compare(
-    df: Any, dtypes: dict[str, str], profile: dict[str, Any], threshold: float = DRIFT
+    df: Any, dtypes: dict[str, str], profile: Profile, threshold: float = DRIFT
 ) -> list[ColumnDrift]:
     """Each column of the recorded profile against `df` (a pandas frame: the data now), then
     the new columns."""
     return compare_table(PandasTable(df, dtypes), profile, threshold)
 
 
-def compare_table(
-    now: TableNow, profile: dict[str, Any], threshold: float = DRIFT
-) -> list[ColumnDrift]:
+def compare_table(now: TableNow, profile: Profile, threshold: float = DRIFT) -> list[ColumnDrift]:
     """Each column of the recorded profile against the data now, then the new columns."""
     recorded = checked(profile)
-    rows_then = int(profile.get("rows") or 0)
+    rows_then = profile.rows or 0
     if now.rows == 0 or rows_then == 0:
         raise BadInput("no rows to compare: " + ("the data now" if now.rows == 0 else "recorded"))
     found = [
@@ -383,24 +384,24 @@ def compare_table(
 
 
 def _compare_column(
-    col: str, entry: dict[str, Any], now: TableNow, rows_then: int, threshold: float
+    col: str, entry: ColumnProfile, now: TableNow, rows_then: int, threshold: float
 ) -> ColumnDrift:
     if col not in now.columns:
         return ColumnDrift(col, "missing", None, "drift", "the column is gone")
     column, dtype = now.column(col), now.dtype(col)
     # int64 then, float64 now (a null appeared) is no change of kind: PSI judges it
-    recorded_number = bool(entry.get("quantiles")) or "histogram" in entry
-    same = dtype_kind(entry.get("dtype")) == dtype_kind(dtype)
+    recorded_number = bool(entry.quantiles) or entry.histogram is not None
+    same = dtype_kind(entry.dtype) == dtype_kind(dtype)
     if not same and not (recorded_number and column.is_number()):
-        return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.get('dtype')} -> {dtype}")
+        return ColumnDrift(col, "dtype", None, "drift", f"dtype {entry.dtype} -> {dtype}")
     return _measure(entry)(col, column, entry, rows_then, threshold)
 
 
 _DATETIME_UNIT = re.compile(r"^datetime64\[(?:ns|us|ms|s)(?:, )?(.*)\]$")
 
 
-def dtype_kind(dtype: Any) -> Any:
+def dtype_kind(dtype: str | None) -> str | None:
     """A dtype without the resolution of a datetime (pandas reads the same timestamps as
     datetime64[ns] or [us] by version and format; the Spark engine says [ns]): its time zone
     is kept."""
-    return _DATETIME_UNIT.sub(r"datetime64[\1]", dtype) if isinstance(dtype, str) else dtype
+    return None if dtype is None else _DATETIME_UNIT.sub(r"datetime64[\1]", dtype)

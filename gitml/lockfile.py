@@ -3,7 +3,8 @@
 writes: YAML, keys sorted, floats rounded to 6 significant digits).
 
 What the records mean is DESIGN.md's "gitml.lock" section; how they are computed from a commit is
-gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py.
+gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py; a dataset's
+`profile` is gitml/lockprofile.py's.
 
 A lock read and written back gives the same bytes:
 - keys this gitml does not know (a newer gitml's, or a hand edit) are kept in each record's
@@ -29,6 +30,7 @@ from typing import Any, TypeAlias
 from gitml import dvcfiles, locklayout, paths
 from gitml.errors import BadInput, GitmlError
 from gitml.fileio import dump_yaml, load_yaml, round_sig
+from gitml.lockprofile import Profile as Profile  # the dataset's `profile`
 from gitml.records import Json, JsonObject, Record, key, nested, plain, read_record
 from gitml.snapshot import Snapshot
 
@@ -123,15 +125,6 @@ class Validation(Record):
     failed: int | None = key(int)
     sample: Json = key(object)
     ALWAYS = frozenset({"success", "evaluated", "failed"})
-
-
-@dataclass(frozen=True)
-class Profile(Record):
-    """`profile`: rows, and per column the figures drift compares (gitml/drift.py reads them)."""
-
-    rows: int | None = key(int)
-    columns: dict[str, JsonObject] | None = key(dict)
-    ALWAYS = frozenset({"rows", "columns"})
 
 
 @dataclass(frozen=True)

@@ -200,19 +200,18 @@ def _metrics(
     assert profile is not None
     columns = {}
     for name, col in (profile.columns or {}).items():
-        q = col.get("quantiles") if isinstance(col, dict) else None
+        q = col.quantiles
         quantiles = (
             {
                 str(p): float(v)
                 for p, v in zip(QUANTILES, q, strict=True)
                 if isinstance(v, float | int)
             }
-            if isinstance(q, list) and len(q) == len(QUANTILES)
+            if q is not None and len(q) == len(QUANTILES)
             else {}
         )
-        nulls = col.get("nulls") if isinstance(col, dict) else None
         columns[str(name)] = ColumnMetrics(
-            nullCount=nulls if isinstance(nulls, int) else None,
+            nullCount=col.nulls,
             min=quantiles.get("0.0"),
             max=quantiles.get("1.0"),
             quantiles=quantiles or None,

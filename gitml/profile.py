@@ -6,18 +6,17 @@ each of its few values or a histogram (tie-aware deciles with point bins, `histo
 datetime column a histogram of its seconds since the epoch; for any other column its top values.
 Recorded figures are rounded to gitml.lock's 6 significant digits, and the histogram's counts are
 made by the function drift counts today's values with (`histogram_counts`), so identical data gives
-identical counts. A recorded profile is read back through `checked`: gitml.lock can be edited by
-hand. pandas and numpy are imported only inside the functions that use them.
+identical counts. A recorded profile is read back as gitml/lockprofile.py's records (checked
+there: gitml.lock can be edited by hand). pandas and numpy are imported only inside the functions
+that use them.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
-from typing import Any, TypeGuard
+from typing import Any
 
-from gitml.errors import BadInput
 from gitml.fileio import json_safe, round_sig
 from gitml.frame import Frame
 from gitml.lockfile import rounded
@@ -206,88 +205,3 @@ def histogram_counts(
     inner = np.bincount(slot, minlength=k)
     counts = [int(np.count_nonzero(below)), *(int(c) for c in inner), int(np.count_nonzero(above))]
     return counts, at_points
-
-
-# --- a recorded profile, read back -------------------------------------------------------------
-
-
-def coarse(profile: dict[str, Any]) -> bool:
-    """A profile written before histograms: its number columns have quartiles alone (drift
-    compares them over quartile bins; validating the data again records histograms)."""
-    return any(
-        isinstance(e, dict) and e.get("quantiles") and "histogram" not in e and "values" not in e
-        for e in (profile.get("columns") or {}).values()
-    )
-
-
-def checked(profile: dict[str, Any]) -> dict[str, Any]:
-    """The profile's columns, refused (exit 2, naming the column) when gitml would not have
-    written them: a gitml.lock can be edited by hand, and drift must not crash on one."""
-    columns = profile.get("columns")
-    if not _count(profile.get("rows")) or not isinstance(columns, dict):
-        raise BadInput("the recorded profile has no row count or no columns")
-    for col, entry in columns.items():
-        if not _column_ok(entry, profile["rows"]):
-            raise BadInput(f"the recorded profile of column {col!r} is not one gitml writes")
-    return columns
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _figure(value: Any) -> bool:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an integer no float holds
-        return False
-
-
-def _point(key: Any) -> bool:
-    try:
-        return not math.isnan(float(key))
-    except (TypeError, ValueError):
-        return False
-
-
-def _figures(value: Any) -> TypeGuard[list[Any]]:
-    """A non-empty list of finite numbers."""
-    return isinstance(value, list) and bool(value) and all(map(_figure, value))
-
-
-def _counts(value: Any) -> TypeGuard[dict[Any, Any]]:
-    """A mapping of counts."""
-    return isinstance(value, dict) and all(map(_count, value.values()))
-
-
-def _histogram_ok(hist: Any, rows: int, nulls: int) -> bool:
-    """Edges rising, a count per bin, exact points, and every row in one bin."""
-    if not isinstance(hist, dict):
-        return False
-    edges, counts, points = hist.get("edges"), hist.get("counts"), hist.get("points")
-    if not _figures(edges) or any(a >= b for a, b in itertools.pairwise(edges)):
-        return False
-    bins = max(len(edges) - 1, 1) + 2
-    if not (isinstance(counts, list) and len(counts) == bins and all(map(_count, counts))):
-        return False
-    if not (_counts(points) and all(map(_point, points))):
-        return False
-    return bool(nulls + sum(counts) + sum(points.values()) == rows)
-
-
-def _histogram_fits(entry: dict[str, Any], rows: int) -> bool:
-    """No histogram, or one that holds the column's rows."""
-    return "histogram" not in entry or _histogram_ok(
-        entry["histogram"], rows, entry.get("nulls") or 0
-    )
-
-
-def _column_ok(entry: Any, rows: int) -> bool:
-    if not isinstance(entry, dict) or not _count(entry.get("nulls") or 0):
-        return False
-    q = entry.get("quantiles")
-    if (q is not None and not _figures(q)) or not _histogram_fits(entry, rows):
-        return False
-    return all(_counts(c) for c in (entry.get("values"), entry.get("top")) if c is not None)

@@ -26,6 +26,7 @@ class _Kind:
     types: tuple[type, ...] = ()
     record: type[Record] | None = None
     shape: str = "value"  # value | one | list | map
+    empty: bool = True  # a map read from null is {} (else None, written back as null)
 
     def accepts(self, value: Any) -> bool:
         if self.shape == "value":
@@ -38,7 +39,7 @@ class _Kind:
 
     def read(self, value: Any) -> Any:
         record = self.record
-        if record is None or (value is None and self.shape != "map"):
+        if record is None or (value is None and not (self.shape == "map" and self.empty)):
             return value
         if self.shape == "one":
             return read_record(record, value)
@@ -68,10 +69,11 @@ def key(*types: type) -> Any:
     return field(default=None, metadata={"kind": _Kind(types)})
 
 
-def nested(record: type[Record], shape: str = "one") -> Any:
-    """A field holding a `record`, or (`shape`) a list or a map of them."""
-    kind = _Kind(record=record, shape=shape)
-    if shape == "map":
+def nested(record: type[Record], shape: str = "one", empty: bool = True) -> Any:
+    """A field holding a `record`, or (`shape`) a list or a map of them; a map is {} when the
+    key is absent or null, unless `empty` is False (then None, and a null written back)."""
+    kind = _Kind(record=record, shape=shape, empty=empty)
+    if shape == "map" and empty:
         return field(default_factory=dict, metadata={"kind": kind})
     return field(default=None, metadata={"kind": kind})
 
@@ -130,6 +132,12 @@ def _writes(record: Record, name: str, value: Any) -> bool:
     if value is not None and value != {}:
         return True
     return name in (record.written if record.written is not None else record.ALWAYS)
+
+
+def misfits(record: Record) -> list[str]:
+    """The known keys the record holds in `extra`: read with a value of a type its field does
+    not accept (what a hand edit leaves; gitml never writes one)."""
+    return [name for name in _kinds(type(record)) if name in record.extra]
 
 
 def written_keys(record: Record) -> frozenset[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from gitml import sparkread, sparksession
 from gitml.config import Dataset, SparkOptions
 from gitml.errors import BadInput
+from gitml.lockprofile import Profile
 from gitml.profile import number_key
 from gitml.sparkprofile import as_numbers, bin_counts, is_number
 from gitml.sparkread import quoted
@@ -23,11 +24,11 @@ class SparkColumn:
         self.rows = table.rows
 
     def nulls(self) -> int:
-        return int(self.table.stats[self.name]["nulls"])
+        return self.table.nulls[self.name]
 
     def mean(self) -> float:
-        mean = self.table.stats[self.name].get("mean")
-        return float("nan") if mean is None else float(mean)
+        mean = self.table.means.get(self.name)
+        return float("nan") if mean is None else mean
 
     def is_number(self) -> bool:
         return is_number(self.table.df.schema[self.name].dataType)
@@ -64,7 +65,7 @@ class SparkColumn:
 class SparkTable:
     """A Spark DataFrame and, counted in one pass, what the recorded profile's bins need."""
 
-    def __init__(self, df: Any, profile: dict[str, Any]) -> None:
+    def __init__(self, df: Any, profile: Profile) -> None:
         from pyspark.sql import functions as F
 
         self.df = df
@@ -78,11 +79,12 @@ class SparkTable:
         exprs += [F.avg(F.col(quoted(c))) for c in numbers]
         row = df.agg(*exprs).first()
         self.rows = int(row[0])
-        self.stats: dict[str, dict[str, Any]] = {
-            c: {"nulls": int(row[1 + i])} for i, c in enumerate(self.columns)
+        self.nulls = {c: int(row[1 + i]) for i, c in enumerate(self.columns)}
+        means = [row[1 + len(self.columns) + j] for j in range(len(numbers))]
+        # None: a column without values
+        self.means = {
+            c: None if m is None else float(m) for c, m in zip(numbers, means, strict=True)
         }
-        for j, c in enumerate(numbers):
-            self.stats[c]["mean"] = row[1 + len(self.columns) + j]
         self.binned = bin_counts(self.measured, _recorded_bins(profile, binned))
 
     def dtype(self, column: str) -> str | None:
@@ -93,20 +95,18 @@ class SparkTable:
 
 
 def _recorded_bins(
-    profile: dict[str, Any], numbers: list[str]
+    profile: Profile, numbers: list[str]
 ) -> dict[str, tuple[list[float], list[float]]]:
     """(edges, points) of each recorded histogram whose column is a number column now."""
-    found = {}
-    for c, entry in (profile.get("columns") or {}).items():
-        hist = entry.get("histogram") if isinstance(entry, dict) else None
-        if c in numbers and isinstance(hist, dict):
-            edges = [float(e) for e in hist["edges"]]
-            found[c] = (edges, [float(k) for k in hist["points"]])
-    return found
+    return {
+        c: column.histogram.layout()
+        for c, column in (profile.columns or {}).items()
+        if c in numbers and column.histogram is not None
+    }
 
 
 def table_now(
-    dataset: Dataset, shown: str, locations: list[str], fmt: str, profile: dict[str, Any]
+    dataset: Dataset, shown: str, locations: list[str], fmt: str, profile: Profile
 ) -> SparkTable:
     """The files at `locations` (`shown` in messages), read with the dataset's reader options."""
     from pyspark import StorageLevel

@@ -30,7 +30,7 @@ from gitml.dvcfiles import Out
 from gitml.errors import BadInput
 from gitml.fileio import md5_file
 from gitml.lockfile import Profile, Validation
-from gitml.profile import coarse, profile_of
+from gitml.profile import profile_of
 from gitml.records import read_record, updated
 from gitml.sampling import Sample
 from gitml.validation_text import table as table  # what the hook and `validate` print
@@ -271,7 +271,7 @@ def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
         d.path in ctx.changed_data
         or not (recorded is not None and recorded.success)
         # a profile written before histograms: validated again to record what drift needs
-        or (profile is not None and coarse({"columns": profile.columns or {}}))
+        or (profile is not None and profile.coarse)
     )
 
 

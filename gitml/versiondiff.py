@@ -12,9 +12,10 @@ from typing import Any, TypeGuard
 
 from gitml import params
 from gitml.history import STAGED, Version
-from gitml.lockfile import DataEntry, Environment, ModelEntry, Profile, rounded
+from gitml.lockfile import DataEntry, Environment, ModelEntry, rounded
+from gitml.lockprofile import ColumnProfile, Profile
 from gitml.modelhistory import Checks, checks_of, file_inputs, flat_params
-from gitml.records import Json, JsonObject, Record, plain
+from gitml.records import Json, JsonObject, Record, plain, without
 from gitml.snapshot import Snapshot
 
 
@@ -89,7 +90,7 @@ class ColumnDiff:
 
     added: bool = False
     removed: bool = False
-    dtype: Json = None  # an added column's
+    dtype: str | None = None  # an added column's
     figures: dict[str, Pair] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -306,14 +307,13 @@ def profile_diff(old: Profile | None, new: Profile | None) -> ProfileDiff:
         if col not in nc:
             columns[col] = ColumnDiff(removed=True)
         elif col not in oc:
-            columns[col] = ColumnDiff(added=True, dtype=_figures(nc[col]).get("dtype"))
+            columns[col] = ColumnDiff(added=True, dtype=nc[col].dtype)
         elif changed := _changed_map(_figures(oc[col]), _figures(nc[col])):
             columns[col] = ColumnDiff(figures=changed)
     return ProfileDiff(rows if rows.changed else None, columns)
 
 
-def _figures(column: JsonObject | None) -> dict[str, Any]:
+def _figures(column: ColumnProfile) -> dict[str, Any]:
     """A profile column's figures, flattened, without its histogram (drift's bins: counts
     that change whenever the data does, which the figures already say)."""
-    flat = params.flatten(column or {})
-    return {k: v for k, v in flat.items() if not k.startswith("histogram.")}
+    return params.flatten(plain(without(column, "histogram")))

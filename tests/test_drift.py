@@ -16,7 +16,9 @@ from gitml import datareaders, drift
 from gitml.datareaders import Source
 from gitml.errors import BadInput
 from gitml.frame import Frame
-from gitml.profile import coarse, histogram, histogram_counts, profile_of
+from gitml.lockprofile import ColumnProfile, Profile
+from gitml.profile import histogram, histogram_counts, profile_of
+from gitml.records import read_record
 
 
 def _frame(tmp_path: Path, name: str, df: Any) -> Frame:
@@ -25,8 +27,17 @@ def _frame(tmp_path: Path, name: str, df: Any) -> Frame:
     return datareaders.read_frame([Source(name, path)], ["csv"], {})
 
 
+def _recorded(frame: Frame) -> Profile:
+    """The profile validation records of `frame`, as gitml.lock's records."""
+    return read_record(Profile, profile_of(frame))
+
+
+def _coarse(lock: dict[str, Any]) -> bool:
+    return read_record(Profile, lock["data"]["data/wine.csv"]["profile"]).coarse
+
+
 def _verdicts(tmp_path: Path, then: Any, now: Any) -> dict[str, drift.ColumnDrift]:
-    recorded = profile_of(_frame(tmp_path, "then.csv", then))
+    recorded = _recorded(_frame(tmp_path, "then.csv", then))
     current = _frame(tmp_path, "now.csv", now)
     return {c.column: c for c in drift.compare(current.df, current.dtypes, recorded)}
 
@@ -92,11 +103,13 @@ def test_psi_of_known_shares() -> None:
         0.4 * __import__("math").log(1.8) + -0.4 * __import__("math").log(0.2)
     )
     # ties: at least half the values are 1, a point bin of its own
-    edges, tied, expected = drift.number_bins({"quantiles": [1, 1, 1, 2, 3], "nulls": 10}, 100)
+    edges, tied, expected = drift.number_bins(
+        ColumnProfile(quantiles=[1, 1, 1, 2, 3], nulls=10), 100
+    )
     assert (edges, tied) == ([1.0, 2.0, 3.0], [True, False, False])
     assert expected == pytest.approx([0.1, 0.0, 0.9 * 0.5, 0.9 * 0.25, 0.9 * 0.25, 0.0])
     assert sum(expected) == pytest.approx(1)
-    edges, tied, expected = drift.number_bins({"quantiles": [4, 4, 4, 4, 4], "nulls": 0}, 9)
+    edges, tied, expected = drift.number_bins(ColumnProfile(quantiles=[4, 4, 4, 4, 4], nulls=0), 9)
     assert (edges, tied, expected) == ([4.0], [True], [0.0, 0.0, 1.0, 0.0])
 
 
@@ -123,7 +136,7 @@ def test_rounded_edges_ties_and_empty_columns(tmp_path: Path) -> None:
     assert found["spend"].verdict == "drift", found["spend"]  # quartiles alone would not see it
     assert found["empty"].verdict == "drift" and "100.0% -> 0.0%" in found["empty"].detail
     with pytest.raises(BadInput, match="no rows"):
-        recorded = profile_of(_frame(tmp_path, "t.csv", then))
+        recorded = _recorded(_frame(tmp_path, "t.csv", then))
         drift.compare(then.iloc[:0], {}, recorded)
 
 
@@ -206,16 +219,17 @@ def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
     rng = np.random.default_rng(5)
     then = data.assign(rain=np.where(rng.random(len(data)) < 0.65, 0.0, rng.gamma(1, 5, len(data))))
     frame = _frame(tmp_path, "then.csv", then)
-    profile = profile_of(frame)
-    for entry in profile["columns"].values():
+    doc = profile_of(frame)
+    for entry in doc["columns"].values():
         entry.pop("histogram", None)
+    profile = read_record(Profile, doc)
     found = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile)}
-    assert coarse(profile) and (found["x"].coarse, found["rain"].coarse) == (True, True)
+    assert profile.coarse and (found["x"].coarse, found["rain"].coarse) == (True, True)
     assert found["rain"].psi > 0.1  # what issue 19 saw: quartiles cannot place the zeros
     assert (found["label"].coarse, found["colour"].coarse) == (False, False)
     assert found["label"].psi == found["colour"].psi == 0.0
     assert found["x"].as_json()["coarse"] is True and "coarse" in found["x"].detail
-    new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, profile_of(frame))}
+    new = {c.column: c for c in drift.compare(frame.df, frame.dtypes, _recorded(frame))}
     assert {c.psi for c in new.values()} == {0.0} and not any(c.coarse for c in new.values())
 
 
@@ -238,14 +252,17 @@ def test_a_coarse_profile_is_recorded_again_when_the_lock_is_rewritten(example: 
     )
     ex.git("add", "gitml.lock")
     ex.git("commit", "-q", "--no-verify", "-m", "a lock of an older gitml")
-    assert coarse(ex.lock()["data"]["data/wine.csv"]["profile"])
+    assert _coarse(ex.lock())
     cfg = ex.root / "gitml.yaml"
     cfg.write_text(cfg.read_text() + "# the lock is rewritten\n")
     ex.git("add", "gitml.yaml")
     r = ex.git("commit", "-q", "-m", "config", check=False)
     assert r.returncode == 0, r.stderr
-    profile = ex.lock()["data"]["data/wine.csv"]["profile"]
-    assert not coarse(profile) and "histogram" in profile["columns"]["alcohol"]
+    lock = ex.lock()
+    assert (
+        not _coarse(lock)
+        and "histogram" in lock["data"]["data/wine.csv"]["profile"]["columns"]["alcohol"]
+    )
     r = ex.gitml("drift", "data/wine.csv", "--against", "HEAD", "--json")
     assert r.returncode == 0, r.stderr
     assert {(c["psi"], c["coarse"]) for c in json.loads(r.stdout)["columns"]} == {(0.0, False)}
@@ -270,8 +287,9 @@ def test_datetimes_are_binned_identical_ones_give_psi_0_and_a_shift_drifts() -> 
     for name, values in frames.items():
         df = pd.DataFrame({"at": values})
         frame = Frame(df=df, dtypes={"at": str(values.dtype)})
-        profile = profile_of(frame)
-        entry = profile["columns"]["at"]
+        doc = profile_of(frame)
+        profile = read_record(Profile, doc)
+        entry = doc["columns"]["at"]
         assert set(entry) == {"dtype", "nulls", "histogram"}, name
         assert entry["nulls"] == int(values.isna().sum())
         assert 1.7e9 < entry["histogram"]["edges"][0] < 1.71e9, name  # seconds, 2024
@@ -318,7 +336,8 @@ def test_a_histogram_is_counted_with_its_rounded_edges() -> None:
 def test_a_hand_edited_profile_is_bad_input(tmp_path: Path, data: Any, column: Any) -> None:
     current = _frame(tmp_path, "now.csv", data)
     with pytest.raises(BadInput, match="'x' is not one gitml writes"):
-        drift.compare(current.df, current.dtypes, {"rows": 10, "columns": {"x": column}})
+        profile = read_record(Profile, {"rows": 10, "columns": {"x": column}})
+        drift.compare(current.df, current.dtypes, profile)
 
 
 def test_value_counts_are_recorded_only_for_few_valued_number_columns(tmp_path: Path) -> None:

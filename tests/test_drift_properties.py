@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from gitml import drift
 from gitml.fileio import dump_yaml, load_yaml
 from gitml.frame import Frame, normalize
+from gitml.lockprofile import Profile
 from gitml.profile import profile_of
+from gitml.records import read_record
 
 SCALE = int(os.environ.get("GITML_DRIFT_EXAMPLES", "1"))  # more examples: a longer hunt
 SETTINGS = settings(
@@ -131,7 +133,7 @@ def recorded(frame: Frame) -> dict[str, Any]:
 
 
 def compared(then: Frame, now: Frame) -> dict[str, drift.ColumnDrift]:
-    found = drift.compare(now.df, now.dtypes, recorded(then))
+    found = drift.compare(now.df, now.dtypes, read_record(Profile, recorded(then)))
     return {c.column: c for c in found}
 
 
@@ -306,7 +308,8 @@ def test_psi_equals_the_textbook_formula(fam: Family, how: str, n: int, seed: in
     then, now = frame_of({"x": then_s}), frame_of({"x": now_s})
     profile = recorded(then)
     entry = profile["columns"]["x"]
-    found = {c.column: c for c in drift.compare(now.df, now.dtypes, profile)}["x"]
+    typed = read_record(Profile, profile)
+    found = {c.column: c for c in drift.compare(now.df, now.dtypes, typed)}["x"]
     raw = now.df["x"].tolist()
     if "histogram" in entry:
         hist = entry["histogram"]

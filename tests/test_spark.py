@@ -23,13 +23,22 @@ from conftest import Example
 from gitml import datareaders, drift, sparkenv, sparksession, suites, validation
 from gitml.config import Dataset, SparkOptions
 from gitml.datareaders import Source
+from gitml.lockprofile import Profile
 from gitml.profile import histogram_counts, number_values, profile_of
+from gitml.records import read_record
 
 pytestmark = [
     pytest.mark.slow,
     # py4j's gateway sockets are closed by the garbage collector (ResourceWarning, unraisable)
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
+
+
+def typed(profile: dict[str, Any]) -> Profile:
+    """A profile as computed, as gitml.lock's records (what drift reads)."""
+    return read_record(Profile, profile)
+
+
 TEST_SPARK = SparkOptions(master="local[2]", conf=(("spark.sql.shuffle.partitions", "2"),))
 SPARK_YAML = """\
     engine: spark
@@ -218,11 +227,11 @@ def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: 
         "data",
         [str(clean[0].file)],
         "csv",
-        profile_of(frame),
+        typed(profile_of(frame)),
     )
     for found in (
-        drift.compare(frame.df, frame.dtypes, recorded.profile),
-        drift.compare_table(spark_now, profile_of(frame)),
+        drift.compare(frame.df, frame.dtypes, typed(recorded.profile)),
+        drift.compare_table(spark_now, typed(profile_of(frame))),
     ):
         assert [(c.column, c.psi) for c in found if c.psi != 0 or c.verdict != "stable"] == []
 
@@ -402,11 +411,15 @@ def test_datetimes_are_binned_alike_by_both_engines(spark: Any, tmp_path: Path) 
     )
     assert got["histogram"]["counts"] == counts
     spark_now = sparkdrift.table_now(
-        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "parquet", by_pandas
+        Dataset("data", engine="spark", spark=TEST_SPARK),
+        "data",
+        [str(path)],
+        "parquet",
+        typed(by_pandas),
     )
     for found in (
-        drift.compare(frame.df, frame.dtypes, by_spark),
-        drift.compare_table(spark_now, by_pandas),
+        drift.compare(frame.df, frame.dtypes, typed(by_spark)),
+        drift.compare_table(spark_now, typed(by_pandas)),
     ):
         assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
 
@@ -444,10 +457,14 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
     assert columns["tag"]["top"]["none"] == int((tag == "none").sum())
     assert len(columns["id"]["top"]) <= 5  # candidates only, not 3000 values counted
     spark_now = sparkdrift.table_now(
-        Dataset("data", engine="spark", spark=TEST_SPARK), "data", [str(path)], "csv", by_spark
+        Dataset("data", engine="spark", spark=TEST_SPARK),
+        "data",
+        [str(path)],
+        "csv",
+        typed(by_spark),
     )
     for found in (
-        drift.compare(frame.df, frame.dtypes, by_spark),
-        drift.compare_table(spark_now, by_spark),
+        drift.compare(frame.df, frame.dtypes, typed(by_spark)),
+        drift.compare_table(spark_now, typed(by_spark)),
     ):
         assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []

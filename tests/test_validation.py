@@ -196,8 +196,8 @@ def test_a_dvc_tracked_parquet_dataset_is_validated_from_the_cache(example: Exam
     entry = outcome.lock.data["data/t.parquet"]
     assert entry.validation == Validation(success=True, evaluated=3, failed=0)
     assert entry.profile is not None and entry.profile.rows == 3
-    assert (entry.profile.columns or {})["a"]["dtype"] == "int64"
-    assert (entry.profile.columns or {})["b"]["top"] == {"x": 2, "y": 1}
+    assert (entry.profile.columns or {})["a"].dtype == "int64"
+    assert (entry.profile.columns or {})["b"].top == {"x": 2, "y": 1}
 
     outcome = evaluate(good.assign(a=[1, 2, 42]))  # staged: 42 out of range
     assert outcome.lock is not None

@@ -15,9 +15,9 @@ from gitml import repo as repo_mod
 from gitml.config import Config, Dataset
 from gitml.errors import BadInput
 from gitml.lockfile import LOCK_FILE
+from gitml.lockprofile import Profile, checked
 from gitml.output import aligned, console, say, say_on_terminal, warn
 from gitml.paths import normalize, repo_relative
-from gitml.profile import checked
 from gitml.records import plain
 
 
@@ -60,11 +60,11 @@ def _stage_commits(tags: list[gtotags.Tag], names: list[str], stage: str) -> set
     return {t.commit for t in found if t is not None}
 
 
-def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, Any]:
+def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> Profile:
     _, lock = lockfile.committed_lock(repo.root, commit, "no profile was recorded there")
     entry = lock.data.get(path)
     profile = entry.profile if entry is not None else None
-    if profile is None or profile.columns is None:
+    if profile is None or not profile.has_columns:
         profiled = sorted(p for p, e in lock.data.items() if e.profile and plain(e.profile))
         hint = ""
         if profiled:
@@ -76,12 +76,11 @@ def recorded_profile(repo: repo_mod.Repo, commit: str, path: str) -> dict[str, A
             f"{LOCK_FILE} at {commit[:12]} records no profile of {path} (a dataset is profiled "
             f"when it has a suite: `gitml suite init`){hint}"
         )
-    recorded = plain(profile)  # the mapping drift compares, as the file holds it
     try:
-        checked(recorded)
+        checked(profile)
     except BadInput as exc:
         raise BadInput(f"{LOCK_FILE} at {commit[:12]}, data {path}: {exc}") from None
-    return recorded
+    return profile
 
 
 def drift_command(
@@ -105,7 +104,7 @@ def drift_command(
     profile = recorded_profile(repo, commit, dataset.path)
     now = _read_now(repo, dataset, target, profile)
     columns = drift.compare_table(now, profile, threshold)
-    compared = _Compared(dataset.path, target.shown, against, commit, profile.get("rows"), now.rows)
+    compared = _Compared(dataset.path, target.shown, against, commit, profile.rows, now.rows)
     if json_out:
         print(json.dumps(compared.as_json(columns, threshold), indent=2, sort_keys=True))
     else:
@@ -137,7 +136,7 @@ class _Compared:
     shown: str
     against: str
     commit: str
-    rows_then: Any
+    rows_then: int | None
     rows_now: int
 
     def as_json(self, columns: list[drift.ColumnDrift], threshold: float) -> dict[str, Any]:
@@ -185,9 +184,7 @@ class _Target:
         return cls(rel if name is None else name, rel)
 
 
-def _read_now(
-    repo: repo_mod.Repo, d: Dataset, target: _Target, profile: dict[str, Any]
-) -> drift.TableNow:
+def _read_now(repo: repo_mod.Repo, d: Dataset, target: _Target, profile: Profile) -> drift.TableNow:
     """The data now, read by the dataset's engine: pandas (within its size limit, or its
     sample), or Spark, whole."""
     if target.outside is None:

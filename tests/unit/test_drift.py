@@ -10,7 +10,9 @@ import pytest
 from gitml import drift
 from gitml.errors import BadInput
 from gitml.frame import Frame, frame_of
+from gitml.lockprofile import Profile
 from gitml.profile import profile_of
+from gitml.records import read_record
 
 
 def frame(columns: dict[str, list[Any]]) -> Frame:
@@ -19,8 +21,13 @@ def frame(columns: dict[str, list[Any]]) -> Frame:
     return frame_of(pd.DataFrame(columns), [0], ["d.csv"])
 
 
+def recorded(then: Frame) -> Profile:
+    """The profile validation records of `then`, as gitml.lock's records."""
+    return read_record(Profile, profile_of(then))
+
+
 def compared(then: Frame, now: Frame) -> dict[str, drift.ColumnDrift]:
-    return {c.column: c for c in drift.compare(now.df, now.dtypes, profile_of(then))}
+    return {c.column: c for c in drift.compare(now.df, now.dtypes, recorded(then))}
 
 
 def test_psi_floors_empty_bins_and_verdicts_follow_the_thresholds() -> None:
@@ -94,6 +101,6 @@ def test_values_the_reference_held_beyond_its_top_values_are_not_called_new() ->
 def test_no_rows_is_bad_input() -> None:
     then = frame({"a": [1, 2]})
     with pytest.raises(BadInput, match="no rows to compare: the data now"):
-        drift.compare(then.df.iloc[:0], then.dtypes, profile_of(then))
+        drift.compare(then.df.iloc[:0], then.dtypes, recorded(then))
     with pytest.raises(BadInput, match="the recorded profile has no row count or no columns"):
-        drift.compare(then.df, then.dtypes, {"rows": 2})
+        drift.compare(then.df, then.dtypes, Profile(rows=2))

@@ -12,8 +12,10 @@ import pytest
 from gitml import history, lockfile, modelhistory, versiondiff
 from gitml.errors import BadInput
 from gitml.history import Commit, Version
-from gitml.lockfile import Gate, Lock, ModelEntry, Profile
+from gitml.lockfile import Gate, Lock, ModelEntry
+from gitml.lockprofile import ColumnProfile, Profile
 from gitml.modelhistory import Checks, ModelRef, Tally
+from gitml.records import updated
 
 LOCKS = Path(__file__).parent / "locks"
 MODEL = "model/model.pkl"
@@ -77,9 +79,9 @@ def test_the_diff_of_a_dataset_names_its_profile_changes() -> None:
     data = old.data["data/wine.csv"]
     assert data.profile is not None and data.profile.columns is not None
     columns = dict(data.profile.columns)
-    columns["alcohol"] = {**columns["alcohol"], "nulls": 2}
+    columns["alcohol"] = updated(columns["alcohol"], nulls=2)
     del columns["hue"]
-    columns["ash"] = {"dtype": "float64", "nulls": 0}
+    columns["ash"] = ColumnProfile(dtype="float64", nulls=0)
     changed = dataclasses.replace(data, md5="9" * 32, profile=Profile(rows=170, columns=columns))
     new = dataclasses.replace(old, data={"data/wine.csv": changed})
     diff = versiondiff.diff_versions(version(old), version(new, "b"))

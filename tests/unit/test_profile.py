@@ -1,13 +1,11 @@
-"""gitml/profile.py: what gitml.lock records of a dataset, made and read back in process."""
+"""gitml/profile.py: what gitml.lock records of a dataset, made in process (read back:
+tests/unit/test_lockprofile.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from gitml import profile
-from gitml.errors import BadInput
 from gitml.frame import frame_of
 
 
@@ -52,14 +50,3 @@ def test_a_value_of_five_percent_is_a_point_of_its_own() -> None:
 def test_number_keys_are_the_same_for_ints_and_floats() -> None:
     assert profile.number_key(3) == profile.number_key(3.0) == "3"
     assert profile.number_key(0.5) == "0.5"
-
-
-def test_a_recorded_profile_is_checked_before_use() -> None:
-    good = profiled({"x": [float(i) for i in range(30)], "s": ["a", "b", "c"] * 10})
-    assert profile.checked(good) is good["columns"]
-    broken = {"rows": 30, "columns": {**good["columns"], "s": {"nulls": 0, "top": {"a": -1}}}}
-    with pytest.raises(BadInput, match="the recorded profile of column 's' is not one gitml"):
-        profile.checked(broken)
-    short = {"rows": 31, "columns": {"x": good["columns"]["x"]}}  # the histogram holds 30
-    with pytest.raises(BadInput, match="column 'x'"):
-        profile.checked(short)
