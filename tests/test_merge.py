@@ -17,17 +17,23 @@ def md5(path: Path) -> str:
 
 @pytest.mark.slow
 def test_both_sides_changed_the_lock_merge_regenerates_it(example: Example) -> None:
+    """Each side adds a model test (the test files merge cleanly, their recorded hash and
+    counts in gitml.lock cannot): the driver runs the merged tests and records them."""
+    test_dir = example.root / "tests" / "model"
+    passing = "def test_{}(gitml_model):\n    assert gitml_model is not None\n"
     example.git("checkout", "-q", "-b", "feature")
     example.set_param("n_estimators: 3", "n_estimators: 8")
     assert example.gitml("repro").returncode == 0
-    example.git("commit", "-qam", "eight trees")
+    (test_dir / "test_feature.py").write_text(passing.format("feature"))
+    example.git("add", "-A")
+    example.git("commit", "-qm", "eight trees, one more test")
     feature_md5 = yaml.safe_load(example.show_file("HEAD", "gitml.lock"))["models"][
         "model/model.pkl"
     ]["md5"]
     example.git("checkout", "-q", "main")
-    cfg = example.root / "gitml.yaml"
-    cfg.write_text(cfg.read_text() + "hooks:\n  block_stale: false\n")
-    example.git("commit", "-qam", "config change on main")  # changes gitml.lock (config hash)
+    (test_dir / "test_main.py").write_text(passing.format("main"))
+    example.git("add", "-A")
+    example.git("commit", "-qm", "one more test on main")  # gitml.lock: the tests' hash
     proc = example.git("merge", "--no-edit", "feature", check=False)
     # git ignores what pre-merge-commit stages: gitml stops the merge with the lock staged
     assert proc.returncode != 0
@@ -42,6 +48,7 @@ def test_both_sides_changed_the_lock_merge_regenerates_it(example: Example) -> N
     assert "<<<<<<<" not in lock_text
     lock = yaml.safe_load(lock_text)
     assert lock["models"]["model/model.pkl"]["md5"] == feature_md5
+    assert lock["models"]["model/model.pkl"]["tests"]["passed"] == 4  # 2 + each side's one
     assert example.gitml("lock", "--check", "HEAD").returncode == 0
     assert example.git("status", "--porcelain").stdout == ""
 
