@@ -74,7 +74,7 @@ def lock_at(clone: Path) -> dict:  # type: ignore[type-arg]
 @pytest.fixture(scope="module")
 def gated(example_template: Example, tmp_path_factory: pytest.TempPathFactory) -> Example:
     """The example with a second gate, relative to the parent commit's model."""
-    ex = copy_example(example_template, tmp_path_factory.mktemp("gated"))
+    ex = copy_example(example_template, tmp_path_factory.mktemp("gated") / "ex")
     edit(ex, "gitml.yaml", "      - accuracy >= 0.9\n",
          f"      - accuracy >= 0.9\n      - {RELATIVE}\n    baseline: parent\n")  # fmt: skip
     commit(ex, "a gate relative to the parent")
@@ -111,7 +111,7 @@ def test_tests_of_one_side_for_the_model_of_the_other_are_stale(
     assert "run `gitml lock` and commit" in check.stderr
 
     # a local merge without the driver: the pre-merge-commit hook runs them, and they fail
-    ex.git("config", "--unset", "merge.gitml.driver")
+    ex.git("config", "--remove-section", "merge.gitml")
     local = ex.git("merge", "--no-edit", "feature", check=False)
     assert local.returncode != 0
     assert "test_the_forest_stays_small" in local.stderr, local.stderr
