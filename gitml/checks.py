@@ -15,6 +15,7 @@ from typing import Any
 from gitml.dvcconfig import DvcConfig
 from gitml.lineage import Lineage
 from gitml.lockfile import Lock
+from gitml.mergedlock import Merge
 from gitml.output import say_on_terminal, warn
 from gitml.repo import Repo
 
@@ -32,6 +33,9 @@ class CheckContext:
     head: str | None = None
     head_lock: Lock | None = None
     dvc_config: DvcConfig | None = None  # .dvc/config as read for this run (None: read it)
+    # The merge the state is judged as (gitml.mergedlock): results no parent recorded run again,
+    # and a `baseline: parent` is its first parent. None: not a merge.
+    merge: Merge | None = None
     # Where a check's warnings go (a line each): the hook's stderr unless the caller says.
     report: Callable[[str], None] = warn
     # Where a check says what is about to take long (a JVM starting): the terminal, if any.

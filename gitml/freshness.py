@@ -3,13 +3,14 @@
 DESIGN.md: `gitml lock --check` compares the inputs part alone (hashes of what the dvc.lock and
 .dvc files, params, stage code and gitml.yaml say), so it never flips with a library version
 or a new production tag; and the recorded test results must be keyed by the state's test files
-and the data they read (a commit made around the hook would otherwise pass). Pre-push, promote,
+and the data they read (a commit made around the hook would otherwise pass), and a merge's
+results must be ones a parent recorded, or gitml's own for that merge (gitml.mergedlock). Pre-push, promote,
 `gitml lock --check` and `gitml doctor` judge by this rule.
 """
 
 from __future__ import annotations
 
-from gitml import dvcconfig, lineage, lockfile, lockinputs, modeltests
+from gitml import dvcconfig, lineage, lockfile, lockinputs, mergedlock, modeltests
 from gitml.errors import BadInput
 from gitml.lineage import Lineage
 from gitml.lockfile import LOCK_FILE
@@ -48,4 +49,8 @@ def lock_is_fresh(repo: Repo, snap: Snapshot, tell: Teller = EDGE) -> tuple[bool
     for note in notes:
         tell.warn(note)
     diffs += mismatches
+    # A merge's lock merged as text: results of one side for the inputs of the other.
+    merge = mergedlock.merge_state(repo.root, snap.rev, recorded, config)
+    if merge is not None:
+        diffs += mergedlock.problems(merge, config, recorded)
     return not diffs, diffs

@@ -108,7 +108,7 @@ def _value(
     return float(params.lookup(metrics, gate.metric))
 
 
-def _threshold(
+def threshold_of(
     gate: Gate, baseline_rev: str | None, baseline_metrics: dict[str, Any] | None
 ) -> float | None:
     """The fixed number, or the baseline's figure moved by the delta (None: no baseline)."""
@@ -141,7 +141,7 @@ def evaluate(
     records = []
     for gate in parsed:
         value = round_sig(_value(gate, metrics, model, metrics_file, unread))
-        threshold = _threshold(gate, baseline_rev, baseline_metrics)
+        threshold = threshold_of(gate, baseline_rev, baseline_metrics)
         passed = threshold is None or holds(gate.op, value, round_sig(threshold))
         records.append(
             Verdict(

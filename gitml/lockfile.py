@@ -278,6 +278,8 @@ class Lock(Record):
     data: dict[str, DataEntry] = nested(DataEntry, "map")
     environments: dict[str, Environment] = nested(Environment, "map")
     settings: dict[str, str] | None = key(dict)  # gitml.yaml key: sha256 (gitml/confighash.py)
+    # the parents of the merge whose results gitml computed itself (gitml/mergedlock.py)
+    merge: list[str] | None = key(list)
     ALWAYS = frozenset({"models", "data", "environments"})
 
     def environment_of(self, entry: ModelEntry) -> Environment | None:

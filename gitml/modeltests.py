@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import baselines, gates, git, slices, testfiles, testrunner
+from gitml import baselines, gates, git, mergedlock, slices, testfiles, testrunner
 from gitml.checks import CheckContext, Failure
 from gitml.config import Model
 from gitml.errors import BadInput
@@ -81,6 +81,8 @@ def run_models(
     recording their results in ctx.lock (a new Lock each time); warnings go to ctx.report."""
     # The hook resolved HEAD once (ctx.head); `gitml test` builds its context without it.
     head = ctx.head if ctx.head is not None else git.head_commit(ctx.repo.root)
+    if ctx.merge is not None:  # as git diffs a merge: against its first parent
+        head = ctx.merge.first
     results = []
     for m in _selected(ctx.lineage.config.models, only):
         entry = _unchecked_dropped(ctx.lock.models[m.path], m)
@@ -127,6 +129,9 @@ def needs_run(ctx: CheckContext, m: Model, entry: ModelEntry, thash: str | None)
         return True
     if m.tests and not _tests_hold(ctx.lineage, entry.tests, thash):
         return True
+    merge = ctx.merge
+    if merge is not None and not merge.checked and mergedlock.model_problems(merge, m, entry):
+        return True  # results a merge took from two sides, which nobody reached together
     # verdicts a merge made without gitml's driver combined from two sides are judged again
     figures = slices.with_test_metrics(entry.metrics, entry.tests)  # gates name `tests.X` too
     mismatched = gates.recorded_mismatches(m.path, m.gates, entry.gates, figures)

@@ -25,6 +25,7 @@ from gitml import (
     lineage,
     lockfile,
     lockinputs,
+    mergedlock,
     objects,
     params,
     testfiles,
@@ -322,6 +323,17 @@ def _head_lock(snap: Snapshot, head_snap: Snapshot | None, previous: Lock | None
         return None
 
 
+def _parsed(data: bytes | None, tell: Teller) -> Lock | None:
+    """The staged gitml.lock, parsed (None: none; one that cannot be read is written anew)."""
+    if data is None:
+        return None
+    try:
+        return lockfile.parse(data)
+    except BadInput as exc:
+        tell.warn(f"{exc}; writing it anew")
+        return None
+
+
 def evaluate(
     repo: Repo, snap: Snapshot, head: str | None, *, run_checks: bool = True, tell: Teller = EDGE
 ) -> Outcome:
@@ -346,13 +358,7 @@ def evaluate(
         outcome.missing += objects.corrupt_objects(dvc_cfg, changed_outs, md5s.hash_path)
         outcome.modified = _modified_in_workspace(repo, changed_outs, md5s)
         previous_bytes = snap.read(LOCK_FILE)
-        previous = None
-        if previous_bytes is not None:
-            try:
-                previous = lockfile.parse(previous_bytes)
-            except BadInput as exc:
-                tell.warn(f"{exc}; writing it anew")
-        previous = lineage.in_current_layout(previous, snap, head_snap)
+        previous = lineage.in_current_layout(_parsed(previous_bytes, tell), snap, head_snap)
         lock = lockinputs.merge_results(
             lineage.inputs(lin, dvc_cfg.cache_dir, dvc_cfg=dvc_cfg, previous=previous), previous
         )
@@ -360,6 +366,7 @@ def evaluate(
         head_lock = _head_lock(snap, head_snap, previous)
         head_lock = outcome.head_lock = lineage.in_current_layout(head_lock, head_snap)
         if run_checks and not outcome.missing:
+            merge = mergedlock.merge_state(repo.root, None, previous, config)
             ctx = checks.CheckContext(
                 repo,
                 lin,
@@ -370,9 +377,10 @@ def evaluate(
                 head=head,
                 head_lock=head_lock,
                 dvc_config=dvc_cfg,
+                merge=merge,
             )
             outcome.failures = checks.run_all(ctx)
-            lock = ctx.lock  # with the checks' results
+            lock = mergedlock.marked(ctx.lock, merge, config)  # with the checks' results
         outcome.lock = lock
         outcome.lock_bytes = lockfile.serialize(lock)
         outcome.previous_bytes = previous_bytes

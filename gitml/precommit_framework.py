@@ -3,6 +3,8 @@
 gitml's hooks go into `.pre-commit-config.yaml` (gitml.precommit_config), gitml's own native
 shims come out (the framework would chain them and run gitml twice), and `pre-commit install`
 installs every hook type gitml needs. Refused up front where `pre-commit install` would refuse.
+The caller stages the config (`gitml init` stages its files together and says what that staged:
+in a clone that has them committed, nothing).
 """
 
 from __future__ import annotations
@@ -66,5 +68,4 @@ def install_framework(root: Path, tell: Teller = EDGE) -> None:
     if removed:
         tell.say(f"removed gitml's native hooks ({', '.join(removed)}): pre-commit runs gitml now")
     run_install(root)
-    git.run(["add", "--", CONFIG], root)
-    tell.say(f"pre-commit installed for {', '.join(HOOK_TYPES)}; staged {CONFIG}")
+    tell.say(f"pre-commit installed for {', '.join(HOOK_TYPES)}")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitml import ci_templates, discover, git, hook_install, precommit_framework
+from gitml import ci_templates, discover, git, hook_install, precommit_framework, precommit_hooks
 from gitml import repo as repo_mod
 from gitml.config import CONFIG_FILE
 from gitml.errors import BadInput
@@ -28,12 +28,14 @@ def init(hooks: str = "git", ci: str | None = None) -> int:
         dvc_init(root)
     write_config(root)
     merge_driver(root)
+    hook_files = []
     if hooks == "git":
         install_native(root)
     else:
         precommit_framework.install_framework(root)
+        hook_files.append(precommit_hooks.CONFIG)
     ci_file = [ci_templates.write(root, ci)] if ci is not None else []
-    stage_files(root, [CONFIG_FILE, ".gitattributes", *ci_file])
+    stage_files(root, [CONFIG_FILE, ".gitattributes", *hook_files, *ci_file])
     return 0
 
 
