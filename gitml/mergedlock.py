@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import baselines, gates, git, lockfile
-from gitml.config import Config, Model
+from gitml.config import Config, Dataset, Model
 from gitml.errors import BadInput
 from gitml.fileio import round_sig
-from gitml.lockfile import LOCK_FILE, Lock, ModelEntry
+from gitml.lockfile import LOCK_FILE, DataEntry, Lock, ModelEntry
 from gitml.records import plain, updated, without
 
 
@@ -84,6 +84,10 @@ def problems(merge: Merge, config: Config, lock: Lock | None) -> list[str]:
         entry = lock.models.get(m.path)
         if entry is not None:
             lines += model_problems(merge, m, entry)
+    for d in config.data:
+        data_entry = lock.data.get(d.path)
+        problem = data_problem(merge, d, data_entry) if data_entry is not None else None
+        lines += [problem] if problem else []
     return lines
 
 
@@ -108,6 +112,26 @@ def _needs_mark(merge: Merge, config: Config, lock: Lock) -> bool:
 
 
 # --- the judgements --------------------------------------------------------------------------
+
+
+def data_problem(merge: Merge, d: Dataset, entry: DataEntry) -> str | None:
+    """The dataset's recorded validation, unless a parent recorded it for the same bytes and
+    suite: a text merge can take the data's md5 from one side and the suite's hash and verdict
+    from the other, a validation nobody ran."""
+    if not d.suite or entry.validation is None:
+        return None
+    ran = (entry.md5, entry.hash, entry.suite_sha256, plain(entry.validation))
+    for parent_lock in merge.locks:
+        old = parent_lock.data.get(d.path) if parent_lock is not None else None
+        if old is None or old.validation is None:
+            continue
+        if (old.md5, old.hash, old.suite_sha256, plain(old.validation)) == ran:
+            return None
+    return (
+        f"data.{d.path}.validation: recorded for data md5 {str(entry.md5 or entry.hash)[:12]} "
+        f"with suite {str(entry.suite_sha256)[:12]}, a pair validated on no parent of the merge "
+        f"({', '.join(p[:12] for p in merge.parents)}): {LOCK_FILE} was merged as text"
+    )
 
 
 def _tests_problem(merge: Merge, m: Model, entry: ModelEntry) -> str | None:

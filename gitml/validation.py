@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import datareaders, dvcconfig, dvcfiles, expectations, objects, validation_cache
+from gitml import (
+    datareaders,
+    dvcconfig,
+    dvcfiles,
+    expectations,
+    mergedlock,
+    objects,
+    validation_cache,
+)
 from gitml.checks import CheckContext, Failure
 from gitml.config import Dataset
 from gitml.datareaders import Source
@@ -267,11 +275,19 @@ def _needs_validation(ctx: CheckContext, d: Dataset) -> bool:
     entry = ctx.lock.data.get(d.path)
     recorded = entry.validation if entry is not None else None
     profile = entry.profile if entry is not None else None
+    merge = ctx.merge
     return (
         d.path in ctx.changed_data
         or not (recorded is not None and recorded.success)
         # a profile written before histograms: validated again to record what drift needs
         or (profile is not None and profile.coarse)
+        # data of one side of a merge with the other side's verdict: nobody validated that pair
+        or (
+            entry is not None
+            and merge is not None
+            and not merge.checked
+            and mergedlock.data_problem(merge, d, entry) is not None
+        )
     )
 
 

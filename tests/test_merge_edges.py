@@ -9,6 +9,7 @@ the merged branch, or re-judged by the pre-merge-commit hook of a local merge wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,42 @@ def test_tests_of_one_side_for_the_model_of_the_other_are_stale(
     fixing = ex.gitml("lock")
     assert fixing.returncode == 1, fixing.stderr
     assert "test_the_forest_stays_small" in fixing.stderr
+
+
+@pytest.mark.slow
+def test_data_of_one_side_validated_by_the_suite_of_the_other_is_stale(
+    example: Example, tmp_path: Path
+) -> None:
+    """The feature brings new rows of data; main edits the suite: a host's merge keeps the
+    feature's data md5 and main's suite hash and verdict, a validation nobody ran."""
+    ex = example
+    ex.without_model_checks()
+    assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
+    commit(ex, "validate the wine data")
+    suite_path = next((ex.root / ".gitml" / "suites").glob("*.json"))
+    ex.git("checkout", "-q", "-b", "feature")
+    rows = (ex.root / "data" / "wine.csv").read_text().splitlines(keepends=True)
+    (ex.root / "data" / "wine.csv").write_text("".join(rows[:-5]))  # five rows fewer
+    ex.dvc("add", "-q", "data/wine.csv")
+    assert ex.gitml("repro").returncode == 0
+    commit(ex, "less data")
+    feature = ex.lock()["data"]["data/wine.csv"]
+    ex.git("checkout", "-q", "main")
+    suite = json.loads(suite_path.read_text())
+    suite.setdefault("meta", {})["notes"] = "reviewed"
+    suite_path.write_text(json.dumps(suite, indent=2))
+    commit(ex, "the suite reviewed")
+    main = ex.lock()["data"]["data/wine.csv"]
+    assert main["suite_sha256"] != feature["suite_sha256"]
+
+    clone = host_merge(ex, tmp_path / "host")
+    merged = lock_at(clone)["data"]["data/wine.csv"]
+    # the premise: the data of one side, the suite and its verdict of the other
+    assert merged["md5"] == feature["md5"] and merged["suite_sha256"] == main["suite_sha256"]
+    check = gitml("lock", "--check", "--rev", "HEAD", cwd=clone)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "data.data/wine.csv.validation: " in check.stderr
+    assert "validated on no parent of the merge" in check.stderr
 
 
 # --- 2. a `baseline: parent` gate after a host's merge: the first parent -----------------------

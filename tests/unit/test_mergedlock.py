@@ -61,3 +61,30 @@ def test_a_parent_not_in_the_clone_is_said() -> None:
     merge = Merge(Path("/nonexistent"), (MAIN, FEATURE), (lock(OLD, "y"), None), (FEATURE,), False)
     [line] = problems(merge, CONFIG, lock(OLD, "y"))
     assert f"parent {FEATURE[:12]} is not in this clone" in line and "--deepen" in line
+
+
+DATA_CONFIG = config.parse(
+    "version: 1\ndata:\n  - path: d.csv\n    suite: .gitml/suites/d.json\n", "gitml.yaml"
+)
+
+
+def data_lock(md5: str, suite_sha256: str, success: bool) -> Lock:
+    validation = {"success": success, "evaluated": 3, "failed": 0 if success else 1}
+    entry = {"md5": md5, "suite": ".gitml/suites/d.json", "suite_sha256": suite_sha256}
+    doc = {"data": {"d.csv": {**entry, "validation": validation}}, "models": {}}
+    return lockfile.parse(
+        lockfile.serialize(
+            lockfile.from_dict({"schema": lockfile.SCHEMA, **doc, "environments": {}})
+        )
+    )
+
+
+def test_data_of_one_side_with_the_suite_and_verdict_of_the_other_is_no_parents() -> None:
+    # main tightened the suite (the old data fails it); the feature brought new data (passing
+    # the old suite): a text merge keeps the new md5 and main's suite hash and verdict
+    main, feature = data_lock(OLD, "suite-2", False), data_lock(NEW, "suite-1", True)
+    merge = merge_of(main, feature)
+    assert problems(merge, DATA_CONFIG, data_lock(NEW, "suite-1", True)) == []  # a parent's
+    [line] = problems(merge, DATA_CONFIG, data_lock(NEW, "suite-2", False))
+    assert line.startswith("data.d.csv.validation: recorded for data md5 111111111111 with suite")
+    assert "validated on no parent of the merge" in line
