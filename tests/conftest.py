@@ -64,6 +64,20 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
         os.environ.pop(var, None)
 
 
+# The modules that take longest, run first: pytest-xdist hands out test files in collection order,
+# so a long one collected last (test_spark.py, by its name) would run alone at the end while the
+# other worker idles. Their order here is that of their time in CI's slow part.
+LONGEST_FIRST = ("test_spark.py", "test_fuzz.py", "test_demo.py", "test_restore_truth.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The gitml processes the tests start run with PYTHONDONTWRITEBYTECODE (nothing written into
     # the example repos) and so would compile gitml from source in every one of thousands of
