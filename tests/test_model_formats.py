@@ -568,8 +568,10 @@ def test_without_torch_the_other_libraries_still_run(tmp_path: Path) -> None:
     env["GITML_ENV_PROBE"] = str(tmp_path / "probe.jsonl")
     report = tmp_path / "report.xml"
     here = Path(__file__)
+    # -n 0: in one process (pyproject's addopts spread tests over xdist workers, each of which
+    # would load the probe and write its events again)
     cmd = [sys.executable, "-m", "pytest", "-p", "gitml_env_probe", "-p", "no:cacheprovider",
-           "-q", f"--junitxml={report}", "-k", "not through_a_commit and not without_torch",
+           "-n", "0", "-q", f"--junitxml={report}", "-k", "not through_a_commit and not without_torch",
            str(here)]  # fmt: skip
     proc = subprocess.run(
         cmd, cwd=here.parent.parent, env=env, capture_output=True, text=True, check=False
