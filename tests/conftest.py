@@ -66,8 +66,11 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
 
 # The modules that take longest, run first: pytest-xdist hands out test files in collection order,
 # so a long one collected last (test_spark.py, by its name) would run alone at the end while the
-# other worker idles. Their order here is that of their time in CI's slow part.
-LONGEST_FIRST = ("test_spark.py", "test_fuzz.py", "test_demo.py", "test_restore_truth.py")
+# other worker idles. Their order: their time in CI's slow part (2026-12-03, --durations).
+LONGEST_FIRST = (
+    *("test_spark.py", "test_demo.py", "test_model_formats.py", "test_modeltests.py"),
+    *("test_merge_matrix.py", "test_reproduce.py", "test_fuzz.py", "test_restore_truth.py"),
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
