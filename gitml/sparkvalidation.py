@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import expectations, sparkprofile, sparkread, sparksession
+from gitml import expectations, sparkfailure, sparkprofile, sparkread, sparksession
 from gitml.config import Dataset, SparkOptions
 
 # pandas dtype -> the Spark types sparkread reads as that dtype
@@ -80,12 +80,22 @@ def run_suite(
 
     spark = sparksession.session(dataset.spark or SparkOptions(), dataset.path)
     df = sparkread.read(spark, locations, fmt, dataset.read, dataset.path)
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        with sparkread.spark_errors(dataset.path):
+    with sparkread.spark_errors(dataset.path):
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
             expectations.check_columns(suite_name, dataset.path, doc, list(df.columns))
             evaluated, failed, rows = expectations.run_gx_spark(suite_name, for_spark(doc), doc, df)
             profile = sparkprofile.profile_of(df)
-    finally:
-        df.unpersist()
+        finally:
+            _release(df)
     return SparkRun(evaluated, failed, rows, profile)
+
+
+def _release(df: Any) -> None:
+    """The cached data dropped, unless the JVM that held it is gone (its error is the one to
+    tell, not this call's)."""
+    try:
+        df.unpersist()
+    except Exception as exc:  # noqa: BLE001 - py4j's and the JVM's errors alike
+        if not sparkfailure.jvm_failed(exc):
+            raise
