@@ -30,9 +30,9 @@ GONE_SIGNS = (
 )
 FIX = (
     "give it more memory in gitml.yaml, in the dataset's `spark: conf:` (in local mode the "
-    "driver's JVM is also the executor: `conf: {spark.driver.memory: 6g}`; on a cluster "
-    "`spark.executor.memory`), and point `spark.local.dir` at a disk with room for what Spark "
-    "spills; Spark's own last words, if any, are above"
+    "driver's JVM is also the executor, 3g by default: e.g. `conf: {spark.driver.memory: 6g}`; "
+    "on a cluster `spark.executor.memory`), and point `spark.local.dir` at a disk with room for "
+    "what Spark writes there; Spark's own last words, if any, are above"
 )
 
 

@@ -27,9 +27,11 @@ DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}",
 }
-# In local mode the driver's JVM is also the executor that holds the cached data: 2 GiB of heap
-# (Spark's default is 1) keeps more of it in memory; the process stays well under 6 GiB.
-LOCAL_DEFAULTS = {"spark.driver.memory": "2g"}
+# In local mode the driver's JVM is also the executor that holds the cached data and runs every
+# task: 3 GiB of heap (Spark's default is 1) leaves room for a dataset's aggregations beside
+# the cache (data above a size is cached on disk: gitml.sparkvalidation.cache_level), and the
+# process tree stays under 6 GiB with a 5 GB CSV (benchmarks/spark.py).
+LOCAL_DEFAULTS = {"spark.driver.memory": "3g"}
 
 
 def settings(options: SparkOptions) -> dict[str, str]:
