@@ -426,4 +426,4 @@ def _clean_path(path: str) -> bool:
 def serialize(lock: Lock) -> bytes:
     """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded, the
     fields that change independently kept apart by blank lines (gitml/locklayout.py)."""
-    return (f"schema: {SCHEMA}\n" + locklayout.spaced(dump_yaml(rounded(plain(lock))))).encode()
+    return (f"schema: {SCHEMA}\n" + locklayout.laid_out(dump_yaml(rounded(plain(lock))))).encode()

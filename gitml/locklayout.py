@@ -14,6 +14,13 @@ them, where dvc.lock changes too.
 
 Blank lines are inserted at the first line of a key (or of a list item), found by parsing what
 PyYAML wrote, so they never fall inside a multi-line scalar. Readers see the same document.
+
+A profile's lists of numbers (quantiles, histogram edges and counts) are written on one line
+each, `edges: [11.03, 11.87, 12.25]`, where PyYAML writes a line per number: they are figures
+of one measurement, which change together, and a line each made them most of the lock (the
+wine demo's, with its profile: 421 lines, 291 of them one number each; 130 lines written this
+way, 4.3 kB instead of 8.0). Locks written with a line per number read the same, and are
+written back this way.
 """
 
 from __future__ import annotations
@@ -37,7 +44,74 @@ SEPARATED: tuple[tuple[str, ...], ...] = (
     ("data", "*", "validation"),
 )
 
+# The lists of numbers written on one line (FLOWED), as paths from the document root.
+_COLUMN = ("data", "*", "profile", "columns", "*")
+FLOWED: tuple[tuple[str, ...], ...] = (
+    (*_COLUMN, "quantiles"),
+    (*_COLUMN, "histogram", "edges"),
+    (*_COLUMN, "histogram", "counts"),
+)
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
 _Composer: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def laid_out(text: str) -> str:
+    """`text`, a gitml.lock body as PyYAML dumps it (block style), in gitml.lock's layout:
+    the FLOWED lists on one line, blank lines between the children of the SEPARATED nodes."""
+    return spaced(flowed(text))
+
+
+def flowed(text: str) -> str:
+    """`text` with each FLOWED list of plain numbers, one per line, on its key's line."""
+    root = yaml.compose(text, Loader=_Composer)
+    if root is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    joined: dict[int, str] = {}
+    dropped: set[int] = set()
+    for key, seq in _flowed_lists(root, ()):
+        line = key.start_mark.line
+        items = [item.start_mark.line for item in seq.value]
+        values = [item.value for item in seq.value]
+        if lines[line].rstrip("\n").endswith(":") and all(
+            lines[i].strip() == f"- {v}" for i, v in zip(items, values, strict=True)
+        ):
+            joined[line] = lines[line].rstrip("\n") + " [" + ", ".join(values) + "]\n"
+            dropped.update(items)
+    return "".join(joined.get(i, line) for i, line in enumerate(lines) if i not in dropped)
+
+
+def _flowed_lists(
+    node: yaml.Node, path: tuple[str, ...]
+) -> list[tuple[yaml.Node, yaml.SequenceNode]]:
+    """(key, list) of each block list of plain numbers at a FLOWED path below `node`."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    found = []
+    for key, value in node.value:
+        where = (*path, str(key.value))
+        if _numbers(value) and _matches(where, FLOWED):
+            found.append((key, value))
+        else:
+            found += _flowed_lists(value, where)
+    return found
+
+
+def _numbers(node: yaml.Node) -> bool:
+    """A non-empty block list of plain numbers, each on a line of its own."""
+    return (
+        isinstance(node, yaml.SequenceNode)
+        and not node.flow_style
+        and bool(node.value)
+        and all(
+            isinstance(item, yaml.ScalarNode)
+            and not item.style  # plain: None (PyYAML) or "" (its C loader)
+            and item.tag in _NUMBER_TAGS
+            and item.start_mark.line == item.end_mark.line
+            for item in node.value
+        )
+    )
 
 
 def spaced(text: str) -> str:
@@ -58,14 +132,14 @@ def _collect(node: yaml.Node, path: tuple[str, ...], before: set[int]) -> None:
         children = [(str(k.value), v, k.start_mark.line) for k, v in node.value]
     elif isinstance(node, yaml.SequenceNode) and not node.flow_style:
         children = [("*", v, v.start_mark.line) for v in node.value]
-    if _matches(path):
+    if _matches(path, SEPARATED):
         before.update(line for _, _, line in children[1:])
     for key, child, _ in children:
         _collect(child, (*path, key), before)
 
 
-def _matches(path: tuple[str, ...]) -> bool:
+def _matches(path: tuple[str, ...], patterns: tuple[tuple[str, ...], ...]) -> bool:
     return any(
         len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path, strict=True))
-        for p in SEPARATED
+        for p in patterns
     )

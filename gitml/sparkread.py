@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from gitml import sparkfailure
 from gitml.errors import BadInput
 
 # pandas.read_csv's default missing-value markers (pandas._libs.parsers.STR_NA_VALUES)
@@ -62,12 +63,15 @@ TIMESTAMPS = ("TimestampType", "TimestampNTZType")
 
 @contextlib.contextmanager
 def spark_errors(name: str) -> Iterator[None]:
-    """Spark's reading and analysis errors as one BadInput naming the dataset."""
+    """Spark's reading and analysis errors as one BadInput naming the dataset; a JVM that
+    died or ran out of memory as gitml.sparkfailure says it."""
     try:
         yield
     except BadInput:
         raise
     except Exception as exc:  # noqa: BLE001 - pyspark's, py4j's and the JVM's errors alike
+        if sparkfailure.jvm_failed(exc):
+            raise sparkfailure.died(name, exc) from None
         kind = type(exc).__name__
         if kind not in ("AnalysisException", "Py4JJavaError", "SparkException") and not (
             type(exc).__module__ or ""

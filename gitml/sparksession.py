@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitml import sparkenv
+from gitml import sparkenv, sparkfailure
 from gitml.config import SparkOptions
 
 LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
@@ -27,9 +27,11 @@ DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}",
 }
-# In local mode the driver's JVM is also the executor that holds the cached data: 2 GiB of heap
-# (Spark's default is 1) keeps more of it in memory; the process stays well under 6 GiB.
-LOCAL_DEFAULTS = {"spark.driver.memory": "2g"}
+# In local mode the driver's JVM is also the executor that holds the cached data and runs every
+# task: 3 GiB of heap (Spark's default is 1) leaves room for a dataset's aggregations beside
+# the cache (data above a size is cached on disk: gitml.sparkvalidation.cache_level), and the
+# process tree stays under 6 GiB with a 5 GB CSV (benchmarks/spark.py).
+LOCAL_DEFAULTS = {"spark.driver.memory": "3g"}
 
 
 def settings(options: SparkOptions) -> dict[str, str]:
@@ -47,7 +49,8 @@ def settings(options: SparkOptions) -> dict[str, str]:
 
 def session(options: SparkOptions, dataset: str) -> Any:
     """The process's SparkSession (pyspark.sql.SparkSession), started with `options` when none
-    is active; BadInput naming `dataset` when pyspark or Java is missing."""
+    is active; BadInput naming `dataset` when pyspark or Java is missing, or Spark does not
+    start (a bad master, a driver memory too small to start with)."""
     sparkenv.require(dataset)
     from pyspark.sql import SparkSession
 
@@ -57,6 +60,9 @@ def session(options: SparkOptions, dataset: str) -> Any:
     builder = SparkSession.builder.master(options.master).appName("gitml")
     for key, value in settings(options).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+    except Exception as exc:  # noqa: BLE001 - pyspark's, py4j's and the JVM's errors alike
+        raise sparkfailure.start_failed(dataset, exc) from None
     return spark

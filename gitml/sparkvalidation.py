@@ -3,19 +3,21 @@ its profile computed in Spark (gitml.sparkprofile).
 
 Suites name pandas' dtypes (`gitml suite init` writes `int64`, `float64`, `str`); GX on Spark
 checks Spark's type names, so a type expectation's names are given in Spark's terms for the
-types sparkread reads as those dtypes. The data is read once and kept (memory, then disk) while
-GX and the profile pass over it.
+types sparkread reads as those dtypes. The data is read once and kept (`cache_level`: memory,
+then disk; on disk alone when big) while GX and the profile pass over it.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import expectations, sparkprofile, sparkread, sparksession
+from gitml import expectations, sparkfailure, sparkprofile, sparkread, sparksession
 from gitml.config import Dataset, SparkOptions
 
+MEMORY_CACHE_BYTES = 1 << 30  # data files above this are cached on disk only (cache_level)
 # pandas dtype -> the Spark types sparkread reads as that dtype
 SPARK_TYPES = {
     "int64": ["LongType"],
@@ -76,16 +78,42 @@ def run_suite(
     suite_name: str, doc: dict[str, Any], dataset: Dataset, locations: list[str], fmt: str
 ) -> SparkRun:
     """The suite `doc` on the files at `locations` (all of format `fmt`), and their profile."""
-    from pyspark import StorageLevel
-
     spark = sparksession.session(dataset.spark or SparkOptions(), dataset.path)
     df = sparkread.read(spark, locations, fmt, dataset.read, dataset.path)
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        with sparkread.spark_errors(dataset.path):
+    with sparkread.spark_errors(dataset.path):
+        df = df.persist(cache_level(locations))
+        try:
             expectations.check_columns(suite_name, dataset.path, doc, list(df.columns))
             evaluated, failed, rows = expectations.run_gx_spark(suite_name, for_spark(doc), doc, df)
             profile = sparkprofile.profile_of(df)
-    finally:
-        df.unpersist()
+        finally:
+            _release(df)
     return SparkRun(evaluated, failed, rows, profile)
+
+
+def cache_level(locations: list[str]) -> Any:
+    """Where the data read is kept while GX and the profile pass over it: memory, spilling to
+    disk, when its files are small; on disk alone above MEMORY_CACHE_BYTES, or when they are
+    URLs of unknown size. A 5 GB CSV cached in memory-and-disk killed a local JVM of 2 GiB of
+    heap (an error in Spark's MemoryStore: a block is built in memory before it spills);
+    written to disk, each block streams there, and a pass reads it back faster than Spark
+    parses the CSV again."""
+    from pyspark import StorageLevel
+
+    try:
+        size = sum(os.path.getsize(x) for x in locations if "://" not in x)
+    except OSError:
+        return StorageLevel.DISK_ONLY
+    if any("://" in x for x in locations):
+        return StorageLevel.DISK_ONLY
+    return StorageLevel.MEMORY_AND_DISK if size <= MEMORY_CACHE_BYTES else StorageLevel.DISK_ONLY
+
+
+def _release(df: Any) -> None:
+    """The cached data dropped, unless the JVM that held it is gone (its error is the one to
+    tell, not this call's)."""
+    try:
+        df.unpersist()
+    except Exception as exc:  # noqa: BLE001 - py4j's and the JVM's errors alike
+        if not sparkfailure.jvm_failed(exc):
+            raise

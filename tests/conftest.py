@@ -30,6 +30,20 @@ T = TypeVar("T")
 BIN = Path(sys.executable).parent
 
 
+def unfolded_lock_lines(text: str) -> list[str]:
+    """gitml.lock's lines with a profile's one-line lists of numbers (quantiles, histogram
+    edges and counts: gitml/locklayout.py) written a line per number, as PyYAML writes them."""
+    found = []
+    for line in text.splitlines():
+        key, _, rest = line.partition(": [")
+        if rest.endswith("]") and key.strip() in ("quantiles", "edges", "counts"):
+            indent = key[: len(key) - len(key.lstrip())]
+            found += [f"{key}:", *(f"{indent}- {v}" for v in rest[:-1].split(", "))]
+        else:
+            found.append(line)
+    return found
+
+
 def isolate_environment(home: Path, name: str = "gitml tests") -> None:
     """One environment for every git/dvc/gitml started from this process: isolated from the
     user's (no user git config, no DVC analytics, this interpreter's bin first on PATH)."""

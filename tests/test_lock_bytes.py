@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Example, copy_example
+from conftest import Example, copy_example, unfolded_lock_lines
 from layouts import add_gates, build_layout
 
 from gitml import git as git_mod
@@ -106,7 +106,9 @@ def test_the_committed_lock_is_in_the_format_gitml_writes(template: Example) -> 
     body = {k: v for k, v in doc.items() if k != "schema"}
     dumped = yaml.safe_dump(_rounded(body), sort_keys=True, default_flow_style=False)
     # PyYAML's lines, and blank lines between the fields that change independently (locklayout)
-    lines = data.decode().splitlines()
+    # and a profile's lists of numbers on one line each (issue 19: a line per number made most
+    # of the lock; `unfolded_lock_lines` writes them back a line per number, as PyYAML does)
+    lines = unfolded_lock_lines(data.decode())
     assert [line for line in lines if line] == ["schema: gitml.lock/1", *dumped.splitlines()]
     assert "" in lines and lines.count("") == data.decode().count("\n\n")
     assert set(body) == {"settings", "models", "data", "environments"}

@@ -237,11 +237,17 @@ def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: 
 
 
 def test_both_engines_describe_a_failed_expectation_with_the_same_fields(
-    spark: Any, tmp_path: Path
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 18 item 8: a failed expectation's kwargs as written (mostly, a row_condition both
     engines read), GX's counts and share of the non-missing values, the observed value and the
-    unexpected values are the same on Spark as on pandas; only their rows are pandas' alone."""
+    unexpected values are the same on Spark as on pandas; only their rows are pandas' alone.
+    The Spark engine caches this data on disk alone here, as it does big data (issue 19)."""
+    from pyspark import StorageLevel
+
+    from gitml import sparkvalidation
+
+    monkeypatch.setattr(sparkvalidation, "MEMORY_CACHE_BYTES", 0)
     rows = ["x,g"] + [
         f"{'' if i == 0 else 500 if i <= 11 else 5},{1 if i < 100 else 2}" for i in range(150)
     ]
@@ -267,6 +273,7 @@ def test_both_engines_describe_a_failed_expectation_with_the_same_fields(
             },
         ],
     }
+    assert sparkvalidation.cache_level([str(path)]) == StorageLevel.DISK_ONLY
     by_pandas, by_spark = _both([Source("data/m.csv", path)], "csv", suite, tmp_path)
     assert [r["unexpected_rows"] is None for r in by_pandas.rows] == [False, False, True, True]
     assert [r["unexpected_rows"] for r in by_spark.rows] == [None] * 4
@@ -468,3 +475,79 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
         drift.compare_table(spark_now, typed(by_spark)),
     ):
         assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
+
+
+def _jvm_of(pid: int) -> int | None:
+    """The pid of the `java` process below `pid`, if one runs."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    for child in parents:
+        p = child
+        while p in parents and p != pid:
+            p = parents[p]
+        if p == pid and Path(f"/proc/{child}/comm").read_text().strip() == "java":
+            return child
+    return None
+
+
+def _running_a_task(jvm: int) -> bool:
+    """Whether the JVM runs a Spark task (its executor names the thread of each one)."""
+    try:
+        threads = os.listdir(f"/proc/{jvm}/task")
+    except OSError:
+        return False
+    for t in threads:
+        try:
+            if Path(f"/proc/{jvm}/task/{t}/comm").read_text().startswith("Executor task"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_a_jvm_that_dies_or_cannot_start_is_one_message_naming_the_fix(example: Example) -> None:
+    """Issue 19: Spark's JVM killed while it validates (as the kernel's OOM killer would) and a
+    driver memory too small for Spark to start: one message naming Spark, the likely cause and
+    the setting that fixes it, exit 2 (the environment, not gitml: no internal error)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    example.without_model_checks()
+    _spark_dataset(example)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitml", "validate", "data/wine.csv"],
+        cwd=example.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = None
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and killed is None and time.monotonic() < deadline:
+        jvm = _jvm_of(proc.pid)
+        if jvm is not None and _running_a_task(jvm):
+            os.kill(jvm, signal.SIGKILL)
+            killed = jvm
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=120)
+    assert killed is not None, (proc.returncode, err)
+    assert proc.returncode == 2, err
+    assert "data/wine.csv: Spark's JVM was killed (SIGKILL)" in err
+    assert "spark.driver.memory" in err and "internal error" not in err and "Traceback" not in err
+    # a driver memory Spark refuses to start with: its own reason, and where to change it
+    cfg = example.root / "gitml.yaml"
+    cfg.write_text(
+        cfg.read_text().replace("spark.sql.shuffle.partitions: 2", "spark.driver.memory: 64m")
+    )
+    proc2 = example.gitml("validate", "data/wine.csv")
+    assert proc2.returncode == 2, proc2.stderr
+    assert "data/wine.csv: Spark could not start (" in proc2.stderr
+    assert "spark.driver.memory" in proc2.stderr and "internal error" not in proc2.stderr

@@ -5,7 +5,8 @@ the layouts the end-to-end tests build (environment blocks cut to a few packages
 (a dataset with a suite: validation and profile), older (what an older gitml wrote: no
 `nfiles`, `suite_sha256`, gates without `threshold`, tests without `data`, `stale: true`) and
 newer (keys this gitml does not know, at every level); compact/ holds the example as gitml wrote
-it before blank lines kept the independent fields apart (gitml/locklayout.py).
+it before blank lines kept the independent fields apart, blocklists/ the validated one as gitml
+wrote it before a profile's lists of numbers were written on one line (gitml/locklayout.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import unfolded_lock_lines
 
 from gitml import lockfile
 from gitml.errors import BadInput
@@ -43,6 +45,18 @@ def test_a_lock_in_the_compact_layout_is_read_and_written_in_todays() -> None:
     assert b"\n\n" not in compact and lockfile.parse(compact) == lockfile.parse(today)
     assert lockfile.serialize(lockfile.parse(compact)) == today
     assert [line for line in today.splitlines() if line] == compact.splitlines()
+
+
+def test_a_lock_with_a_line_per_number_is_read_and_written_in_todays_layout() -> None:
+    """Issue 19: a profile's quantiles, histogram edges and counts, once a line per number, are
+    one line each today; a lock written before reads as the same Lock and is written back in
+    today's layout, the same lines once the lists are unfolded."""
+    before = (LOCKS / "blocklists" / "validated.lock").read_bytes()
+    today = (LOCKS / "validated.lock").read_bytes()
+    assert lockfile.parse(before) == lockfile.parse(today)
+    assert lockfile.serialize(lockfile.parse(before)) == today
+    assert (before.count(b"\n"), today.count(b"\n")) == (180, 124)
+    assert unfolded_lock_lines(today.decode()) == before.decode().splitlines()
 
 
 def test_the_fields_are_read_as_attributes() -> None:

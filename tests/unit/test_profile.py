@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gitml import profile
 from gitml.frame import frame_of
 
@@ -50,3 +52,48 @@ def test_a_value_of_five_percent_is_a_point_of_its_own() -> None:
 def test_number_keys_are_the_same_for_ints_and_floats() -> None:
     assert profile.number_key(3) == profile.number_key(3.0) == "3"
     assert profile.number_key(0.5) == "0.5"
+
+
+def _top_by_sorting_all(values: Any) -> dict[str, int]:
+    """The top values as gitml recorded them before issue 19 (every value's count as a Python
+    pair, all sorted): what the counting of candidates must give."""
+    counts = values.astype(str).value_counts()
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    n = len(values)
+    return {
+        str(k): int(v)
+        for i, (k, v) in enumerate(ordered)
+        if i < profile.TOP_VALUES or int(v) * profile.POINT_SHARE >= n
+    }
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_top_values_counted_from_candidates_are_those_of_sorting_every_value(
+    arrow: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ties at the fifth count (all values distinct, a few tied, some held by 5%), text that
+    sorts by code point (`é` after `z`), booleans and mixed objects: the same top values with
+    pyarrow counting text and without it."""
+    import numpy as np
+    import pandas as pd
+
+    if not arrow:
+        monkeypatch.setattr(profile, "_arrow_candidates", lambda values: None)
+    rng = np.random.default_rng(3)
+    ids = [f"u{i}" for i in rng.permutation(3000)]
+    tied = ["é", "z", "a", "b", "c", "d", "e", "f"] * 3 + ["z", "zz", "zz"] + ["w"] * 40
+    heavy = ["x"] * 500 + ["y"] * 200 + [f"v{i % 700}" for i in range(2300)]
+    columns = {
+        "ids": pd.Series(ids, dtype="str"),
+        "tied": pd.Series(tied, dtype="str"),
+        "heavy": pd.Series(heavy, dtype="str"),
+        "one": pd.Series(["only"] * 7, dtype="str"),
+        "flag": pd.Series(rng.random(50) < 0.3),
+        "mixed": pd.Series([1, 1.0, True, "1", "a", None] * 5, dtype=object),
+    }
+    for name, s in columns.items():
+        dtype = "str" if s.dtype == "str" else str(s.dtype)
+        values = s.dropna()
+        got = profile._top_values(profile._candidates(values, dtype), len(values))
+        assert got == _top_by_sorting_all(values), name
+        assert list(got) == list(_top_by_sorting_all(values)), name
