@@ -200,10 +200,31 @@ def load_yaml(text: bytes | str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
+class InOrder(dict[str, Any]):
+    """A mapping `dump_yaml` writes in its own order instead of sorted (gitml.lock's
+    `environments:`, placed by model: gitml/locklayout.py says why)."""
+
+
+class _OrderKeepingDumper(_Dumper):  # type: ignore[misc]
+    pass
+
+
+# PyYAML sorts a mapping it is given as a dict; given as a list of pairs, it keeps their order.
+_OrderKeepingDumper.add_representer(
+    InOrder,
+    lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", list(data.items())),
+)
+
+
 def dump_yaml(data: Any) -> str:
+    """`data` as block-style YAML, keys sorted except in an InOrder mapping."""
     return str(
         yaml.dump(
-            data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True
+            data,
+            Dumper=_OrderKeepingDumper,
+            sort_keys=True,
+            default_flow_style=False,
+            allow_unicode=True,
         )
     )
 

@@ -1,6 +1,7 @@
 """gitml.lock (schema gitml.lock/1), the file: its records as frozen dataclasses, one parser
 (bytes or text -> Lock, BadInput saying what is wrong) and one serialiser (Lock -> the bytes gitml
-writes: YAML, keys sorted, floats rounded to 6 significant digits).
+writes: YAML, keys sorted, except the environment blocks placed by model (gitml/locklayout.py),
+floats rounded to 6 significant digits).
 
 What the records mean is DESIGN.md's "gitml.lock" section; how they are computed from a commit is
 gitml/lineage.py; which of their fields are the inputs part is gitml/lockinputs.py; a dataset's
@@ -426,4 +427,7 @@ def _clean_path(path: str) -> bool:
 def serialize(lock: Lock) -> bytes:
     """The bytes of gitml.lock: the schema line, then the rest, keys sorted, floats rounded, the
     fields that change independently kept apart by blank lines (gitml/locklayout.py)."""
-    return (f"schema: {SCHEMA}\n" + locklayout.laid_out(dump_yaml(rounded(plain(lock))))).encode()
+    doc = rounded(plain(lock))
+    if doc.get("environments"):
+        doc["environments"] = locklayout.placed_by_model(doc["environments"], doc["models"])
+    return (f"schema: {SCHEMA}\n" + locklayout.laid_out(dump_yaml(doc))).encode()

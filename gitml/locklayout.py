@@ -12,6 +12,13 @@ and between the fields of the recorded tests and validation: each independent ch
 of its own. Environments, profiles and metrics stay compact: they change with what produced
 them, where dvc.lock changes too.
 
+Environment blocks are the exception to sorted keys. They are keyed by the hash of the block
+(DESIGN.md), so in key order two branches that each retrain a different model on another machine
+insert their new blocks at one place about half the time (both keys sort before, or after, the
+block they share): a conflict where dvc.lock merges cleanly. So `environments:` lists the blocks
+in the order of the models that use them (sorted model paths; blocks no model names last, by key):
+each branch's new block goes next to its own model's place, apart from the other's.
+
 Blank lines are inserted at the first line of a key (or of a list item), found by parsing what
 PyYAML wrote, so they never fall inside a multi-line scalar. Readers see the same document.
 
@@ -25,9 +32,12 @@ written back this way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
+
+from gitml.fileio import InOrder
 
 # The nodes whose children are kept apart, as paths from the document root; "*" is any key.
 SEPARATED: tuple[tuple[str, ...], ...] = (
@@ -54,6 +64,17 @@ FLOWED: tuple[tuple[str, ...], ...] = (
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 _Composer: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def placed_by_model(environments: Mapping[str, Any], models: Mapping[str, Any]) -> InOrder:
+    """`environments` (key -> block) in the order of the models that use them (`models`: path
+    -> entry with its `environment` key), then the blocks no model uses, by key."""
+    # any shape a hand edit left is written back as it is: this only orders
+    by_path = sorted(models.items(), key=lambda item: str(item[0]))
+    used = [entry.get("environment") for _, entry in by_path if isinstance(entry, Mapping)]
+    first = [key for key in dict.fromkeys(used) if isinstance(key, str) and key in environments]
+    rest = sorted((key for key in environments if key not in set(first)), key=str)
+    return InOrder((key, environments[key]) for key in [*first, *rest])
 
 
 def laid_out(text: str) -> str:

@@ -230,18 +230,9 @@ def test_environments_of_two_machines_merge_side_by_side(
     ex.git("checkout", "-q", "main")
     retrain_on(ex, "b", "sha256:" + "b" * 64)
     [key_b] = set(ex.lock()["environments"]) - base
-    [kept] = base  # both models' block before: each side keeps it for the model it left alone
-    if (key_a < kept) == (key_b < kept):
-        # Both new blocks go in at one place of the sorted `environments:` map: git calls two
-        # insertions at one place a conflict. The keys are hashes of the blocks (DESIGN.md),
-        # so this is the case for about half of all pairs; not fixed (see the report of
-        # issue 18): the blocks would have to be keyed or placed by model.
-        conflicted = host_merge(ex, tmp_path / "host", clean=False)
-        assert "<<<<<<<" not in (conflicted / "dvc.lock").read_text()
-        text = (conflicted / "gitml.lock").read_text()
-        assert text.index("<<<<<<<") > text.index("\nenvironments:")
-        assert text.rindex(">>>>>>>") < text.index("\nmodels:")
-        pytest.xfail("two new environment blocks between the same two lines conflict")
+    # in key order both new blocks went in at one place for about half of all pairs of keys;
+    # placed by model they never do (tests/unit/test_locklayout.py tries every order)
+    assert key_a != key_b
     clone = host_merge(ex, tmp_path / "host")
     lock = lock_at(clone)
     envs = lock["environments"]

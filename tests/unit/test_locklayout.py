@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitml import lockfile
+from gitml import lockfile, locklayout
 from gitml.fileio import dump_yaml
 
 LOCKS = Path(__file__).parent / "locks"
@@ -72,6 +72,11 @@ def merged(tmp_path: Path, write: Callable[[Doc], str], theirs: Change, ours: Ch
     docs = {"base": base(), "ours": base(), "theirs": base()}
     theirs(docs["theirs"])
     ours(docs["ours"])
+    return merge_file(tmp_path, write, docs)
+
+
+def merge_file(tmp_path: Path, write: Callable[[Doc], str], docs: dict[str, Doc]) -> str:
+    """`git merge-file` of the docs "ours", "base" and "theirs" as `write` writes them."""
     for name, doc in docs.items():
         (tmp_path / name).write_text(write(doc))
     proc = subprocess.run(
@@ -115,3 +120,71 @@ def test_blank_lines_never_fall_inside_a_value() -> None:
     doc["models"][MODEL]["inputs"]["params.yaml:train"]["note"] = "two\n\nparagraphs"
     text = today(copy.deepcopy(doc))
     assert yaml.safe_load(text) == {**doc, "schema": "gitml.lock/1"}
+
+
+# --- environments of two machines ---------------------------------------------------------------
+
+OTHER = "model/other.pkl"
+
+
+def two_models(shared: str) -> Doc:
+    """The example lock with a second model; both built in one environment, keyed `shared`."""
+    doc = base()
+    [block] = doc["environments"].values()
+    doc["environments"] = {shared: block}
+    doc["models"][OTHER] = copy.deepcopy(doc["models"][MODEL])
+    for entry in doc["models"].values():
+        entry["environment"] = shared
+    return doc
+
+
+def rebuilt_elsewhere(doc: Doc, model: str, key: str, image: str) -> None:
+    """`model` retrained on another machine: its md5 and a block of its own (another image)."""
+    block = copy.deepcopy(next(iter(doc["environments"].values())))
+    block["container"] = {"dockerfile_sha256": None, "image": image}
+    doc["environments"][key] = block
+    doc["models"][model].update(md5=image[-32:], environment=key)
+
+
+def environments_merge(tmp_path: Path, write: Callable[[Doc], str], keys: str) -> str:
+    shared, ours_key, theirs_key = (c * 64 for c in keys)
+    docs = {side: two_models(shared) for side in ("base", "ours", "theirs")}
+    rebuilt_elsewhere(docs["ours"], MODEL, ours_key, "sha256:" + "a" * 64)
+    rebuilt_elsewhere(docs["theirs"], OTHER, theirs_key, "sha256:" + "b" * 64)
+    return merge_file(tmp_path, write, docs)
+
+
+# the shared block's key, then each side's new one: every order of the three
+KEY_ORDERS = ["123", "132", "213", "231", "312", "321"]
+
+
+@pytest.mark.parametrize("keys", KEY_ORDERS)
+def test_two_machines_environments_merge_whatever_their_keys(keys: str, tmp_path: Path) -> None:
+    text = environments_merge(tmp_path, today, keys)
+    assert "<<<<<<<" not in text, text
+    lock = lockfile.parse(text)
+    images = {path: lock.environment_of(entry) for path, entry in lock.models.items()}
+    assert {path: env.image() if env else None for path, env in images.items()} == {
+        MODEL: "sha256:" + "a" * 64,
+        OTHER: "sha256:" + "b" * 64,
+    }
+    # the shared block stays, used by neither: the next lock gitml writes for a commit drops it
+    assert set(lock.environments) == {c * 64 for c in keys}
+
+
+def test_environments_in_key_order_conflicted_for_half_the_orders(tmp_path: Path) -> None:
+    conflicted = []
+    for keys in KEY_ORDERS:
+        (tmp_path / keys).mkdir()
+        if "<<<<<<<" in environments_merge(tmp_path / keys, compact, keys):  # by key
+            conflicted.append(keys)
+    assert conflicted == ["123", "132", "312", "321"]  # both new keys on one side of the shared
+
+
+def test_environments_of_a_hand_edited_lock_keep_their_blocks() -> None:
+    """Entries of any shape (a list, a number as the path) are written back; only the order of
+    the blocks follows the models that name them."""
+    envs = {"b" * 64: {"python": "3.11"}, "a" * 64: {"python": "3.12"}, "c" * 64: {}}
+    models = {"z.pkl": {"environment": "c" * 64}, 3: {"environment": "b" * 64}, "y.pkl": [1]}
+    placed = locklayout.placed_by_model(envs, models)
+    assert list(placed) == ["b" * 64, "c" * 64, "a" * 64] and dict(placed) == envs
