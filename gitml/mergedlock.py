@@ -18,7 +18,7 @@ merge, its checks run again against the merge's first parent, so that `gitml loc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,17 +120,12 @@ def data_problem(merge: Merge, d: Dataset, entry: DataEntry) -> str | None:
     from the other, a validation nobody ran."""
     if not d.suite or entry.validation is None:
         return None
-    ran = (entry.md5, entry.hash, entry.suite_sha256, plain(entry.validation))
-    for parent_lock in merge.locks:
-        old = parent_lock.data.get(d.path) if parent_lock is not None else None
-        if old is None or old.validation is None:
-            continue
-        if (old.md5, old.hash, old.suite_sha256, plain(old.validation)) == ran:
-            return None
+    ran = _validation_record(entry)
+    if _a_parent_recorded(merge, lambda lock: _validation_record(lock.data.get(d.path)), ran):
+        return None
     return (
         f"data.{d.path}.validation: recorded for data md5 {str(entry.md5 or entry.hash)[:12]} "
-        f"with suite {str(entry.suite_sha256)[:12]}, a pair validated on no parent of the merge "
-        f"({', '.join(p[:12] for p in merge.parents)}): {LOCK_FILE} was merged as text"
+        f"with suite {str(entry.suite_sha256)[:12]}, a pair validated on {_no_parent(merge)}"
     )
 
 
@@ -138,16 +133,39 @@ def _tests_problem(merge: Merge, m: Model, entry: ModelEntry) -> str | None:
     """The model's recorded tests, unless a parent recorded them for the same model bytes."""
     if not m.tests or entry.tests is None:
         return None
-    ran = (entry.md5, plain(entry.tests))
-    for parent_lock in merge.locks:
-        old = parent_lock.models.get(m.path) if parent_lock is not None else None
-        if old is not None and old.tests is not None and (old.md5, plain(old.tests)) == ran:
-            return None
+    ran = _tests_record(entry)
+    if _a_parent_recorded(merge, lambda lock: _tests_record(lock.models.get(m.path)), ran):
+        return None
     return (
         f"models.{m.path}.tests: recorded for model md5 {str(entry.md5)[:12]} with test files "
-        f"{str(entry.tests.hash)[:12]}, a pair that ran on no parent of the merge "
-        f"({', '.join(p[:12] for p in merge.parents)}): {LOCK_FILE} was merged as text"
+        f"{str(entry.tests.hash)[:12]}, a pair that ran on {_no_parent(merge)}"
     )
+
+
+def _validation_record(entry: DataEntry | None) -> tuple[object, ...] | None:
+    """What a dataset's validation was recorded for, and its verdict (None: no validation)."""
+    if entry is None or entry.validation is None:
+        return None
+    return (entry.md5, entry.hash, entry.suite_sha256, plain(entry.validation))
+
+
+def _tests_record(entry: ModelEntry | None) -> tuple[object, ...] | None:
+    """The model bytes its tests ran on, and their verdict (None: no tests recorded)."""
+    if entry is None or entry.tests is None:
+        return None
+    return (entry.md5, plain(entry.tests))
+
+
+def _a_parent_recorded(
+    merge: Merge, record: Callable[[Lock], tuple[object, ...] | None], ran: object
+) -> bool:
+    """Whether the lock of a parent of the merge holds `ran`, as `record` reads it there."""
+    return any(lock is not None and record(lock) == ran for lock in merge.locks)
+
+
+def _no_parent(merge: Merge) -> str:
+    parents = ", ".join(p[:12] for p in merge.parents)
+    return f"no parent of the merge ({parents}): {LOCK_FILE} was merged as text"
 
 
 def _gate_problems(merge: Merge, m: Model, entry: ModelEntry) -> list[str]:

@@ -78,12 +78,15 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
         os.environ.pop(var, None)
 
 
-# The modules that take longest, run first: pytest-xdist hands out test files in collection order,
-# so a long one collected last (test_spark.py, by its name) would run alone at the end while the
-# other worker idles. Their order: their time in CI's slow part (2026-12-03, --durations).
+# The modules that take longest, run first: pytest-xdist hands out test files in collection order
+# (with --no-loadscope-reorder, pyproject's addopts), so a long one collected last would run alone
+# at the end while the other worker idles. xdist gives each worker one file, then one more while
+# the worker has two tests or fewer left: the first four are the two workers' first two files. Their order: their time in CI's slow part (2026-12-03, --durations; the
+# long GTO sequences, left out, ran alone for its last 15 minutes).
 LONGEST_FIRST = (
-    *("test_spark.py", "test_demo.py", "test_model_formats.py", "test_modeltests.py"),
-    *("test_merge_matrix.py", "test_reproduce.py", "test_fuzz.py", "test_restore_truth.py"),
+    *("test_registry_gto_long.py", "test_spark.py", "test_demo.py", "test_model_formats.py"),
+    *("test_modeltests.py", "test_merge_matrix.py", "test_reproduce.py", "test_merge_edges.py"),
+    *("test_fuzz.py", "test_restore_truth.py", "test_registry_gto.py"),
 )
 
 
