@@ -240,7 +240,13 @@ def _validate(
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         sources = ctx.data_sources
-        source = sources.add_spark("gitml") if engine == "spark" else sources.add_pandas("gitml")
+        # persist=False: gitml keeps the data it reads (gitml.sparkread.read_kept); GX's own
+        # persist would cache the typed frame a second time
+        source = (
+            sources.add_spark("gitml", persist=False)
+            if engine == "spark"
+            else sources.add_pandas("gitml")
+        )
         batch_def = source.add_dataframe_asset("data").add_batch_definition_whole_dataframe("all")
         with _no_fingerprint():
             batch = batch_def.get_batch(batch_parameters={"dataframe": dataframe})

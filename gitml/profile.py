@@ -28,6 +28,7 @@ NUMBER_VALUES = 10  # a number column of at most this many distinct values recor
 TEXT_DTYPES = ("str", "string")  # pandas' names of its text dtypes (as read, before `object`)
 DECILES = 10
 POINT_SHARE = 20  # a value held by at least 1/20 (5%) of a column's values is a bin of its own
+FEW_TEXT_VALUES = 1000  # a text column of at most this many in its first rows is hash-counted
 
 
 def number_key(value: Any) -> str:
@@ -73,7 +74,10 @@ def _candidates(values: Any, dtype: str) -> list[tuple[str, int]]:
     their text (`astype(str)`: in an object column 1, 1.0 and True are one key to pandas). Only
     the candidates become Python pairs: sorting millions took seconds and gigabytes."""
     if dtype in TEXT_DTYPES:
-        counted = _arrow_candidates(values)
+        # few distinct values in the first rows (labels): pandas' hash count of the shared
+        # strings needs no copy; Arrow's sort copies the text, and its pool keeps the memory
+        few = values.iloc[:10_000].nunique() <= FEW_TEXT_VALUES
+        counted = None if few else _arrow_candidates(values)
         if counted is not None:
             return counted
         counts = values.value_counts(sort=False)
@@ -149,17 +153,17 @@ def _top_values(candidates: list[tuple[str, int]], n: int) -> dict[str, int]:
 
 def _number_profile(values: Any) -> dict[str, Any]:
     """mean, std, quantiles (of the finite values: an infinity is no figure gitml.lock can
-    hold), and the count of each value for a column of few, else a histogram (drift's bins)."""
-    import numpy as np
-
+    hold), and the count of each value for a column of few, else a histogram (drift's bins).
+    One copy of the column at a time at most (each step's temporary freed before the next:
+    at 43M rows a copy is 350 MB)."""
     with warnings.catch_warnings():  # inf - inf, overflow: a figure that is not one (None)
         warnings.simplefilter("ignore", RuntimeWarning)
         entry: dict[str, Any] = {"mean": json_safe(float(values.mean()))}
         entry["std"] = json_safe(float(values.std())) if len(values) > 1 else None
-    x = number_values(values)
-    finite = values[np.isfinite(x)]
+    finite = _finite(values)
     if len(finite):
         entry["quantiles"] = [json_safe(float(q)) for q in finite.quantile(list(QUANTILES))]
+    del finite
     # A number column of a few values (a label, a count, a flag) is told by them. The first
     # rows decide cheaply for most columns (more distinct values there than allowed: more in
     # all): counting a big float column's values would cost a hash table of millions of entries.
@@ -168,8 +172,19 @@ def _number_profile(values: Any) -> dict[str, Any]:
         if len(counts) <= NUMBER_VALUES:
             entry["values"] = {number_key(v): int(n) for v, n in sorted(counts.items())}
             return entry
-    entry["histogram"] = histogram(x)
+    entry["histogram"] = histogram(number_values(values), own=True)
     return entry
+
+
+def _finite(values: Any) -> Any:
+    """The finite values of a number column: the column itself when all are (integers), else
+    a copy without the infinities."""
+    import numpy as np
+
+    if values.dtype.kind in "iub":
+        return values
+    finite = np.isfinite(number_values(values))
+    return values if finite.all() else values[finite]
 
 
 def number_values(s: Any) -> Any:
@@ -189,25 +204,49 @@ def number_values(s: Any) -> Any:
 # --- histograms: recorded at validation time, counted again by drift -------------------------
 
 
-def histogram(values: Any) -> dict[str, Any]:
-    """The histogram a profile records for a number column, from its non-null values (floats).
+def histogram(values: Any, own: bool = False) -> dict[str, Any]:
+    """The histogram a profile records for a number column, from its non-null values (floats;
+    `own`: an array no one else holds, sorted in place).
 
     `edges`: the deciles of the values that are not points (the values themselves, no
     interpolation), rounded to gitml.lock's 6 significant digits (the first down, the last up),
     duplicates dropped. `counts`: one per bin, in order: below the first edge, [e0, e1],
     (e1, e2], ..., (e_k-1, e_k] (one interval [e0, e0] for a single edge), above the last edge.
     `points`: each value held by at least 5% of the values, keyed exactly (`number_key`), with
-    its count; its rows are in no interval. The counts are made by `histogram_counts` with the
-    rounded edges, the function drift counts today's values with.
+    its count; its rows are in no interval. The counts are those `histogram_counts` (the
+    function drift counts today's values with) makes with the rounded edges, taken from the
+    sorted values (`_sorted_counts`): one sorted copy of the column, no other.
     """
+    import numpy as np
+
+    if own and values.flags.owndata and values.flags.writeable:
+        values.sort()
+        ordered = values
+    else:
+        ordered = np.sort(values)
+    if len(ordered) and np.isnan(ordered[-1]):  # not non-null floats: counted as they are
+        return _histogram_unsorted(ordered)
+    finite = ordered[
+        np.searchsorted(ordered, -np.inf, side="right") : np.searchsorted(ordered, np.inf, "left")
+    ]
+    points = _heavy_values(finite)
+    edges = _decile_edges(finite, points) if len(finite) else [0.0]
+    return _histogram_record(edges, points, *_sorted_counts(ordered, edges, points))
+
+
+def _histogram_unsorted(values: Any) -> dict[str, Any]:
     import numpy as np
 
     finite = np.sort(values[np.isfinite(values)])
     points = _heavy_values(finite)
-    rest = finite[~np.isin(finite, points)] if points else finite
-    base = rest if len(rest) else finite
-    edges = _decile_edges(base) if len(base) else [0.0]
-    counts, at_points = histogram_counts(values, edges, points)
+    edges = _decile_edges(finite, points) if len(finite) else [0.0]
+    return _histogram_record(edges, points, *histogram_counts(values, edges, points))
+
+
+def _histogram_record(
+    edges: list[float], points: list[float], counts: list[int], at_points: list[int]
+) -> dict[str, Any]:
+    """A column's `histogram` as the profile records it."""
     return {
         "edges": edges,
         "counts": counts,
@@ -232,9 +271,26 @@ def _heavy_values(ordered: Any) -> list[float]:
     return found
 
 
-def _decile_edges(ordered: Any) -> list[float]:
-    m = len(ordered)
-    return edges_of([float(ordered[(i * (m - 1)) // DECILES]) for i in range(DECILES + 1)])
+def _decile_edges(ordered: Any, points: list[float]) -> list[float]:
+    """The edges of the sorted finite values that are not `points` (of all of them when every
+    value is a point), read in place: each point is one run of equal values, skipped."""
+    import numpy as np
+
+    runs = [
+        (int(np.searchsorted(ordered, p, "left")), int(np.searchsorted(ordered, p, "right")))
+        for p in points
+    ]
+    m = len(ordered) - sum(end - start for start, end in runs)
+    if m == 0:
+        runs, m = [], len(ordered)
+
+    def at(rank: int) -> float:
+        for start, end in runs:  # ascending: each run at or before the position moves it on
+            if rank >= start:
+                rank += end - start
+        return float(ordered[rank])
+
+    return edges_of([at((i * (m - 1)) // DECILES) for i in range(DECILES + 1)])
 
 
 def edges_of(raw: list[float]) -> list[float]:
@@ -254,6 +310,36 @@ def _outward(value: float, down: bool) -> float:
         if math.isfinite(s) and ((s <= value) if down else (s >= value)):
             r = s
     return r
+
+
+def _sorted_counts(
+    ordered: Any, edges: list[float], points: list[float]
+) -> tuple[list[int], list[int]]:
+    """`histogram_counts` of sorted values, by binary search: each bin's count is the values
+    up to its upper edge less those up to its lower one, less the points that fall in it."""
+    import numpy as np
+
+    def upto(x: float, side: Any) -> int:
+        return int(np.searchsorted(ordered, x, side))
+
+    at_points = [upto(p, "right") - upto(p, "left") for p in points]
+    k = max(len(edges) - 1, 1)
+    top = edges[min(1, len(edges) - 1)]
+    counts = [upto(edges[0], "left"), upto(top, "right") - upto(edges[0], "left")]
+    counts += [upto(edges[j], "right") - upto(edges[j - 1], "right") for j in range(2, k + 1)]
+    counts.append(len(ordered) - upto(edges[-1], "right"))
+    for p, n in zip(points, at_points, strict=True):
+        counts[_bin_of(p, edges)] -= n
+    return counts, at_points
+
+
+def _bin_of(value: float, edges: list[float]) -> int:
+    """The position in `histogram_counts`' list of the bin `value` falls in (its own rule,
+    asked of one value)."""
+    import numpy as np
+
+    counts, _ = histogram_counts(np.asarray([value], dtype=float), edges, [])
+    return counts.index(1)
 
 
 def histogram_counts(

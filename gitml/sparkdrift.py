@@ -112,7 +112,9 @@ def table_now(
     from pyspark import StorageLevel
 
     spark = sparksession.session(dataset.spark or SparkOptions(), shown)
-    df = sparkread.read(spark, locations, fmt, dataset.read, shown)
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)  # read once, counted in several passes
+    # read once, counted in several passes
+    df, _ = sparkread.read_kept(
+        spark, locations, fmt, dataset.read, shown, StorageLevel.MEMORY_AND_DISK
+    )
     with sparkread.spark_errors(shown):
         return SparkTable(df, profile)

@@ -2,7 +2,8 @@
 in a few passes over the data instead of a copy of it in memory.
 
 What differs is what must: quantiles and the histogram's decile edges are Spark's approximate
-quantiles (`approxQuantile`, rank error at most QUANTILE_ERROR, recorded in the profile as
+quantiles (`percentile_approx`, `approxQuantile`: one algorithm, rank error at most
+QUANTILE_ERROR, recorded in the profile as
 `quantile_error`); the minimum and maximum are exact. Everything counted is exact: nulls, the
 values of a number column of few values, the point bins (a value held by 5% of the values is
 found among the quantiles at every 2.5%, then counted), the count in every histogram bin (with
@@ -16,8 +17,8 @@ exactly: every value that holds 5% is among them, but counting every one of mill
 exactly only to record the first five ids is a shuffle of the whole column.
 
 The cost is in passes over the (cached) data, each one Spark job over all columns at once: the
-column statistics; the quantiles; the values counted (few-valued columns, point candidates,
-text); the decile edges of what is not a point; the count in every bin. The counting passes
+column statistics with the quantiles (one aggregate); the values counted (few-valued columns,
+point candidates, text); the decile edges of what is not a point; the count in every bin. The counting passes
 turn each row into one (column, key) pair per column and group them: a few hash groups per
 column instead of hundreds of `count(when(...))` aggregates, which Spark cannot compile into
 one method and runs interpreted.
@@ -72,7 +73,7 @@ def profile_of(df: Any) -> dict[str, Any]:
     numbers = [f.name for f in measured.schema.fields if is_number(f.dataType)]
     stats = _column_stats(measured, numbers)
     with_values = [c for c in numbers if stats[c]["n"]]
-    levels = _quantiles(measured, [c for c in with_values if stats[c]["finite"]], CANDIDATE_LEVELS)
+    levels = {c: stats[c]["levels"] for c in with_values if stats[c]["finite"]}
     counted = _counted_values(measured, _wanted_values(measured, with_values, levels, stats))
     columns: dict[str, Any] = {}
     for field in df.schema.fields:
@@ -100,23 +101,28 @@ def finite(column: str) -> Any:
 
 def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
     """One pass: rows; per column its values and an approximate count of distinct values; per
-    number column mean, std, exact finite minimum and maximum, and finite count."""
+    number column mean, std, exact finite minimum and maximum, finite count, and the
+    approximate quantiles of its finite values at CANDIDATE_LEVELS (`percentile_approx`, the
+    aggregate form of `approxQuantile`: rank error 1/accuracy)."""
     from pyspark.sql import functions as F
 
+    accuracy = round(1 / QUANTILE_ERROR)
     exprs = [F.count(F.lit(1))]
     for c in df.columns:
         exprs += [F.count(F.col(quoted(c))), F.approx_count_distinct(F.col(quoted(c)), 0.05)]
     for c in numbers:
         col, fin = F.col(quoted(c)), finite(c)
         exprs += [F.avg(col), F.stddev_samp(col), F.min(fin), F.max(fin), F.count(fin)]
+        exprs.append(F.percentile_approx(fin.cast("double"), CANDIDATE_LEVELS, accuracy))
     row = df.agg(*exprs).first()
     stats: dict[str, Any] = {"rows": int(row[0])}
     for i, c in enumerate(df.columns):
         stats[c] = {"n": int(row[1 + 2 * i]), "distinct": int(row[2 + 2 * i])}
     base = 1 + 2 * len(df.columns)
     for j, c in enumerate(numbers):
-        mean, std, lo, hi, n_finite = row[base + 5 * j : base + 5 * j + 5]
+        mean, std, lo, hi, n_finite, levels = row[base + 6 * j : base + 6 * j + 6]
         stats[c].update(mean=mean, std=std, min=lo, max=hi, finite=int(n_finite))
+        stats[c]["levels"] = [float(v) for v in levels or []]
     return stats
 
 
@@ -139,15 +145,6 @@ def _number_profiles(
         values = counted.get(c, {})
         if s["distinct"] <= FEW_VALUES_SKETCH and len(values) <= NUMBER_VALUES:
             entry["values"] = {number_key(v): n for v, n in sorted(values.items())}
-
-
-def _quantiles(df: Any, columns: list[str], levels: list[float]) -> dict[str, list[float]]:
-    """Approximate quantiles of the finite values of each column, in one job."""
-    if not columns:
-        return {}
-    finite_df = df.select(*(finite(c).alias(c) for c in columns))
-    found = finite_df.approxQuantile(columns, levels, QUANTILE_ERROR)
-    return {c: [float(v) for v in q] for c, q in zip(columns, found, strict=True)}
 
 
 def _shown(df: Any, column: str) -> Any:

@@ -86,8 +86,29 @@ def read(spark: Any, locations: list[str], fmt: str, options: dict[str, Any], na
     pandas would type them."""
     with spark_errors(name):
         if fmt in ("csv", "tsv"):
-            return _typed_text(_read_text_table(spark, locations, fmt, options), options)
+            text = _nulled(_read_text_table(spark, locations, fmt, options), options)
+            return _typed_by_counts(text, _type_candidates(text))
         return _as_pandas_types(_read_typed(spark, locations, fmt, options, name))
+
+
+def read_kept(
+    spark: Any, locations: list[str], fmt: str, options: dict[str, Any], name: str, level: Any
+) -> tuple[Any, Any]:
+    """What `read` gives, kept at the StorageLevel `level` for several passes: (the typed
+    DataFrame, the persisted one to unpersist when done). A CSV is typed in the pass that fills
+    the cache (`_typed_while_kept`): one parse of its text instead of two."""
+    with spark_errors(name):
+        if fmt not in ("csv", "tsv"):
+            kept = read(spark, locations, fmt, options, name).persist(level)
+            return kept, kept
+        text = _nulled(_read_text_table(spark, locations, fmt, options), options)
+        candidates = _type_candidates(text)
+        found = _typed_while_kept(text, candidates, level)
+        if found is not None:
+            return found
+        # a guess the whole file disproved: each column's values counted, then read again
+        kept = _typed_by_counts(text, candidates).persist(level)
+        return kept, kept
 
 
 def _read_text_table(spark: Any, locations: list[str], fmt: str, options: dict[str, Any]) -> Any:
@@ -125,17 +146,22 @@ def _na_strings(options: dict[str, Any]) -> set[str]:
     return base | {str(v) for v in extra}
 
 
-def _typed_text(df: Any, options: dict[str, Any]) -> Any:
-    """Text columns as pandas types them: missing markers null, then each column int64,
-    float64 (also integers with nulls, and all-null columns), bool or text."""
+def _nulled(df: Any, options: dict[str, Any]) -> Any:
+    """The text columns with pandas' missing-value markers as nulls."""
     from pyspark.sql import functions as F
 
     na = sorted(_na_strings(options))
     cols = [F.col(quoted(c)) for c in df.columns]
     if na:
         cols = [F.when(c.isin(na), F.lit(None)).otherwise(c) for c in cols]
-    df = df.select(*(c.alias(n) for c, n in zip(cols, df.columns, strict=True)))
-    candidates = _type_candidates(df)
+    return df.select(*(c.alias(n) for c, n in zip(cols, df.columns, strict=True)))
+
+
+def _typed_by_counts(df: Any, candidates: dict[str, list[str]]) -> Any:
+    """Text columns as pandas types them, each column's values tested over the whole file
+    (one pass): int64, float64 (also integers with nulls, and all-null columns), bool or text."""
+    from pyspark.sql import functions as F
+
     checks = []
     for c in df.columns:
         col = F.col(quoted(c))
@@ -150,6 +176,63 @@ def _typed_text(df: Any, options: dict[str, Any]) -> Any:
         whole, number, boolean = (found.get(kind, -1) for kind in TYPE_TESTS)
         typed.append(_text_column(F.col(quoted(c)), present, whole, number, boolean, rows).alias(c))
     return df.select(*typed)
+
+
+def _kept_kind(candidates: list[str]) -> str:
+    """How a column is kept before its values are all tested: as the type its sampled values
+    allow (whole number, number), else as text."""
+    return next((kind for kind in ("whole", "number") if kind in candidates), "text")
+
+
+def _typed_while_kept(
+    df: Any, candidates: dict[str, list[str]], level: Any
+) -> tuple[Any, Any] | None:
+    """The text columns typed as `_typed_by_counts` types them, counted in the pass that fills
+    the cache: each column is kept as the type its sampled values allow (`_kept_kind`), with a
+    flag on each value that is not of it; a column flagged anywhere disproves the guess (None:
+    the caller reads again). (the typed DataFrame, the persisted one)."""
+    from pyspark.sql import functions as F
+
+    kinds = {c: _kept_kind(candidates[c]) for c in df.columns}
+    prefix = "__gitml_miss"
+    while any(name.startswith(prefix) for name in df.columns):
+        prefix += "_"
+    flags = {c: f"{prefix}{i}" for i, c in enumerate(df.columns) if kinds[c] != "text"}
+    cols = []
+    for c in df.columns:
+        col = F.col(quoted(c))
+        if kinds[c] == "text":
+            cols.append(col.alias(c))
+            continue
+        value = col.try_cast("bigint" if kinds[c] == "whole" else "double")
+        cols += [value.alias(c), (col.isNotNull() & value.isNull()).alias(flags[c])]
+    kept = df.select(*cols).persist(level)
+    exprs = [F.count(F.lit(1))]
+    for c in df.columns:
+        col = F.col(quoted(c))
+        exprs.append(F.count(col))
+        if c in flags:
+            exprs.append(F.count(F.when(F.col(quoted(flags[c])), 1)))
+        else:
+            boolean = "boolean" in candidates[c]
+            exprs.append(F.count(_type_test(col, "boolean")) if boolean else F.lit(-1))
+    counts = iter(kept.agg(*exprs).first())
+    rows = next(counts)
+    typed = []
+    for c in df.columns:
+        present, other = next(counts), next(counts)
+        col = F.col(quoted(c))
+        if c in flags and other:
+            kept.unpersist()
+            return None
+        if kinds[c] == "whole":
+            # pandas' rule: an integer column with nulls (or without values) is float64
+            typed.append(col.cast("double") if present == 0 or present < rows else col)
+        elif kinds[c] == "number":
+            typed.append(F.nanvl(col, F.lit(None).cast("double")))
+        else:
+            typed.append(_text_column(col, present, -1, -1, other, rows))
+    return kept.select(*(t.alias(c) for t, c in zip(typed, df.columns, strict=True))), kept
 
 
 # What a text column is tested for (each test counts the values that pass it).

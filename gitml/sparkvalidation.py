@@ -79,15 +79,15 @@ def run_suite(
 ) -> SparkRun:
     """The suite `doc` on the files at `locations` (all of format `fmt`), and their profile."""
     spark = sparksession.session(dataset.spark or SparkOptions(), dataset.path)
-    df = sparkread.read(spark, locations, fmt, dataset.read, dataset.path)
+    level = cache_level(locations)
+    df, kept = sparkread.read_kept(spark, locations, fmt, dataset.read, dataset.path, level)
     with sparkread.spark_errors(dataset.path):
-        df = df.persist(cache_level(locations))
         try:
             expectations.check_columns(suite_name, dataset.path, doc, list(df.columns))
             evaluated, failed, rows = expectations.run_gx_spark(suite_name, for_spark(doc), doc, df)
             profile = sparkprofile.profile_of(df)
         finally:
-            _release(df)
+            _release(kept)
     return SparkRun(evaluated, failed, rows, profile)
 
 
@@ -106,7 +106,10 @@ def cache_level(locations: list[str]) -> Any:
         return StorageLevel.DISK_ONLY
     if any("://" in x for x in locations):
         return StorageLevel.DISK_ONLY
-    return StorageLevel.MEMORY_AND_DISK if size <= MEMORY_CACHE_BYTES else StorageLevel.DISK_ONLY
+    # deserialized in memory: pyspark's MEMORY_AND_DISK keeps each block serialized, and
+    # every pass over it paid for decoding it again
+    small = size <= MEMORY_CACHE_BYTES
+    return StorageLevel.MEMORY_AND_DISK_DESER if small else StorageLevel.DISK_ONLY
 
 
 def _release(df: Any) -> None:

@@ -440,6 +440,7 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
     drift on the same file is PSI 0 measured by either engine."""
     import numpy as np
     import pandas as pd
+    from pyspark import StorageLevel
 
     from gitml import sparkdrift, sparkprofile, sparkread
 
@@ -454,10 +455,27 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
     code[2999] = "x12"
     df = pd.DataFrame({"id": [f"u{i}" for i in range(n)], "tag": tag, "amount": amount})
     df["code"] = code
+    df["late_null"] = rng.integers(0, 9, n).astype(str).astype(object)
+    df.loc[2800, "late_null"] = ""  # whole numbers, then a null: float64
+    df["flag"] = np.where(rng.random(n) < 0.5, "True", "False").astype(object)
+    df.loc[2900, "flag"] = "maybe"  # booleans, then a word: text
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     frame = datareaders.read_frame([Source("data/t.csv", path)], ["csv"], {})
-    by_spark = sparkprofile.profile_of(sparkread.read(spark, [str(path)], "csv", {}, "t"))
+    read = sparkread.read(spark, [str(path)], "csv", {}, "t")
+    by_spark = sparkprofile.profile_of(read)
+    # typed while cached (a guess from the first rows, disproved here by later rows): the same
+    level = StorageLevel.MEMORY_AND_DISK_DESER
+    kept_df, kept = sparkread.read_kept(spark, [str(path)], "csv", {}, "t", level)
+    assert kept_df.schema == read.schema
+    assert kept_df.exceptAll(read).count() == read.exceptAll(kept_df).count() == 0
+    kept.unpersist()
+    late = path.with_name("late.csv")  # a guess the whole file confirms, nulls past it
+    df[["id", "late_null"]].to_csv(late, index=False)
+    kept_df, kept = sparkread.read_kept(spark, [str(late)], "csv", {}, "t", level)
+    assert [f.dataType.simpleString() for f in kept_df.schema.fields] == ["string", "double"]
+    assert kept_df.where("late_null IS NULL").count() == 1
+    kept.unpersist()
     columns = by_spark["columns"]
     assert {c: e["dtype"] for c, e in columns.items()} == frame.dtypes
     assert frame.dtypes["amount"] == "float64" and frame.dtypes["code"] in ("str", "object")

@@ -97,3 +97,45 @@ def test_top_values_counted_from_candidates_are_those_of_sorting_every_value(
         got = profile._top_values(profile._candidates(values, dtype), len(values))
         assert got == _top_by_sorting_all(values), name
         assert list(got) == list(_top_by_sorting_all(values)), name
+
+
+def _histogram_by_copies(values: Any) -> dict[str, Any]:
+    """The histogram as first written: the finite values sorted, the points' rows dropped
+    from a copy, the counts by `histogram_counts` over every value."""
+    import numpy as np
+
+    finite = np.sort(values[np.isfinite(values)])
+    points = profile._heavy_values(finite)
+    rest = finite[~np.isin(finite, points)] if points else finite
+    base = rest if len(rest) else finite
+    m = len(base)
+    edges = [0.0]
+    if m:
+        raw = [float(base[(i * (m - 1)) // profile.DECILES]) for i in range(profile.DECILES + 1)]
+        edges = profile.edges_of(raw)
+    counts, at_points = profile.histogram_counts(values, edges, points)
+    keyed = {profile.number_key(p): c for p, c in zip(points, at_points, strict=True)}
+    return {"edges": edges, "counts": counts, "points": keyed}
+
+
+def test_a_histogram_read_from_one_sorted_copy_is_the_one_made_from_copies() -> None:
+    """Issue 19 (memory): edges read past the points in place and counts by binary search
+    give what copies and `histogram_counts` give: normal values, a few values, zero-inflated,
+    one value, infinities, only points, huge magnitudes; sorted in place or not."""
+    import numpy as np
+
+    rng = np.random.default_rng(19)
+    for trial in range(400):
+        n = int(rng.integers(1, 300))
+        values = [
+            rng.normal(0, 1, n),
+            rng.integers(0, 5, n).astype(float),
+            np.where(rng.random(n) < 0.7, 0.0, rng.exponential(3, n).round(1)),
+            np.full(n, 3.5),
+            np.where(rng.random(n) < 0.2, np.inf * rng.choice([-1, 1], n), rng.normal(0, 1, n)),
+            np.where(rng.random(n) < 0.5, np.inf, 1.0),
+            rng.choice([1e300, -1e300, 0.1, 0.2], n),
+        ][trial % 7]
+        want = _histogram_by_copies(values)
+        assert profile.histogram(values.copy()) == want, values
+        assert profile.histogram(values.copy(), own=True) == want, values
