@@ -294,16 +294,23 @@ def test_both_engines_describe_a_failed_expectation_with_the_same_fields(
     assert typed["kwargs"] == {"column": "g", "type_": "str"}  # as written, not Spark's name
 
 
-def _spark_dataset(ex: Example, remote: bool = False) -> None:
-    """data/wine.csv with a suite and `engine: spark` (reading the remote with `remote`)."""
+def _spark_dataset(ex: Example) -> None:
+    """data/wine.csv with a suite and `engine: spark`."""
     assert ex.gitml("suite", "init", "data/wine.csv").returncode == 0
     cfg = ex.root / "gitml.yaml"
-    block = SPARK_YAML + ("      read_from_remote: true\n" if remote else "")
     text = cfg.read_text().replace(
-        "    suite: .gitml/suites/wine.json\n", "    suite: .gitml/suites/wine.json\n" + block
+        "    suite: .gitml/suites/wine.json\n", "    suite: .gitml/suites/wine.json\n" + SPARK_YAML
     )
     assert "engine: spark" in text
     cfg.write_text(text)
+
+
+def _spark_dataset_reads_the_remote(ex: Example) -> None:
+    """The Spark dataset of `_spark_dataset` read from the DVC remote's objects."""
+    cfg = ex.root / "gitml.yaml"
+    text = cfg.read_text()
+    assert SPARK_YAML in text
+    cfg.write_text(text.replace(SPARK_YAML, SPARK_YAML + "      read_from_remote: true\n"))
 
 
 def _rewrite_data(ex: Example, edit: Any) -> None:
@@ -315,7 +322,24 @@ def _rewrite_data(ex: Example, edit: Any) -> None:
     ex.git("add", "data/wine.csv.dvc")
 
 
-def test_the_commit_hook_validates_with_spark_and_drift_reads_through_it(example: Example) -> None:
+def _cache_object(ex: Example) -> Path:
+    md5 = (ex.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
+    return ex.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _on_remote(ex: Example) -> Path:
+    md5 = (ex.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
+    return ex.remote / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def test_the_commit_hook_validates_with_spark_from_the_cache_or_the_remote(
+    example: Example,
+) -> None:
+    """The hook validates through Spark from the DVC cache, drift reads through Spark, and with
+    `read_from_remote: true` Spark reads the remote's object (nothing copied into the cache):
+    data with a value out of range there is blocked, naming the failed expectation. A remote
+    object that does not hash to its name is refused before Spark reads it. (One test: each
+    gitml process starts its own JVM, ~25 s here.)"""
     example.without_model_checks()
     _spark_dataset(example)
     example.git("add", "-A")
@@ -331,40 +355,30 @@ def test_the_commit_hook_validates_with_spark_and_drift_reads_through_it(example
     report = json.loads(proc.stdout)
     assert {c["psi"] for c in report["columns"]} == {0.0}
 
-    # a value out of range: blocked, the failed expectation named
+    # a value out of range, on the remote only: Spark reads it there, the commit is blocked
     def out_of_range(lines: list[str]) -> list[str]:
         first = lines[1].split(",")
         first[-2] = "99999"  # proline
         return [lines[0], ",".join(first), *lines[2:]]
 
     assert (example.root / "data/wine.csv").read_text().splitlines()[0].split(",")[-2] == "proline"
+    _spark_dataset_reads_the_remote(example)
     _rewrite_data(example, out_of_range)
-    proc = example.git("commit", "-qm", "bad data", check=False)
-    assert proc.returncode != 0
-    assert "expectations failed" in proc.stderr and "column_values_to_be_between" in proc.stderr
-
-
-def test_read_from_remote_reads_and_verifies_the_remotes_objects(example: Example) -> None:
-    example.without_model_checks()
-    _spark_dataset(example, remote=True)
-    _rewrite_data(example, lambda lines: lines[:-5])  # new bytes: validated now
     example.dvc("push", "-q")
-    md5 = (example.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
-    cached = example.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    on_remote = example.remote / "files" / "md5" / md5[:2] / md5[2:]
-    assert on_remote.is_file()
+    cached = _cache_object(example)
+    assert _on_remote(example).is_file()
     cached.unlink()  # the bytes are on the remote only
     example.git("add", "-A")
-    proc = example.git("commit", "-qm", "spark reads the remote", check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert example.lock()["data"]["data/wine.csv"]["validation"]["success"] is True
+    proc = example.git("commit", "-qm", "bad data read from the remote", check=False)
+    assert proc.returncode != 0
+    assert "expectations failed" in proc.stderr and "column_values_to_be_between" in proc.stderr
     assert not cached.exists()  # nothing was copied into the cache
+
     # a remote object that does not hash to its name is refused, naming the remote's URL
     _rewrite_data(example, lambda lines: lines[:-1])
     example.dvc("push", "-q")
-    md5 = (example.root / "data" / "wine.csv.dvc").read_text().split("md5: ")[1].split()[0]
-    (example.root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
-    on_remote = example.remote / "files" / "md5" / md5[:2] / md5[2:]
+    _cache_object(example).unlink()
+    on_remote = _on_remote(example)
     os.chmod(on_remote, 0o644)
     on_remote.write_text(on_remote.read_text().replace("1", "2", 1))
     # `gitml validate` reads the remote's object: refused, naming its URL
