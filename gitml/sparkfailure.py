@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from pathlib import Path
+
 from gitml.errors import BadInput
 
 # SparkExitCode.OOM: the exit code of a JVM whose executor ran out of memory
@@ -93,3 +95,47 @@ def start_failed(name: str, exc: BaseException) -> BadInput:
         f"{name}: Spark could not start ({text[:400]}); check the dataset's `spark:` block "
         "in gitml.yaml (`master`, `conf`)"
     )
+
+
+# Hadoop's file system of a remote URL scheme Spark reads, and the jar that brings it: pyspark
+# ships Hadoop's client without the cloud connectors.
+CONNECTORS = {
+    "s3a": (
+        "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "Hadoop's S3A connector",
+        "`conf: {{spark.jars.packages: org.apache.hadoop:hadoop-aws:{hadoop}}}` (pyspark's "
+        "Hadoop version; Spark fetches it and the AWS SDK from Maven Central once), or its jar "
+        "in `spark.jars`",
+    ),
+    "gs": (
+        "com.google.cloud.hadoop.fs.gcs.GoogleHadoopFileSystem",
+        "Google's Cloud Storage connector",
+        "the shaded `gcs-connector` jar for Hadoop 3 in `conf: {{spark.jars: PATH}}`",
+    ),
+}
+
+
+def pyspark_hadoop_version() -> str:
+    """The Hadoop version pyspark ships (its hadoop-client-api jar's), '3.x' if not found."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    places = list(spec.submodule_search_locations or []) if spec else []
+    for base in places:
+        for jar in sorted(Path(base, "jars").glob("hadoop-client-api-*.jar")):
+            return jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    return "3.x"
+
+
+def missing_filesystem(name: str, text: str) -> BadInput | None:
+    """The message for a remote URL whose Hadoop file system is not on Spark's classpath (an
+    s3a:// or gs:// remote read with `read_from_remote`), None for any other error."""
+    for scheme, (cls, what, how) in CONNECTORS.items():
+        if f"Class {cls} not found" in text or f'No FileSystem for scheme "{scheme}"' in text:
+            return BadInput(
+                f"{name}: Spark cannot read {scheme}:// URLs here: {what} ({cls}) is not on "
+                "its classpath. Add it to the dataset's `spark:` block in gitml.yaml: "
+                f"{how.format(hadoop=pyspark_hadoop_version())}; or set `read_from_remote: "
+                "false` to read the local DVC cache"
+            )
+    return None

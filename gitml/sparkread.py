@@ -78,6 +78,9 @@ def spark_errors(name: str) -> Iterator[None]:
         ).startswith(("pyspark", "py4j")):
             raise
         text = " ".join(str(exc).split())
+        missing = sparkfailure.missing_filesystem(name, text)
+        if missing is not None:
+            raise missing from None
         raise BadInput(f"{name}: Spark cannot read it ({text[:300]})") from None
 
 

@@ -13,6 +13,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gitml import dvcfiles, objects
 from gitml.dvcconfig import DvcConfig
@@ -137,3 +138,57 @@ def _streamed_md5(cfg: DvcConfig, root: Path, obj: RemoteObject) -> str:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
     return digest.hexdigest()
+
+
+# DVC's options of an s3:// or gs:// remote -> the Hadoop settings of the same thing, so that
+# Spark reads the remote DVC pushes to (a MinIO or other S3-compatible endpoint, a region, keys
+# kept in .dvc/config.local) and not the provider's default. A `profile` has no such setting:
+# Spark's S3A reads the AWS default chain (AWS_PROFILE, the environment, ~/.aws).
+S3_OPTIONS = {
+    "endpointurl": "fs.s3a.endpoint",
+    "region": "fs.s3a.endpoint.region",
+    "access_key_id": "fs.s3a.access.key",
+    "secret_access_key": "fs.s3a.secret.key",
+    "session_token": "fs.s3a.session.token",
+}
+GS_OPTIONS = {
+    "projectname": "fs.gs.project.id",
+    # the key file, by the names of the connector's versions 2 and 3
+    "credentialpath": "google.cloud.auth.service.account.json.keyfile",
+}
+
+
+def hadoop_settings(cfg: DvcConfig) -> dict[str, str]:
+    """The Hadoop settings Spark needs to read the default DVC remote as DVC does (empty for a
+    local path or HDFS, whose URL says it all)."""
+    name = cfg.default_remote or ""
+    options = cfg.remote_options.get(name, {})
+    scheme = (cfg.remotes.get(name) or "").partition("://")[0]
+    found: dict[str, str] = {}
+    if SCHEMES.get(scheme) == "s3a":
+        found = {key: options[o] for o, key in S3_OPTIONS.items() if options.get(o)}
+        if "fs.s3a.endpoint" in found:  # S3-compatible stores serve buckets by path
+            found["fs.s3a.path.style.access"] = "true"
+        if str(options.get("use_ssl", "")).lower() == "false":
+            found["fs.s3a.connection.ssl.enabled"] = "false"
+        if "fs.s3a.session.token" in found:
+            found["fs.s3a.aws.credentials.provider"] = (
+                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+            )
+    elif SCHEMES.get(scheme) == "gs":
+        found = {key: options[o] for o, key in GS_OPTIONS.items() if options.get(o)}
+        if "google.cloud.auth.service.account.json.keyfile" in found:
+            keyfile = found["google.cloud.auth.service.account.json.keyfile"]
+            found["fs.gs.auth.type"] = "SERVICE_ACCOUNT_JSON_KEYFILE"
+            found["fs.gs.auth.service.account.json.keyfile"] = keyfile
+    return found
+
+
+def configure(spark: Any, settings: dict[str, str], conf: tuple[tuple[str, str], ...]) -> None:
+    """`settings` into the session's Hadoop configuration, but for those the dataset's
+    `spark.conf` sets itself (`spark.hadoop.KEY`: the user's word wins)."""
+    own = {key.removeprefix("spark.hadoop.") for key, _ in conf}
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in settings.items():
+        if key not in own:
+            hadoop.set(key, value)

@@ -31,7 +31,7 @@ from gitml import (
     validation_cache,
 )
 from gitml.checks import CheckContext, Failure
-from gitml.config import Dataset
+from gitml.config import Dataset, SparkOptions
 from gitml.datareaders import Source
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
@@ -56,9 +56,11 @@ class Target:
     formats: list[str]
     size: int
     # `engine: spark` with `read_from_remote`: the URLs Spark reads (instead of `sources`), and
-    # what checks their bytes before they are validated
+    # what checks their bytes before they are validated, and the Hadoop settings that read
+    # the remote as DVC does (gitml.sparksources.hadoop_settings)
     urls: list[str] = field(default_factory=list)
     verify_remote: Callable[[], None] | None = None
+    hadoop: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,6 +196,12 @@ def _run_spark(target: Target) -> Result:
     doc = expectations.load_suite(target.suite_path, target.suite_bytes)
     datareaders.check_formats(target.sources, target.formats)
     locations = target.urls or [str(s.file) for s in target.sources]
+    if target.hadoop:
+        from gitml import sparksession, sparksources
+
+        options = d.spark or SparkOptions()
+        spark = sparksession.session(options, d.path)
+        sparksources.configure(spark, target.hadoop, options.conf)
     run = sparkvalidation.run_suite(target.suite_path, doc, d, locations, target.formats[0])
     return Result(
         path=d.path,
@@ -218,6 +226,7 @@ def dvc_target(cfg: DvcConfig, root: Path, d: Dataset, suite_bytes: bytes, out: 
         target = Target(d, d.suite, suite_bytes, out.md5, [], formats, out.size or 0)
         target.urls = [o.url for o in found]
         target.verify_remote = lambda: sparksources.verify(cfg, root, found)
+        target.hadoop = sparksources.hadoop_settings(cfg)
         return target
     sources = _cache_sources(cfg, d.path, out, out.md5)
     formats = [datareaders.format_of(s.name, d.format) for s in sources]
