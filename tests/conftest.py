@@ -86,7 +86,7 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
 LONGEST_FIRST = (
     *("test_registry_gto_long.py", "test_spark.py", "test_demo.py", "test_model_formats.py"),
     *("test_modeltests.py", "test_merge_matrix.py", "test_reproduce.py", "test_merge_edges.py"),
-    *("test_fuzz.py", "test_restore_truth.py", "test_registry_gto.py"),
+    *("test_fuzz.py", "test_restore_truth.py", "test_registry_gto.py", "test_spark_remote.py"),
 )
 
 
