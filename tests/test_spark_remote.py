@@ -32,7 +32,6 @@ BUCKET = "gitml-data"
 @pytest.fixture(scope="module")
 def s3() -> Iterator[str]:
     """The endpoint of an S3 API on loopback, with an empty bucket BUCKET."""
-    import boto3
     from moto.server import ThreadedMotoServer
 
     with socket.socket() as s:
@@ -41,16 +40,22 @@ def s3() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client(
+    client(endpoint).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+
+
+def client(endpoint: str) -> Any:
+    """boto3's S3 client for the server at `endpoint`, with the keys the tests give DVC."""
+    import boto3
+
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="gitml-key",
         aws_secret_access_key="gitml-secret",
     )
-    client.create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
 
 
 def _object_key(ex: Example) -> str:
@@ -61,8 +66,6 @@ def _object_key(ex: Example) -> str:
 def test_an_s3_remote_is_hashed_through_dvc_then_read_by_spark_where_dvc_reads_it(
     example: Example, s3: str, spark: Any
 ) -> None:
-    import boto3
-
     ex = example
     ex.without_model_checks()
     ex.dvc("remote", "add", "-d", "s3", f"s3://{BUCKET}/store")
@@ -109,15 +112,9 @@ def test_an_s3_remote_is_hashed_through_dvc_then_read_by_spark_where_dvc_reads_i
         hadoop_conf.unset(name)
 
     # an object on S3 that does not hash to its name: refused before Spark reads it
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3,
-        region_name="us-east-1",
-        aws_access_key_id="gitml-key",
-        aws_secret_access_key="gitml-secret",
-    )
-    body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    client.put_object(Bucket=BUCKET, Key=key, Body=body.replace(b"1", b"2", 1))
+    s3_api = client(s3)
+    body = s3_api.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3_api.put_object(Bucket=BUCKET, Key=key, Body=body.replace(b"1", b"2", 1))
     proc = ex.gitml("validate", "data/wine.csv")
     assert proc.returncode == 2, proc.stderr
     assert f"its object on the DVC remote (s3a://{BUCKET}/{key})" in proc.stderr
