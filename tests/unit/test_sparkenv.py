@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitml import sparkenv
+from gitml import sparkenv, sparkfailure
 from gitml.errors import BadInput
 
 
@@ -60,3 +60,38 @@ def test_doctor_checks_java_only_for_a_spark_dataset(
         found["Java for Spark"][0] == "fail" and sparkenv.JAVA_INSTALL in found["Java for Spark"][1]
     )
     assert set(found) == {"pyspark", "Java for Spark"}
+
+
+def test_doctor_checks_the_connector_of_a_cloud_remote_spark_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_from_remote` on an s3:// remote: the S3A connector must come with the dataset's
+    `spark.conf` in local mode (pyspark ships none); a cluster may hold it (a warning)."""
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(tmp_path / "system"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text(
+        "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://bucket/dvc\n"
+    )
+
+    def checks(spark_block: str) -> dict[str, tuple[str, str]]:
+        (tmp_path / "gitml.yaml").write_text(
+            "version: 1\ndata:\n  - path: d.csv\n    engine: spark\n"
+            f"    spark:\n      read_from_remote: true\n{spark_block}"
+        )
+        return {n: (s, d) for n, s, d in sparkenv.doctor_checks(tmp_path)}
+
+    name = "Spark's s3a:// connector for d.csv"
+    status, detail = checks("")[name]
+    hadoop = sparkfailure.pyspark_hadoop_version()
+    assert status == "fail"
+    assert f"spark.jars.packages: org.apache.hadoop:hadoop-aws:{hadoop}" in detail
+    packages = f"      conf: {{spark.jars.packages: 'org.apache.hadoop:hadoop-aws:{hadoop}'}}\n"
+    assert checks(packages)[name] == ("ok", "hadoop-aws in its `spark.conf`")
+    status, detail = checks("      master: yarn\n")[name]
+    assert status == "warn" and "the cluster (yarn) must hold hadoop-aws" in detail
+    # a local-path remote needs no connector
+    (tmp_path / ".dvc" / "config").write_text(
+        "[core]\n    remote = l\n['remote \"l\"']\n    url = /srv/dvc\n"
+    )
+    assert name not in checks("")
