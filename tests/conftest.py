@@ -81,12 +81,15 @@ def isolate_environment(home: Path, name: str = "gitml tests") -> None:
 # The modules that take longest, run first: pytest-xdist hands out test files in collection order
 # (with --no-loadscope-reorder, pyproject's addopts), so a long one collected last would run alone
 # at the end while the other worker idles. xdist gives each worker one file, then one more while
-# the worker has two tests or fewer left: the first four are the two workers' first two files. Their order: their time in CI's slow part (2026-12-03, --durations; the
-# long GTO sequences, left out, ran alone for its last 15 minutes).
+# the worker has two tests or fewer left. Their order: the worker-seconds of each in CI's slow
+# part on a quiet machine (2026-12-04, junit XML): Spark 185, the README demo 110, reproduce 110,
+# merge edges 102, the long GTO sequences 90, merge matrix 86, model tests 85, restore 69, model
+# formats 57, kill 42, the S3 remote 40, fuzz 27; every other module under 40.
 LONGEST_FIRST = (
-    *("test_registry_gto_long.py", "test_spark.py", "test_demo.py", "test_model_formats.py"),
-    *("test_modeltests.py", "test_merge_matrix.py", "test_reproduce.py", "test_merge_edges.py"),
-    *("test_fuzz.py", "test_restore_truth.py", "test_registry_gto.py", "test_spark_remote.py"),
+    *("test_spark.py", "test_demo.py", "test_reproduce.py", "test_merge_edges.py"),
+    *("test_registry_gto_long.py", "test_merge_matrix.py", "test_modeltests.py"),
+    *("test_restore_truth.py", "test_model_formats.py", "test_kill.py", "test_spark_remote.py"),
+    *("test_fuzz.py", "test_registry_gto.py"),
 )
 
 
