@@ -10,6 +10,7 @@ gitml.lock at the commit records its path; otherwise it is tagged unchecked, and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
 from gitml import gtofiles, lockfile
 from gitml.config import Config, Model
 from gitml.errors import BadInput, CheckFailed

@@ -31,8 +31,8 @@ from gitml.errors import BadInput, CheckFailed, GitError
 from gitml.gtotags import Tag
 from gitml.lockfile import LOCK_FILE, Lock, ModelEntry
 from gitml.registrysource import Source
-from gitml.snapshot import Snapshot
 from gitml.slices import with_test_metrics
+from gitml.snapshot import Snapshot
 
 # Whether a snapshot's gitml.lock is what its files say now: (fresh, the differences).
 Freshness = Callable[[repo_mod.Repo, Snapshot], tuple[bool, list[str]]]
