@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from gitml.errors import BadInput
 
 if TYPE_CHECKING:
-    from gitml.config import Dataset
+    from gitml.config import Dataset, SparkOptions
 
 JAVA_MIN = 17
 JAVA_INSTALL = "sudo apt-get install -y openjdk-17-jre-headless"
@@ -104,41 +104,47 @@ def doctor_checks(root: Path) -> list[tuple[str, str, str]]:
     found = [("pyspark", "fail" if problem else "ok", problem or f"installed, {which}")]
     problem = java_problem()
     found.append(("Java for Spark", "fail" if problem else "ok", problem or java_summary()))
-    remote = [d for d in cfg.data if d.engine == "spark" and d.spark and d.spark.read_from_remote]
-    return found + _connector_checks(root, remote)
+    return found + _connector_checks(root, cfg.data)
 
 
 # the jar that brings each cloud scheme's Hadoop file system, as its name says
 CONNECTOR_JARS = {"s3a": "hadoop-aws", "gs": "gcs-connector"}
 
 
-def _connector_checks(root: Path, datasets: list[Dataset]) -> list[tuple[str, str, str]]:
+def _connector_checks(root: Path, datasets: tuple[Dataset, ...]) -> list[tuple[str, str, str]]:
     """Per dataset Spark reads from a cloud DVC remote: whether its `spark.conf` brings the
-    Hadoop connector for the scheme (pyspark ships none). A cluster's own classpath may hold it:
-    not visible from here, so a warning there, a failure in local mode."""
-    from gitml import dvcconfig, sparkfailure, sparksources
+    Hadoop connector for the scheme (pyspark ships none)."""
+    from gitml import dvcconfig, sparksources
 
+    remote = [(d.path, d.spark) for d in datasets if d.spark and d.spark.read_from_remote]
+    if not remote:
+        return []
     try:
-        url = (cfg := dvcconfig.read_config(root)).remotes.get(cfg.default_remote or "") or ""
+        scheme = sparksources.remote_scheme(dvcconfig.read_config(root))
     except BadInput:
         return []  # the DVC config's own check says why
-    scheme = sparksources.SCHEMES.get(url.partition("://")[0]) if "://" in url else None
     if scheme not in CONNECTOR_JARS:
         return []
+    return [_connector_check(path, spark, scheme) for path, spark in remote]
+
+
+def _connector_check(path: str, spark: SparkOptions, scheme: str) -> tuple[str, str, str]:
+    """A cluster's own classpath may hold the connector: not visible from here, so a warning
+    there, a failure in local mode."""
+    from gitml import sparkfailure
+
     jar = CONNECTOR_JARS[scheme]
+    conf = dict(spark.conf)
+    named = " ".join(conf.get(k, "") for k in ("spark.jars.packages", "spark.jars"))
+    name = f"Spark's {scheme}:// connector for {path}"
+    if jar in named:
+        return name, "ok", f"{jar} in its `spark.conf`"
+    if not spark.master.startswith("local"):
+        return (
+            name,
+            "warn",
+            f"not in its `spark.conf`: the cluster ({spark.master}) must hold {jar}",
+        )
     _, what, how = sparkfailure.CONNECTORS[scheme]
     how = how.format(hadoop=sparkfailure.pyspark_hadoop_version())
-    found = []
-    for d in datasets:
-        assert d.spark is not None
-        conf = dict(d.spark.conf)
-        named = " ".join(conf.get(k, "") for k in ("spark.jars.packages", "spark.jars"))
-        name = f"Spark's {scheme}:// connector for {d.path}"
-        if jar in named:
-            found.append((name, "ok", f"{jar} in its `spark.conf`"))
-        elif not d.spark.master.startswith("local"):
-            detail = f"not in its `spark.conf`: the cluster ({d.spark.master}) must hold {jar}"
-            found.append((name, "warn", detail))
-        else:
-            found.append((name, "fail", f"{what} is not in its `spark.conf`: add {how}"))
-    return found
+    return name, "fail", f"{what} is not in its `spark.conf`: add {how}"

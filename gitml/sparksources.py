@@ -161,26 +161,39 @@ GS_OPTIONS = {
 def hadoop_settings(cfg: DvcConfig) -> dict[str, str]:
     """The Hadoop settings Spark needs to read the default DVC remote as DVC does (empty for a
     local path or HDFS, whose URL says it all)."""
-    name = cfg.default_remote or ""
-    options = cfg.remote_options.get(name, {})
-    scheme = (cfg.remotes.get(name) or "").partition("://")[0]
-    found: dict[str, str] = {}
-    if SCHEMES.get(scheme) == "s3a":
-        found = {key: options[o] for o, key in S3_OPTIONS.items() if options.get(o)}
-        if "fs.s3a.endpoint" in found:  # S3-compatible stores serve buckets by path
-            found["fs.s3a.path.style.access"] = "true"
-        if str(options.get("use_ssl", "")).lower() == "false":
-            found["fs.s3a.connection.ssl.enabled"] = "false"
-        if "fs.s3a.session.token" in found:
-            found["fs.s3a.aws.credentials.provider"] = (
-                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
-            )
-    elif SCHEMES.get(scheme) == "gs":
-        found = {key: options[o] for o, key in GS_OPTIONS.items() if options.get(o)}
-        if "google.cloud.auth.service.account.json.keyfile" in found:
-            keyfile = found["google.cloud.auth.service.account.json.keyfile"]
-            found["fs.gs.auth.type"] = "SERVICE_ACCOUNT_JSON_KEYFILE"
-            found["fs.gs.auth.service.account.json.keyfile"] = keyfile
+    scheme = remote_scheme(cfg)
+    by_scheme = {"s3a": _s3_settings, "gs": _gs_settings}
+    options = cfg.remote_options.get(cfg.default_remote or "", {})
+    return by_scheme[scheme](options) if scheme in by_scheme else {}
+
+
+def remote_scheme(cfg: DvcConfig) -> str | None:
+    """The scheme Spark reads the default DVC remote by (s3a, gs, hdfs), None for a local path,
+    no remote or one Spark cannot read."""
+    url = cfg.remotes.get(cfg.default_remote or "") or ""
+    scheme, sep, _ = url.partition("://")
+    return SCHEMES.get(scheme) if sep else None
+
+
+def _s3_settings(options: dict[str, str]) -> dict[str, str]:
+    found = {key: options[o] for o, key in S3_OPTIONS.items() if options.get(o)}
+    if "fs.s3a.endpoint" in found:  # S3-compatible stores serve buckets by path
+        found["fs.s3a.path.style.access"] = "true"
+    if str(options.get("use_ssl", "")).lower() == "false":
+        found["fs.s3a.connection.ssl.enabled"] = "false"
+    if "fs.s3a.session.token" in found:
+        found["fs.s3a.aws.credentials.provider"] = (
+            "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+        )
+    return found
+
+
+def _gs_settings(options: dict[str, str]) -> dict[str, str]:
+    found = {key: options[o] for o, key in GS_OPTIONS.items() if options.get(o)}
+    keyfile = found.get("google.cloud.auth.service.account.json.keyfile")
+    if keyfile:
+        found["fs.gs.auth.type"] = "SERVICE_ACCOUNT_JSON_KEYFILE"
+        found["fs.gs.auth.service.account.json.keyfile"] = keyfile
     return found
 
 
