@@ -24,6 +24,11 @@ from gitml.frame import Frame
 Row = dict[str, Any]  # a failed expectation (_row), as gitml validate --json shows it
 # (file or None, 1-based row) of a frame's row; None on an engine whose rows have no order
 Locate = Callable[[int], tuple[str | None, int]] | None
+# From this size of a frame (its columns' buffers) the pandas engine validates each group of
+# expectations on the columns it reads: GX drops a column's null rows for each of its column
+# expectations by copying the whole frame (`df[df[column].notnull()]`, every column of it), so a
+# wide frame would peak at twice its size (benchmarks/spark.py's 10 columns).
+NARROW_FROM_BYTES = 64 << 20
 _TABLE_COLUMN_TYPES = {
     "expect_table_columns_to_match_ordered_list": "column_list",
     "expect_table_columns_to_match_set": "column_set",
@@ -144,16 +149,19 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] if text else type(exc).__name__
 
 
-def gx_suite(name: str, doc: dict[str, Any]) -> Any:
+def gx_suite(name: str, doc: dict[str, Any], positions: list[int] | None = None) -> Any:
     """Build the GX suite one expectation at a time, so an unknown type or bad kwargs is named
-    (GX itself drops an unknown type silently); then compare the counts as a guard."""
+    (GX itself drops an unknown type silently); then compare the counts as a guard. Each
+    expectation's meta keeps its position in the suite (`positions[i]` where `doc` holds some of
+    the suite's expectations)."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
     built = []
-    for i, e in enumerate(doc["expectations"]):
+    for at, e in enumerate(doc["expectations"]):
+        i = positions[at] if positions is not None else at
         try:
             meta = {**(e.get("meta") or {}), _INDEX_KEY: i}  # to find it in the results
             conf = ExpectationConfiguration(
@@ -179,9 +187,43 @@ def gx_suite(name: str, doc: dict[str, Any]) -> Any:
 
 
 def run_gx(name: str, doc: dict[str, Any], frame: Frame) -> tuple[int, int, list[Row]]:
-    """(evaluated, failed, a row per failed expectation) of the suite on the frame."""
-    res = _validate(name, doc, "pandas", frame.df)
-    return _counted(res, doc, [str(c) for c in frame.df.columns], frame.origin)
+    """(evaluated, failed, a row per failed expectation) of the suite on the frame: on the
+    whole frame at once, or, from NARROW_FROM_BYTES, each group of expectations on the columns
+    it reads (the same results: GX judges each expectation on its own)."""
+    columns = [str(c) for c in frame.df.columns]
+    if int(frame.df.memory_usage(deep=False).sum()) < NARROW_FROM_BYTES:
+        return _counted(_validate(name, doc, "pandas", frame.df), doc, columns, frame.origin)
+    evaluated = failed = 0
+    rows: list[Row] = []
+    for needed, positions in column_groups(doc, list(frame.df.columns)):
+        part = frame.df if needed is None else frame.df[needed]
+        picked = {**doc, "expectations": [doc["expectations"][i] for i in positions]}
+        res = _validate(name, picked, "pandas", part, positions=positions)
+        found = _counted(res, doc, columns, frame.origin)
+        evaluated, failed, rows = evaluated + found[0], failed + found[1], rows + found[2]
+    rows.sort(key=lambda r: -1 if r["index"] is None else r["index"])  # the suite's order
+    return evaluated, failed, rows
+
+
+def column_groups(
+    doc: dict[str, Any], labels: list[Any]
+) -> list[tuple[list[Any] | None, list[int]]]:
+    """The suite's positions grouped by the frame columns (`labels`, in the frame's order) their
+    expectation reads: a column expectation without a row condition reads its own columns; any
+    other (table-level, with a row_condition, naming a column the frame lacks) the whole frame
+    (None)."""
+    groups: dict[tuple[Any, ...] | None, list[int]] = {}
+    for i, e in enumerate(doc["expectations"]):
+        groups.setdefault(_columns_read(e.get("kwargs") or {}, labels), []).append(i)
+    return [(None if key is None else list(key), found) for key, found in groups.items()]
+
+
+def _columns_read(kw: dict[str, Any], labels: list[Any]) -> tuple[Any, ...] | None:
+    """The frame columns (of `labels`) an expectation's kwargs read, None for the whole frame."""
+    needed = _columns_named(kw)
+    if not needed or kw.get("row_condition") or not needed <= {str(x) for x in labels}:
+        return None
+    return tuple(label for label in labels if str(label) in needed)
 
 
 def run_gx_spark(
@@ -229,14 +271,20 @@ def _failed_positions(res: Any, count: int) -> list[int]:
 
 
 def _validate(
-    name: str, doc: dict[str, Any], engine: str, dataframe: Any, result_format: str = "SUMMARY"
+    name: str,
+    doc: dict[str, Any],
+    engine: str,
+    dataframe: Any,
+    result_format: str = "SUMMARY",
+    positions: list[int] | None = None,
 ) -> Any:
-    """GX's validation result of the suite on a whole-dataframe batch of `engine`."""
+    """GX's validation result of the suite on a whole-dataframe batch of `engine` (`doc`
+    holding the suite's expectations at `positions`, all of them by default)."""
     with quiet_gx():
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        suite = gx_suite(name, doc)
+        suite = gx_suite(name, doc, positions)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         sources = ctx.data_sources
