@@ -1,0 +1,51 @@
+"""The Spark profile's cheaper passes (issue 19) record what the pandas engine records, within
+the recorded rank error: a number column of few values takes its quantiles from its exact
+counts, and one whose first rows hold few values but the rest many still gets its quantiles
+from Spark's sketch, in a pass of its own. Starts Spark: `slow`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_spark import _same_profile_within_error, spark  # noqa: F401 - the session fixture
+
+from gitml import datareaders, sparkprofile, sparkread
+from gitml.datareaders import Source
+from gitml.profile import profile_of
+
+pytestmark = pytest.mark.slow
+
+
+def test_few_values_and_many_values_past_the_first_rows(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    late = np.concatenate([rng.integers(0, 10, 1000), rng.normal(0, 5, n - 1000).round(3)])
+    mid = np.where(rng.random(n) < 0.3, 5, rng.integers(0, 20, n))  # 20 values, one a point
+    pd.DataFrame({"late": late, "mid": mid, "few": rng.integers(0, 3, n)}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    frame = datareaders.read_frame([Source("data/t.csv", tmp_path / "t.csv")], ["csv"], {})
+    sketched: list[str] = []
+    quantiles = sparkprofile._quantiles
+
+    def spy(column: str) -> Any:
+        sketched.append(column)
+        return quantiles(column)
+
+    monkeypatch.setattr(sparkprofile, "_quantiles", spy)
+    df = sparkread.read(spark, [str(tmp_path / "t.csv")], "csv", {}, "t")
+    by_spark = sparkprofile.profile_of(df)
+    by_pandas = profile_of(frame)
+    assert sketched == ["late"]  # the others' quantiles come from their exact counts
+    assert "histogram" in by_spark["columns"]["mid"] and "values" in by_spark["columns"]["few"]
+    assert "5" in by_spark["columns"]["mid"]["histogram"]["points"]
+    _same_profile_within_error(by_pandas, by_spark, frame)
