@@ -20,9 +20,10 @@ The cost is in passes over the (cached) data, each one Spark job over all column
 column statistics; their sketches (distinct values, quantiles of columns of many values: the
 quantiles of one of few values are read from its exact counts); the values counted (few-valued
 columns, point candidates, text); the decile edges of what is not a point; the count in every
-bin. The counting passes turn each row into one (column, key) pair per column and group them: a
-few hash groups per column instead of hundreds of `count(when(...))` aggregates, which Spark
-cannot compile into one method and runs interpreted.
+bin. The counting passes group each row by the combination of a few columns' values (grouping
+sets of columns whose values multiply to at most GROUP_KEYS combinations): a few hash groups
+per column, a few rows per row, in an aggregate Spark compiles, instead of hundreds of
+`count(when(...))` aggregates, which Spark cannot compile into one method and runs interpreted.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ CANDIDATE_LEVELS = [i / (2 * POINT_SHARE) for i in range(2 * POINT_SHARE + 1)]
 DECILE_LEVELS = [i / 10 for i in range(11)]
 FEW_VALUES_SKETCH = 3 * NUMBER_VALUES  # above this approximate count of distinct values: many
 SAMPLE_ROWS = 1000  # rows whose distinct values show a number column of many values
+GROUP_KEYS = 1 << 16  # value combinations (estimated) a group of columns is counted by
 HIGH_CARDINALITY = 100_000  # a text column of more distinct values (approximately): see above
 CANDIDATE_SUPPORT = 100  # freqItems' support for such a column: 1%
 
@@ -78,7 +80,7 @@ def profile_of(df: Any) -> dict[str, Any]:
     levels = {
         c: stats[c]["levels"] for c in with_values if stats[c]["finite"] and "levels" in stats[c]
     }
-    counted = _counted_values(measured, _wanted_values(measured, with_values, levels, stats))
+    counted = _counted_values(measured, *_wanted_values(measured, with_values, levels, stats))
     for c in with_values:  # few values, all counted: their levels exact
         if stats[c]["finite"] and c not in levels:
             levels[c] = levels_of(counted.get(c, {}))
@@ -217,26 +219,29 @@ def _shown(df: Any, column: str) -> Any:
 
 def _wanted_values(
     df: Any, numbers: list[str], levels: dict[str, list[float]], stats: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, int]]:
     """Per column the values to count (a Spark column, null where a row's value is not one):
     all of a number column of few values, else its point candidates (the values at the
-    candidate levels); all of a text column, or its frequent items above HIGH_CARDINALITY."""
+    candidate levels); all of a text column, or its frequent items above HIGH_CARDINALITY.
+    And per column how many values that is, about."""
     from pyspark.sql import functions as F
 
-    wanted = {}
+    wanted, keys = {}, {}
     for c in numbers:
         col = F.col(quoted(c))
         if stats[c]["distinct"] <= FEW_VALUES_SKETCH:
-            wanted[c] = col.cast("double")
+            wanted[c], keys[c] = col.cast("double"), stats[c]["distinct"]
         elif c in levels:
             wanted[c] = F.when(col.isin(sorted(set(levels[c]))), col.cast("double"))
+            keys[c] = len(set(levels[c]))
     texts = [c for c in df.columns if not is_number(df.schema[c].dataType) and stats[c]["n"]]
     many = [c for c in texts if stats[c]["distinct"] > HIGH_CARDINALITY]
     frequent = _frequent_items(df, many)
     for c in texts:
         shown = _shown(df, c)
         wanted[c] = F.when(shown.isin(frequent[c]), shown) if c in frequent else shown
-    return wanted
+        keys[c] = len(frequent[c]) if c in frequent else stats[c]["distinct"]
+    return wanted, keys
 
 
 def _frequent_items(df: Any, columns: list[str]) -> dict[str, list[str]]:
@@ -248,28 +253,51 @@ def _frequent_items(df: Any, columns: list[str]) -> dict[str, list[str]]:
     return {c: sorted(str(v) for v in row[i] if v is not None) for i, c in enumerate(columns)}
 
 
-def _counted_values(df: Any, wanted: dict[str, Any]) -> dict[str, dict[Any, int]]:
-    """The exact count of each value `wanted` names, of all columns in one job: each row
-    becomes one (column, number, text) triple per column, grouped and counted."""
+def _counted_values(
+    df: Any, wanted: dict[str, Any], keys: dict[str, int]
+) -> dict[str, dict[Any, int]]:
+    """The exact count of each value `wanted` names (a number column's as floats, a text
+    column's as text), of all columns in one job (`counted_together`); `keys`: how many
+    values each column may have (an estimate)."""
+    typed = {}
+    for c, values in wanted.items():
+        typed[c] = values.cast("double" if is_number(df.schema[c].dataType) else "string")
+    return counted_together(df, {c: (typed[c], keys.get(c, GROUP_KEYS)) for c in typed})
+
+
+def counted_together(df: Any, columns: dict[str, tuple[Any, int]]) -> dict[str, dict[Any, int]]:
+    """Per column (a Spark column, an estimate of its distinct values): the exact count of each
+    of its non-null values, in one job. Columns are grouped so that each group's estimates
+    multiply to at most GROUP_KEYS, and each row is counted once per group (Spark's grouping
+    sets) by the combination of the group's values: a few rows per row, not one per column, in
+    a hash aggregate Spark compiles; each value's count is the sum over the combinations."""
     from pyspark.sql import functions as F
 
-    if not wanted:
+    if not columns:
         return {}
-    triples = []
-    for i, (c, values) in enumerate(wanted.items()):
-        number = is_number(df.schema[c].dataType)
-        triples.append(
-            F.struct(
-                F.lit(i).alias("i"),
-                (values if number else F.lit(None)).cast("double").alias("x"),
-                (F.lit(None) if number else values).cast("string").alias("s"),
-            )
-        )
-    pairs = df.select(F.inline(F.array(*triples))).where("x IS NOT NULL OR s IS NOT NULL")
-    names = list(wanted)
+    names = list(columns)
+    alias = {c: f"k{i}" for i, c in enumerate(names)}
+    keyed = df.select(*(columns[c][0].alias(alias[c]) for c in names))
+    groups: list[list[str]] = []
+    size = GROUP_KEYS + 1
+    for c in sorted(names, key=lambda c: columns[c][1]):
+        keys = max(columns[c][1], 1) + 1  # and null
+        if size * keys > GROUP_KEYS:
+            groups.append([])
+            size = 1
+        groups[-1].append(alias[c])
+        size *= keys
+    if len(groups) == 1:
+        grouped = keyed.groupBy(*groups[0])
+    else:
+        grouped = keyed.groupingSets(groups, *(alias[c] for c in names))
     found: dict[str, dict[Any, int]] = {c: {} for c in names}
-    for i, x, s, n in pairs.groupBy("i", "x", "s").count().collect():
-        found[names[i]][x if x is not None else s] = int(n)
+    for row in grouped.agg(F.count(F.lit(1)).alias("n")).collect():
+        n = int(row["n"])
+        for c in names:
+            value = row[alias[c]]
+            if value is not None:
+                found[c][value] = found[c].get(value, 0) + n
     return found
 
 
@@ -352,22 +380,16 @@ def bin_counts(
 ) -> dict[str, tuple[list[int], list[int]]]:
     """Per column (its edges, its points): the counts of gitml.profile.histogram_counts
     (below the first edge, [e0, e1], (e1, e2], ..., above the last edge; then each point) of
-    its non-null values, all columns in one job (each row one (column, bin) pair per column,
-    grouped and counted)."""
-    from pyspark.sql import functions as F
-
+    its non-null values, all columns in one job (`counted_together`)."""
     if not bins:
         return {}
-    names = list(bins)
-    pairs = [
-        F.struct(F.lit(i).alias("i"), _bin_of(c, *bins[c]).alias("b")) for i, c in enumerate(names)
-    ]
-    binned = df.select(F.inline(F.array(*pairs))).where("b IS NOT NULL")
-    grouped = {(int(i), int(b)): int(n) for i, b, n in binned.groupBy("i", "b").count().collect()}
+    binned = {
+        c: (_bin_of(c, *bins[c]), len(edges) + 1 + len(pts)) for c, (edges, pts) in bins.items()
+    }
+    grouped = counted_together(df, binned)
     found = {}
-    for i, c in enumerate(names):
-        edges, points = bins[c]
+    for c, (edges, points) in bins.items():
         n_bins = max(len(edges) - 1, 1) + 2
-        counts = [grouped.get((i, b), 0) for b in range(n_bins)]
-        found[c] = (counts, [grouped.get((i, -1 - j), 0) for j in range(len(points))])
+        counts = [grouped[c].get(b, 0) for b in range(n_bins)]
+        found[c] = (counts, [grouped[c].get(-1 - j, 0) for j in range(len(points))])
     return found

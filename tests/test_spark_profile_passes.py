@@ -49,3 +49,30 @@ def test_few_values_and_many_values_past_the_first_rows(
     assert "histogram" in by_spark["columns"]["mid"] and "values" in by_spark["columns"]["few"]
     assert "5" in by_spark["columns"]["mid"]["histogram"]["points"]
     _same_profile_within_error(by_pandas, by_spark, frame)
+
+
+def test_columns_counted_in_groups_or_together_give_the_same_profile(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counting by the combinations of a few columns' values (grouping sets) is exact however
+    the columns are grouped: one group each, or all in one."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    n = 2000
+    pd.DataFrame(
+        {
+            "x": np.where(rng.random(n) < 0.2, 1.5, rng.normal(0, 1, n).round(2)),
+            "k": rng.integers(0, 4, n),
+            "label": rng.choice(["a", "b", "c"], n),
+            "flag": rng.random(n) < 0.5,
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
+    df = sparkread.read(spark, [str(tmp_path / "t.csv")], "csv", {}, "t")
+    together = sparkprofile.profile_of(df)
+    monkeypatch.setattr(sparkprofile, "GROUP_KEYS", 1)
+    assert sparkprofile.profile_of(df) == together
+    assert together["columns"]["x"]["histogram"]["points"]["1.5"] > 0.15 * n
