@@ -126,7 +126,11 @@ def _cache_compressed(
     try:
         yield
     finally:
-        spark.conf.set(COMPRESSED, before)
+        try:
+            spark.conf.set(COMPRESSED, before)
+        except Exception as exc:  # noqa: BLE001 - a JVM gone: its error is the one to tell
+            if not sparkfailure.jvm_failed(exc):
+                raise
 
 
 def cache_level(locations: list[str]) -> Any:

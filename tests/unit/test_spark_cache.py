@@ -53,3 +53,22 @@ def test_big_files_urls_and_a_named_setting_are_left_alone(
     assert _inside(_Spark(), None, [str(tmp_path / "missing.csv")]) == "true"
     monkeypatch.setattr(sparkvalidation, "UNCOMPRESSED_CACHE_BYTES", 2)
     assert _inside(_Spark(), None, [str(small)]) == "true"
+
+
+def test_a_jvm_gone_leaves_its_own_error(tmp_path: Path, monkeypatch: Any) -> None:
+    """The setting is not put back on a dead JVM: the caller's message about it stands."""
+    import pytest
+
+    small = tmp_path / "a.csv"
+    small.write_text("x\n1\n")
+    spark = _Spark()
+
+    def refused(key: str, value: str) -> None:
+        if value == "true":
+            raise ConnectionRefusedError(111, "Connection refused")
+        spark.conf.values[key] = value
+
+    monkeypatch.setattr(spark.conf, "set", refused)
+    with pytest.raises(ValueError, match="the JVM died"):
+        with _cache_compressed(spark, None, [str(small)]):
+            raise ValueError("the JVM died")
