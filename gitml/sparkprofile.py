@@ -17,11 +17,13 @@ exactly: every value that holds 5% is among them, but counting every one of mill
 exactly only to record the first five ids is a shuffle of the whole column.
 
 The cost is in passes over the (cached) data, each one Spark job over all columns at once: the
-column statistics with the quantiles (one aggregate); the values counted (few-valued columns,
-point candidates, text); the decile edges of what is not a point; the count in every bin. The counting passes
-turn each row into one (column, key) pair per column and group them: a few hash groups per
-column instead of hundreds of `count(when(...))` aggregates, which Spark cannot compile into
-one method and runs interpreted.
+column statistics; their sketches (distinct values, quantiles of columns of many values: the
+quantiles of one of few values are read from its exact counts); the values counted (few-valued
+columns, point candidates, text); the decile edges of what is not a point; the count in every
+bin. The counting passes group each row by the combination of a few columns' values (grouping
+sets of columns whose values multiply to at most GROUP_KEYS combinations): a few hash groups
+per column, a few rows per row, in an aggregate Spark compiles, instead of hundreds of
+`count(when(...))` aggregates, which Spark cannot compile into one method and runs interpreted.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ QUANTILE_ERROR = 0.001
 CANDIDATE_LEVELS = [i / (2 * POINT_SHARE) for i in range(2 * POINT_SHARE + 1)]
 DECILE_LEVELS = [i / 10 for i in range(11)]
 FEW_VALUES_SKETCH = 3 * NUMBER_VALUES  # above this approximate count of distinct values: many
+SAMPLE_ROWS = 1000  # rows whose distinct values show a number column of many values
+GROUP_KEYS = 1 << 16  # value combinations (estimated) a group of columns is counted by
 HIGH_CARDINALITY = 100_000  # a text column of more distinct values (approximately): see above
 CANDIDATE_SUPPORT = 100  # freqItems' support for such a column: 1%
 
@@ -73,8 +77,13 @@ def profile_of(df: Any) -> dict[str, Any]:
     numbers = [f.name for f in measured.schema.fields if is_number(f.dataType)]
     stats = _column_stats(measured, numbers)
     with_values = [c for c in numbers if stats[c]["n"]]
-    levels = {c: stats[c]["levels"] for c in with_values if stats[c]["finite"]}
-    counted = _counted_values(measured, _wanted_values(measured, with_values, levels, stats))
+    levels = {
+        c: stats[c]["levels"] for c in with_values if stats[c]["finite"] and "levels" in stats[c]
+    }
+    counted = _counted_values(measured, *_wanted_values(measured, with_values, levels, stats))
+    for c in with_values:  # few values, all counted: their levels exact
+        if stats[c]["finite"] and c not in levels:
+            levels[c] = levels_of(counted.get(c, {}))
     columns: dict[str, Any] = {}
     for field in df.schema.fields:
         c = field.name
@@ -100,30 +109,81 @@ def finite(column: str) -> Any:
 
 
 def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
-    """One pass: rows; per column its values and an approximate count of distinct values; per
-    number column mean, std, exact finite minimum and maximum, finite count, and the
-    approximate quantiles of its finite values at CANDIDATE_LEVELS (`percentile_approx`, the
-    aggregate form of `approxQuantile`: rank error 1/accuracy)."""
+    """rows; per column its values and its distinct values (approximately); per number column
+    mean, std, exact finite minimum and maximum, finite count, and the approximate quantiles
+    of its finite values at CANDIDATE_LEVELS (`percentile_approx`, the aggregate form of
+    `approxQuantile`: rank error 1/accuracy) when it has many values.
+
+    Two passes, as cheaper than one: the plain statistics (Spark compiles them into one
+    method), then the sketches (distinct counts, quantiles), which it runs interpreted and
+    which, in the same aggregate, took the plain ones with them (on 0.2 GB: 25 CPU s in one
+    pass, 16 in two). A number column with more than FEW_VALUES_SKETCH distinct values in its
+    first SAMPLE_ROWS is known to have many without a sketch of its distinct values; the
+    quantiles of one of few values are read from its exact counts (`levels_of`) instead."""
     from pyspark.sql import functions as F
 
-    accuracy = round(1 / QUANTILE_ERROR)
-    exprs = [F.count(F.lit(1))]
-    for c in df.columns:
-        exprs += [F.count(F.col(quoted(c))), F.approx_count_distinct(F.col(quoted(c)), 0.05)]
+    stats = _plain_stats(df, numbers)
+    sample = df.select(*(F.col(quoted(c)) for c in numbers)).limit(SAMPLE_ROWS).collect()
+    many = [
+        c for i, c in enumerate(numbers) if len({r[i] for r in sample} - {None}) > FEW_VALUES_SKETCH
+    ]
+    sketched = [c for c in df.columns if c not in many]
+    exprs = [F.approx_count_distinct(F.col(quoted(c)), 0.05) for c in sketched]
+    exprs += [_quantiles(c) for c in many]
+    row = df.agg(*exprs).first() if exprs else []  # Spark refuses an aggregation of nothing
+    for c, distinct in zip(sketched, row, strict=False):
+        stats[c]["distinct"] = int(distinct)
+    for c in many:  # more than FEW_VALUES_SKETCH: all that is asked of the count
+        stats[c]["distinct"] = SAMPLE_ROWS
+    late = [c for c in numbers if c not in many and stats[c]["distinct"] > FEW_VALUES_SKETCH]
+    if late:  # many values, though not among the first rows: their quantiles in a pass more
+        row = [*row[: len(sketched)], *df.agg(*(_quantiles(c) for c in late)).first()]
+        many += late
+    for c, levels in zip(many, row[len(sketched) :], strict=True):
+        stats[c]["levels"] = [float(v) for v in levels or []]
+    return stats
+
+
+def _plain_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
+    """rows; per column its values; per number column mean, std, exact finite minimum and
+    maximum, finite count (one aggregate Spark compiles)."""
+    from pyspark.sql import functions as F
+
+    exprs = [F.count(F.lit(1)), *(F.count(F.col(quoted(c))) for c in df.columns)]
     for c in numbers:
         col, fin = F.col(quoted(c)), finite(c)
         exprs += [F.avg(col), F.stddev_samp(col), F.min(fin), F.max(fin), F.count(fin)]
-        exprs.append(F.percentile_approx(fin.cast("double"), CANDIDATE_LEVELS, accuracy))
     row = df.agg(*exprs).first()
     stats: dict[str, Any] = {"rows": int(row[0])}
     for i, c in enumerate(df.columns):
-        stats[c] = {"n": int(row[1 + 2 * i]), "distinct": int(row[2 + 2 * i])}
-    base = 1 + 2 * len(df.columns)
+        stats[c] = {"n": int(row[1 + i])}
+    base = 1 + len(df.columns)
     for j, c in enumerate(numbers):
-        mean, std, lo, hi, n_finite, levels = row[base + 6 * j : base + 6 * j + 6]
+        mean, std, lo, hi, n_finite = row[base + 5 * j : base + 5 * j + 5]
         stats[c].update(mean=mean, std=std, min=lo, max=hi, finite=int(n_finite))
-        stats[c]["levels"] = [float(v) for v in levels or []]
     return stats
+
+
+def _quantiles(column: str) -> Any:
+    from pyspark.sql import functions as F
+
+    accuracy = round(1 / QUANTILE_ERROR)
+    return F.percentile_approx(finite(column).cast("double"), CANDIDATE_LEVELS, accuracy)
+
+
+def levels_of(counts: dict[Any, int]) -> list[float]:
+    """The values at CANDIDATE_LEVELS of finite values counted exactly: at rank level * (n - 1)
+    (rounded) of the sorted values, no rank error; [] without finite values."""
+    ordered = sorted((float(v), k) for v, k in counts.items() if math.isfinite(float(v)))
+    n = sum(k for _, k in ordered)
+    found, seen, i = [], 0, 0
+    for level in CANDIDATE_LEVELS if n else []:
+        rank = math.floor(level * (n - 1) + 0.5)
+        while seen + ordered[i][1] <= rank:
+            seen += ordered[i][1]
+            i += 1
+        found.append(ordered[i][0])
+    return found
 
 
 def _number_profiles(
@@ -159,26 +219,29 @@ def _shown(df: Any, column: str) -> Any:
 
 def _wanted_values(
     df: Any, numbers: list[str], levels: dict[str, list[float]], stats: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, int]]:
     """Per column the values to count (a Spark column, null where a row's value is not one):
     all of a number column of few values, else its point candidates (the values at the
-    candidate levels); all of a text column, or its frequent items above HIGH_CARDINALITY."""
+    candidate levels); all of a text column, or its frequent items above HIGH_CARDINALITY.
+    And per column how many values that is, about."""
     from pyspark.sql import functions as F
 
-    wanted = {}
+    wanted, keys = {}, {}
     for c in numbers:
         col = F.col(quoted(c))
         if stats[c]["distinct"] <= FEW_VALUES_SKETCH:
-            wanted[c] = col.cast("double")
+            wanted[c], keys[c] = col.cast("double"), stats[c]["distinct"]
         elif c in levels:
             wanted[c] = F.when(col.isin(sorted(set(levels[c]))), col.cast("double"))
+            keys[c] = len(set(levels[c]))
     texts = [c for c in df.columns if not is_number(df.schema[c].dataType) and stats[c]["n"]]
     many = [c for c in texts if stats[c]["distinct"] > HIGH_CARDINALITY]
     frequent = _frequent_items(df, many)
     for c in texts:
         shown = _shown(df, c)
         wanted[c] = F.when(shown.isin(frequent[c]), shown) if c in frequent else shown
-    return wanted
+        keys[c] = len(frequent[c]) if c in frequent else stats[c]["distinct"]
+    return wanted, keys
 
 
 def _frequent_items(df: Any, columns: list[str]) -> dict[str, list[str]]:
@@ -190,28 +253,51 @@ def _frequent_items(df: Any, columns: list[str]) -> dict[str, list[str]]:
     return {c: sorted(str(v) for v in row[i] if v is not None) for i, c in enumerate(columns)}
 
 
-def _counted_values(df: Any, wanted: dict[str, Any]) -> dict[str, dict[Any, int]]:
-    """The exact count of each value `wanted` names, of all columns in one job: each row
-    becomes one (column, number, text) triple per column, grouped and counted."""
+def _counted_values(
+    df: Any, wanted: dict[str, Any], keys: dict[str, int]
+) -> dict[str, dict[Any, int]]:
+    """The exact count of each value `wanted` names (a number column's as floats, a text
+    column's as text), of all columns in one job (`counted_together`); `keys`: how many
+    values each column may have (an estimate)."""
+    typed = {}
+    for c, values in wanted.items():
+        typed[c] = values.cast("double" if is_number(df.schema[c].dataType) else "string")
+    return counted_together(df, {c: (typed[c], keys.get(c, GROUP_KEYS)) for c in typed})
+
+
+def counted_together(df: Any, columns: dict[str, tuple[Any, int]]) -> dict[str, dict[Any, int]]:
+    """Per column (a Spark column, an estimate of its distinct values): the exact count of each
+    of its non-null values, in one job. Columns are grouped so that each group's estimates
+    multiply to at most GROUP_KEYS, and each row is counted once per group (Spark's grouping
+    sets) by the combination of the group's values: a few rows per row, not one per column, in
+    a hash aggregate Spark compiles; each value's count is the sum over the combinations."""
     from pyspark.sql import functions as F
 
-    if not wanted:
+    if not columns:
         return {}
-    triples = []
-    for i, (c, values) in enumerate(wanted.items()):
-        number = is_number(df.schema[c].dataType)
-        triples.append(
-            F.struct(
-                F.lit(i).alias("i"),
-                (values if number else F.lit(None)).cast("double").alias("x"),
-                (F.lit(None) if number else values).cast("string").alias("s"),
-            )
-        )
-    pairs = df.select(F.inline(F.array(*triples))).where("x IS NOT NULL OR s IS NOT NULL")
-    names = list(wanted)
+    names = list(columns)
+    alias = {c: f"k{i}" for i, c in enumerate(names)}
+    keyed = df.select(*(columns[c][0].alias(alias[c]) for c in names))
+    groups: list[list[str]] = []
+    size = GROUP_KEYS + 1
+    for c in sorted(names, key=lambda c: columns[c][1]):
+        keys = max(columns[c][1], 1) + 1  # and null
+        if size * keys > GROUP_KEYS:
+            groups.append([])
+            size = 1
+        groups[-1].append(alias[c])
+        size *= keys
+    if len(groups) == 1:
+        grouped = keyed.groupBy(*groups[0])
+    else:
+        grouped = keyed.groupingSets(groups, *(alias[c] for c in names))
     found: dict[str, dict[Any, int]] = {c: {} for c in names}
-    for i, x, s, n in pairs.groupBy("i", "x", "s").count().collect():
-        found[names[i]][x if x is not None else s] = int(n)
+    for row in grouped.agg(F.count(F.lit(1)).alias("n")).collect():
+        n = int(row["n"])
+        for c in names:
+            value = row[alias[c]]
+            if value is not None:
+                found[c][value] = found[c].get(value, 0) + n
     return found
 
 
@@ -294,22 +380,16 @@ def bin_counts(
 ) -> dict[str, tuple[list[int], list[int]]]:
     """Per column (its edges, its points): the counts of gitml.profile.histogram_counts
     (below the first edge, [e0, e1], (e1, e2], ..., above the last edge; then each point) of
-    its non-null values, all columns in one job (each row one (column, bin) pair per column,
-    grouped and counted)."""
-    from pyspark.sql import functions as F
-
+    its non-null values, all columns in one job (`counted_together`)."""
     if not bins:
         return {}
-    names = list(bins)
-    pairs = [
-        F.struct(F.lit(i).alias("i"), _bin_of(c, *bins[c]).alias("b")) for i, c in enumerate(names)
-    ]
-    binned = df.select(F.inline(F.array(*pairs))).where("b IS NOT NULL")
-    grouped = {(int(i), int(b)): int(n) for i, b, n in binned.groupBy("i", "b").count().collect()}
+    binned = {
+        c: (_bin_of(c, *bins[c]), len(edges) + 1 + len(pts)) for c, (edges, pts) in bins.items()
+    }
+    grouped = counted_together(df, binned)
     found = {}
-    for i, c in enumerate(names):
-        edges, points = bins[c]
+    for c, (edges, points) in bins.items():
         n_bins = max(len(edges) - 1, 1) + 2
-        counts = [grouped.get((i, b), 0) for b in range(n_bins)]
-        found[c] = (counts, [grouped.get((i, -1 - j), 0) for j in range(len(points))])
+        counts = [grouped[c].get(b, 0) for b in range(n_bins)]
+        found[c] = (counts, [grouped[c].get(-1 - j, 0) for j in range(len(points))])
     return found
