@@ -120,28 +120,43 @@ def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
     pass, 16 in two). A number column with more than FEW_VALUES_SKETCH distinct values in its
     first SAMPLE_ROWS is known to have many without a sketch of its distinct values; the
     quantiles of one of few values are read from its exact counts (`levels_of`) instead."""
+    stats = _plain_stats(df, numbers)
+    many = _many_in_first_rows(df, numbers)
+    quantiles = _sketches(df, many, stats)
+    late = [c for c in numbers if c not in many and stats[c]["distinct"] > FEW_VALUES_SKETCH]
+    if late:  # many values, though not among the first rows: their quantiles in a pass more
+        quantiles += list(df.agg(*(_quantiles(c) for c in late)).first())
+        many += late
+    for c, levels in zip(many, quantiles, strict=True):
+        stats[c]["levels"] = [float(v) for v in levels or []]
+    return stats
+
+
+def _sketches(df: Any, many: list[str], stats: dict[str, Any]) -> list[Any]:
+    """One aggregate: the approximate distinct values of each column but `many` (into
+    `stats`; `many` have more than FEW_VALUES_SKETCH, all that is asked of the count), and the
+    quantiles at CANDIDATE_LEVELS of `many`, returned in their order."""
     from pyspark.sql import functions as F
 
-    stats = _plain_stats(df, numbers)
-    sample = df.select(*(F.col(quoted(c)) for c in numbers)).limit(SAMPLE_ROWS).collect()
-    many = [
-        c for i, c in enumerate(numbers) if len({r[i] for r in sample} - {None}) > FEW_VALUES_SKETCH
-    ]
     sketched = [c for c in df.columns if c not in many]
     exprs = [F.approx_count_distinct(F.col(quoted(c)), 0.05) for c in sketched]
     exprs += [_quantiles(c) for c in many]
-    row = df.agg(*exprs).first() if exprs else []  # Spark refuses an aggregation of nothing
+    row = list(df.agg(*exprs).first()) if exprs else []  # Spark refuses an empty aggregation
     for c, distinct in zip(sketched, row, strict=False):
         stats[c]["distinct"] = int(distinct)
-    for c in many:  # more than FEW_VALUES_SKETCH: all that is asked of the count
+    for c in many:
         stats[c]["distinct"] = SAMPLE_ROWS
-    late = [c for c in numbers if c not in many and stats[c]["distinct"] > FEW_VALUES_SKETCH]
-    if late:  # many values, though not among the first rows: their quantiles in a pass more
-        row = [*row[: len(sketched)], *df.agg(*(_quantiles(c) for c in late)).first()]
-        many += late
-    for c, levels in zip(many, row[len(sketched) :], strict=True):
-        stats[c]["levels"] = [float(v) for v in levels or []]
-    return stats
+    return row[len(sketched) :]
+
+
+def _many_in_first_rows(df: Any, numbers: list[str]) -> list[str]:
+    """The number columns of more than FEW_VALUES_SKETCH distinct values in the first
+    SAMPLE_ROWS rows."""
+    from pyspark.sql import functions as F
+
+    sample = df.select(*(F.col(quoted(c)) for c in numbers)).limit(SAMPLE_ROWS).collect()
+    distinct = [len({r[i] for r in sample} - {None}) for i in range(len(numbers))]
+    return [c for c, k in zip(numbers, distinct, strict=True) if k > FEW_VALUES_SKETCH]
 
 
 def _plain_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
@@ -278,27 +293,38 @@ def counted_together(df: Any, columns: dict[str, tuple[Any, int]]) -> dict[str, 
     names = list(columns)
     alias = {c: f"k{i}" for i, c in enumerate(names)}
     keyed = df.select(*(columns[c][0].alias(alias[c]) for c in names))
-    groups: list[list[str]] = []
-    size = GROUP_KEYS + 1
-    for c in sorted(names, key=lambda c: columns[c][1]):
-        keys = max(columns[c][1], 1) + 1  # and null
-        if size * keys > GROUP_KEYS:
-            groups.append([])
-            size = 1
-        groups[-1].append(alias[c])
-        size *= keys
+    groups = _key_groups({alias[c]: columns[c][1] for c in names})
     if len(groups) == 1:
         grouped = keyed.groupBy(*groups[0])
     else:
         grouped = keyed.groupingSets(groups, *(alias[c] for c in names))
-    found: dict[str, dict[Any, int]] = {c: {} for c in names}
-    for row in grouped.agg(F.count(F.lit(1)).alias("n")).collect():
-        n = int(row["n"])
-        for c in names:
-            value = row[alias[c]]
-            if value is not None:
-                found[c][value] = found[c].get(value, 0) + n
+    rows = grouped.agg(F.count(F.lit(1)).alias("n")).collect()
+    return {c: _summed(rows, alias[c]) for c in names}
+
+
+def _summed(rows: list[Any], key: str) -> dict[Any, int]:
+    """Each non-null value of `key` in the grouped `rows`, with the sum of their counts."""
+    found: dict[Any, int] = {}
+    for row in rows:
+        value = row[key]
+        if value is not None:
+            found[value] = found.get(value, 0) + int(row["n"])
     return found
+
+
+def _key_groups(estimates: dict[str, int]) -> list[list[str]]:
+    """The columns (by their estimated distinct values, fewest first) in groups whose
+    estimates, each with a null, multiply to at most GROUP_KEYS."""
+    groups: list[list[str]] = []
+    size = GROUP_KEYS + 1
+    for c in sorted(estimates, key=lambda c: estimates[c]):
+        keys = max(estimates[c], 1) + 1  # and null
+        if size * keys > GROUP_KEYS:
+            groups.append([])
+            size = 1
+        groups[-1].append(c)
+        size *= keys
+    return groups
 
 
 def _top_values(counts: dict[Any, int], n: int) -> dict[str, int]:

@@ -76,3 +76,34 @@ def test_columns_counted_in_groups_or_together_give_the_same_profile(
     monkeypatch.setattr(sparkprofile, "GROUP_KEYS", 1)
     assert sparkprofile.profile_of(df) == together
     assert together["columns"]["x"]["histogram"]["points"]["1.5"] > 0.15 * n
+
+
+def test_small_files_are_cached_uncompressed_the_setting_put_back(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the session: uncompressed while a small file fills the cache, the session's own
+    setting after; big files, URLs and a `spark.conf` naming the setting left alone. (A JVM
+    that dies meanwhile: tests/test_spark.py's killed-JVM test.)"""
+    from gitml import sparkvalidation
+    from gitml.config import SparkOptions
+    from gitml.sparkvalidation import COMPRESSED, _cache_compressed
+
+    small = tmp_path / "a.csv"
+    small.write_text("x\n1\n")
+    before = spark.conf.get(COMPRESSED)
+
+    def inside(options: SparkOptions | None, locations: list[str]) -> str:
+        with _cache_compressed(spark, options, locations):
+            found: str = spark.conf.get(COMPRESSED)
+        assert spark.conf.get(COMPRESSED) == before
+        return found
+
+    assert inside(None, [str(small)]) == inside(SparkOptions(), [str(small)]) == "false"
+    named = SparkOptions(conf=((COMPRESSED, before),))
+    assert inside(named, [str(small)]) == before
+    assert inside(None, ["s3a://bucket/a.csv"]) == before
+    assert inside(None, [str(tmp_path / "missing.csv")]) == before
+    monkeypatch.setattr(sparkvalidation, "UNCOMPRESSED_CACHE_BYTES", 2)
+    assert inside(None, [str(small)]) == before
