@@ -40,11 +40,7 @@ def checkout_copy(target: Path) -> Path:
 
 def fresh_machine_env() -> dict[str, str]:
     """This environment without the test venv: `python3` is the machine's, as on a new machine."""
-    kept = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CI")}
-    # a new machine writes bytecode as modules are first imported (the tests' own processes do
-    # not); pip then need not compile every module of every package it installs up front
-    env = {**kept, "PIP_NO_COMPILE": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CI")}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != str(BIN))
     return env
 
