@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml import expectations, sparkfailure, sparkprofile, sparkread, sparksession
+from gitml import expectations, sparkfailure, sparkprofile, sparkread, sparksession, sparksources
 from gitml.config import Dataset, SparkOptions
 
 MEMORY_CACHE_BYTES = 1 << 30  # data files above this are cached on disk only (cache_level)
@@ -79,10 +79,20 @@ def for_spark(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_suite(
-    suite_name: str, doc: dict[str, Any], dataset: Dataset, locations: list[str], fmt: str
+    suite_name: str,
+    doc: dict[str, Any],
+    dataset: Dataset,
+    locations: list[str],
+    fmt: str,
+    hadoop: dict[str, str] | None = None,
 ) -> SparkRun:
-    """The suite `doc` on the files at `locations` (all of format `fmt`), and their profile."""
-    spark = sparksession.session(dataset.spark or SparkOptions(), dataset.path)
+    """The suite `doc` on the files at `locations` (all of format `fmt`), and their profile;
+    `hadoop`: the settings that read a DVC remote's URLs as DVC does
+    (gitml.sparksources.hadoop_settings)."""
+    options = dataset.spark or SparkOptions()
+    spark = sparksession.session(options, dataset.path)
+    if hadoop:
+        sparksources.configure(spark, hadoop, options.conf)
     level = cache_level(locations)
     with _cache_compressed(spark, dataset.spark, locations):
         df, kept = sparkread.read_kept(spark, locations, fmt, dataset.read, dataset.path, level)

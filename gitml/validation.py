@@ -31,7 +31,7 @@ from gitml import (
     validation_cache,
 )
 from gitml.checks import CheckContext, Failure
-from gitml.config import Dataset, SparkOptions
+from gitml.config import Dataset
 from gitml.datareaders import Source
 from gitml.dvcconfig import DvcConfig
 from gitml.dvcfiles import Out
@@ -196,13 +196,9 @@ def _run_spark(target: Target) -> Result:
     doc = expectations.load_suite(target.suite_path, target.suite_bytes)
     datareaders.check_formats(target.sources, target.formats)
     locations = target.urls or [str(s.file) for s in target.sources]
-    if target.hadoop:
-        from gitml import sparksession, sparksources
-
-        options = d.spark or SparkOptions()
-        spark = sparksession.session(options, d.path)
-        sparksources.configure(spark, target.hadoop, options.conf)
-    run = sparkvalidation.run_suite(target.suite_path, doc, d, locations, target.formats[0])
+    run = sparkvalidation.run_suite(
+        target.suite_path, doc, d, locations, target.formats[0], target.hadoop
+    )
     return Result(
         path=d.path,
         suite=target.suite_path,
