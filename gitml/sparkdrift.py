@@ -14,8 +14,8 @@ from gitml.config import Dataset, SparkOptions
 from gitml.errors import BadInput
 from gitml.lockprofile import Profile
 from gitml.profile import number_key
+from gitml.sparkcsv import quoted
 from gitml.sparkprofile import as_numbers, bin_counts, is_number
-from gitml.sparkread import quoted
 
 
 class SparkColumn:

@@ -34,7 +34,8 @@ from typing import Any
 from gitml.fileio import json_safe
 from gitml.lockfile import rounded
 from gitml.profile import NUMBER_VALUES, POINT_SHARE, QUANTILES, TOP_VALUES, edges_of, number_key
-from gitml.sparkread import FRACTIONAL, INTEGRAL, TIMESTAMPS, pandas_dtype, quoted
+from gitml.sparkcsv import quoted
+from gitml.sparkread import FRACTIONAL, INTEGRAL, TIMESTAMPS, pandas_dtype
 
 QUANTILE_ERROR = 0.001
 # Levels at which point candidates are looked for: a value held by 1/POINT_SHARE of the values

@@ -1,0 +1,122 @@
+"""Spark's CSV parser reads number columns straight into numbers while it fills the cache
+(gitml.sparkcsv.typed_while_kept, issue 19): every row it cannot parse so (missing-value
+markers, spaces, a word) is parsed again as text. The data read so must be what reading the
+text and casting it gives, and what pandas types. Starts Spark: `slow`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_spark import spark  # noqa: F401 - the session fixture
+
+from gitml import datareaders, sparkcsv, sparkread
+from gitml.datareaders import Source
+from gitml.errors import BadInput
+
+pytestmark = pytest.mark.slow
+
+# Values Spark's CSV parser cannot read as their column's kind, though pandas reads them so
+# (missing-value markers, spaces, signs), in columns whose kind the first rows tell.
+HELD = """whole,number,marked,text
+1,2.5,NA,a
+2,nan,-999,NA
+NA,1e3,4,b
+ 4,Inf,5,
++5,-NaN,6,"c,d"
+,N/A,7,e
+7,"8",-999,f
+"""
+# And values that disprove the kind the first rows tell: a word, a decimal.
+DISPROVED = """whole,late_word,late_decimal
+1,7,1
+NA,8,2
+3,eleven,3
+4,12,5.5
+"""
+
+
+def _rows(df: Any) -> list[tuple[Any, ...]]:
+    return sorted((tuple(r) for r in df.collect()), key=repr)
+
+
+def _read_again(*args: Any) -> Any:
+    raise AssertionError("the kinds the first rows tell hold: no second reading")
+
+
+def _read_both_ways(session: Any, path: Path, options: dict[str, Any], held: bool) -> Any:
+    """The file read by `read_kept` (numbers parsed while the cache fills; `held`: in one
+    reading), checked against `read` (text cast) and pandas' dtypes; returns its rows."""
+    from pyspark import StorageLevel
+
+    as_text = sparkread.read(session, [str(path)], "csv", options, "t")
+    with pytest.MonkeyPatch.context() as patched:
+        if held:
+            patched.setattr(sparkcsv, "typed_by_counts", _read_again)
+        kept_df, kept = sparkread.read_kept(
+            session, [str(path)], "csv", options, "t", StorageLevel.MEMORY_ONLY
+        )
+    assert kept_df.schema == as_text.schema
+    assert _rows(kept_df) == _rows(as_text)
+    frame = datareaders.read_frame([Source("data/t.csv", path)], ["csv"], options)
+    spark_dtypes = {f.name: sparkread.pandas_dtype(f.dataType) for f in kept_df.schema.fields}
+    assert spark_dtypes == frame.dtypes
+    rows = kept_df.collect()
+    kept.unpersist()
+    return rows
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"na_values": ["-999"]}, {"keep_default_na": False}, {"na_values": "e"}],
+    ids=["pandas-markers", "a-number-as-marker", "no-default-markers", "a-word-as-marker"],
+)
+def test_a_csv_parsed_into_numbers_reads_as_its_text_cast(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    options: dict[str, Any],
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(HELD)
+    as_text = sparkread.read(spark, [str(path)], "csv", options, "t")
+    rows = _read_both_ways(spark, path, options, held=True)
+    if not options:  # what pandas reads, value by value
+        assert [f.dataType.simpleString() for f in as_text.schema.fields] == [
+            "double",
+            "double",
+            "double",
+            "string",
+        ]
+        assert [(r["whole"], r["number"], r["marked"], r["text"]) for r in rows] == [
+            (1.0, 2.5, None, "a"),
+            (2.0, None, -999.0, None),
+            (None, 1000.0, 4.0, "b"),
+            (4.0, float("inf"), 5.0, None),
+            (5.0, None, 6.0, "c,d"),
+            (None, None, 7.0, "e"),
+            (7.0, 8.0, -999.0, "f"),
+        ]
+
+
+def test_a_kind_disproved_past_the_first_rows_is_read_again(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(DISPROVED)
+    rows = _read_both_ways(spark, path, {}, held=False)
+    assert [r["late_word"] for r in rows] == ["7", "8", "eleven", "12"]
+    assert [r["late_decimal"] for r in rows] == [1.0, 2.0, 3.0, 5.5]
+
+
+def test_a_row_of_too_many_fields_is_refused_when_parsed_into_numbers(
+    spark: Any,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    from pyspark import StorageLevel
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2.5\n2,3.5\n3,4.5,9\n")
+    with pytest.raises(BadInput, match="t: Spark cannot read it"):
+        sparkread.read_kept(spark, [str(path)], "csv", {}, "t", StorageLevel.MEMORY_ONLY)
