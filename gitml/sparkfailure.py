@@ -22,6 +22,8 @@ OOM_EXIT = 52
 EXIT_WAIT = 3  # seconds a JVM that stopped answering is given to end
 # In the text of an error Spark raised: memory ran out, or the JVM's context is gone
 MEMORY_SIGNS = ("OutOfMemoryError", "Java heap space", "GC overhead limit", "MemoryStore")
+# a row Spark cannot parse, found while the data fills its cache
+DATA_SIGNS = ("[MALFORMED_", "Malformed records are detected")
 GONE_SIGNS = (
     "Answer from Java side is empty",
     "Error while receiving",
@@ -49,6 +51,8 @@ def jvm_failed(exc: BaseException) -> bool:
     if not (type(exc).__module__ or "").startswith(("pyspark", "py4j")):
         return False
     text = str(exc)
+    if any(sign in text for sign in DATA_SIGNS):  # its stack may pass through the MemoryStore
+        return False
     return any(sign in text for sign in (*MEMORY_SIGNS, *GONE_SIGNS))
 
 

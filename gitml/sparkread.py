@@ -47,7 +47,8 @@ def spark_errors(name: str) -> Iterator[None]:
         missing = sparkfailure.missing_filesystem(name, text)
         if missing is not None:
             raise missing from None
-        raise BadInput(f"{name}: Spark cannot read it ({text[:300]})") from None
+        at = max(text.find("Malformed"), 0)  # a row it cannot parse: the row, not the stack
+        raise BadInput(f"{name}: Spark cannot read it ({text[at : at + 300]})") from None
 
 
 def read(spark: Any, locations: list[str], fmt: str, options: dict[str, Any], name: str) -> Any:

@@ -110,13 +110,22 @@ def test_a_kind_disproved_past_the_first_rows_is_read_again(
     assert [r["late_decimal"] for r in rows] == [1.0, 2.0, 3.0, 5.5]
 
 
+@pytest.mark.parametrize("row", [3, 1500], ids=["in-the-first-rows", "past-them"])
 def test_a_row_of_too_many_fields_is_refused_when_parsed_into_numbers(
     spark: Any,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
+    row: int,
 ) -> None:
+    """Refused as pandas refuses it, whether the first rows show it or the pass that fills
+    the cache finds it (a malformed row, not a JVM out of memory: its error passes through
+    Spark's MemoryStore)."""
     from pyspark import StorageLevel
 
+    lines = [f"{i},{i}.5" for i in range(2000)]
+    lines[row] += ",9"
     path = tmp_path / "t.csv"
-    path.write_text("a,b\n1,2.5\n2,3.5\n3,4.5,9\n")
-    with pytest.raises(BadInput, match="t: Spark cannot read it"):
+    path.write_text("a,b\n" + "\n".join(lines) + "\n")
+    with pytest.raises(BadInput) as refused:
         sparkread.read_kept(spark, [str(path)], "csv", {}, "t", StorageLevel.MEMORY_ONLY)
+    assert str(refused.value).startswith("t: Spark cannot read it (")
+    assert "Malformed" in str(refused.value)
