@@ -125,9 +125,9 @@ def _nulled_column(col: Any, options: dict[str, Any]) -> Any:
 
 def text_table(spark: Any, locations: list[str], fmt: str, options: dict[str, Any]) -> Any:
     """The table as text, pandas' missing-value markers as nulls."""
-    df = _read_text_table(spark, locations, fmt, options)
     from pyspark.sql import functions as F
 
+    df = _read_text_table(spark, locations, fmt, options)
     return df.select(*(_nulled_column(F.col(quoted(c)), options).alias(c) for c in df.columns))
 
 
@@ -187,11 +187,12 @@ def typed_while_kept(
     """The columns typed as `typed_by_counts` types them, checked in the pass that fills the
     cache. Each column is parsed as the type its sampled values allow (`_kept_kind`): Spark's
     CSV parser reads a number as it tokenizes, cheaper than parsing text and casting it (1 GB
-    parsed, not cached: 26.6 -> 23.1 s; the parse alone is 16 s). A row it cannot parse so (a missing-value marker such as `NA`, a
-    number with spaces, a word) is kept whole and parsed again as text, then cast as before
-    (`try_cast`); a value of such a row that is not of its column's kind is flagged, and a
-    flag anywhere disproves the guess (None: the caller reads again). A row pandas refuses
-    (too many fields) is refused here too. (the typed DataFrame, the persisted one)."""
+    parsed, not cached: 26.6 -> 23.1 s; the parse alone is 16 s). A row it cannot parse so (a
+    missing-value marker such as `NA`, a number with spaces, a word) is kept whole and parsed
+    again as text, then cast as before (`try_cast`); a value of such a row that is not of its
+    column's kind is flagged, and a flag anywhere disproves the guess (None: the caller reads
+    again). A row pandas refuses (too many fields) is refused here too. (the typed DataFrame,
+    the persisted one)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
