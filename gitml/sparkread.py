@@ -66,9 +66,8 @@ def read_kept(
 ) -> tuple[Any, Any]:
     """What `read` gives, kept at the StorageLevel `level` for several passes: (the typed
     DataFrame, the persisted one to unpersist when done). A CSV is parsed into the types its
-    first rows allow in the pass that fills the cache, and checked there
-    (gitml.sparkcsv.typed_while_kept):
-    one parse of its text, into numbers, instead of parsing text and casting it."""
+    first rows allow in the pass that fills the cache, and checked there: one parse of its
+    text, into numbers, instead of parsing text and casting it (gitml.sparkcsv.typed_while_kept)."""
     with spark_errors(name):
         if fmt not in ("csv", "tsv"):
             kept = read(spark, locations, fmt, options, name).persist(level)
