@@ -126,7 +126,7 @@ def _column_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
     quantiles = _sketches(df, many, stats)
     late = [c for c in numbers if c not in many and stats[c]["distinct"] > FEW_VALUES_SKETCH]
     if late:  # many values, though not among the first rows: their quantiles in a pass more
-        quantiles += list(df.agg(*(_quantiles(c) for c in late)).first())
+        quantiles += list(_finite_doubles(df, late).agg(*map(_quantiles, late)).first())
         many += late
     for c, levels in zip(many, quantiles, strict=True):
         stats[c]["levels"] = [float(v) for v in levels or []]
@@ -142,7 +142,8 @@ def _sketches(df: Any, many: list[str], stats: dict[str, Any]) -> list[Any]:
     sketched = [c for c in df.columns if c not in many]
     exprs = [F.approx_count_distinct(F.col(quoted(c)), 0.05) for c in sketched]
     exprs += [_quantiles(c) for c in many]
-    row = list(df.agg(*exprs).first()) if exprs else []  # Spark refuses an empty aggregation
+    projected = _finite_doubles(df, many, kept=sketched)
+    row = list(projected.agg(*exprs).first()) if exprs else []  # Spark refuses an empty one
     for c, distinct in zip(sketched, row, strict=False):
         stats[c]["distinct"] = int(distinct)
     for c in many:
@@ -181,10 +182,22 @@ def _plain_stats(df: Any, numbers: list[str]) -> dict[str, Any]:
 
 
 def _quantiles(column: str) -> Any:
+    """The approximate quantiles at CANDIDATE_LEVELS of a column of `_finite_doubles`."""
     from pyspark.sql import functions as F
 
     accuracy = round(1 / QUANTILE_ERROR)
-    return F.percentile_approx(finite(column).cast("double"), CANDIDATE_LEVELS, accuracy)
+    return F.percentile_approx(F.col(quoted(column)), CANDIDATE_LEVELS, accuracy)
+
+
+def _finite_doubles(df: Any, columns: list[str], kept: list[str] | None = None) -> Any:
+    """`columns` as their finite values as doubles (others null), beside the `kept` columns
+    as they are. A projection of its own before the sketches: Spark evaluates a sketch's input
+    row by row, interpreted, but compiles a projection (1 GB, five quantile sketches and five
+    distinct counts: 23.9 -> 18.9 s)."""
+    from pyspark.sql import functions as F
+
+    as_is = [F.col(quoted(c)) for c in kept or []]
+    return df.select(*as_is, *(finite(c).cast("double").alias(c) for c in columns))
 
 
 def levels_of(counts: dict[Any, int]) -> list[float]:
