@@ -31,8 +31,8 @@ shell):
 Slopes (least squares over the sizes run): pandas 48.9 s per GB; Spark 96.4 s per GB over 1, 2
 and 5 GB (116, 116 and 102 s per GB: linear). Spark at 1 GB is 2.2 times pandas (goal 1x: not
 met). What changed since the run below: the CSV parse keeps one flag column for rows with a
-value not of its column's guessed type, not one per number column (parse and cache 50 -> 46 s
-in process at 1 GB), and the quantile sketches read their finite values from a compiled
+value not of its column's guessed type, not one per number column (parse and cache 38.6 ->
+32.8 s in process at 1 GB), and the quantile sketches read their finite values from a compiled
 projection (sketch pass 23.9 -> 18.9 s). Where the 116 s go at 1 GB (in process, cProfile of
 `gitml validate`): session 5.5 s, type guess from the first rows 5 s, parse and cache 39 s,
 GX 13 s (4.8 of them importing it), profile 52 s (plain statistics 5, sketches 19.5, frequent
