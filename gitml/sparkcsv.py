@@ -223,7 +223,8 @@ def typed_while_kept(
     for c in names:
         value, flag = _kept_column(c, kinds[c], parsed[c], bad, F.col(quoted(again))[c], options)
         cols.append(value.alias(c))
-        flags += [] if flag is None else [flag]
+        if flag is not None:
+            flags.append(flag)
     if flags:  # null on a row parsed at once: only a row kept whole can hold a wrong value
         flagged = F.when(F.col(quoted(bad)).isNotNull(), functools.reduce(operator.or_, flags))
         cols.append(flagged.alias(flag_name))
