@@ -511,19 +511,25 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
 
 def _jvm_of(pid: int) -> int | None:
     """The pid of the `java` process below `pid`, if one runs."""
+    # A process may end between two reads of /proc: its name is read with its parent, in one
+    # open of `stat` (the name is between its parentheses), never in a second read that fails.
     parents: dict[int, int] = {}
+    names: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                    stat = f.read()
             except OSError:
                 continue
+            head, tail = stat.rsplit(")", 1)
+            parents[int(entry)] = int(tail.split()[1])
+            names[int(entry)] = head.split("(", 1)[1]
     for child in parents:
         p = child
         while p in parents and p != pid:
             p = parents[p]
-        if p == pid and Path(f"/proc/{child}/comm").read_text().strip() == "java":
+        if p == pid and names[child] == "java":
             return child
     return None
 
