@@ -10,6 +10,7 @@ none (a concurrent promotion loses the race and makes nothing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,6 +222,10 @@ def _assign(repo: repo_mod.Repo, p: Promotion, opts: Options, tags: list[Tag], n
     p.created.extend(t.tag for t in new)
 
 
+# git's words when a ref of the transaction is locked by another process (refs/files-backend.c)
+_LOCKED = re.compile(r"cannot lock ref 'refs/tags/([^']+)': Unable to create '([^']+)': File exists")
+
+
 class LostRace(CheckFailed):
     """Another run created one of the tags after this one read the registry: nothing was made."""
 
@@ -250,6 +255,16 @@ def _refused(root: Path, new: Sequence[NewTag], err: str) -> None:
     """Why `git update-ref` made none of the tags: one of them exists (lightweight, or made by
     another run meanwhile), or git's own error."""
     taken = _existing_tags(root, [t.tag for t in new])
+    locked = _LOCKED.search(err)
+    if not taken and locked:
+        # git locks each ref of the transaction before it writes any: another run is making
+        # this tag at this moment (or a git that crashed left its lock file)
+        raise LostRace(
+            f"lost a race: tag {locked.group(1)} is being made by another git process (it "
+            "holds the tag's lock), so this one tagged nothing; see `gitml registry` once it "
+            "has ended, and run the command again if it is still wanted (if no git runs, a "
+            f"crashed one left {locked.group(2)}: remove it)"
+        )
     if not taken:
         raise GitError(f"`git update-ref --stdin` failed, no tag was made: {err}")
     lightweight = sorted(name for name, kind in taken.items() if kind != "tag")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import Example, run
 
-from gitml import gtotags, registry
+from gitml import gtotags, promotion, registry
 
 MODEL = "wine-classifier"
 
@@ -203,45 +203,76 @@ def test_a_tag_in_the_way_makes_no_tag_at_all(example: Example) -> None:
     assert _tags(ex) == [f"{MODEL}#staging#1", f"{MODEL}@v0.0.1"]
 
 
-def test_two_promotions_at_once_tag_all_or_nothing(example: Example) -> None:
-    """Two `gitml promote --to staging` at once, of a registered commit (one tag to make) and
-    of a new one (a version tag and a stage tag), round after round: the registry ends with the
-    tags of one promotion or of both, never a part of one; a loser exits 1 naming the race."""
+_PROMOTING_HOOK = """#!/bin/sh
+# git's reference-transaction hook: the first time a transaction has locked its refs, one more
+# promotion runs to its end, while this one holds them
+cat > /dev/null
+[ "$1" = prepared ] && [ ! -e "$MARK" ] || exit 0
+: > "$MARK"
+unset GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE GIT_PREFIX GIT_COMMON_DIR GIT_OBJECT_DIRECTORY
+cd "$ROOT" && "$PYTHON" -m gitml promote "$MODEL" --to staging "$REV" --json >"$OUT" 2>"$ERR"
+echo $? > "$RC"
+"""
+
+
+@pytest.mark.parametrize("outer", ["registered", "new"])
+def test_a_promotion_while_another_holds_its_tags_tags_nothing(
+    example: Example, tmp_path: Path, outer: str
+) -> None:
+    """Two `gitml promote --to staging` at once, of a registered commit (one tag to make) and of
+    a new one (a version tag and a stage tag): the second runs at the moment the first's
+    `git update-ref` has locked its tags (from git's own reference-transaction hook, as a
+    user's hook would run). The first makes its tags, whole; the second makes none, exits 1
+    and says it lost a race to another git process."""
+    ex = example
+    revs = {"registered": ex.head()}
+    assert ex.gitml("promote", MODEL, "--to", "dev").returncode == 0  # @v0.0.1, #dev#1
+    revs["new"] = _readme_commit(ex, "docs", "2026-01-01T10:00:00")
+    before = _tags(ex)
+    inner = "new" if outer == "registered" else "registered"
+    hooks = ex.root / ex.git("rev-parse", "--git-path", "hooks").stdout.strip()
+    hook = hooks / "reference-transaction"
+    hook.write_text(_PROMOTING_HOOK)
+    hook.chmod(0o755)
+    files = {k: tmp_path / k for k in ("mark", "out", "err", "rc")}
+    env = {"MARK": str(files["mark"]), "OUT": str(files["out"]), "ERR": str(files["err"])}
+    env |= {"RC": str(files["rc"]), "ROOT": str(ex.root), "PYTHON": sys.executable}
+    env |= {"MODEL": MODEL, "REV": revs[inner]}
+    won = ex.gitml("promote", MODEL, "--to", "staging", revs[outer], "--json", env=env)
+    assert won.returncode == 0, won.stderr
+    made = json.loads(won.stdout)["tags"]
+    assert len(made) == (1 if outer == "registered" else 2)
+    assert _tags(ex) == sorted(before + made)  # the winner's tags, whole; none of the loser's
+    lost = files["err"].read_text()
+    assert files["rc"].read_text().strip() == "1", lost
+    assert f"lost a race: tag {MODEL}#staging#2 is being made by another git process" in lost
+    assert "this one tagged nothing" in lost and "Traceback" not in lost
+    assert files["out"].read_text() == ""
+
+
+def test_a_promotion_that_read_the_registry_before_another_tagged_tags_nothing(
+    example: Example,
+) -> None:
+    """The other order of a race: a promotion made its tags after this one read the registry
+    (so this one would make a stage counter taken meanwhile, and a version beside it). All of
+    this one's tags are refused in one transaction: the version tag it could make is not made,
+    and the error names the tag taken."""
     ex = example
     registered = ex.head()
     assert ex.gitml("promote", MODEL, "--to", "dev").returncode == 0  # @v0.0.1, #dev#1
     new = _readme_commit(ex, "docs", "2026-01-01T10:00:00")
+    # what `promote --to staging new` computes from the registry as it is now
+    planned = [
+        promotion.NewTag(f"{MODEL}@v0.0.2", new, f"Registering artifact {MODEL} version v0.0.2"),
+        promotion.NewTag(f"{MODEL}#staging#2", new, f"Assigning stage staging to {MODEL}"),
+    ]
+    other = ex.gitml("promote", MODEL, "--to", "staging", registered)  # meanwhile
+    assert other.returncode == 0, other.stderr
     before = _tags(ex)
-    lost = 0
-    for _ in range(8):
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "gitml", "promote", MODEL, "--to", "staging"]
-                + [rev, "--json"],
-                cwd=ex.root,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for rev in (registered, new)
-        ]
-        results = [(p, *p.communicate(timeout=120)) for p in procs]
-        made: list[str] = []
-        for p, out, err in results:
-            if p.returncode == 0:
-                made += json.loads(out)["tags"]
-            else:
-                assert p.returncode == 1, err
-                assert "lost a race:" in err and "this one tagged nothing" in err, err
-                assert "Traceback" not in err
-                lost += 1
-        assert any(p.returncode == 0 for p, _, _ in results)
-        assert _tags(ex) == sorted(before + made)  # the winners' tags, whole; nothing else
-        ex.git("tag", "-d", *made)
-        if lost:
-            break
-    if not lost:  # timing on a loaded machine: say so, rather than pass or fail on nothing
-        pytest.skip("the two promotions never overlapped in 8 rounds: the race was not tested")
+    assert f"{MODEL}#staging#2" in before
+    with pytest.raises(promotion.LostRace, match=f"lost a race: {MODEL}#staging#2 was made"):
+        promotion.create_tags(ex.root, planned)
+    assert _tags(ex) == before  # not even the version tag nobody else made
 
 
 @pytest.mark.parametrize(
