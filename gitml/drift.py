@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -167,7 +167,7 @@ def _levels(q: list[float]) -> list[float]:
     return [i / (len(q) - 1) for i in range(len(q))] if len(q) > 1 else [1.0]
 
 
-def _slots(tied: list[bool]) -> list[tuple[str, int]]:
+def slots_of(tied: list[bool]) -> list[tuple[str, int]]:
     """The inner bins, in order: per edge u_j, the interval up to it ("i", j) for j >= 1 —
     (u_{j-1}, u_j], the first one from u_0 — and the point ("p", j) of a tied edge."""
     slots: list[tuple[str, int]] = []
@@ -195,13 +195,13 @@ def number_bins(entry: ColumnProfile, rows: int) -> tuple[list[float], list[bool
     tie: a value that many rows hold, like zeros) is a point bin of its own, holding at least
     the levels it spans; so a column whose zeros vanish drifts though its quartiles stay put.
     """
-    q = [float(v) for v in entry.quantiles or []]
+    q = recorded_quartiles(entry.quantiles or [])
     edges = sorted(set(q))
     lo, hi = _level_spans(q)
     tied = [hi[u] > lo[u] or len(edges) == 1 for u in edges]
     inner = [
         lo[edges[j]] - hi[edges[j - 1]] if kind == "i" else hi[edges[j]] - lo[edges[j]]
-        for kind, j in _slots(tied)
+        for kind, j in slots_of(tied)
     ]
     if len(edges) == 1:
         inner = [1.0]
@@ -209,21 +209,49 @@ def number_bins(entry: ColumnProfile, rows: int) -> tuple[list[float], list[bool
     return edges, tied, [nulls, 0.0, *(share * (1 - nulls) for share in inner), 0.0]
 
 
+def recorded_quartiles(quantiles: Sequence[float | None]) -> list[float]:
+    """The recorded quartiles as floats. Before histograms gitml wrote an infinite quantile as
+    null (lockprofile accepts nulls only at either end of the list, where the rising quantiles
+    of a column with infinities have them): -inf before the first number, inf after the last."""
+    first = next(i for i, v in enumerate(quantiles) if v is not None)
+    return [
+        float(v) if v is not None else -math.inf if i < first else math.inf
+        for i, v in enumerate(quantiles)
+    ]
+
+
+def edge_slacks(edges: list[float]) -> list[float]:
+    """How far from each edge a value is on it: ROUNDING of the edge (none for an infinite one,
+    which only itself is on)."""
+    return [abs(e) * ROUNDING if math.isfinite(e) else 0.0 for e in edges]
+
+
+def quartile_slot_indexes(tied: list[bool]) -> tuple[list[int], list[int]]:
+    """Per edge, the index among `_slots` of its point bin (-1 when it is not tied), and of the
+    interval that ends at it (the first edge's: the first interval)."""
+    where = {slot: i for i, slot in enumerate(slots_of(tied))}
+    point = [where.get(("p", j), -1) for j in range(len(tied))]
+    interval = [where.get(("i", max(j, 1)), -1) for j in range(len(tied))]
+    return point, interval
+
+
 def number_shares(values: Any, rows: int, edges: list[float], tied: list[bool]) -> list[float]:
-    """Shares of `values` (a pandas Series, nulls included) in the bins of `number_bins`."""
+    """Shares of `values` (a pandas Series, nulls included) in the bins of `number_bins`: a
+    value on an edge (within its slack) in its point bin if it has one, else in the interval
+    up to it; any other in the interval up to the first edge above it."""
     import numpy as np
 
     x = values.dropna().to_numpy(dtype=float)
     e = np.asarray(edges, dtype=float)
-    slack = np.abs(e) * ROUNDING
+    slack = np.asarray(edge_slacks(edges), dtype=float)
     below = x < e[0] - slack[0]
     above = x > e[-1] + slack[-1]
     inside = x[~below & ~above]
-    slots = _slots(tied)
-    where = {slot: i for i, slot in enumerate(slots)}
-    point = np.array([where.get(("p", j), -1) for j in range(len(e))])
-    interval = np.array([where.get(("i", max(j, 1)), -1) for j in range(len(e))])
-    near = np.abs(inside[:, None] - e[None, :]) <= slack[None, :]
+    slots = slots_of(tied)
+    point, interval = map(np.array, quartile_slot_indexes(tied))
+    with np.errstate(invalid="ignore"):  # inf - inf: no value is near an edge that way
+        near = np.abs(inside[:, None] - e[None, :]) <= slack[None, :]
+    near |= inside[:, None] == e[None, :]
     on = np.where(near.any(axis=1), near.argmax(axis=1), -1)
     up_to = np.clip(np.searchsorted(e, inside, side="left"), 0, len(e) - 1)
     edge = np.where(on >= 0, on, up_to)

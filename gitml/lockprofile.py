@@ -101,7 +101,7 @@ def checked(profile: Profile) -> dict[str, ColumnProfile]:
 def _column_ok(column: ColumnProfile, rows: int) -> bool:
     if misfits(column) or (column.nulls or 0) < 0:
         return False
-    if column.quantiles is not None and not _figures(column.quantiles):
+    if column.quantiles is not None and not _quartiles(column.quantiles):
         return False
     hist = column.histogram
     if hist is not None and not _histogram_ok(hist, rows, column.nulls or 0):
@@ -143,6 +143,17 @@ def _figure(value: Json) -> bool:
 def _figures(values: list[float]) -> bool:
     """A non-empty list of finite numbers."""
     return bool(values) and all(map(_figure, values))
+
+
+def _quartiles(values: list[float]) -> bool:
+    """Finite numbers, but for nulls at either end: the infinite quantiles of a column that
+    held infinities, as gitml wrote them before histograms (gitml.drift.recorded_quartiles)."""
+    if not isinstance(values, list):
+        return False
+    ends = [i for i, v in enumerate(values) if v is not None]
+    if not ends or any(v is None for v in values[ends[0] : ends[-1] + 1]):
+        return False
+    return _figures(values[ends[0] : ends[-1] + 1])
 
 
 def _point(key: str) -> bool:

@@ -223,7 +223,9 @@ def _assign(repo: repo_mod.Repo, p: Promotion, opts: Options, tags: list[Tag], n
 
 
 # git's words when a ref of the transaction is locked by another process (refs/files-backend.c)
-_LOCKED = re.compile(r"cannot lock ref 'refs/tags/([^']+)': Unable to create '([^']+)': File exists")
+_LOCKED = re.compile(
+    r"cannot lock ref 'refs/tags/([^']+)': Unable to create '([^']+)': File exists"
+)
 
 
 class LostRace(CheckFailed):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitml import sparkread, sparksession
+from gitml import drift, sparkread, sparksession
 from gitml.config import Dataset, SparkOptions
-from gitml.errors import BadInput
 from gitml.lockprofile import Profile
 from gitml.profile import number_key
 from gitml.sparkcsv import quoted
-from gitml.sparkprofile import as_numbers, bin_counts, is_number
+from gitml.sparkprofile import as_numbers, bin_counts, counted_together, is_number
 
 
 class SparkColumn:
@@ -55,11 +54,42 @@ class SparkColumn:
         return counts
 
     def quartile_shares(self, edges: list[float], tied: list[bool]) -> list[float]:
-        raise BadInput(
-            f"column {self.name!r}: its profile was recorded before histograms (quartiles "
-            "only), which the Spark engine does not compare; commit the data again to record "
-            "a histogram, or compare with `engine: pandas`"
-        )
+        """gitml.drift.number_shares, counted by Spark: the same bins, the same rule."""
+        from pyspark.sql import functions as F
+
+        slot = _quartile_slot(F.col(quoted(self.name)), edges, tied)
+        counts = counted_together(self.table.measured, {self.name: (slot, len(edges) * 2 + 2)})
+        found, rows = counts[self.name], self.rows
+        inner = max(len(drift.slots_of(tied)), 1)
+        return [
+            (rows - sum(found.values())) / rows,
+            found.get(BELOW, 0) / rows,
+            *(found.get(i, 0) / rows for i in range(inner)),
+            found.get(ABOVE, 0) / rows,
+        ]
+
+
+BELOW, ABOVE = -1, -2  # the slots of values below the first edge and above the last
+
+
+def _quartile_slot(col: Any, edges: list[float], tied: list[bool]) -> Any:
+    """The bin of gitml.drift.number_shares of each value of `col` (its index among the
+    inner slots, BELOW or ABOVE; null for a null), as a Spark column."""
+    from pyspark.sql import functions as F
+
+    slack = drift.edge_slacks(edges)
+    point, interval = drift.quartile_slot_indexes(tied)
+    found = F.when(col.isNull(), F.lit(None))
+    found = found.when(col < F.lit(edges[0] - slack[0]), F.lit(BELOW))
+    found = found.when(col > F.lit(edges[-1] + slack[-1]), F.lit(ABOVE))
+    if len(edges) == 1:
+        return found.otherwise(F.lit(0))
+    for j, e in enumerate(edges):  # on an edge, the first one it is on
+        on = (col == F.lit(e)) | (F.abs(col - F.lit(e)) <= F.lit(slack[j]))
+        found = found.when(on, F.lit(point[j] if point[j] >= 0 else interval[j]))
+    for j, e in enumerate(edges):  # else the interval up to the first edge above it
+        found = found.when(col <= F.lit(e), F.lit(interval[j]))
+    return found.otherwise(F.lit(interval[-1]))
 
 
 class SparkTable:

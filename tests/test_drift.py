@@ -233,6 +233,32 @@ def test_a_profile_without_histograms_is_read_as_it_is_and_flagged_coarse(
     assert {c.psi for c in new.values()} == {0.0} and not any(c.coarse for c in new.values())
 
 
+def test_an_infinite_quartile_written_as_null_before_histograms_is_read_as_infinite(
+    tmp_path: Path, data: Any
+) -> None:
+    """Before histograms gitml wrote a quartile that was not finite as null (the maximum of a
+    column that holds inf: [q0 .. q3, null]; the minimum of one that holds -inf: [null, q1 ..
+    q4]; pandas computes them as inf or, between infinities, nan). Such a lock is compared, its
+    null read as that infinity: the rows at inf fall in the top quarter (or in the point bin
+    of an infinity two quartiles share), not outside the recorded range; the same data is
+    stable."""
+    import numpy as np
+
+    # every 10th row inf; every 10th -inf; every 3rd inf (two quartiles: a tied edge, its point)
+    for step, sign, nulls in ((10, 1, [4]), (10, -1, [0]), (3, 1, [3, 4])):
+        x = data["x"].to_numpy(dtype=float).copy()
+        x[::step] = sign * np.inf
+        frame = _frame(tmp_path, "inf.csv", data.assign(x=x))
+        q: list[float | None] = [float(v) for v in frame.df["x"].quantile([0, 0.25, 0.5, 0.75, 1])]
+        assert [i for i, v in enumerate(q) if not np.isfinite(v)] == nulls  # inf, or nan
+        q = [v if np.isfinite(v) else None for v in q]  # as gitml.lock held them
+        column = {"dtype": "float64", "nulls": 0, "mean": None, "std": None, "quantiles": q}
+        profile = read_record(Profile, {"rows": len(frame.df), "columns": {"x": column}})
+        found = drift.compare(frame.df[["x"]], frame.dtypes, profile)[0]
+        assert (found.coarse, found.verdict) == (True, "stable"), found
+        assert "outside the recorded range 0.0%" in found.detail, found.detail
+
+
 @pytest.mark.slow
 def test_a_coarse_profile_is_recorded_again_when_the_lock_is_rewritten(example: Example) -> None:
     """A gitml.lock of a gitml before histograms: the next commit that rewrites the lock
@@ -321,6 +347,8 @@ def test_a_histogram_is_counted_with_its_rounded_edges() -> None:
         {"dtype": "float64", "nulls": 0, "quantiles": ["a", 1]},
         {"dtype": "float64", "nulls": -1, "quantiles": [0, 1]},
         {"dtype": "float64", "nulls": 0, "quantiles": [0, float("nan")]},
+        {"dtype": "float64", "nulls": 0, "quantiles": [0, None, 1]},  # null only at an end
+        {"dtype": "float64", "nulls": 0, "quantiles": [None, None]},
         {"dtype": "int64", "nulls": 0, "quantiles": [0, 1], "values": {"0": "many"}},
         {"dtype": "str", "nulls": 0, "top": ["red"]},
         {"dtype": "float64", "nulls": 0, "histogram": {"edges": [1, 0], "counts": [0, 10, 0]}},

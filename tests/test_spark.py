@@ -24,7 +24,7 @@ from gitml import datareaders, drift, sparkenv, sparksession, suites, validation
 from gitml.config import Dataset, SparkOptions
 from gitml.datareaders import Source
 from gitml.lockprofile import Profile
-from gitml.profile import histogram_counts, number_values, profile_of
+from gitml.profile import histogram_counts, number_key, number_values, profile_of
 from gitml.records import read_record
 
 pytestmark = [
@@ -507,6 +507,84 @@ def test_typing_past_the_first_rows_and_top_values_of_many_distinct(
         drift.compare_table(spark_now, typed(by_spark)),
     ):
         assert [(c.column, c.psi, c.verdict) for c in found if c.psi != 0] == []
+
+
+def _profile_before_histograms(frame: Any) -> dict[str, Any]:
+    """The profile gitml wrote before histograms (69e89dd^ gitml/validation.py `profile`): per
+    number column mean, std and quartiles, an infinite one written as null, and the count of
+    each value of a column of few; per other column its top values."""
+    import numpy as np
+
+    columns: dict[str, Any] = {}
+    for c in frame.df.columns:
+        s = frame.df[c]
+        entry: dict[str, Any] = {"dtype": frame.dtypes[c], "nulls": int(s.isna().sum())}
+        values = s.dropna()
+        if frame.dtypes[c] in ("float64", "int64"):
+            figures = [values.mean(), values.std(), *values.quantile([0, 0.25, 0.5, 0.75, 1])]
+            plain = [float(v) if np.isfinite(v) else None for v in figures]
+            entry["mean"], entry["std"], entry["quantiles"] = plain[0], plain[1], plain[2:]
+            if values.nunique() <= 10:
+                entry["values"] = {number_key(v): int(k) for v, k in values.value_counts().items()}
+        else:
+            entry["top"] = {str(v): int(k) for v, k in values.value_counts().head(10).items()}
+        columns[c] = entry
+    return {"rows": len(frame.df), "columns": columns}
+
+
+def test_a_lock_from_before_histograms_is_compared_alike_by_both_engines(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Issue 19: "old locks keep working". A profile of quartiles alone, as gitml wrote it
+    before histograms (a column holding infinities has a null quartile), is compared by the
+    Spark engine over the same coarse bins as by pandas: the same PSI, verdict and `coarse`
+    flag per column, on the data as it was and on data that moved."""
+    import numpy as np
+    import pandas as pd
+
+    from gitml import sparkdrift
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    then = pd.DataFrame(
+        {
+            "x": rng.normal(10, 2, n).round(3),
+            "rain": np.where(rng.random(n) < 0.65, 0.0, rng.gamma(1, 5, n).round(2)),
+            # infinities in 30% of the rows: two quartiles, written as null, a tied edge
+            "peak": np.where(rng.random(n) < 0.3, np.inf, rng.normal(0, 1, n).round(3)),
+            "count": rng.integers(1000, 5000, n),
+            "label": rng.integers(0, 3, n),
+            "colour": rng.choice(["red", "teal", "blue"], n),
+        }
+    )
+    moved = then.assign(x=then["x"] + 2.0, rain=then["rain"].where(rng.random(n) < 0.5, 3.0))
+    source = tmp_path / "then.csv"
+    then.to_csv(source, index=False)
+    recorded = datareaders.read_frame([Source("data/t.csv", source)], ["csv"], {})
+    doc = _profile_before_histograms(recorded)
+    assert doc["columns"]["peak"]["quantiles"][-2:] == [None, None]  # as the old gitml wrote it
+    profile = typed(doc)
+    assert profile.coarse
+    dataset = Dataset("data", engine="spark", spark=TEST_SPARK)
+    for name, now, shifted in (("same", then, set()), ("moved", moved, {"x", "rain"})):
+        path = tmp_path / f"{name}.csv"  # a path of its own: Spark's cache knows data by plan
+        now.to_csv(path, index=False)
+        frame = datareaders.read_frame([Source("data/t.csv", path)], ["csv"], {})
+        by_pandas = drift.compare(frame.df, frame.dtypes, profile)
+        table = sparkdrift.table_now(dataset, "data", [str(path)], "csv", profile)
+        by_spark = drift.compare_table(table, profile)
+        for p, s in zip(by_pandas, by_spark, strict=True):
+            assert (s.column, s.kind, s.verdict, s.coarse) == (
+                p.column,
+                p.kind,
+                p.verdict,
+                p.coarse,
+            )
+            assert s.psi == pytest.approx(p.psi, abs=1e-12), s.column
+        found = {c.column: c for c in by_spark}
+        assert {c for c, f in found.items() if f.coarse} == {"x", "rain", "peak", "count"}
+        assert {c for c, f in found.items() if f.verdict == "drift"} == shifted
+        assert found["peak"].psi is not None and math.isfinite(found["peak"].psi)
 
 
 def _jvm_of(pid: int) -> int | None:
