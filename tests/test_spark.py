@@ -13,12 +13,13 @@ import json
 import math
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Example
+from conftest import Example, run_in_terminal
 
 from gitml import datareaders, drift, sparkenv, sparksession, suites, validation
 from gitml.config import Dataset, SparkOptions
@@ -343,10 +344,14 @@ def test_the_commit_hook_validates_with_spark_from_the_cache_or_the_remote(
     example.without_model_checks()
     _spark_dataset(example)
     example.git("add", "-A")
-    proc = example.git("commit", "-qm", "spark engine", check=False)
+    # the pandas engine's size limit is not Spark's: the whole file is validated
+    limit = {"GITML_VALIDATE_MAX_BYTES": "100"}
+    proc = example.git("commit", "-qm", "spark engine", check=False, env=limit)
     assert proc.returncode == 0, proc.stderr
     entry = example.lock()["data"]["data/wine.csv"]
     assert entry["validation"]["success"] is True and entry["validation"]["failed"] == 0
+    rows = len((example.root / "data/wine.csv").read_text().splitlines()) - 1
+    assert entry["profile"]["rows"] == rows and "sample" not in entry["validation"]
     assert entry["profile"]["quantile_error"] == 0.001
     assert "histogram" in entry["profile"]["columns"]["proline"]
     # drift through Spark on the same bytes: every column stable, PSI exactly 0
@@ -354,6 +359,23 @@ def test_the_commit_hook_validates_with_spark_from_the_cache_or_the_remote(
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert {c["psi"] for c in report["columns"]} == {0.0}
+    # serving data exported from production, not in DVC nor in the repository, on a terminal:
+    # Spark reads it (saying so while its JVM starts) and proline, doubled there, drifts
+    served = example.root.parent / "exported" / "wine.csv"
+    served.parent.mkdir()
+    lines = (example.root / "data/wine.csv").read_text().splitlines()
+    at = lines[0].split(",").index("proline")
+    doubled = [line.split(",") for line in lines[1:]]
+    for cells in doubled:
+        cells[at] = str(float(cells[at]) * 2)
+    served.write_text("\n".join([lines[0], *(",".join(c) for c in doubled)]) + "\n")
+    cmd = ["env", "GITML_VALIDATE_MAX_BYTES=100", sys.executable, "-m", "gitml", "drift"]
+    cmd += [str(served), "--dataset", "data/wine.csv", "--against", "HEAD"]
+    code, seen = run_in_terminal(cmd, example.root)
+    assert code == 1, seen
+    assert f"reading {served} with Spark; a JVM takes seconds to start" in seen
+    proline = next(line for line in seen.splitlines() if "proline" in line)
+    assert "drift" in proline and "alcohol" not in proline, seen
 
     # a value out of range, on the remote only: Spark reads it there, the commit is blocked
     def out_of_range(lines: list[str]) -> list[str]:
