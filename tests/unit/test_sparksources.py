@@ -4,11 +4,16 @@ DVC writes (in process, no Spark)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from gitml import dvcconfig, sparkfailure, sparksources
+from gitml.dvcfiles import Out
+from gitml.errors import BadInput
 
 
 @pytest.fixture
@@ -96,3 +101,73 @@ def test_a_missing_connector_names_the_jar_of_pyspark_s_hadoop() -> None:
     gs = sparkfailure.missing_filesystem("d", 'No FileSystem for scheme "gs"')
     assert gs is not None and "gcs-connector" in str(gs)
     assert sparkfailure.missing_filesystem("d", "Path does not exist: file:/x.csv") is None
+
+
+def _config(root: Path, url: str, default: bool = True) -> dvcconfig.DvcConfig:
+    core = "[core]\n    remote = r\n" if default else ""
+    (root / ".dvc" / "config").write_text(f"{core}['remote \"r\"']\n    url = {url}\n")
+    return dvcconfig.read_config(root)
+
+
+@pytest.mark.parametrize(
+    ("url", "read_at"),
+    [
+        ("s3://bucket/dvc", "s3a://bucket/dvc"),
+        ("s3a://bucket/dvc", "s3a://bucket/dvc"),
+        ("gs://bucket/dvc", "gs://bucket/dvc"),
+        ("gcs://bucket/dvc", "gs://bucket/dvc"),  # DVC's other name for Google Cloud Storage
+        ("hdfs://nn:8020/dvc", "hdfs://nn:8020/dvc"),
+    ],
+)
+def test_a_remote_is_read_by_the_scheme_of_hadoops_file_system(
+    repo: Path, url: str, read_at: str
+) -> None:
+    assert sparksources.remote_root(_config(repo, url), "data/x.csv") == ("r", read_at)
+
+
+def test_a_local_path_remote_is_read_as_a_file_url_of_its_absolute_path(repo: Path) -> None:
+    # relative to .dvc/, as DVC reads it
+    name, url = sparksources.remote_root(_config(repo, "../../store"), "data/x.csv")
+    assert (name, url) == ("r", (repo.parent / "store").resolve().as_uri())
+
+
+@pytest.mark.parametrize(
+    ("url", "default", "message"),
+    [
+        ("ssh://host/dvc", True, "Spark cannot read DVC remote 'r' (ssh://); `read_from_remote`"),
+        ("azure://c/dvc", True, "takes gcs, gs, hdfs, s3, s3a or a local path"),
+        ("s3://bucket/dvc", False, "the repository has no default DVC remote"),
+    ],
+)
+def test_a_remote_spark_cannot_read_is_one_message(
+    repo: Path, url: str, default: bool, message: str
+) -> None:
+    with pytest.raises(BadInput, match=re.escape(message)):
+        sparksources.remote_root(_config(repo, url, default), "data/x.csv")
+
+
+def test_a_tracked_directorys_members_are_read_on_the_remote_hidden_ones_aside(
+    repo: Path,
+) -> None:
+    """The `.dir` listing in the local cache names the members; each is read at its object's
+    place on the remote (DVC 3's files/md5/ layout), a hidden file (.gitignore) not at all."""
+    listing = [
+        {"md5": "a" * 32, "relpath": "part-0.csv"},
+        {"md5": "b" * 32, "relpath": "sub/part-1.csv"},
+        {"md5": "c" * 32, "relpath": "sub/.gitignore"},
+    ]
+    body = json.dumps(listing, sort_keys=True).encode()
+    md5 = hashlib.md5(body).hexdigest()
+    cache = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2]
+    cache.mkdir(parents=True)
+    (cache / f"{md5[2:]}.dir").write_bytes(body)
+    cfg = _config(repo, "gs://bucket/store")
+    out = Out("data/parts", f"{md5}.dir", "md5", None, 3, "data/parts.dvc")
+    found = sparksources.remote_objects(cfg, repo, "data/parts", out)
+    assert [(o.name, o.url, o.md5) for o in found] == [
+        ("data/parts/part-0.csv", f"gs://bucket/store/files/md5/aa/{'a' * 30}", "a" * 32),
+        ("data/parts/sub/part-1.csv", f"gs://bucket/store/files/md5/bb/{'b' * 30}", "b" * 32),
+    ]
+    (cache / f"{md5[2:]}.dir").unlink()  # the listing nowhere: said, not guessed
+    with pytest.raises(BadInput, match="the listing of the directory .* is on no remote"):
+        sparksources.remote_objects(cfg, repo, "data/parts", out)
