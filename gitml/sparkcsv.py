@@ -58,6 +58,16 @@ CSV_OPTIONS = {
     "comment": "comment",
 }
 CSV_SPECIAL = ("header", "na_values", "keep_default_na")
+# Python's names of the charsets Spark 4 reads -> Spark's names of them
+SPARK_CHARSETS = {
+    "iso8859-1": "iso-8859-1",
+    "ascii": "us-ascii",
+    "utf-8": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16-be": "utf-16be",
+    "utf-16-le": "utf-16le",
+    "utf-32": "utf-32",
+}
 # the CSV options that also hold for `from_csv` (a line parsed again: no header, no encoding)
 FROM_CSV_OPTIONS = ("sep", "quote", "escape", "comment", "nullValue", "mode")
 
@@ -99,15 +109,31 @@ def _csv_options(fmt: str, options: dict[str, Any]) -> dict[str, str]:
         "sep": "," if fmt == "csv" else "\t",
         "header": "false" if header is None else "true",
         "quote": '"',
-        "escape": '"',  # a quote inside a quoted field is doubled, as pandas reads it
         "mode": "FAILFAST",  # a row pandas would refuse is refused, not made null
-        "nullValue": "",
+        "nullValue": "",  # Spark reads an empty field as null whatever this says: see text_table
         "inferSchema": "false",
     }
     for key, value in options.items():
         if key in CSV_OPTIONS:
             spark_opts[CSV_OPTIONS[key]] = str(value)
+    # a quote inside a quoted field is doubled (pandas' doublequote), whatever the quote
+    spark_opts.setdefault("escape", spark_opts["quote"])
+    if "encoding" in options:
+        spark_opts["encoding"] = spark_charset(str(options["encoding"]))
     return spark_opts
+
+
+def spark_charset(encoding: str) -> str:
+    """Spark's name of a Python encoding: Spark 4 reads its own names of a few charsets only
+    (`latin-1` is `iso-8859-1` there); any other is passed as given, for Spark to name what it
+    reads (its legacy setting spark.sql.legacy.javaCharsets takes Java's names)."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise BadInput(f"`read: {{encoding: {encoding}}}`: no such encoding") from None
+    return SPARK_CHARSETS.get(name, encoding)
 
 
 def _na_strings(options: dict[str, Any]) -> set[str]:
@@ -125,12 +151,41 @@ def _nulled_column(col: Any, options: dict[str, Any]) -> Any:
     return F.when(col.isin(na), F.lit(None)).otherwise(col) if na else col
 
 
+def empty_is_null(options: dict[str, Any]) -> bool:
+    """Whether pandas reads an empty field as a missing value (unless `keep_default_na: false`
+    leaves "" out of its markers: then it is the text "")."""
+    return "" in _na_strings(options)
+
+
 def text_table(spark: Any, locations: list[str], fmt: str, options: dict[str, Any]) -> Any:
-    """The table as text, pandas' missing-value markers as nulls."""
+    """The table as text, pandas' missing-value markers as nulls. Spark reads an empty field
+    as null whatever its `nullValue`: one that pandas reads as "" is made "" again (with
+    FAILFAST, a null can come from nothing else)."""
     from pyspark.sql import functions as F
 
     df = _read_text_table(spark, locations, fmt, options)
-    return df.select(*(_nulled_column(F.col(quoted(c)), options).alias(c) for c in df.columns))
+    if options.get("comment"):
+        _refuse_inline_comments(df, str(options["comment"]))
+    cols = [F.col(quoted(c)) for c in df.columns]
+    if not empty_is_null(options):
+        cols = [F.coalesce(col, F.lit("")) for col in cols]
+    nulled = (_nulled_column(col, options) for col in cols)
+    return df.select(*(col.alias(c) for col, c in zip(nulled, df.columns, strict=True)))
+
+
+def _refuse_inline_comments(df: Any, comment: str) -> None:
+    """BadInput when a value holds the comment character. Spark skips a line that starts with
+    it, as pandas does; but pandas also drops the rest of a line from it on (`3,4#note` is 3
+    and 4), where Spark reads it as part of the value: the engines would read other tables."""
+    from pyspark.sql import functions as F
+
+    holds = [F.col(quoted(c)).contains(comment) for c in df.columns]
+    if holds and df.where(functools.reduce(operator.or_, holds)).limit(1).count():
+        raise BadInput(
+            f"`read: {{comment: {comment!r}}}`: a value holds the comment character after the "
+            "start of its line, where pandas ends the line and Spark does not; with "
+            "`engine: spark`, keep comments on lines of their own"
+        )
 
 
 def typed_by_counts(df: Any, candidates: dict[str, list[str]]) -> Any:

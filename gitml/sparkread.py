@@ -74,9 +74,12 @@ def read_kept(
             return kept, kept
         text = sparkcsv.text_table(spark, locations, fmt, options)
         candidates = sparkcsv.type_candidates(text)
-        found = sparkcsv.typed_while_kept(spark, locations, fmt, options, candidates, level)
-        if found is not None:
-            return found
+        # parsed as typed while cached, unless an empty field is text: Spark's parser would
+        # read it as null (text_table reads it again as "")
+        if sparkcsv.empty_is_null(options):
+            found = sparkcsv.typed_while_kept(spark, locations, fmt, options, candidates, level)
+            if found is not None:
+                return found
         # a guess the whole file disproved: each column's values counted, then read again
         kept = sparkcsv.typed_by_counts(text, candidates).persist(level)
         return kept, kept

@@ -24,6 +24,7 @@ from conftest import Example, run_in_terminal
 from gitml import datareaders, drift, sparkenv, sparksession, suites, validation
 from gitml.config import Dataset, SparkOptions
 from gitml.datareaders import Source
+from gitml.errors import BadInput
 from gitml.lockprofile import Profile
 from gitml.profile import histogram_counts, number_key, number_values, profile_of
 from gitml.records import read_record
@@ -235,6 +236,59 @@ def test_both_engines_give_the_same_verdicts_and_profiles(spark: Any, tmp_path: 
         drift.compare_table(spark_now, typed(profile_of(frame))),
     ):
         assert [(c.column, c.psi) for c in found if c.psi != 0 or c.verdict != "stable"] == []
+
+
+READ_OPTIONS = [
+    # (format, gitml.yaml `read:`, the file's bytes)
+    ("csv", {"sep": ";", "encoding": "latin-1"}, "city;temp;n\nZürich;1,5;3\nCôte;2.25;4\n"),
+    ("csv", {"quotechar": "'"}, "name,v\n'a, b',1\n'it''s',2\nplain,3\n"),
+    ("csv", {"header": None}, "1,x,2.5\n2,y,\n3,z,0.5\n"),
+    ("csv", {"na_values": ["-"], "keep_default_na": False}, "a,b,c\n-,NA,1\n2,x,\n3,,2\n"),
+    ("csv", {"keep_default_na": False}, "a,b\n1,\n2,3\n"),
+    ("csv", {"comment": "#"}, "a,b\n# a line of notes\n1,2\n3,4\n"),
+    ("tsv", {"quotechar": "'"}, "a\tb\n'x\ty'\t1\nz\t2\n"),
+]
+
+
+def test_a_comment_after_the_start_of_a_line_is_refused_by_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    """pandas ends a line at its comment character (`3,4#note`: 3 and 4), Spark's reader only
+    skips lines that start with it: such a file is one message, not another table."""
+    from gitml import sparkread
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n# notes\n1,2\n3,4#a note\n")
+    with pytest.raises(BadInput, match="a value holds the comment character after the start"):
+        sparkread.read(spark, [str(path)], "csv", {"comment": "#"}, "data/t")
+
+
+@pytest.mark.parametrize(("fmt", "options", "text"), READ_OPTIONS)
+def test_reader_options_read_the_same_table_with_either_engine(
+    spark: Any, tmp_path: Path, fmt: str, options: dict[str, Any], text: str
+) -> None:
+    """A dataset's `read:` options (pandas.read_csv's names) give Spark the same table: the
+    same columns, dtypes and values."""
+    from pyspark import StorageLevel
+
+    from gitml import sparkread
+
+    path = tmp_path / f"t.{fmt}"
+    path.write_bytes(text.encode(options.get("encoding", "utf-8")))
+    frame = datareaders.read_frame([Source("data/t", path)], [fmt], options)
+    df = sparkread.read(spark, [str(path)], fmt, options, "data/t")
+    assert {f.name: sparkread.pandas_dtype(f.dataType) for f in df.schema.fields} == {
+        str(c): frame.dtypes[c] for c in frame.df.columns
+    }
+    by_spark = [[None if v != v else v for v in row] for row in df.collect()]
+    by_pandas = frame.df.astype(object).where(frame.df.notna(), None).values.tolist()
+    assert by_spark == by_pandas
+    # and as validation reads it, typed while cached
+    level = StorageLevel.MEMORY_AND_DISK_DESER
+    kept_df, kept = sparkread.read_kept(spark, [str(path)], fmt, options, "data/t", level)
+    assert kept_df.schema == df.schema
+    assert kept_df.exceptAll(df).count() == df.exceptAll(kept_df).count() == 0
+    kept.unpersist()
 
 
 def test_both_engines_describe_a_failed_expectation_with_the_same_fields(
