@@ -157,7 +157,8 @@ def _same_profile_within_error(
     by_pandas: dict[str, Any], by_spark: dict[str, Any], frame: Any
 ) -> None:
     """Counts exact, means and stds to gitml.lock's 6 digits, quantiles within the recorded
-    rank error, histograms: the same points, counts exact for their own edges."""
+    rank error, histograms: the same points, decile edges within the recorded rank error,
+    counts exact for their own edges."""
     import numpy as np
 
     error = by_spark["quantile_error"]
@@ -183,6 +184,12 @@ def _same_profile_within_error(
             counts, _ = histogram_counts(values, hist["edges"], points)
             assert hist["counts"] == counts, col
             assert counts[0] == counts[-1] == 0, col  # min and max are exact: nothing outside
+            # each edge a decile of the values that are no point, within the recorded error
+            rest = ordered[~np.isin(ordered, points)]
+            for edge in hist["edges"]:
+                near = [_rank_bounds(rest, level / 10, error) for level in range(11)]
+                tol = abs(edge) * 1e-5  # gitml.lock's 6 significant digits
+                assert any(lo - tol <= edge <= hi + tol for lo, hi in near), (col, edge)
 
 
 FORMATS = [("csv", 1), ("tsv", 1), ("parquet", 1), ("jsonl", 1), ("csv", 3)]
