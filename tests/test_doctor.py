@@ -10,6 +10,7 @@ from typing import Any
 
 from conftest import Example, gitml
 
+from gitml import sparkenv
 from gitml.dvcconfig import read_config
 from gitml.githooks import GIT_HOOKS
 from gitml.precommit_hooks import HOOK_TYPES
@@ -189,3 +190,28 @@ def test_outside_a_git_repository(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     assert doc["ok"] is False
     assert doc["checks"][0]["name"] == "git repository" and doc["checks"][0]["status"] == "fail"
+
+
+def test_a_spark_dataset_has_pyspark_and_java_checked_with_the_fix(example: Example) -> None:
+    """With `engine: spark` in gitml.yaml, doctor checks pyspark and Java: the Java found is
+    named, and none on JAVA_HOME fails with the command that installs one."""
+    cfg = example.root / "gitml.yaml"
+    text = cfg.read_text()
+    assert "  - path: data/wine.csv\n" in text
+    cfg.write_text(
+        text.replace("  - path: data/wine.csv\n", "  - path: data/wine.csv\n    engine: spark\n")
+    )
+    _, checks = doctor(example)
+    # what this machine has (.ci/run installs both; a developer's machine may lack them)
+    has_pyspark, has_java = not sparkenv.pyspark_problem(), not sparkenv.java_problem()
+    assert checks["pyspark"]["status"] == ("ok" if has_pyspark else "fail"), checks["pyspark"]
+    assert checks["Java for Spark"]["status"] == ("ok" if has_java else "fail")
+    if has_pyspark:
+        assert "for data/wine.csv (engine: spark)" in checks["pyspark"]["detail"]
+    proc = example.gitml("doctor", env={"JAVA_HOME": str(example.root.parent / "no-java")})
+    assert proc.returncode == 1
+    line = next(x for x in proc.stdout.splitlines() if "Java for Spark" in x)
+    assert line.startswith(
+        "fail  Java for Spark: no Java runtime on JAVA_HOME; Spark needs Java 17+"
+    )
+    assert "`sudo apt-get install -y openjdk-17-jre-headless`" in line
