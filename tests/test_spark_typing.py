@@ -82,7 +82,9 @@ def test_a_csv_parsed_into_numbers_reads_as_its_text_cast(
     path = tmp_path / "t.csv"
     path.write_text(HELD)
     as_text = sparkread.read(spark, [str(path)], "csv", options, "t")
-    rows = _read_both_ways(spark, path, options, held=True)
+    # without pandas' default markers an empty field is text, which Spark's parser cannot
+    # keep: such a file is read as text and counted (gitml.sparkread.read_kept)
+    rows = _read_both_ways(spark, path, options, held=sparkcsv.empty_is_null(options))
     if not options:  # what pandas reads, value by value
         assert [f.dataType.simpleString() for f in as_text.schema.fields] == [
             "double",
