@@ -213,7 +213,7 @@ def recorded_quartiles(quantiles: Sequence[float | None]) -> list[float]:
     """The recorded quartiles as floats. Before histograms gitml wrote an infinite quantile as
     null (lockprofile accepts nulls only at either end of the list, where the rising quantiles
     of a column with infinities have them): -inf before the first number, inf after the last."""
-    first = next(i for i, v in enumerate(quantiles) if v is not None)
+    first = next((i for i, v in enumerate(quantiles) if v is not None), len(quantiles))
     return [
         float(v) if v is not None else -math.inf if i < first else math.inf
         for i, v in enumerate(quantiles)
@@ -227,7 +227,7 @@ def edge_slacks(edges: list[float]) -> list[float]:
 
 
 def quartile_slot_indexes(tied: list[bool]) -> tuple[list[int], list[int]]:
-    """Per edge, the index among `_slots` of its point bin (-1 when it is not tied), and of the
+    """Per edge, the index among `slots_of` of its point bin (-1 when it is not tied), and of the
     interval that ends at it (the first edge's: the first interval)."""
     where = {slot: i for i, slot in enumerate(slots_of(tied))}
     point = [where.get(("p", j), -1) for j in range(len(tied))]

@@ -176,7 +176,9 @@ def text_table(spark: Any, locations: list[str], fmt: str, options: dict[str, An
 def _refuse_inline_comments(df: Any, comment: str) -> None:
     """BadInput when a value holds the comment character. Spark skips a line that starts with
     it, as pandas does; but pandas also drops the rest of a line from it on (`3,4#note` is 3
-    and 4), where Spark reads it as part of the value: the engines would read other tables."""
+    and 4), where Spark reads it as part of the value: the engines would read other tables.
+    (A quoted value holding it is refused too, though pandas reads it: Spark's reader has
+    unquoted it by now. Refused loudly, never read otherwise.)"""
     from pyspark.sql import functions as F
 
     holds = [F.col(quoted(c)).contains(comment) for c in df.columns]

@@ -80,7 +80,8 @@ def read_kept(
             found = sparkcsv.typed_while_kept(spark, locations, fmt, options, candidates, level)
             if found is not None:
                 return found
-        # a guess the whole file disproved: each column's values counted, then read again
+        # a guess the whole file disproved, or empty fields that are text: each column's values
+        # counted, then read again
         kept = sparkcsv.typed_by_counts(text, candidates).persist(level)
         return kept, kept
 
