@@ -10,7 +10,6 @@ import pytest
 import yaml
 from conftest import PROJECT, Example, git, run
 
-from gitml import hookfast
 from gitml.errors import BadInput
 from gitml.githooks import GIT_HOOKS
 from gitml.precommit_config import merged
@@ -293,11 +292,6 @@ def test_unrelated_commit_passes_beside_the_users_hooks(example: Example) -> Non
     assert "gitml check" in out and "Passed" in out and "team-check-ran" in out
 
 
-@pytest.mark.skipif(
-    not hasattr(hookfast, "framework_args"),
-    reason="gitml.hookfast does not yet turn PRE_COMMIT_* variables into git's "
-    "hook arguments (framework_args)",
-)
 def test_checkout_restores_through_the_framework(example: Example) -> None:
     ex = framework(example)
     (ex.root / "README.md").write_text("another commit, same model\n")
